@@ -1,0 +1,236 @@
+//! The backward pass: walks the graph from the outputs in reverse
+//! topological order, calling each node's backward formula once all the
+//! gradient that flows into it has been summed.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::graph::{BackwardCtx, Edge, Node, NodeState};
+use super::mode::with_grad_mode;
+use crate::element::Float;
+use crate::tensor::Tensor;
+
+fn node_key<T: Float>(node: &Arc<Node<T>>) -> usize {
+    Arc::as_ptr(node) as usize
+}
+
+fn leaf_key<T: Float>(t: &Tensor<T>) -> usize {
+    Arc::as_ptr(&t.inner) as usize
+}
+
+fn accumulate<T: Float>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) {
+    *slot = Some(match slot.take() {
+        None => g,
+        Some(prev) => &prev + &g,
+    });
+}
+
+fn freed_graph_panic(name: &str) -> ! {
+    panic!(
+        "backward: the graph through {name} was already freed by an earlier backward pass; \
+         pass retain_graph = true to the first one to backpropagate twice"
+    )
+}
+
+/// Where the gradients reaching the graph's inputs go.
+enum Sink<'a, T: Float> {
+    /// Accumulate into each leaf's `.grad` (what `backward` does).
+    LeafGrads,
+    /// Return the gradients of these tensors, touching no `.grad` (what
+    /// [`grad`](super::grad) does).
+    Capture {
+        leaves: HashMap<usize, usize>,
+        nodes: HashMap<usize, usize>,
+        captured: &'a mut Vec<Option<Tensor<T>>>,
+    },
+}
+
+impl<T: Float> Sink<'_, T> {
+    fn deliver_to_leaf(&mut self, leaf: &Tensor<T>, g: Tensor<T>) {
+        assert_eq!(
+            g.shape(),
+            leaf.shape(),
+            "backward: gradient of shape {:?} for a leaf of shape {:?}",
+            g.shape(),
+            leaf.shape()
+        );
+        match self {
+            Sink::LeafGrads => {
+                let mut slot = leaf.inner.grad.lock().unwrap_or_else(|p| p.into_inner());
+                accumulate(&mut slot, g.contiguous());
+            }
+            Sink::Capture { leaves, captured, .. } => {
+                if let Some(&i) = leaves.get(&leaf_key(leaf)) {
+                    accumulate(&mut captured[i], g);
+                }
+            }
+        }
+    }
+
+    fn observe_node(&mut self, key: usize, g: &Tensor<T>) {
+        if let Sink::Capture { nodes, captured, .. } = self {
+            if let Some(&i) = nodes.get(&key) {
+                captured[i] = Some(g.clone());
+            }
+        }
+    }
+}
+
+/// Backpropagates `root_grads` from `roots` through the graph.
+fn run<T: Float>(
+    roots: &[&Tensor<T>],
+    root_grads: Vec<Tensor<T>>,
+    retain_graph: bool,
+    create_graph: bool,
+    sink: &mut Sink<'_, T>,
+) {
+    with_grad_mode(create_graph, || {
+        // Discover the graph and count, for each node, the edges into it.
+        let mut dependencies: HashMap<usize, usize> = HashMap::new();
+        let mut stack: Vec<Arc<Node<T>>> = Vec::new();
+        let mut grads: HashMap<usize, Tensor<T>> = HashMap::new();
+        let mut ready: Vec<Arc<Node<T>>> = Vec::new();
+        for (root, g) in roots.iter().zip(root_grads) {
+            assert!(
+                root.inner.requires_grad,
+                "backward: the tensor of shape {:?} does not require grad and has no grad_fn",
+                root.shape()
+            );
+            assert_eq!(
+                g.shape(),
+                root.shape(),
+                "backward: gradient of shape {:?} for an output of shape {:?}",
+                g.shape(),
+                root.shape()
+            );
+            match &root.inner.grad_fn {
+                None => sink.deliver_to_leaf(root, g),
+                Some(node) => {
+                    let key = node_key(node);
+                    if !dependencies.contains_key(&key) {
+                        dependencies.insert(key, 0);
+                        stack.push(Arc::clone(node));
+                        ready.push(Arc::clone(node));
+                    }
+                    let mut slot = grads.remove(&key);
+                    accumulate(&mut slot, g);
+                    grads.insert(key, slot.expect("just accumulated"));
+                }
+            }
+        }
+        while let Some(node) = stack.pop() {
+            let state = node.state.lock().unwrap_or_else(|p| p.into_inner());
+            let state = state.as_ref().unwrap_or_else(|| freed_graph_panic(node.name));
+            for edge in state.edges.iter().flatten() {
+                if let Edge::Node(next) = edge {
+                    let count = dependencies.entry(node_key(next)).or_insert(0);
+                    if *count == 0 {
+                        stack.push(Arc::clone(next));
+                    }
+                    *count += 1;
+                }
+            }
+        }
+        // A root that another root depends on is not ready yet.
+        ready.retain(|n| dependencies[&node_key(n)] == 0);
+
+        while let Some(node) = ready.pop() {
+            let key = node_key(&node);
+            let grad = grads.remove(&key);
+            let mut guard = node.state.lock().unwrap_or_else(|p| p.into_inner());
+            let taken: Option<NodeState<T>> = if retain_graph { None } else { guard.take() };
+            let state = match &taken {
+                Some(s) => s,
+                None => guard.as_ref().unwrap_or_else(|| freed_graph_panic(node.name)),
+            };
+            if let Some(grad) = grad {
+                assert_eq!(
+                    grad.shape(),
+                    &state.output.1.shape[..],
+                    "backward: {} received a gradient of shape {:?} for its output of shape {:?}",
+                    node.name,
+                    grad.shape(),
+                    state.output.1.shape
+                );
+                sink.observe_node(key, &grad);
+                let needs: Vec<bool> = state.edges.iter().map(Option::is_some).collect();
+                let ctx = BackwardCtx {
+                    grad: &grad,
+                    needs: &needs,
+                    node: &node,
+                    output: &state.output,
+                };
+                let input_grads = (state.backward)(&ctx);
+                assert_eq!(
+                    input_grads.len(),
+                    state.edges.len(),
+                    "backward: {} returned {} gradients for {} inputs",
+                    node.name,
+                    input_grads.len(),
+                    state.edges.len()
+                );
+                for (edge, g) in state.edges.iter().zip(input_grads) {
+                    match (edge, g) {
+                        (Some(Edge::Leaf(leaf)), Some(g)) => sink.deliver_to_leaf(leaf, g),
+                        (Some(Edge::Node(next)), Some(g)) => {
+                            let next_key = node_key(next);
+                            let mut slot = grads.remove(&next_key);
+                            accumulate(&mut slot, g);
+                            grads.insert(next_key, slot.expect("just accumulated"));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            for edge in state.edges.iter().flatten() {
+                if let Edge::Node(next) = edge {
+                    let count = dependencies
+                        .get_mut(&node_key(next))
+                        .expect("every reachable node was counted");
+                    *count -= 1;
+                    if *count == 0 {
+                        ready.push(Arc::clone(next));
+                    }
+                }
+            }
+            drop(guard);
+            // Dropping `taken` here frees this node's saved tensors.
+        }
+    });
+}
+
+/// Backpropagates into the `.grad` of every leaf that requires a gradient.
+pub(crate) fn backward<T: Float>(
+    roots: &[&Tensor<T>],
+    root_grads: Vec<Tensor<T>>,
+    retain_graph: bool,
+    create_graph: bool,
+) {
+    run(roots, root_grads, retain_graph, create_graph, &mut Sink::LeafGrads);
+}
+
+/// Returns the gradients of `roots` with respect to `inputs`.
+pub(crate) fn grad<T: Float>(
+    roots: &[&Tensor<T>],
+    root_grads: Vec<Tensor<T>>,
+    inputs: &[&Tensor<T>],
+    retain_graph: bool,
+    create_graph: bool,
+) -> Vec<Option<Tensor<T>>> {
+    let mut captured = vec![None; inputs.len()];
+    let mut leaves = HashMap::new();
+    let mut nodes = HashMap::new();
+    for (i, t) in inputs.iter().enumerate() {
+        match &t.inner.grad_fn {
+            Some(node) => nodes.insert(node_key(node), i),
+            None => leaves.insert(leaf_key(t), i),
+        };
+    }
+    let mut sink = Sink::Capture {
+        leaves,
+        nodes,
+        captured: &mut captured,
+    };
+    run(roots, root_grads, retain_graph, create_graph, &mut sink);
+    captured
+}

@@ -1,0 +1,83 @@
+//! The element types a [`Tensor`](crate::Tensor) can hold: `f32` and `f64`.
+
+use std::fmt::{Debug, Display, LowerExp};
+use std::iter::Sum;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// A floating-point element type: implemented for `f32` (the default, for
+/// training) and `f64` (for gradient checks, where finite differences need
+/// the precision).
+///
+/// The trait is sealed: the kernels dispatch on exactly these two types.
+pub trait Float:
+    num_traits::Float
+    + Debug
+    + Display
+    + LowerExp
+    + Default
+    + Sum
+    + Send
+    + Sync
+    + 'static
+    + sealed::Sealed
+{
+    /// The type's name as PyTorch prints it (`"float32"`, `"float64"`).
+    const DTYPE: &'static str;
+
+    /// Converts from `f64`, rounding to nearest for `f32`.
+    fn from_f64(x: f64) -> Self;
+
+    /// Converts from `usize` (exactly below 2^24 for `f32`, 2^53 for `f64`).
+    fn from_usize(n: usize) -> Self;
+
+    /// Widens to `f64`.
+    fn as_f64(self) -> f64;
+
+    /// The Gauss error function, elementwise kernel of [`Tensor::erf`](crate::Tensor::erf).
+    fn erf(self) -> Self;
+}
+
+impl Float for f32 {
+    const DTYPE: &'static str = "float32";
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    #[inline]
+    fn from_usize(n: usize) -> Self {
+        n as f32
+    }
+    #[inline]
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline]
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+}
+
+impl Float for f64 {
+    const DTYPE: &'static str = "float64";
+    #[inline]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    #[inline]
+    fn from_usize(n: usize) -> Self {
+        n as f64
+    }
+    #[inline]
+    fn as_f64(self) -> f64 {
+        self
+    }
+    #[inline]
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+}

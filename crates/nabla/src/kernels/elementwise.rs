@@ -1,0 +1,67 @@
+//! Elementwise maps over one or two inputs, contiguous or strided.
+
+use std::mem::MaybeUninit;
+
+use rayon::prelude::*;
+
+use super::PARALLEL_THRESHOLD;
+use crate::tensor::layout::for_each_offset2;
+
+/// Chunk size for parallel maps: large enough to amortise scheduling.
+const CHUNK: usize = 1 << 14;
+
+/// Fills a new vector of length `n` by `fill(start, chunk)` over disjoint
+/// chunks, in parallel when `n` is large.
+fn fill_new<T: Send>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    if n >= PARALLEL_THRESHOLD {
+        spare
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| fill(i * CHUNK, chunk));
+    } else {
+        fill(0, spare);
+    }
+    // SAFETY: `fill` wrote every one of the first `n` slots (each caller's
+    // closure writes its whole chunk).
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// `f` applied to every element of a contiguous slice.
+pub(crate) fn map<T: Copy + Send + Sync>(x: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    fill_new(x.len(), |start, chunk| {
+        for (o, &v) in chunk.iter_mut().zip(&x[start..]) {
+            o.write(f(v));
+        }
+    })
+}
+
+/// `f` applied pairwise to two contiguous slices of the same length.
+pub(crate) fn zip_map<T: Copy + Send + Sync>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
+    debug_assert_eq!(a.len(), b.len());
+    fill_new(a.len(), |start, chunk| {
+        for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..]).zip(&b[start..]) {
+            o.write(f(x, y));
+        }
+    })
+}
+
+/// `f` applied pairwise over `shape`, reading `a` and `b` through their own
+/// (possibly broadcast, stride-0) strides.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn strided_zip_map<T: Copy>(
+    shape: &[usize],
+    a: &[T],
+    a_strides: &[usize],
+    a_offset: usize,
+    b: &[T],
+    b_strides: &[usize],
+    b_offset: usize,
+    f: impl Fn(T, T) -> T,
+) -> Vec<T> {
+    let mut out = Vec::with_capacity(shape.iter().product());
+    for_each_offset2(shape, a_strides, a_offset, b_strides, b_offset, |ia, ib| out.push(f(a[ia], b[ib])));
+    out
+}

@@ -1,0 +1,89 @@
+//! Matrix products on the `gemm` crate, which reads any row and column
+//! strides, so transposed views are multiplied without a copy.
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+use crate::element::Float;
+
+/// One matrix operand: a base pointer and its row and column strides in
+/// elements.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef<T> {
+    pub ptr: *const T,
+    pub row_stride: isize,
+    pub col_stride: isize,
+}
+
+// SAFETY: a MatRef is only dereferenced inside `gemm_batched`, while the
+// caller holds read locks on the storage it points into.
+unsafe impl<T: Sync> Send for MatRef<T> {}
+unsafe impl<T: Sync> Sync for MatRef<T> {}
+
+/// Below this many multiply-adds per product, a batch is spread over threads
+/// one product each instead of threading inside each product.
+const SMALL_PRODUCT: usize = 96 * 96 * 96;
+
+/// `dst[b] = lhs[b] x rhs[b]` for every batch entry `b`, where `dst` is a
+/// contiguous `[batch, m, n]` buffer and `lhs[b]` (`m x k`), `rhs[b]`
+/// (`k x n`) are given as operands.
+///
+/// # Safety
+/// Every operand must point to `m x k` (resp. `k x n`) readable elements
+/// under its strides for the duration of the call.
+pub(crate) unsafe fn gemm_batched<T: Float>(
+    dst: &mut [T],
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: &[MatRef<T>],
+    rhs: &[MatRef<T>],
+) {
+    let block = m * n;
+    if block == 0 {
+        return;
+    }
+    let one = |out: &mut [T], a: MatRef<T>, b: MatRef<T>, parallelism: Parallelism| {
+        if k == 0 {
+            out.fill(T::zero());
+            return;
+        }
+        // dst := 0 * dst + 1 * lhs * rhs; read_dst = false, so dst may hold anything.
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.ptr,
+            a.col_stride,
+            a.row_stride,
+            b.ptr,
+            b.col_stride,
+            b.row_stride,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    };
+    let threads = rayon::current_num_threads();
+    if lhs.len() > 1 && m * n * k < SMALL_PRODUCT && threads > 1 {
+        dst.par_chunks_mut(block)
+            .zip(lhs.par_iter().zip(rhs.par_iter()))
+            .for_each(|(out, (&a, &b))| one(out, a, b, Parallelism::None));
+    } else {
+        let parallelism = if threads > 1 {
+            Parallelism::Rayon(threads)
+        } else {
+            Parallelism::None
+        };
+        for (out, (&a, &b)) in dst.chunks_mut(block).zip(lhs.iter().zip(rhs)) {
+            one(out, a, b, parallelism);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Reductions: sums and folds over some dimensions, arg-max along one.
+
+use crate::element::Float;
+use crate::tensor::layout::{for_each_offset2, Layout};
+
+/// Sums a contiguous slice in blocks, which keeps the rounding error of long
+/// `f32` sums close to that of a pairwise sum.
+pub(crate) fn sum_all<T: Float>(x: &[T]) -> T {
+    x.chunks(256).map(|c| c.iter().copied().sum::<T>()).sum()
+}
+
+/// Folds the elements of `x` (read through `layout`) into an output of
+/// `out_len` elements: element `i` goes to output `offset_of(i)`, where
+/// `out_strides` (0 on reduced dimensions) give the output offsets.
+pub(crate) fn fold_into<T: Float>(
+    x: &[T],
+    layout: &Layout,
+    out_strides: &[usize],
+    out_len: usize,
+    init: T,
+    f: impl Fn(T, T) -> T,
+) -> Vec<T> {
+    let mut out = vec![init; out_len];
+    for_each_offset2(&layout.shape, &layout.strides, layout.offset, out_strides, 0, |ix, io| {
+        out[io] = f(out[io], x[ix]);
+    });
+    out
+}
+
+/// The index of the best element along the middle axis of a contiguous
+/// `[outer, n, inner]` block; `better(candidate, best)` decides. NaN wins
+/// (as in PyTorch), ties keep the first index.
+pub(crate) fn arg_best<T: Float>(
+    x: &[T],
+    outer: usize,
+    n: usize,
+    inner: usize,
+    better: impl Fn(T, T) -> bool,
+) -> Vec<usize> {
+    let mut out = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let base = o * n * inner + i;
+            let mut best = 0;
+            let mut best_value = x[base];
+            for k in 1..n {
+                let v = x[base + k * inner];
+                if !best_value.is_nan() && (v.is_nan() || better(v, best_value)) {
+                    best = k;
+                    best_value = v;
+                }
+            }
+            out.push(best);
+        }
+    }
+    out
+}

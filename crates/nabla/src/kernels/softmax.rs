@@ -1,0 +1,53 @@
+//! Numerically stable softmax and log-softmax along the middle axis of a
+//! contiguous `[outer, n, inner]` block: the maximum is subtracted before
+//! exponentiating, so no input overflows.
+
+use rayon::prelude::*;
+
+use super::PARALLEL_THRESHOLD;
+use crate::element::Float;
+
+fn softmax_block<T: Float>(x: &[T], out: &mut [T], n: usize, inner: usize, log: bool) {
+    for i in 0..inner {
+        let at = |k: usize| k * inner + i;
+        let max = (0..n).map(|k| x[at(k)]).fold(T::neg_infinity(), T::max);
+        // An all -inf slice would give NaN from (-inf) - (-inf); shift by 0.
+        let shift = if max.is_finite() { max } else { T::zero() };
+        let mut sum = T::zero();
+        for k in 0..n {
+            let e = (x[at(k)] - shift).exp();
+            out[at(k)] = e;
+            sum = sum + e;
+        }
+        if log {
+            let log_sum = sum.ln();
+            for k in 0..n {
+                out[at(k)] = x[at(k)] - shift - log_sum;
+            }
+        } else {
+            let inv = T::one() / sum;
+            for k in 0..n {
+                out[at(k)] = out[at(k)] * inv;
+            }
+        }
+    }
+}
+
+/// Softmax (or log-softmax) of a contiguous `[outer, n, inner]` block along `n`.
+pub(crate) fn softmax<T: Float>(x: &[T], outer: usize, n: usize, inner: usize, log: bool) -> Vec<T> {
+    let mut out = vec![T::zero(); x.len()];
+    let block = n * inner;
+    if block == 0 {
+        return out;
+    }
+    if x.len() >= PARALLEL_THRESHOLD && outer > 1 {
+        out.par_chunks_mut(block)
+            .zip(x.par_chunks(block))
+            .for_each(|(o, xb)| softmax_block(xb, o, n, inner, log));
+    } else {
+        for (o, xb) in out.chunks_mut(block).zip(x.chunks(block)).take(outer) {
+            softmax_block(xb, o, n, inner, log);
+        }
+    }
+    out
+}

@@ -1,0 +1,47 @@
+//! # nabla
+//!
+//! A deep-learning framework for Rust that follows a deep-learning course:
+//! n-dimensional [`Tensor`]s of `f32` or `f64`, reverse-mode automatic
+//! differentiation on a define-by-run computational graph, and gradient
+//! checking by finite differences.
+//!
+//! ```
+//! use nabla::Tensor;
+//! let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+//! let w = Tensor::from_vec(vec![0.5f32; 6], &[3, 2]).requires_grad();
+//! let y = x.matmul(&w).relu().sum();
+//! y.backward();
+//! assert_eq!(w.grad().unwrap().to_vec(), vec![5.0, 5.0, 7.0, 7.0, 9.0, 9.0]);
+//! ```
+//!
+//! ## Errors: shape mistakes panic, bad input from outside returns `Result`
+//!
+//! An op applied to tensors of incompatible shapes is a bug in the calling
+//! program, like indexing a slice out of bounds, so it **panics** with a
+//! message that names the op and the shapes, for example
+//! `matmul: cannot multiply [2, 3] by [4, 5]`. This keeps model code free of
+//! `?` on every line and lets `&a + &b` be an operator. It is the same
+//! everywhere in the crate: no op returns a silently wrong answer.
+//!
+//! Input from outside the program (files, checkpoints, data sets, command
+//! lines) can be wrong without any bug, so it is read through functions that
+//! return `Result` with an error naming the file and what is wrong.
+//!
+//! ## Where things are
+//!
+//! - [`Tensor`]: creation ([`Tensor::from_vec`], [`Tensor::zeros`],
+//!   [`Tensor::randn`] with a seeded [`Generator`], ...), views, elementwise
+//!   ops with NumPy broadcasting, reductions, `matmul`, activations.
+//! - [`autograd`]: [`Tensor::backward`], [`autograd::grad`] for higher-order
+//!   derivatives, [`no_grad`], custom blocks ([`autograd::Function`]) and
+//!   [`autograd::gradcheck`].
+
+pub mod autograd;
+mod element;
+mod kernels;
+mod ops;
+mod tensor;
+
+pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
+pub use element::Float;
+pub use tensor::{Generator, IndexTensor, Tensor};

@@ -1,0 +1,217 @@
+//! Joining and indexing: cat, stack, index_select / index_add, gather /
+//! scatter_add. Each pair is the other's backward.
+
+use crate::autograd::record;
+use crate::element::Float;
+use crate::tensor::layout::{contiguous_strides, normalize_dim};
+use crate::tensor::{IndexTensor, Tensor};
+
+/// Calls `f(position, input_offset)` for every element of an index tensor of
+/// `shape`: `input_offset` is the offset, in a contiguous tensor with
+/// `strides`, of the same coordinates with the one along `dim` replaced by
+/// the index value.
+fn for_each_indexed(shape: &[usize], strides: &[usize], dim: usize, index: &[usize], mut f: impl FnMut(usize, usize)) {
+    let mut coords = vec![0usize; shape.len()];
+    for (p, &i) in index.iter().enumerate() {
+        let offset: usize = coords
+            .iter()
+            .zip(strides)
+            .enumerate()
+            .map(|(d, (&c, &s))| if d == dim { i * s } else { c * s })
+            .sum();
+        f(p, offset);
+        for d in (0..shape.len()).rev() {
+            coords[d] += 1;
+            if coords[d] < shape[d] {
+                break;
+            }
+            coords[d] = 0;
+        }
+    }
+}
+
+fn check_gather_index<T: Float>(op: &str, x: &Tensor<T>, dim: usize, index: &IndexTensor) {
+    let ok = index.shape().len() == x.ndim()
+        && index.shape().iter().zip(x.shape()).enumerate().all(|(d, (&i, &s))| d == dim || i <= s);
+    assert!(ok, "{op}: index of shape {:?} does not fit input of shape {:?} along dimension {dim}", index.shape(), x.shape());
+    let size = x.shape()[dim];
+    if let Some(&bad) = index.as_slice().iter().find(|&&i| i >= size) {
+        panic!("{op}: index {bad} is out of range for dimension {dim} of size {size}");
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// Joins tensors along an existing dimension; all other sizes must match.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let a = Tensor::<f32>::ones(&[2, 1]);
+    /// let b = Tensor::<f32>::zeros(&[2, 2]);
+    /// assert_eq!(Tensor::cat(&[&a, &b], 1).to_vec(), vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    /// ```
+    pub fn cat(tensors: &[&Tensor<T>], dim: isize) -> Tensor<T> {
+        assert!(!tensors.is_empty(), "cat: needs at least one tensor");
+        let first = tensors[0].shape();
+        let d = normalize_dim("cat", dim, first.len());
+        for t in tensors {
+            let s = t.shape();
+            let ok = s.len() == first.len() && s.iter().zip(first).enumerate().all(|(i, (a, b))| i == d || a == b);
+            assert!(ok, "cat: shapes {first:?} and {s:?} differ outside dimension {dim}");
+        }
+        let mut shape = first.to_vec();
+        shape[d] = tensors.iter().map(|t| t.shape()[d]).sum();
+        let outer: usize = first[..d].iter().product();
+        let inner: usize = first[d + 1..].iter().product();
+        let mut out = vec![T::zero(); shape.iter().product()];
+        let row = shape[d] * inner;
+        let mut start = 0;
+        let mut sizes = Vec::with_capacity(tensors.len());
+        for t in tensors {
+            let block = t.shape()[d] * inner;
+            t.with_contiguous(|src| {
+                for o in 0..outer {
+                    out[o * row + start..o * row + start + block].copy_from_slice(&src[o * block..(o + 1) * block]);
+                }
+            });
+            start += block;
+            sizes.push(t.shape()[d]);
+        }
+        let out = Tensor::from_contiguous(out, &shape);
+        record("Cat", out, tensors, move |ctx| {
+            let mut offset = 0;
+            sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    let g = ctx.needs_input_grad(i).then(|| ctx.grad().narrow(d as isize, offset, n));
+                    offset += n;
+                    g
+                })
+                .collect()
+        })
+    }
+
+    /// Joins tensors of one shape along a new dimension `dim`.
+    pub fn stack(tensors: &[&Tensor<T>], dim: isize) -> Tensor<T> {
+        assert!(!tensors.is_empty(), "stack: needs at least one tensor");
+        let rank = tensors[0].ndim();
+        for t in tensors {
+            assert_eq!(t.shape(), tensors[0].shape(), "stack: shapes {:?} and {:?} differ", tensors[0].shape(), t.shape());
+        }
+        let d = normalize_dim("stack", dim, rank + 1) as isize;
+        let expanded: Vec<Tensor<T>> = tensors.iter().map(|t| t.unsqueeze(d)).collect();
+        Tensor::cat(&expanded.iter().collect::<Vec<_>>(), d)
+    }
+
+    /// The slices at `indices` along `dim`, in that order (repeats allowed).
+    ///
+    /// ```
+    /// let x = nabla::Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[3, 2]);
+    /// assert_eq!(x.index_select(0, &[2, 0]).to_vec(), vec![4.0, 5.0, 0.0, 1.0]);
+    /// ```
+    pub fn index_select(&self, dim: isize, indices: &[usize]) -> Tensor<T> {
+        let d = normalize_dim("index_select", dim, self.ndim());
+        let n = self.shape()[d];
+        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
+            panic!("index_select: index {bad} is out of range for dimension {dim} of size {n} (shape {:?})", self.shape());
+        }
+        let outer: usize = self.shape()[..d].iter().product();
+        let inner: usize = self.shape()[d + 1..].iter().product();
+        let mut out = Vec::with_capacity(outer * indices.len() * inner);
+        self.with_contiguous(|src| {
+            for o in 0..outer {
+                for &i in indices {
+                    let at = (o * n + i) * inner;
+                    out.extend_from_slice(&src[at..at + inner]);
+                }
+            }
+        });
+        let mut shape = self.shape().to_vec();
+        shape[d] = indices.len();
+        let out = Tensor::from_contiguous(out, &shape);
+        let (full, indices) = (self.shape().to_vec(), indices.to_vec());
+        record("IndexSelect", out, &[self], move |ctx| {
+            vec![Some(Tensor::zeros(&full).index_add(d as isize, &indices, ctx.grad()))]
+        })
+    }
+
+    /// `self` with the slices of `source` added at `indices` along `dim`
+    /// (repeated indices accumulate), as `torch.index_add`.
+    pub fn index_add(&self, dim: isize, indices: &[usize], source: &Tensor<T>) -> Tensor<T> {
+        let d = normalize_dim("index_add", dim, self.ndim());
+        let mut expected = self.shape().to_vec();
+        expected[d] = indices.len();
+        assert_eq!(source.shape(), &expected[..], "index_add: source of shape {:?} does not fit {:?} with {} indices along {dim}", source.shape(), self.shape(), indices.len());
+        let n = self.shape()[d];
+        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
+            panic!("index_add: index {bad} is out of range for dimension {dim} of size {n}");
+        }
+        let outer: usize = self.shape()[..d].iter().product();
+        let inner: usize = self.shape()[d + 1..].iter().product();
+        let mut out = self.to_vec();
+        source.with_contiguous(|src| {
+            for o in 0..outer {
+                for (k, &i) in indices.iter().enumerate() {
+                    let to = (o * n + i) * inner;
+                    let from = (o * indices.len() + k) * inner;
+                    for j in 0..inner {
+                        out[to + j] = out[to + j] + src[from + j];
+                    }
+                }
+            }
+        });
+        let out = Tensor::from_contiguous(out, self.shape());
+        let indices = indices.to_vec();
+        record("IndexAdd", out, &[self, source], move |ctx| {
+            vec![
+                ctx.needs_input_grad(0).then(|| ctx.grad().clone()),
+                ctx.needs_input_grad(1).then(|| ctx.grad().index_select(d as isize, &indices)),
+            ]
+        })
+    }
+
+    /// `out[i][j][k] = self[i][index[i][j][k]][k]` for `dim = 1`, and likewise
+    /// for other dimensions, as `torch.gather`. The result has the index's shape.
+    ///
+    /// ```
+    /// use nabla::{IndexTensor, Tensor};
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let picked = x.gather(1, &IndexTensor::from_vec(vec![1, 0], &[2, 1]));
+    /// assert_eq!(picked.to_vec(), vec![2.0, 3.0]);
+    /// ```
+    pub fn gather(&self, dim: isize, index: &IndexTensor) -> Tensor<T> {
+        let d = normalize_dim("gather", dim, self.ndim());
+        check_gather_index("gather", self, d, index);
+        let strides = contiguous_strides(self.shape());
+        let mut out = vec![T::zero(); index.as_slice().len()];
+        self.with_contiguous(|src| {
+            for_each_indexed(index.shape(), &strides, d, index.as_slice(), |p, at| out[p] = src[at]);
+        });
+        let out = Tensor::from_contiguous(out, index.shape());
+        let (full, index) = (self.shape().to_vec(), index.clone());
+        record("Gather", out, &[self], move |ctx| {
+            vec![Some(Tensor::zeros(&full).scatter_add(d as isize, &index, ctx.grad()))]
+        })
+    }
+
+    /// `self` with `source[i][j][k]` added at `[i][index[i][j][k]][k]` for
+    /// `dim = 1` (and likewise for other dimensions), as `torch.scatter_add`.
+    pub fn scatter_add(&self, dim: isize, index: &IndexTensor, source: &Tensor<T>) -> Tensor<T> {
+        let d = normalize_dim("scatter_add", dim, self.ndim());
+        check_gather_index("scatter_add", self, d, index);
+        assert_eq!(source.shape(), index.shape(), "scatter_add: source of shape {:?} does not match index of shape {:?}", source.shape(), index.shape());
+        let strides = contiguous_strides(self.shape());
+        let mut out = self.to_vec();
+        source.with_contiguous(|src| {
+            for_each_indexed(index.shape(), &strides, d, index.as_slice(), |p, at| out[at] = out[at] + src[p]);
+        });
+        let out = Tensor::from_contiguous(out, self.shape());
+        let index = index.clone();
+        record("ScatterAdd", out, &[self, source], move |ctx| {
+            vec![
+                ctx.needs_input_grad(0).then(|| ctx.grad().clone()),
+                ctx.needs_input_grad(1).then(|| ctx.grad().gather(d as isize, &index)),
+            ]
+        })
+    }
+}

@@ -1,0 +1,14 @@
+//! The differentiable operations, one file per family. Each op's forward
+//! (a kernel call) and backward (its local gradient times the upstream
+//! gradient, written with tensor ops so it is differentiable again) sit side
+//! by side.
+
+mod activation;
+mod binary;
+mod compare;
+mod index;
+mod matmul;
+mod operators;
+mod reduce;
+mod shape;
+mod unary;

@@ -1,0 +1,163 @@
+//! Elementwise ops of one tensor: neg, exp, log, sqrt, abs, pow by a scalar,
+//! clamp, erf, reciprocal, and arithmetic with a scalar.
+
+use crate::autograd::record;
+use crate::element::Float;
+use crate::kernels::elementwise::map;
+use crate::tensor::Tensor;
+
+/// `f` applied to every element, with no autograd history.
+pub(crate) fn unary_apply<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
+    let out = x.with_contiguous(|s| map(s, f));
+    Tensor::from_contiguous(out, x.shape())
+}
+
+impl<T: Float> Tensor<T> {
+    /// `f` applied to every element, **not** recorded for autograd: the
+    /// building block of hand-written [`Function`](crate::autograd::Function)
+    /// forwards.
+    ///
+    /// ```
+    /// let x = nabla::Tensor::from_vec(vec![1.0f32, 4.0], &[2]);
+    /// assert_eq!(x.map(|v| v * 10.0).to_vec(), vec![10.0, 40.0]);
+    /// ```
+    pub fn map(&self, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
+        unary_apply(self, f)
+    }
+
+    /// `-self`. Also `-&a`.
+    pub fn neg(&self) -> Tensor<T> {
+        let out = unary_apply(self, |x| -x);
+        record("Neg", out, &[self], |ctx| vec![Some(ctx.grad().neg())])
+    }
+
+    /// `e^self`.
+    pub fn exp(&self) -> Tensor<T> {
+        let out = unary_apply(self, T::exp);
+        record("Exp", out, &[self], |ctx| vec![Some(ctx.grad().mul(&ctx.output()))])
+    }
+
+    /// The natural logarithm.
+    pub fn log(&self) -> Tensor<T> {
+        let out = unary_apply(self, T::ln);
+        let x = self.clone();
+        record("Log", out, &[self], move |ctx| vec![Some(ctx.grad().div(&x))])
+    }
+
+    /// The square root.
+    pub fn sqrt(&self) -> Tensor<T> {
+        let out = unary_apply(self, T::sqrt);
+        record("Sqrt", out, &[self], |ctx| {
+            let two = T::from_f64(2.0);
+            vec![Some(ctx.grad().div(&ctx.output().mul_scalar(two)))]
+        })
+    }
+
+    /// `1 / self`.
+    pub fn recip(&self) -> Tensor<T> {
+        let out = unary_apply(self, T::recip);
+        record("Reciprocal", out, &[self], |ctx| {
+            let y = ctx.output();
+            vec![Some(ctx.grad().mul(&y.mul(&y)).neg())]
+        })
+    }
+
+    /// The absolute value; its gradient at 0 is 0, as in PyTorch.
+    pub fn abs(&self) -> Tensor<T> {
+        let out = unary_apply(self, T::abs);
+        let x = self.clone();
+        record("Abs", out, &[self], move |ctx| vec![Some(ctx.grad().mul(&x.sign()))])
+    }
+
+    /// -1, 0 or 1 by the sign of each element. Piecewise constant, so it
+    /// carries no gradient.
+    pub fn sign(&self) -> Tensor<T> {
+        unary_apply(self, |x| {
+            if x > T::zero() {
+                T::one()
+            } else if x < T::zero() {
+                -T::one()
+            } else {
+                x
+            }
+        })
+    }
+
+    /// `self ^ exponent` for a scalar exponent.
+    pub fn pow_scalar(&self, exponent: f64) -> Tensor<T> {
+        let e = T::from_f64(exponent);
+        let out = if exponent == 2.0 {
+            unary_apply(self, |x| x * x)
+        } else {
+            unary_apply(self, |x| x.powf(e))
+        };
+        let x = self.clone();
+        record("Pow", out, &[self], move |ctx| {
+            let local = if exponent == 0.0 {
+                x.zeros_like()
+            } else if exponent == 1.0 {
+                x.ones_like()
+            } else {
+                x.pow_scalar(exponent - 1.0).mul_scalar(e)
+            };
+            vec![Some(ctx.grad().mul(&local))]
+        })
+    }
+
+    /// `self * self`.
+    pub fn square(&self) -> Tensor<T> {
+        self.pow_scalar(2.0)
+    }
+
+    /// Clamps every element into `[min, max]` (either bound may be `None`).
+    /// The gradient passes where `min <= x <= max`, as in PyTorch.
+    pub fn clamp(&self, min: Option<T>, max: Option<T>) -> Tensor<T> {
+        let lo = min.unwrap_or(T::neg_infinity());
+        let hi = max.unwrap_or(T::infinity());
+        let out = unary_apply(self, |x| if x < lo { lo } else if x > hi { hi } else { x });
+        let x = self.clone();
+        record("Clamp", out, &[self], move |ctx| {
+            let inside = unary_apply(&x, |v| if v >= lo && v <= hi { T::one() } else { T::zero() });
+            vec![Some(ctx.grad().mul(&inside))]
+        })
+    }
+
+    /// The Gauss error function, with derivative 2/sqrt(pi) e^(-x^2).
+    pub fn erf(&self) -> Tensor<T> {
+        let out = unary_apply(self, T::erf);
+        let x = self.clone();
+        record("Erf", out, &[self], move |ctx| {
+            let two_over_sqrt_pi = T::from_f64(std::f64::consts::FRAC_2_SQRT_PI);
+            let local = x.square().neg().exp().mul_scalar(two_over_sqrt_pi);
+            vec![Some(ctx.grad().mul(&local))]
+        })
+    }
+
+    /// `self + value` for a scalar. Also `&a + value`.
+    pub fn add_scalar(&self, value: T) -> Tensor<T> {
+        let out = unary_apply(self, |x| x + value);
+        record("AddScalar", out, &[self], |ctx| vec![Some(ctx.grad().clone())])
+    }
+
+    /// `self * value` for a scalar. Also `&a * value`.
+    pub fn mul_scalar(&self, value: T) -> Tensor<T> {
+        let out = unary_apply(self, |x| x * value);
+        record("MulScalar", out, &[self], move |ctx| vec![Some(ctx.grad().mul_scalar(value))])
+    }
+
+    /// `self / value` for a scalar. Also `&a / value`.
+    pub fn div_scalar(&self, value: T) -> Tensor<T> {
+        let out = unary_apply(self, |x| x / value);
+        record("DivScalar", out, &[self], move |ctx| vec![Some(ctx.grad().div_scalar(value))])
+    }
+
+    /// `value / self` for a scalar. Also `value / &a`.
+    pub fn rdiv_scalar(&self, value: T) -> Tensor<T> {
+        let out = unary_apply(self, |x| value / x);
+        let x = self.clone();
+        record("RDivScalar", out, &[self], move |ctx| {
+            // d(v/x)/dx = -v/x^2 = -(v/x)/x
+            vec![Some(ctx.grad().mul(&ctx.output()).div(&x).neg())]
+        })
+    }
+}
