@@ -92,7 +92,7 @@ fn run<T: Float>(
         let mut ready: Vec<Arc<Node<T>>> = Vec::new();
         for (root, g) in roots.iter().zip(root_grads) {
             assert!(
-                root.inner.requires_grad,
+                root.inner.requires_grad(),
                 "backward: the tensor of shape {:?} does not require grad and has no grad_fn",
                 root.shape()
             );

@@ -132,12 +132,15 @@ pub fn jacobian<T: Float>(f: impl Fn(&[Tensor<T>]) -> Tensor<T>, inputs: &[Tenso
 
 /// The Jacobians of `f` at `inputs` by central differences with step `eps`,
 /// shaped as [`jacobian`]'s.
+///
+/// `f` runs with recording on (its inputs do not require grad, so it records
+/// nothing unless it differentiates inside, as [`gradgradcheck`]'s does).
 pub fn numerical_jacobian<T: Float>(
     f: impl Fn(&[Tensor<T>]) -> Tensor<T>,
     inputs: &[Tensor<T>],
     eps: f64,
 ) -> Vec<Tensor<T>> {
-    no_grad(|| {
+    {
         let mut current: Vec<Tensor<T>> = inputs.iter().map(|x| Tensor::from_vec(x.to_vec(), x.shape())).collect();
         let out_shape = f(&current).shape().to_vec();
         let n_out: usize = out_shape.iter().product();
@@ -165,7 +168,7 @@ pub fn numerical_jacobian<T: Float>(
             result.push(Tensor::from_vec(jac, &[&out_shape[..], inputs[i].shape()].concat()));
         }
         result
-    })
+    }
 }
 
 /// Checks the gradients of `f` at `inputs` (every entry of every Jacobian)
@@ -241,8 +244,14 @@ pub fn gradgradcheck(
     let mut all = inputs.to_vec();
     all.push(v);
     let vjp = |xs: &[Tensor<f64>]| {
-        let y = f(&xs[..n]);
-        let refs: Vec<&Tensor<f64>> = xs[..n].iter().collect();
+        // The finite-difference pass hands in plain tensors; the inner
+        // gradient needs leaves that require grad.
+        let primals: Vec<Tensor<f64>> = xs[..n]
+            .iter()
+            .map(|x| if x.is_requires_grad() { x.clone() } else { x.detach().requires_grad() })
+            .collect();
+        let y = f(&primals);
+        let refs: Vec<&Tensor<f64>> = primals.iter().collect();
         let grads = if y.is_requires_grad() {
             grad_with(&[&y], &[&xs[n]], &refs, true, true)
         } else {
@@ -250,7 +259,7 @@ pub fn gradgradcheck(
         };
         let flat: Vec<Tensor<f64>> = grads
             .into_iter()
-            .zip(&xs[..n])
+            .zip(&primals)
             .map(|(g, x)| g.unwrap_or_else(|| x.zeros_like()).reshape(&[x.numel()]))
             .collect();
         Tensor::cat(&flat.iter().collect::<Vec<_>>(), 0)

@@ -69,7 +69,7 @@ impl<T: Float> BackwardCtx<'_, T> {
 }
 
 fn edge_of<T: Float>(t: &Tensor<T>) -> Option<Edge<T>> {
-    if !t.inner.requires_grad {
+    if !t.inner.requires_grad() {
         None
     } else if let Some(node) = &t.inner.grad_fn {
         Some(Edge::Node(Arc::clone(node)))
@@ -89,7 +89,7 @@ pub(crate) fn record<T: Float>(
     inputs: &[&Tensor<T>],
     backward: impl Fn(&BackwardCtx<'_, T>) -> Vec<Option<Tensor<T>>> + Send + Sync + 'static,
 ) -> Tensor<T> {
-    if !is_grad_enabled() || !inputs.iter().any(|t| t.inner.requires_grad) {
+    if !is_grad_enabled() || !inputs.iter().any(|t| t.inner.requires_grad()) {
         return out;
     }
     let storage = Arc::clone(&out.inner.storage);

@@ -24,37 +24,35 @@ use crate::element::Float;
 use crate::tensor::Tensor;
 
 impl<T: Float> Tensor<T> {
-    /// Marks this leaf as a parameter: operations on it are recorded and
-    /// [`backward`](Tensor::backward) fills its [`grad`](Tensor::grad).
+    /// Marks this leaf as a parameter, in place: operations on it are
+    /// recorded and [`backward`](Tensor::backward) fills its
+    /// [`grad`](Tensor::grad). Returns the same tensor, for chaining.
     ///
     /// # Panics
     /// If the tensor is the result of a recorded op (not a leaf); use
     /// [`detach`](Tensor::detach) first.
     pub fn requires_grad(self) -> Self {
-        self.set_requires_grad(true)
+        self.set_requires_grad(true);
+        self
     }
 
-    /// Sets whether this leaf requires a gradient.
+    /// Sets, in place, whether this leaf requires a gradient; `false`
+    /// freezes a parameter. Every clone of the handle sees the change.
     ///
     /// # Panics
     /// If the tensor is not a leaf.
-    pub fn set_requires_grad(self, requires_grad: bool) -> Self {
+    pub fn set_requires_grad(&self, requires_grad: bool) {
         assert!(
             self.is_leaf(),
             "requires_grad: only a leaf tensor can change requires_grad; this one comes from {}",
             self.grad_fn_name().unwrap_or("?")
         );
-        Tensor::from_parts(
-            self.inner.storage.clone(),
-            self.inner.layout.clone(),
-            requires_grad,
-            None,
-        )
+        self.inner.requires_grad.store(requires_grad, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// True when operations on this tensor are recorded for backward.
     pub fn is_requires_grad(&self) -> bool {
-        self.inner.requires_grad
+        self.inner.requires_grad()
     }
 
     /// True for tensors not produced by a recorded op (inputs and parameters).

@@ -8,6 +8,7 @@ pub(crate) mod layout;
 mod random;
 
 use std::ops::Deref;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use crate::autograd::Node;
@@ -39,11 +40,19 @@ pub struct Tensor<T: Float = f32> {
 pub(crate) struct TensorImpl<T: Float> {
     pub storage: Storage<T>,
     pub layout: Layout,
-    pub requires_grad: bool,
+    /// Atomic so that a parameter can be frozen in place, as
+    /// `requires_grad_(False)` does in PyTorch.
+    pub requires_grad: AtomicBool,
     /// The node that produced this tensor; `None` for leaves.
     pub grad_fn: Option<Arc<Node<T>>>,
     /// The accumulated gradient of a leaf.
     pub grad: Mutex<Option<Tensor<T>>>,
+}
+
+impl<T: Float> TensorImpl<T> {
+    pub fn requires_grad(&self) -> bool {
+        self.requires_grad.load(Ordering::Relaxed)
+    }
 }
 
 impl<T: Float> Clone for Tensor<T> {
@@ -76,7 +85,7 @@ impl<T: Float> Tensor<T> {
             inner: Arc::new(TensorImpl {
                 storage,
                 layout,
-                requires_grad,
+                requires_grad: AtomicBool::new(requires_grad),
                 grad_fn,
                 grad: Mutex::new(None),
             }),
@@ -204,5 +213,49 @@ impl<T: Float> Tensor<T> {
     pub fn to_dtype<U: Float>(&self) -> Tensor<U> {
         let data = self.with_contiguous(|s| s.iter().map(|&x| U::from_f64(x.as_f64())).collect());
         Tensor::from_contiguous(data, self.shape())
+    }
+
+    /// Overwrites the elements of this contiguous tensor in place, through
+    /// `f`, without recording anything: what optimizers do to parameters
+    /// (PyTorch's updates under `torch.no_grad()`).
+    ///
+    /// Changing a tensor that a recorded graph saved makes that graph's
+    /// gradients wrong; update parameters only between backward passes.
+    ///
+    /// ```
+    /// let w = nabla::Tensor::from_vec(vec![1.0f32, 2.0], &[2]);
+    /// w.update_data(|data| data.iter_mut().for_each(|v| *v *= 10.0));
+    /// assert_eq!(w.to_vec(), vec![10.0, 20.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the tensor is not contiguous (a strided view).
+    pub fn update_data<R>(&self, f: impl FnOnce(&mut [T]) -> R) -> R {
+        let layout = self.layout();
+        assert!(
+            layout.is_contiguous(),
+            "update_data: the tensor of shape {:?} is a strided view; update its base tensor",
+            layout.shape
+        );
+        let mut data = self.inner.storage.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut data[layout.offset..layout.offset + layout.numel()])
+    }
+
+    /// Copies `source`'s elements into this contiguous tensor in place,
+    /// unrecorded (PyTorch's `with torch.no_grad(): p.copy_(source)`).
+    ///
+    /// # Panics
+    /// If the shapes differ, or the tensor is a strided view.
+    pub fn copy_from(&self, source: &Tensor<T>) {
+        assert_eq!(
+            self.shape(),
+            source.shape(),
+            "copy_from: cannot copy a tensor of shape {:?} into one of shape {:?}",
+            source.shape(),
+            self.shape()
+        );
+        // Read before locking for writing: `source` may share this storage.
+        let values = source.to_vec();
+        self.update_data(|data| data.copy_from_slice(&values));
     }
 }
