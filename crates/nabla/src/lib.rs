@@ -35,10 +35,13 @@
 //! - [`autograd`]: [`Tensor::backward`], [`autograd::grad`] for higher-order
 //!   derivatives, [`no_grad`], custom blocks ([`autograd::Function`]) and
 //!   [`autograd::gradcheck`].
+//! - [`nn`]: the [`nn::Module`] trait, `Linear`, activations, `Dropout`,
+//!   `Sequential`, and PyTorch's initialisations in [`nn::init`].
 
 pub mod autograd;
 mod element;
 mod kernels;
+pub mod nn;
 mod ops;
 mod tensor;
 

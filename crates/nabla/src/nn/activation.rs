@@ -1,0 +1,91 @@
+//! Activation functions as modules, for use in [`Sequential`](super::Sequential).
+
+use super::Module;
+use crate::element::Float;
+use crate::tensor::Tensor;
+
+/// `max(x, 0)` elementwise.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReLU;
+
+/// `x` for positive x, `negative_slope * x` otherwise (PyTorch's default
+/// slope is 0.01).
+#[derive(Clone, Copy, Debug)]
+pub struct LeakyReLU {
+    /// The slope for negative inputs.
+    pub negative_slope: f64,
+}
+
+impl Default for LeakyReLU {
+    fn default() -> Self {
+        LeakyReLU { negative_slope: 0.01 }
+    }
+}
+
+/// `1 / (1 + e^-x)` elementwise.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sigmoid;
+
+/// `tanh(x)` elementwise.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tanh;
+
+/// The exact GELU, `x Phi(x)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GELU;
+
+/// Softmax along `dim`.
+#[derive(Clone, Copy, Debug)]
+pub struct Softmax {
+    /// The dimension that sums to one.
+    pub dim: isize,
+}
+
+/// Log-softmax along `dim`.
+#[derive(Clone, Copy, Debug)]
+pub struct LogSoftmax {
+    /// The dimension normalised over.
+    pub dim: isize,
+}
+
+impl<T: Float> Module<T> for ReLU {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.relu()
+    }
+}
+
+impl<T: Float> Module<T> for LeakyReLU {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.leaky_relu(T::from_f64(self.negative_slope))
+    }
+}
+
+impl<T: Float> Module<T> for Sigmoid {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.sigmoid()
+    }
+}
+
+impl<T: Float> Module<T> for Tanh {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.tanh()
+    }
+}
+
+impl<T: Float> Module<T> for GELU {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.gelu()
+    }
+}
+
+impl<T: Float> Module<T> for Softmax {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.softmax(self.dim)
+    }
+}
+
+impl<T: Float> Module<T> for LogSoftmax {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.log_softmax(self.dim)
+    }
+}

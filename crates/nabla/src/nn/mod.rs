@@ -1,0 +1,17 @@
+//! Neural-network building blocks: the [`Module`] trait, layers,
+//! initialisation.
+
+mod activation;
+mod basic;
+mod dropout;
+pub mod init;
+mod linear;
+mod module;
+mod sequential;
+
+pub use activation::{LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, GELU};
+pub use basic::{Flatten, Identity};
+pub use dropout::Dropout;
+pub use linear::Linear;
+pub use module::Module;
+pub use sequential::Sequential;
