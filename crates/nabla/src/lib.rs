@@ -43,6 +43,7 @@ mod element;
 mod kernels;
 pub mod nn;
 mod ops;
+pub mod optim;
 mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};

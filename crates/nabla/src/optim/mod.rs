@@ -1,0 +1,42 @@
+//! Optimizers: the [`Optimizer`] trait and its implementations.
+
+use crate::element::Float;
+use crate::tensor::Tensor;
+
+/// Updates parameters in place from their gradients.
+///
+/// An optimizer holds handles to the parameters it was built with (clones of
+/// the same tensors a module holds), so `step` changes the module's
+/// parameters. Parameters without a gradient, or frozen ones (that do not
+/// require grad), are skipped, as in PyTorch.
+pub trait Optimizer<T: Float = f32> {
+    /// One update of every parameter from its current gradient.
+    fn step(&mut self);
+
+    /// The parameters being optimized.
+    fn parameters(&self) -> &[Tensor<T>];
+
+    /// Clears the gradient of every parameter.
+    fn zero_grad(&self) {
+        for p in self.parameters() {
+            p.zero_grad();
+        }
+    }
+
+    /// The current learning rate.
+    fn learning_rate(&self) -> f64;
+
+    /// Sets the learning rate (what schedules do).
+    fn set_learning_rate(&mut self, learning_rate: f64);
+
+    /// The per-parameter state (momentum buffers, moment estimates, step
+    /// counts), named as in PyTorch's `optimizer.state_dict()["state"]`:
+    /// `state.{index}.{name}` with `index` the parameter's position.
+    fn state_dict(&self) -> Vec<(String, Tensor<T>)>;
+
+    /// Restores state saved by [`state_dict`](Optimizer::state_dict).
+    ///
+    /// # Errors
+    /// Names the first entry that is unknown, missing or of the wrong shape.
+    fn load_state_dict(&mut self, state: &[(String, Tensor<T>)]) -> Result<(), String>;
+}
