@@ -40,6 +40,7 @@
 
 pub mod autograd;
 mod element;
+mod error;
 mod kernels;
 pub mod nn;
 mod ops;
@@ -48,4 +49,5 @@ mod tensor;
 
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
 pub use element::Float;
+pub use error::{Error, Result};
 pub use tensor::{Generator, IndexTensor, Tensor};

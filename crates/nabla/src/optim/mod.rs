@@ -1,6 +1,7 @@
 //! Optimizers: the [`Optimizer`] trait and its implementations.
 
 use crate::element::Float;
+use crate::error::Result;
 use crate::tensor::Tensor;
 
 /// Updates parameters in place from their gradients.
@@ -38,5 +39,5 @@ pub trait Optimizer<T: Float = f32> {
     ///
     /// # Errors
     /// Names the first entry that is unknown, missing or of the wrong shape.
-    fn load_state_dict(&mut self, state: &[(String, Tensor<T>)]) -> Result<(), String>;
+    fn load_state_dict(&mut self, state: &[(String, Tensor<T>)]) -> Result<()>;
 }

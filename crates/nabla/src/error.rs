@@ -1,0 +1,58 @@
+//! The error type for input from outside the program: files, checkpoints,
+//! saved states. (Shape mistakes inside a program panic; see the crate docs.)
+
+use std::path::PathBuf;
+
+/// What went wrong reading or writing outside data; every variant names the
+/// file or the tensor.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The operating system refused a read or write.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not in the format it should be (truncated, corrupted,
+    /// wrong header).
+    #[error("{}: {message}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A state (a checkpoint, an optimizer state) lacks a tensor it needs.
+    #[error("{context}: missing tensor {name:?}")]
+    MissingTensor {
+        /// Where: a file name or "optimizer state".
+        context: String,
+        /// The tensor's name.
+        name: String,
+    },
+    /// A state holds a tensor nothing expects.
+    #[error("{context}: unexpected tensor {name:?}")]
+    UnexpectedTensor {
+        /// Where: a file name or "optimizer state".
+        context: String,
+        /// The tensor's name.
+        name: String,
+    },
+    /// A tensor has another shape than the one expected.
+    #[error("{context}: tensor {name:?} has shape {found:?}, expected {expected:?}")]
+    ShapeMismatch {
+        /// Where: a file name or "optimizer state".
+        context: String,
+        /// The tensor's name.
+        name: String,
+        /// The shape the model or optimizer needs.
+        expected: Vec<usize>,
+        /// The shape in the state.
+        found: Vec<usize>,
+    },
+}
+
+/// `Result` with nabla's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
