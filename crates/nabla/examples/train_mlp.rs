@@ -21,7 +21,10 @@ fn rings(n: usize, generator: &mut Generator) -> (Tensor, Tensor) {
             labels.push(class as f32);
         }
     }
-    (Tensor::from_vec(points, &[2 * n, 2]), Tensor::from_vec(labels, &[2 * n, 1]))
+    (
+        Tensor::from_vec(points, &[2 * n, 2]),
+        Tensor::from_vec(labels, &[2 * n, 1]),
+    )
 }
 
 /// A fresh leaf with uniform values in [-bound, bound).

@@ -15,16 +15,7 @@ mod sealed {
 ///
 /// The trait is sealed: the kernels dispatch on exactly these two types.
 pub trait Float:
-    num_traits::Float
-    + Debug
-    + Display
-    + LowerExp
-    + Default
-    + Sum
-    + Send
-    + Sync
-    + 'static
-    + sealed::Sealed
+    num_traits::Float + Debug + Display + LowerExp + Default + Sum + Send + Sync + 'static + sealed::Sealed
 {
     /// The type's name as PyTorch prints it (`"float32"`, `"float64"`).
     const DTYPE: &'static str;

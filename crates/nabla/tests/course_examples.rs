@@ -73,8 +73,8 @@ fn chain_rule_jacobians_multiply() {
         Tensor::stack(&[&(&u0 * &u1), &u2.exp(), &(&(&u0 + &u1) + &u2)], 0)
     };
     let a = Tensor::from_vec(vec![0.4f64, -0.9], &[2]);
-    let j_fg = jacobian(|xs| f(&g(&xs[0])), &[a.clone()]).remove(0);
-    let j_g = jacobian(|xs| g(&xs[0]), &[a.clone()]).remove(0);
+    let j_fg = jacobian(|xs| f(&g(&xs[0])), std::slice::from_ref(&a)).remove(0);
+    let j_g = jacobian(|xs| g(&xs[0]), std::slice::from_ref(&a)).remove(0);
     let j_f = jacobian(|us| f(&us[0]), &[g(&a)]).remove(0);
     let product = j_f.matmul(&j_g);
     assert_eq!(j_fg.shape(), &[3, 2]);

@@ -107,8 +107,8 @@ fn run<T: Float>(
                 None => sink.deliver_to_leaf(root, g),
                 Some(node) => {
                     let key = node_key(node);
-                    if !dependencies.contains_key(&key) {
-                        dependencies.insert(key, 0);
+                    if let std::collections::hash_map::Entry::Vacant(slot) = dependencies.entry(key) {
+                        slot.insert(0);
                         stack.push(Arc::clone(node));
                         ready.push(Arc::clone(node));
                     }
@@ -206,7 +206,13 @@ pub(crate) fn backward<T: Float>(
     retain_graph: bool,
     create_graph: bool,
 ) {
-    run(roots, root_grads, retain_graph, create_graph, &mut Sink::LeafGrads);
+    run(
+        roots,
+        root_grads,
+        retain_graph,
+        create_graph,
+        &mut Sink::LeafGrads,
+    );
 }
 
 /// Returns the gradients of `roots` with respect to `inputs`.

@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::mode::no_grad;
 use super::grad_with;
+use super::mode::no_grad;
 use crate::element::Float;
 use crate::tensor::{Generator, Tensor};
 
@@ -58,7 +58,11 @@ pub struct JacobianEntry {
 
 impl fmt::Display for GradcheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} entries, max |analytic - numerical| = {:.3e}", self.entries, self.max_abs_error)?;
+        write!(
+            f,
+            "{} entries, max |analytic - numerical| = {:.3e}",
+            self.entries, self.max_abs_error
+        )?;
         if let Some(w) = &self.worst {
             write!(
                 f,
@@ -141,7 +145,10 @@ pub fn numerical_jacobian<T: Float>(
     eps: f64,
 ) -> Vec<Tensor<T>> {
     {
-        let mut current: Vec<Tensor<T>> = inputs.iter().map(|x| Tensor::from_vec(x.to_vec(), x.shape())).collect();
+        let mut current: Vec<Tensor<T>> = inputs
+            .iter()
+            .map(|x| Tensor::from_vec(x.to_vec(), x.shape()))
+            .collect();
         let out_shape = f(&current).shape().to_vec();
         let n_out: usize = out_shape.iter().product();
         let h = T::from_f64(eps);
@@ -165,7 +172,10 @@ pub fn numerical_jacobian<T: Float>(
                 }
             }
             current[i] = inputs[i].clone();
-            result.push(Tensor::from_vec(jac, &[&out_shape[..], inputs[i].shape()].concat()));
+            result.push(Tensor::from_vec(
+                jac,
+                &[&out_shape[..], inputs[i].shape()].concat(),
+            ));
         }
         result
     }
@@ -202,7 +212,11 @@ pub fn gradcheck(
             report.entries += 1;
             report.max_abs_error = report.max_abs_error.max(err);
             // A NaN on either side is the worst possible entry.
-            let excess = if err.is_nan() { f64::INFINITY } else { err - tolerance };
+            let excess = if err.is_nan() {
+                f64::INFINITY
+            } else {
+                err - tolerance
+            };
             if excess > worst_excess {
                 worst_excess = excess;
                 report.worst = Some(JacobianEntry {
@@ -248,7 +262,13 @@ pub fn gradgradcheck(
         // gradient needs leaves that require grad.
         let primals: Vec<Tensor<f64>> = xs[..n]
             .iter()
-            .map(|x| if x.is_requires_grad() { x.clone() } else { x.detach().requires_grad() })
+            .map(|x| {
+                if x.is_requires_grad() {
+                    x.clone()
+                } else {
+                    x.detach().requires_grad()
+                }
+            })
             .collect();
         let y = f(&primals);
         let refs: Vec<&Tensor<f64>> = primals.iter().collect();

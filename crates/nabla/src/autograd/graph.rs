@@ -10,8 +10,7 @@ use crate::tensor::layout::Layout;
 use crate::tensor::{Storage, Tensor};
 
 /// Computes the gradients of an op's inputs from the gradient of its output.
-pub(crate) type BackwardFn<T> =
-    Box<dyn Fn(&BackwardCtx<'_, T>) -> Vec<Option<Tensor<T>>> + Send + Sync>;
+pub(crate) type BackwardFn<T> = Box<dyn Fn(&BackwardCtx<'_, T>) -> Vec<Option<Tensor<T>>> + Send + Sync>;
 
 /// Where a gradient goes next: into a leaf's `.grad`, or into another node.
 pub(crate) enum Edge<T: Float> {

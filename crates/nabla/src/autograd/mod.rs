@@ -47,7 +47,9 @@ impl<T: Float> Tensor<T> {
             "requires_grad: only a leaf tensor can change requires_grad; this one comes from {}",
             self.grad_fn_name().unwrap_or("?")
         );
-        self.inner.requires_grad.store(requires_grad, std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .requires_grad
+            .store(requires_grad, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// True when operations on this tensor are recorded for backward.
@@ -137,7 +139,11 @@ impl<T: Float> Tensor<T> {
 /// assert_eq!(dy.to_vec(), vec![12.0]);
 /// assert_eq!(d2y.to_vec(), vec![12.0]);
 /// ```
-pub fn grad<T: Float>(outputs: &[&Tensor<T>], inputs: &[&Tensor<T>], create_graph: bool) -> Vec<Option<Tensor<T>>> {
+pub fn grad<T: Float>(
+    outputs: &[&Tensor<T>],
+    inputs: &[&Tensor<T>],
+    create_graph: bool,
+) -> Vec<Option<Tensor<T>>> {
     let grad_outputs = outputs
         .iter()
         .map(|o| {
@@ -170,5 +176,11 @@ pub fn grad_with<T: Float>(
         grad_outputs.len()
     );
     let grad_outputs = grad_outputs.iter().map(|g| (*g).clone()).collect();
-    engine::grad(outputs, grad_outputs, inputs, retain_graph || create_graph, create_graph)
+    engine::grad(
+        outputs,
+        grad_outputs,
+        inputs,
+        retain_graph || create_graph,
+        create_graph,
+    )
 }

@@ -62,6 +62,8 @@ pub(crate) fn strided_zip_map<T: Copy>(
     f: impl Fn(T, T) -> T,
 ) -> Vec<T> {
     let mut out = Vec::with_capacity(shape.iter().product());
-    for_each_offset2(shape, a_strides, a_offset, b_strides, b_offset, |ia, ib| out.push(f(a[ia], b[ib])));
+    for_each_offset2(shape, a_strides, a_offset, b_strides, b_offset, |ia, ib| {
+        out.push(f(a[ia], b[ib]))
+    });
     out
 }

@@ -21,9 +21,16 @@ pub(crate) fn fold_into<T: Float>(
     f: impl Fn(T, T) -> T,
 ) -> Vec<T> {
     let mut out = vec![init; out_len];
-    for_each_offset2(&layout.shape, &layout.strides, layout.offset, out_strides, 0, |ix, io| {
-        out[io] = f(out[io], x[ix]);
-    });
+    for_each_offset2(
+        &layout.shape,
+        &layout.strides,
+        layout.offset,
+        out_strides,
+        0,
+        |ix, io| {
+            out[io] = f(out[io], x[ix]);
+        },
+    );
     out
 }
 

@@ -16,7 +16,10 @@ pub struct Flatten {
 
 impl Default for Flatten {
     fn default() -> Self {
-        Flatten { start_dim: 1, end_dim: -1 }
+        Flatten {
+            start_dim: 1,
+            end_dim: -1,
+        }
     }
 }
 

@@ -64,7 +64,12 @@ pub fn xavier_uniform_<T: Float>(tensor: &Tensor<T>, gain: f64, generator: &mut 
 /// Xavier/Glorot normal: N(0, std^2) with std = gain sqrt(2 / (fan_in + fan_out)).
 pub fn xavier_normal_<T: Float>(tensor: &Tensor<T>, gain: f64, generator: &mut Generator) {
     let (fan_in, fan_out) = fan_in_and_fan_out(tensor.shape());
-    normal_(tensor, 0.0, gain * (2.0 / (fan_in + fan_out) as f64).sqrt(), generator);
+    normal_(
+        tensor,
+        0.0,
+        gain * (2.0 / (fan_in + fan_out) as f64).sqrt(),
+        generator,
+    );
 }
 
 /// Which fan Kaiming initialisation preserves the variance of.
@@ -105,7 +110,12 @@ pub fn kaiming_normal_<T: Float>(
     nonlinearity: &str,
     generator: &mut Generator,
 ) {
-    normal_(tensor, 0.0, kaiming_std(tensor.shape(), negative_slope, mode, nonlinearity), generator);
+    normal_(
+        tensor,
+        0.0,
+        kaiming_std(tensor.shape(), negative_slope, mode, nonlinearity),
+        generator,
+    );
 }
 
 #[cfg(test)]
@@ -124,12 +134,24 @@ mod tests {
     #[test]
     fn draws_stay_in_bounds_and_are_seeded() {
         let w = Tensor::<f64>::zeros(&[64, 100]);
-        kaiming_uniform_(&w, 5f64.sqrt(), FanMode::FanIn, "leaky_relu", &mut Generator::new(1));
+        kaiming_uniform_(
+            &w,
+            5f64.sqrt(),
+            FanMode::FanIn,
+            "leaky_relu",
+            &mut Generator::new(1),
+        );
         let bound = 0.1;
         assert!(w.to_vec().iter().all(|v| v.abs() <= bound));
         assert!(w.max().item() > 0.09 && w.min().item() < -0.09);
         let again = Tensor::<f64>::zeros(&[64, 100]);
-        kaiming_uniform_(&again, 5f64.sqrt(), FanMode::FanIn, "leaky_relu", &mut Generator::new(1));
+        kaiming_uniform_(
+            &again,
+            5f64.sqrt(),
+            FanMode::FanIn,
+            "leaky_relu",
+            &mut Generator::new(1),
+        );
         assert_eq!(w.to_vec(), again.to_vec());
         let n = Tensor::<f64>::zeros(&[200, 300]);
         xavier_normal_(&n, 1.0, &mut Generator::new(2));

@@ -38,7 +38,11 @@ impl<T: Float> Linear<T> {
         kaiming_uniform_(&weight, 5f64.sqrt(), FanMode::FanIn, "leaky_relu", generator);
         let bias = bias.then(|| {
             let b = Tensor::zeros(&[out_features]);
-            let bound = if in_features > 0 { 1.0 / (in_features as f64).sqrt() } else { 0.0 };
+            let bound = if in_features > 0 {
+                1.0 / (in_features as f64).sqrt()
+            } else {
+                0.0
+            };
             uniform_(&b, -bound, bound, generator);
             b.requires_grad()
         });
@@ -54,7 +58,12 @@ impl<T: Float> Linear<T> {
     /// # Panics
     /// If the shapes do not fit together.
     pub fn from_parameters(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Self {
-        assert_eq!(weight.ndim(), 2, "Linear: weight must be [out, in], got {:?}", weight.shape());
+        assert_eq!(
+            weight.ndim(),
+            2,
+            "Linear: weight must be [out, in], got {:?}",
+            weight.shape()
+        );
         if let Some(b) = &bias {
             assert_eq!(
                 b.shape(),

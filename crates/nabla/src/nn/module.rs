@@ -85,7 +85,12 @@ pub trait Module<T: Float = f32>: Send + Sync {
     fn named_parameters(&self) -> Vec<(String, Tensor<T>)> {
         let mut out = self.own_parameters();
         for (prefix, child) in self.children() {
-            out.extend(child.named_parameters().into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)));
+            out.extend(
+                child
+                    .named_parameters()
+                    .into_iter()
+                    .map(|(n, t)| (format!("{prefix}.{n}"), t)),
+            );
         }
         out
     }
@@ -99,7 +104,12 @@ pub trait Module<T: Float = f32>: Send + Sync {
     fn named_buffers(&self) -> Vec<(String, Tensor<T>)> {
         let mut out = self.own_buffers();
         for (prefix, child) in self.children() {
-            out.extend(child.named_buffers().into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)));
+            out.extend(
+                child
+                    .named_buffers()
+                    .into_iter()
+                    .map(|(n, t)| (format!("{prefix}.{n}"), t)),
+            );
         }
         out
     }
@@ -110,7 +120,12 @@ pub trait Module<T: Float = f32>: Send + Sync {
         let mut out = self.own_parameters();
         out.extend(self.own_buffers());
         for (prefix, child) in self.children() {
-            out.extend(child.state_dict().into_iter().map(|(n, t)| (format!("{prefix}.{n}"), t)));
+            out.extend(
+                child
+                    .state_dict()
+                    .into_iter()
+                    .map(|(n, t)| (format!("{prefix}.{n}"), t)),
+            );
         }
         out
     }
@@ -122,7 +137,11 @@ pub trait Module<T: Float = f32>: Send + Sync {
 
     /// The number of parameter elements that require a gradient.
     fn num_trainable_parameters(&self) -> usize {
-        self.parameters().iter().filter(|p| p.is_requires_grad()).map(Tensor::numel).sum()
+        self.parameters()
+            .iter()
+            .filter(|p| p.is_requires_grad())
+            .map(Tensor::numel)
+            .sum()
     }
 
     /// Freezes every parameter (no gradient, untouched by optimizers) or,

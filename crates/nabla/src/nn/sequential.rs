@@ -56,7 +56,9 @@ impl<T: Float> Sequential<T> {
 
 impl<T: Float> Module<T> for Sequential<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        self.layers.iter().fold(input.clone(), |x, layer| layer.forward(&x))
+        self.layers
+            .iter()
+            .fold(input.clone(), |x, layer| layer.forward(&x))
     }
 
     fn set_own_training(&mut self, training: bool) {
@@ -68,7 +70,11 @@ impl<T: Float> Module<T> for Sequential<T> {
     }
 
     fn children(&self) -> Vec<(String, &dyn Module<T>)> {
-        self.layers.iter().enumerate().map(|(i, l)| (i.to_string(), l.as_ref())).collect()
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i.to_string(), l.as_ref()))
+            .collect()
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<T>)> {

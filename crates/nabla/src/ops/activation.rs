@@ -13,7 +13,9 @@ impl<T: Float> Tensor<T> {
     pub fn relu(&self) -> Tensor<T> {
         let out = unary_apply(self, |x| if x > T::zero() { x } else { T::zero() });
         let x = self.clone();
-        record("Relu", out, &[self], move |ctx| vec![Some(ctx.grad().mul(&x.gt_scalar(T::zero())))])
+        record("Relu", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().mul(&x.gt_scalar(T::zero())))]
+        })
     }
 
     /// x for x > 0, `negative_slope * x` otherwise.
@@ -62,7 +64,11 @@ impl<T: Float> Tensor<T> {
         let x = self.clone();
         record("Gelu", out, &[self], move |ctx| {
             // d/dx x Phi(x) = Phi(x) + x phi(x)
-            let cdf = x.mul_scalar(inv_sqrt2).erf().add_scalar(T::one()).mul_scalar(half);
+            let cdf = x
+                .mul_scalar(inv_sqrt2)
+                .erf()
+                .add_scalar(T::one())
+                .mul_scalar(half);
             let inv_sqrt_2pi = T::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
             let pdf = x.square().mul_scalar(-half).exp().mul_scalar(inv_sqrt_2pi);
             vec![Some(ctx.grad().mul(&cdf.add(&x.mul(&pdf))))]

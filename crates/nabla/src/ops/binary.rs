@@ -22,8 +22,12 @@ pub(crate) fn broadcast_apply<T: Float>(
         let out = zip_map(&da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n], f);
         return Tensor::from_contiguous(out, &la.shape);
     }
-    let shape = broadcast_shapes(&la.shape, &lb.shape)
-        .unwrap_or_else(|| panic!("{op}: shapes {:?} and {:?} cannot be broadcast together", la.shape, lb.shape));
+    let shape = broadcast_shapes(&la.shape, &lb.shape).unwrap_or_else(|| {
+        panic!(
+            "{op}: shapes {:?} and {:?} cannot be broadcast together",
+            la.shape, lb.shape
+        )
+    });
     let sa = broadcast_strides(la, &shape);
     let sb = broadcast_strides(lb, &shape);
     let (da, db) = (a.storage(), b.storage());
@@ -100,8 +104,9 @@ impl<T: Float> Tensor<T> {
                 g.mul(&e).mul(&a.pow(&e.sub(&one))).sum_to(a.shape())
             });
             let de = ctx.needs_input_grad(1).then(|| {
-                let zero = Tensor::scalar(T::zero());
-                let safe_log = Tensor::where_(&a.eq_scalar(T::zero()), &zero, &a).log();
+                // log(1) = 0 stands in for log(0) so that 0^e contributes 0, not NaN.
+                let one = Tensor::scalar(T::one());
+                let safe_log = Tensor::where_(&a.eq_scalar(T::zero()), &one, &a).log();
                 g.mul(&ctx.output()).mul(&safe_log).sum_to(e.shape())
             });
             vec![da, de]

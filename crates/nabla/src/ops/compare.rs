@@ -82,8 +82,10 @@ impl<T: Float> Tensor<T> {
         record("Where", out, &[on_true, on_false], move |ctx| {
             let g = ctx.grad();
             vec![
-                ctx.needs_input_grad(0).then(|| Tensor::where_(&cond, g, &zero).sum_to(&shape_t)),
-                ctx.needs_input_grad(1).then(|| Tensor::where_(&cond, &zero, g).sum_to(&shape_f)),
+                ctx.needs_input_grad(0)
+                    .then(|| Tensor::where_(&cond, g, &zero).sum_to(&shape_t)),
+                ctx.needs_input_grad(1)
+                    .then(|| Tensor::where_(&cond, &zero, g).sum_to(&shape_f)),
             ]
         })
     }

@@ -10,7 +10,13 @@ use crate::tensor::{IndexTensor, Tensor};
 /// `shape`: `input_offset` is the offset, in a contiguous tensor with
 /// `strides`, of the same coordinates with the one along `dim` replaced by
 /// the index value.
-fn for_each_indexed(shape: &[usize], strides: &[usize], dim: usize, index: &[usize], mut f: impl FnMut(usize, usize)) {
+fn for_each_indexed(
+    shape: &[usize],
+    strides: &[usize],
+    dim: usize,
+    index: &[usize],
+    mut f: impl FnMut(usize, usize),
+) {
     let mut coords = vec![0usize; shape.len()];
     for (p, &i) in index.iter().enumerate() {
         let offset: usize = coords
@@ -32,8 +38,18 @@ fn for_each_indexed(shape: &[usize], strides: &[usize], dim: usize, index: &[usi
 
 fn check_gather_index<T: Float>(op: &str, x: &Tensor<T>, dim: usize, index: &IndexTensor) {
     let ok = index.shape().len() == x.ndim()
-        && index.shape().iter().zip(x.shape()).enumerate().all(|(d, (&i, &s))| d == dim || i <= s);
-    assert!(ok, "{op}: index of shape {:?} does not fit input of shape {:?} along dimension {dim}", index.shape(), x.shape());
+        && index
+            .shape()
+            .iter()
+            .zip(x.shape())
+            .enumerate()
+            .all(|(d, (&i, &s))| d == dim || i <= s);
+    assert!(
+        ok,
+        "{op}: index of shape {:?} does not fit input of shape {:?} along dimension {dim}",
+        index.shape(),
+        x.shape()
+    );
     let size = x.shape()[dim];
     if let Some(&bad) = index.as_slice().iter().find(|&&i| i >= size) {
         panic!("{op}: index {bad} is out of range for dimension {dim} of size {size}");
@@ -55,8 +71,15 @@ impl<T: Float> Tensor<T> {
         let d = normalize_dim("cat", dim, first.len());
         for t in tensors {
             let s = t.shape();
-            let ok = s.len() == first.len() && s.iter().zip(first).enumerate().all(|(i, (a, b))| i == d || a == b);
-            assert!(ok, "cat: shapes {first:?} and {s:?} differ outside dimension {dim}");
+            let ok = s.len() == first.len()
+                && s.iter()
+                    .zip(first)
+                    .enumerate()
+                    .all(|(i, (a, b))| i == d || a == b);
+            assert!(
+                ok,
+                "cat: shapes {first:?} and {s:?} differ outside dimension {dim}"
+            );
         }
         let mut shape = first.to_vec();
         shape[d] = tensors.iter().map(|t| t.shape()[d]).sum();
@@ -70,7 +93,8 @@ impl<T: Float> Tensor<T> {
             let block = t.shape()[d] * inner;
             t.with_contiguous(|src| {
                 for o in 0..outer {
-                    out[o * row + start..o * row + start + block].copy_from_slice(&src[o * block..(o + 1) * block]);
+                    out[o * row + start..o * row + start + block]
+                        .copy_from_slice(&src[o * block..(o + 1) * block]);
                 }
             });
             start += block;
@@ -83,7 +107,9 @@ impl<T: Float> Tensor<T> {
                 .iter()
                 .enumerate()
                 .map(|(i, &n)| {
-                    let g = ctx.needs_input_grad(i).then(|| ctx.grad().narrow(d as isize, offset, n));
+                    let g = ctx
+                        .needs_input_grad(i)
+                        .then(|| ctx.grad().narrow(d as isize, offset, n));
                     offset += n;
                     g
                 })
@@ -96,7 +122,13 @@ impl<T: Float> Tensor<T> {
         assert!(!tensors.is_empty(), "stack: needs at least one tensor");
         let rank = tensors[0].ndim();
         for t in tensors {
-            assert_eq!(t.shape(), tensors[0].shape(), "stack: shapes {:?} and {:?} differ", tensors[0].shape(), t.shape());
+            assert_eq!(
+                t.shape(),
+                tensors[0].shape(),
+                "stack: shapes {:?} and {:?} differ",
+                tensors[0].shape(),
+                t.shape()
+            );
         }
         let d = normalize_dim("stack", dim, rank + 1) as isize;
         let expanded: Vec<Tensor<T>> = tensors.iter().map(|t| t.unsqueeze(d)).collect();
@@ -113,7 +145,10 @@ impl<T: Float> Tensor<T> {
         let d = normalize_dim("index_select", dim, self.ndim());
         let n = self.shape()[d];
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
-            panic!("index_select: index {bad} is out of range for dimension {dim} of size {n} (shape {:?})", self.shape());
+            panic!(
+                "index_select: index {bad} is out of range for dimension {dim} of size {n} (shape {:?})",
+                self.shape()
+            );
         }
         let outer: usize = self.shape()[..d].iter().product();
         let inner: usize = self.shape()[d + 1..].iter().product();
@@ -131,7 +166,11 @@ impl<T: Float> Tensor<T> {
         let out = Tensor::from_contiguous(out, &shape);
         let (full, indices) = (self.shape().to_vec(), indices.to_vec());
         record("IndexSelect", out, &[self], move |ctx| {
-            vec![Some(Tensor::zeros(&full).index_add(d as isize, &indices, ctx.grad()))]
+            vec![Some(Tensor::zeros(&full).index_add(
+                d as isize,
+                &indices,
+                ctx.grad(),
+            ))]
         })
     }
 
@@ -141,7 +180,14 @@ impl<T: Float> Tensor<T> {
         let d = normalize_dim("index_add", dim, self.ndim());
         let mut expected = self.shape().to_vec();
         expected[d] = indices.len();
-        assert_eq!(source.shape(), &expected[..], "index_add: source of shape {:?} does not fit {:?} with {} indices along {dim}", source.shape(), self.shape(), indices.len());
+        assert_eq!(
+            source.shape(),
+            &expected[..],
+            "index_add: source of shape {:?} does not fit {:?} with {} indices along {dim}",
+            source.shape(),
+            self.shape(),
+            indices.len()
+        );
         let n = self.shape()[d];
         if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
             panic!("index_add: index {bad} is out of range for dimension {dim} of size {n}");
@@ -165,7 +211,8 @@ impl<T: Float> Tensor<T> {
         record("IndexAdd", out, &[self, source], move |ctx| {
             vec![
                 ctx.needs_input_grad(0).then(|| ctx.grad().clone()),
-                ctx.needs_input_grad(1).then(|| ctx.grad().index_select(d as isize, &indices)),
+                ctx.needs_input_grad(1)
+                    .then(|| ctx.grad().index_select(d as isize, &indices)),
             ]
         })
     }
@@ -185,12 +232,18 @@ impl<T: Float> Tensor<T> {
         let strides = contiguous_strides(self.shape());
         let mut out = vec![T::zero(); index.as_slice().len()];
         self.with_contiguous(|src| {
-            for_each_indexed(index.shape(), &strides, d, index.as_slice(), |p, at| out[p] = src[at]);
+            for_each_indexed(index.shape(), &strides, d, index.as_slice(), |p, at| {
+                out[p] = src[at]
+            });
         });
         let out = Tensor::from_contiguous(out, index.shape());
         let (full, index) = (self.shape().to_vec(), index.clone());
         record("Gather", out, &[self], move |ctx| {
-            vec![Some(Tensor::zeros(&full).scatter_add(d as isize, &index, ctx.grad()))]
+            vec![Some(Tensor::zeros(&full).scatter_add(
+                d as isize,
+                &index,
+                ctx.grad(),
+            ))]
         })
     }
 
@@ -199,18 +252,27 @@ impl<T: Float> Tensor<T> {
     pub fn scatter_add(&self, dim: isize, index: &IndexTensor, source: &Tensor<T>) -> Tensor<T> {
         let d = normalize_dim("scatter_add", dim, self.ndim());
         check_gather_index("scatter_add", self, d, index);
-        assert_eq!(source.shape(), index.shape(), "scatter_add: source of shape {:?} does not match index of shape {:?}", source.shape(), index.shape());
+        assert_eq!(
+            source.shape(),
+            index.shape(),
+            "scatter_add: source of shape {:?} does not match index of shape {:?}",
+            source.shape(),
+            index.shape()
+        );
         let strides = contiguous_strides(self.shape());
         let mut out = self.to_vec();
         source.with_contiguous(|src| {
-            for_each_indexed(index.shape(), &strides, d, index.as_slice(), |p, at| out[at] = out[at] + src[p]);
+            for_each_indexed(index.shape(), &strides, d, index.as_slice(), |p, at| {
+                out[at] = out[at] + src[p]
+            });
         });
         let out = Tensor::from_contiguous(out, self.shape());
         let index = index.clone();
         record("ScatterAdd", out, &[self, source], move |ctx| {
             vec![
                 ctx.needs_input_grad(0).then(|| ctx.grad().clone()),
-                ctx.needs_input_grad(1).then(|| ctx.grad().gather(d as isize, &index)),
+                ctx.needs_input_grad(1)
+                    .then(|| ctx.grad().gather(d as isize, &index)),
             ]
         })
     }

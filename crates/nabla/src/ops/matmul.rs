@@ -16,8 +16,12 @@ fn matmul_batched<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     if k != k2 {
         panic!("matmul: cannot multiply {:?} by {:?}", la.shape, lb.shape);
     }
-    let batch = broadcast_shapes(&la.shape[..ra - 2], &lb.shape[..rb - 2])
-        .unwrap_or_else(|| panic!("matmul: batch dimensions of {:?} and {:?} do not broadcast", la.shape, lb.shape));
+    let batch = broadcast_shapes(&la.shape[..ra - 2], &lb.shape[..rb - 2]).unwrap_or_else(|| {
+        panic!(
+            "matmul: batch dimensions of {:?} and {:?} do not broadcast",
+            la.shape, lb.shape
+        )
+    });
     let batch_strides = |l: &Layout| {
         let own = Layout {
             shape: l.shape[..l.shape.len() - 2].to_vec(),
@@ -85,7 +89,13 @@ impl<T: Float> Tensor<T> {
                 other.shape()
             ),
             (1, 1) => {
-                assert_eq!(self.shape(), other.shape(), "matmul: cannot multiply {:?} by {:?}", self.shape(), other.shape());
+                assert_eq!(
+                    self.shape(),
+                    other.shape(),
+                    "matmul: cannot multiply {:?} by {:?}",
+                    self.shape(),
+                    other.shape()
+                );
                 self.unsqueeze(0).matmul(&other.unsqueeze(1)).reshape(&[])
             }
             (1, _) => self.unsqueeze(0).matmul(other).squeeze(-2),
@@ -96,8 +106,10 @@ impl<T: Float> Tensor<T> {
                 record("MatMul", out, &[self, other], move |ctx| {
                     let g = ctx.grad();
                     vec![
-                        ctx.needs_input_grad(0).then(|| g.matmul(&b.transpose(-1, -2)).sum_to(a.shape())),
-                        ctx.needs_input_grad(1).then(|| a.transpose(-1, -2).matmul(g).sum_to(b.shape())),
+                        ctx.needs_input_grad(0)
+                            .then(|| g.matmul(&b.transpose(-1, -2)).sum_to(a.shape())),
+                        ctx.needs_input_grad(1)
+                            .then(|| a.transpose(-1, -2).matmul(g).sum_to(b.shape())),
                     ]
                 })
             }

@@ -21,7 +21,11 @@ fn reduced_dims(op: &str, dims: &[isize], rank: usize) -> Vec<usize> {
 
 /// The shape after reducing `dims` with `keepdim = true`.
 fn kept_shape(shape: &[usize], dims: &[usize]) -> Vec<usize> {
-    shape.iter().enumerate().map(|(i, &d)| if dims.contains(&i) { 1 } else { d }).collect()
+    shape
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if dims.contains(&i) { 1 } else { d })
+        .collect()
 }
 
 /// The shape after reducing `dims`, with or without the reduced dimensions.
@@ -29,7 +33,12 @@ fn reduced_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Vec<usize> {
     if keepdim {
         kept_shape(shape, dims)
     } else {
-        shape.iter().enumerate().filter(|(i, _)| !dims.contains(i)).map(|(_, &d)| d).collect()
+        shape
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !dims.contains(i))
+            .map(|(_, &d)| d)
+            .collect()
     }
 }
 
@@ -41,13 +50,24 @@ fn fold_dims<T: Float>(x: &Tensor<T>, dims: &[usize], init: T, f: impl Fn(T, T) 
     for &d in dims {
         out_strides[d] = 0;
     }
-    let out = fold_into(&x.storage(), x.layout(), &out_strides, kept.iter().product(), init, f);
+    let out = fold_into(
+        &x.storage(),
+        x.layout(),
+        &out_strides,
+        kept.iter().product(),
+        init,
+        f,
+    );
     Tensor::from_contiguous(out, &kept)
 }
 
 /// `[outer, n, inner]` sizes around dimension `d`.
 fn split_at_dim(shape: &[usize], d: usize) -> (usize, usize, usize) {
-    (shape[..d].iter().product(), shape[d], shape[d + 1..].iter().product())
+    (
+        shape[..d].iter().product(),
+        shape[d],
+        shape[d + 1..].iter().product(),
+    )
 }
 
 impl<T: Float> Tensor<T> {
@@ -55,7 +75,9 @@ impl<T: Float> Tensor<T> {
     pub fn sum(&self) -> Tensor<T> {
         let total = self.with_contiguous(sum_all);
         let shape = self.shape().to_vec();
-        record("Sum", Tensor::scalar(total), &[self], move |ctx| vec![Some(ctx.grad().expand(&shape))])
+        record("Sum", Tensor::scalar(total), &[self], move |ctx| {
+            vec![Some(ctx.grad().expand(&shape))]
+        })
     }
 
     /// Sums over `dims` (negative counts from the end; empty means all),
@@ -91,9 +113,10 @@ impl<T: Float> Tensor<T> {
             return self.clone();
         }
         let own = self.shape();
-        let lead = own.len().checked_sub(shape.len()).unwrap_or_else(|| {
-            panic!("sum_to: cannot reduce {own:?} to the larger rank of {shape:?}")
-        });
+        let lead = own
+            .len()
+            .checked_sub(shape.len())
+            .unwrap_or_else(|| panic!("sum_to: cannot reduce {own:?} to the larger rank of {shape:?}"));
         let mut dims: Vec<isize> = (0..lead as isize).collect();
         for (i, &d) in shape.iter().enumerate() {
             let from = own[lead + i];
@@ -156,23 +179,40 @@ impl<T: Float> Tensor<T> {
     /// The largest element. The gradient is shared evenly among ties, as in
     /// PyTorch's full reduction.
     pub fn max(&self) -> Tensor<T> {
-        self.extremum("max", |a, b| if a.is_nan() || b > a { b } else { a }, T::neg_infinity())
+        self.extremum(
+            "max",
+            |a, b| if a.is_nan() || b > a { b } else { a },
+            T::neg_infinity(),
+        )
     }
 
     /// The smallest element; the gradient is shared evenly among ties.
     pub fn min(&self) -> Tensor<T> {
-        self.extremum("min", |a, b| if a.is_nan() || b < a { b } else { a }, T::infinity())
+        self.extremum(
+            "min",
+            |a, b| if a.is_nan() || b < a { b } else { a },
+            T::infinity(),
+        )
     }
 
     fn extremum(&self, op: &str, pick: impl Fn(T, T) -> T, init: T) -> Tensor<T> {
-        assert!(self.numel() > 0, "{op}: the tensor of shape {:?} is empty", self.shape());
+        assert!(
+            self.numel() > 0,
+            "{op}: the tensor of shape {:?} is empty",
+            self.shape()
+        );
         let value = self.with_contiguous(|s| s.iter().copied().fold(init, &pick));
         let x = self.clone();
-        record(if op == "max" { "Max" } else { "Min" }, Tensor::scalar(value), &[self], move |ctx| {
-            let hit = x.eq(&ctx.output().detach());
-            let share = hit.div(&hit.sum().detach());
-            vec![Some(ctx.grad().mul(&share))]
-        })
+        record(
+            if op == "max" { "Max" } else { "Min" },
+            Tensor::scalar(value),
+            &[self],
+            move |ctx| {
+                let hit = x.eq(&ctx.output().detach());
+                let share = hit.div(&hit.sum().detach());
+                vec![Some(ctx.grad().mul(&share))]
+            },
+        )
     }
 
     /// The indices of the largest elements along `dim` (the first one at
@@ -186,9 +226,19 @@ impl<T: Float> Tensor<T> {
         self.arg_extremum("argmin", dim, keepdim, |v, best| v < best)
     }
 
-    fn arg_extremum(&self, op: &str, dim: isize, keepdim: bool, better: impl Fn(T, T) -> bool) -> IndexTensor {
+    fn arg_extremum(
+        &self,
+        op: &str,
+        dim: isize,
+        keepdim: bool,
+        better: impl Fn(T, T) -> bool,
+    ) -> IndexTensor {
         let d = normalize_dim(op, dim, self.ndim());
-        assert!(self.shape()[d] > 0, "{op}: dimension {dim} of {:?} is empty", self.shape());
+        assert!(
+            self.shape()[d] > 0,
+            "{op}: dimension {dim} of {:?} is empty",
+            self.shape()
+        );
         let (outer, n, inner) = split_at_dim(self.shape(), d);
         let indices = self.with_contiguous(|s| arg_best(s, outer, n, inner, better));
         IndexTensor::from_vec(indices, &reduced_shape(self.shape(), &[d], keepdim))

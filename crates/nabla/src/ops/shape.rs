@@ -61,7 +61,9 @@ impl<T: Float> Tensor<T> {
             offset: source.layout().offset,
         });
         let original = self.shape().to_vec();
-        record("Reshape", out, &[self], move |ctx| vec![Some(ctx.grad().reshape(&original))])
+        record("Reshape", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().reshape(&original))]
+        })
     }
 
     /// Merges dimensions `start..=end` into one (negative counts from the end).
@@ -76,7 +78,10 @@ impl<T: Float> Tensor<T> {
         }
         let s = normalize_dim("flatten", start, self.ndim());
         let e = normalize_dim("flatten", end, self.ndim());
-        assert!(s <= e, "flatten: start dimension {start} comes after end dimension {end}");
+        assert!(
+            s <= e,
+            "flatten: start dimension {start} comes after end dimension {end}"
+        );
         let shape = self.shape();
         let mut new_shape = shape[..s].to_vec();
         new_shape.push(shape[s..=e].iter().product());
@@ -102,7 +107,12 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If the tensor is not 2-D.
     pub fn t(&self) -> Tensor<T> {
-        assert_eq!(self.ndim(), 2, "t: expects a 2-D tensor, got shape {:?}", self.shape());
+        assert_eq!(
+            self.ndim(),
+            2,
+            "t: expects a 2-D tensor, got shape {:?}",
+            self.shape()
+        );
         self.transpose(0, 1)
     }
 
@@ -111,8 +121,15 @@ impl<T: Float> Tensor<T> {
     pub fn permute(&self, dims: &[usize]) -> Tensor<T> {
         let rank = self.ndim();
         let mut seen = vec![false; rank];
-        let valid = dims.len() == rank && dims.iter().all(|&d| d < rank && !std::mem::replace(&mut seen[d], true));
-        assert!(valid, "permute: {dims:?} is not a permutation of the {rank} dimensions of {:?}", self.shape());
+        let valid = dims.len() == rank
+            && dims
+                .iter()
+                .all(|&d| d < rank && !std::mem::replace(&mut seen[d], true));
+        assert!(
+            valid,
+            "permute: {dims:?} is not a permutation of the {rank} dimensions of {:?}",
+            self.shape()
+        );
         let l = self.layout();
         let out = self.with_layout(Layout {
             shape: dims.iter().map(|&d| l.shape[d]).collect(),
@@ -123,7 +140,9 @@ impl<T: Float> Tensor<T> {
         for (i, &d) in dims.iter().enumerate() {
             inverse[d] = i;
         }
-        record("Permute", out, &[self], move |ctx| vec![Some(ctx.grad().permute(&inverse))])
+        record("Permute", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().permute(&inverse))]
+        })
     }
 
     /// Inserts a dimension of size 1 at `dim` (a view).
@@ -159,11 +178,23 @@ impl<T: Float> Tensor<T> {
     /// non-contiguous tensors.
     fn reshape_view(&self, shape: &[usize]) -> Tensor<T> {
         let l = self.layout();
-        let kept: Vec<(usize, usize)> = l.shape.iter().zip(&l.strides).filter(|(&d, _)| d != 1).map(|(&d, &s)| (d, s)).collect();
+        let kept: Vec<(usize, usize)> = l
+            .shape
+            .iter()
+            .zip(&l.strides)
+            .filter(|(&d, _)| d != 1)
+            .map(|(&d, &s)| (d, s))
+            .collect();
         let mut kept = kept.into_iter();
         let strides = shape
             .iter()
-            .map(|&d| if d == 1 { 0 } else { kept.next().expect("same non-unit dimensions").1 })
+            .map(|&d| {
+                if d == 1 {
+                    0
+                } else {
+                    kept.next().expect("same non-unit dimensions").1
+                }
+            })
             .collect();
         let out = self.with_layout(Layout {
             shape: shape.to_vec(),
@@ -171,7 +202,9 @@ impl<T: Float> Tensor<T> {
             offset: l.offset,
         });
         let original = self.shape().to_vec();
-        record("View", out, &[self], move |ctx| vec![Some(ctx.grad().reshape(&original))])
+        record("View", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().reshape(&original))]
+        })
     }
 
     /// Repeats size-1 dimensions (and adds leading ones) to reach `shape`,
@@ -183,14 +216,19 @@ impl<T: Float> Tensor<T> {
         let own = self.shape();
         let lead = shape.len().wrapping_sub(own.len());
         let ok = shape.len() >= own.len()
-            && own.iter().enumerate().all(|(i, &d)| d == shape[lead + i] || d == 1);
+            && own
+                .iter()
+                .enumerate()
+                .all(|(i, &d)| d == shape[lead + i] || d == 1);
         assert!(ok, "expand: shape {own:?} cannot be broadcast to {shape:?}");
         if own == shape {
             return self.clone();
         }
         let out = self.broadcast_view(shape);
         let original = own.to_vec();
-        record("Expand", out, &[self], move |ctx| vec![Some(ctx.grad().sum_to(&original))])
+        record("Expand", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().sum_to(&original))]
+        })
     }
 
     /// Same as [`expand`](Tensor::expand), under NumPy's name.

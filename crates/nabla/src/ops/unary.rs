@@ -34,7 +34,9 @@ impl<T: Float> Tensor<T> {
     /// `e^self`.
     pub fn exp(&self) -> Tensor<T> {
         let out = unary_apply(self, T::exp);
-        record("Exp", out, &[self], |ctx| vec![Some(ctx.grad().mul(&ctx.output()))])
+        record("Exp", out, &[self], |ctx| {
+            vec![Some(ctx.grad().mul(&ctx.output()))]
+        })
     }
 
     /// The natural logarithm.
@@ -66,7 +68,9 @@ impl<T: Float> Tensor<T> {
     pub fn abs(&self) -> Tensor<T> {
         let out = unary_apply(self, T::abs);
         let x = self.clone();
-        record("Abs", out, &[self], move |ctx| vec![Some(ctx.grad().mul(&x.sign()))])
+        record("Abs", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().mul(&x.sign()))]
+        })
     }
 
     /// -1, 0 or 1 by the sign of each element. Piecewise constant, so it
@@ -110,14 +114,23 @@ impl<T: Float> Tensor<T> {
     }
 
     /// Clamps every element into `[min, max]` (either bound may be `None`).
-    /// The gradient passes where `min <= x <= max`, as in PyTorch.
+    /// The gradient passes strictly inside, where `min < x < max`, as in
+    /// PyTorch 2 (an element exactly on a bound gets none).
     pub fn clamp(&self, min: Option<T>, max: Option<T>) -> Tensor<T> {
         let lo = min.unwrap_or(T::neg_infinity());
         let hi = max.unwrap_or(T::infinity());
-        let out = unary_apply(self, |x| if x < lo { lo } else if x > hi { hi } else { x });
+        let out = unary_apply(self, |x| {
+            if x < lo {
+                lo
+            } else if x > hi {
+                hi
+            } else {
+                x
+            }
+        });
         let x = self.clone();
         record("Clamp", out, &[self], move |ctx| {
-            let inside = unary_apply(&x, |v| if v >= lo && v <= hi { T::one() } else { T::zero() });
+            let inside = unary_apply(&x, |v| if v > lo && v < hi { T::one() } else { T::zero() });
             vec![Some(ctx.grad().mul(&inside))]
         })
     }
@@ -142,13 +155,17 @@ impl<T: Float> Tensor<T> {
     /// `self * value` for a scalar. Also `&a * value`.
     pub fn mul_scalar(&self, value: T) -> Tensor<T> {
         let out = unary_apply(self, |x| x * value);
-        record("MulScalar", out, &[self], move |ctx| vec![Some(ctx.grad().mul_scalar(value))])
+        record("MulScalar", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().mul_scalar(value))]
+        })
     }
 
     /// `self / value` for a scalar. Also `&a / value`.
     pub fn div_scalar(&self, value: T) -> Tensor<T> {
         let out = unary_apply(self, |x| x / value);
-        record("DivScalar", out, &[self], move |ctx| vec![Some(ctx.grad().div_scalar(value))])
+        record("DivScalar", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().div_scalar(value))]
+        })
     }
 
     /// `value / self` for a scalar. Also `value / &a`.

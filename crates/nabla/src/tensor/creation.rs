@@ -126,13 +126,17 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(a.to_vec(), b.to_vec()); // same seed, same numbers
     /// ```
     pub fn rand(shape: &[usize], generator: &mut Generator) -> Self {
-        let data = (0..shape.iter().product()).map(|_| T::from_f64(generator.uniform())).collect();
+        let data = (0..shape.iter().product())
+            .map(|_| T::from_f64(generator.uniform()))
+            .collect();
         Self::from_contiguous(data, shape)
     }
 
     /// Standard normal draws.
     pub fn randn(shape: &[usize], generator: &mut Generator) -> Self {
-        let data = (0..shape.iter().product()).map(|_| T::from_f64(generator.normal())).collect();
+        let data = (0..shape.iter().product())
+            .map(|_| T::from_f64(generator.normal()))
+            .collect();
         Self::from_contiguous(data, shape)
     }
 

@@ -29,7 +29,11 @@ fn choose_style(values: &[f64]) -> Style {
     let max = abs_nonzero.iter().copied().fold(0.0, f64::max);
     let min = abs_nonzero.iter().copied().fold(f64::INFINITY, f64::min);
     if finite.iter().all(|v| v.fract() == 0.0) {
-        return if max > 1e8 { Style::Scientific } else { Style::Integral };
+        return if max > 1e8 {
+            Style::Scientific
+        } else {
+            Style::Integral
+        };
     }
     if max / min > 1000.0 || max > 1e8 || min < 1e-4 {
         Style::Scientific
@@ -156,7 +160,10 @@ mod tests {
     #[test]
     fn prints_like_pytorch() {
         let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
-        assert_eq!(x.to_string(), "tensor([[1., 2.],\n        [3., 4.]], shape=[2, 2])");
+        assert_eq!(
+            x.to_string(),
+            "tensor([[1., 2.],\n        [3., 4.]], shape=[2, 2])"
+        );
         let y = Tensor::from_vec(vec![0.5f64, -1.25], &[2]).requires_grad();
         assert_eq!(
             y.to_string(),

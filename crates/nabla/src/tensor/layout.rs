@@ -40,7 +40,14 @@ impl Layout {
 
     /// Calls `f(storage_offset)` for every element in row-major order.
     pub fn for_each_offset(&self, mut f: impl FnMut(usize)) {
-        for_each_offset2(&self.shape, &self.strides, self.offset, &self.strides, self.offset, |a, _| f(a));
+        for_each_offset2(
+            &self.shape,
+            &self.strides,
+            self.offset,
+            &self.strides,
+            self.offset,
+            |a, _| f(a),
+        );
     }
 }
 
@@ -60,8 +67,16 @@ pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let rank = a.len().max(b.len());
     let mut out = vec![0; rank];
     for i in 0..rank {
-        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
-        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+        let da = if i < rank - a.len() {
+            1
+        } else {
+            a[i - (rank - a.len())]
+        };
+        let db = if i < rank - b.len() {
+            1
+        } else {
+            b[i - (rank - b.len())]
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
@@ -161,7 +176,11 @@ mod tests {
     fn contiguity() {
         let l = Layout::contiguous(&[2, 3]);
         assert!(l.is_contiguous());
-        let t = Layout { shape: vec![3, 2], strides: vec![1, 3], offset: 0 };
+        let t = Layout {
+            shape: vec![3, 2],
+            strides: vec![1, 3],
+            offset: 0,
+        };
         assert!(!t.is_contiguous());
         let mut seen = vec![];
         t.for_each_offset(|o| seen.push(o));

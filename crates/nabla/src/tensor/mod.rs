@@ -57,7 +57,9 @@ impl<T: Float> TensorImpl<T> {
 
 impl<T: Float> Clone for Tensor<T> {
     fn clone(&self) -> Self {
-        Tensor { inner: Arc::clone(&self.inner) }
+        Tensor {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
@@ -95,7 +97,12 @@ impl<T: Float> Tensor<T> {
     /// A fresh contiguous tensor that owns `data`; no autograd history.
     pub(crate) fn from_contiguous(data: Vec<T>, shape: &[usize]) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
-        Self::from_parts(Arc::new(RwLock::new(data)), Layout::contiguous(shape), false, None)
+        Self::from_parts(
+            Arc::new(RwLock::new(data)),
+            Layout::contiguous(shape),
+            false,
+            None,
+        )
     }
 
     /// A view of the same storage with another layout (no autograd history;
@@ -237,7 +244,11 @@ impl<T: Float> Tensor<T> {
             "update_data: the tensor of shape {:?} is a strided view; update its base tensor",
             layout.shape
         );
-        let mut data = self.inner.storage.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut data = self
+            .inner
+            .storage
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut data[layout.offset..layout.offset + layout.numel()])
     }
 
