@@ -9,12 +9,17 @@
 
 mod engine;
 mod function;
+mod functional;
 mod gradcheck;
 pub(crate) mod graph;
 mod mode;
 
 pub use function::{apply_function, Function, FunctionCtx};
-pub use gradcheck::{gradcheck, gradgradcheck, jacobian, GradcheckError, GradcheckOptions, GradcheckReport};
+pub use functional::{hessian, hvp};
+pub use gradcheck::{
+    gradcheck, gradgradcheck, jacobian, numerical_jacobian, GradcheckError, GradcheckOptions, GradcheckReport,
+    JacobianEntry,
+};
 pub use graph::{BackwardCtx, Node};
 pub use mode::{is_grad_enabled, no_grad, NoGradGuard};
 

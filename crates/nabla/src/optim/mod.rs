@@ -1,5 +1,9 @@
 //! Optimizers: the [`Optimizer`] trait and its implementations.
 
+mod newton;
+
+pub use newton::{Newton, NewtonConfig, NewtonSolver, NewtonStep};
+
 use crate::element::Float;
 use crate::error::Result;
 use crate::tensor::Tensor;
