@@ -112,3 +112,22 @@ fn newton_needs_second_derivatives() {
         .collect();
     assert_eq!(rows, vec![vec![-1.0, 3.0], vec![3.0, -3.0]]);
 }
+
+#[test]
+fn a_very_long_graph_is_freed_without_overflowing_the_stack() {
+    // 200,000 recorded ops, dropped without a backward pass, then again
+    // after one: both must free iteratively.
+    let w = Tensor::from_vec(vec![1.0f64], &[1]).requires_grad();
+    let mut x = Tensor::from_vec(vec![1.0f64], &[1]);
+    for _ in 0..200_000 {
+        x = &x * &w;
+    }
+    drop(x);
+    let mut y = Tensor::from_vec(vec![1.0f64], &[1]);
+    for _ in 0..200_000 {
+        y = y.add_scalar(1.0) * &w;
+    }
+    y.sum().backward();
+    // y_k = 1 + k and dy_(k+1)/dw = (k + 2) + dy_k/dw, so the total is N (N + 3) / 2.
+    assert_eq!(w.grad().unwrap().item(), 200_000.0 * 200_003.0 / 2.0);
+}

@@ -67,6 +67,31 @@ impl<T: Float> BackwardCtx<'_, T> {
     }
 }
 
+impl<T: Float> Drop for Node<T> {
+    /// Frees the graph behind this node iteratively: a recursive drop of a
+    /// long chain (an unrolled RNN, a forward pass never backpropagated)
+    /// would overflow the stack.
+    fn drop(&mut self) {
+        let mut pending: Vec<NodeState<T>> = Vec::new();
+        pending.extend(self.state.get_mut().unwrap_or_else(|p| p.into_inner()).take());
+        while let Some(state) = pending.pop() {
+            let NodeState { edges, backward, output } = state;
+            // The closure first: the tensors it saved hold their own nodes,
+            // and releasing those references lets the edges below be the
+            // last owners.
+            drop(backward);
+            drop(output);
+            for edge in edges.into_iter().flatten() {
+                if let Edge::Node(node) = edge {
+                    if let Some(mut inner) = Arc::into_inner(node) {
+                        pending.extend(inner.state.get_mut().unwrap_or_else(|p| p.into_inner()).take());
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn edge_of<T: Float>(t: &Tensor<T>) -> Option<Edge<T>> {
     if !t.inner.requires_grad() {
         None
