@@ -75,7 +75,11 @@ impl<T: Float> Drop for Node<T> {
         let mut pending: Vec<NodeState<T>> = Vec::new();
         pending.extend(self.state.get_mut().unwrap_or_else(|p| p.into_inner()).take());
         while let Some(state) = pending.pop() {
-            let NodeState { edges, backward, output } = state;
+            let NodeState {
+                edges,
+                backward,
+                output,
+            } = state;
             // The closure first: the tensors it saved hold their own nodes,
             // and releasing those references lets the edges below be the
             // last owners.

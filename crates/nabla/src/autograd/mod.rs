@@ -17,8 +17,8 @@ mod mode;
 pub use function::{apply_function, Function, FunctionCtx};
 pub use functional::{hessian, hvp};
 pub use gradcheck::{
-    gradcheck, gradgradcheck, jacobian, numerical_jacobian, GradcheckError, GradcheckOptions, GradcheckReport,
-    JacobianEntry,
+    gradcheck, gradgradcheck, jacobian, numerical_jacobian, GradcheckError, GradcheckOptions,
+    GradcheckReport, JacobianEntry,
 };
 pub use graph::{BackwardCtx, Node};
 pub use mode::{is_grad_enabled, no_grad, NoGradGuard};
