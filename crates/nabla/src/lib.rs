@@ -50,4 +50,5 @@ mod tensor;
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
 pub use element::Float;
 pub use error::{Error, Result};
+pub use ops::{conv_output_size, Conv2dOptions, IntoPair};
 pub use tensor::{Generator, IndexTensor, Tensor};

@@ -6,9 +6,12 @@
 mod activation;
 mod binary;
 mod compare;
+mod conv;
 mod index;
 mod matmul;
 mod operators;
 mod reduce;
 mod shape;
 mod unary;
+
+pub use conv::{conv_output_size, Conv2dOptions, IntoPair};

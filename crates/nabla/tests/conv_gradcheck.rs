@@ -1,0 +1,154 @@
+//! Gradient checks (f64, central differences) of the convolutions, first
+//! and second order, over strides, padding, dilation, groups and
+//! rectangular kernels.
+
+use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
+use nabla::{Conv2dOptions, Generator, Tensor};
+
+fn randn(shape: &[usize], seed: u64) -> Tensor<f64> {
+    Tensor::randn(shape, &mut Generator::new(seed))
+}
+
+fn check(f: impl Fn(&[Tensor<f64>]) -> Tensor<f64>, inputs: &[Tensor<f64>]) {
+    if let Err(e) = gradcheck(f, inputs, &GradcheckOptions::default()) {
+        panic!("{e}");
+    }
+}
+
+fn configurations() -> Vec<(Vec<usize>, Vec<usize>, Conv2dOptions)> {
+    vec![
+        (vec![2, 3, 5, 5], vec![4, 3, 3, 3], Conv2dOptions::default()),
+        (
+            vec![1, 2, 6, 5],
+            vec![3, 2, 3, 2],
+            Conv2dOptions::default().padding((1, 0)).stride((2, 1)),
+        ),
+        (
+            vec![2, 2, 7, 7],
+            vec![2, 2, 3, 3],
+            Conv2dOptions::default().dilation(2).padding(2),
+        ),
+        (
+            vec![2, 4, 5, 4],
+            vec![6, 2, 2, 3],
+            Conv2dOptions::default().groups(2).stride(2).padding(1),
+        ),
+        (
+            vec![1, 3, 4, 4],
+            vec![3, 1, 3, 3],
+            Conv2dOptions::default().groups(3).padding(1),
+        ), // depthwise
+        (vec![2, 3, 4, 3], vec![5, 3, 1, 1], Conv2dOptions::default()), // pointwise
+    ]
+}
+
+#[test]
+fn conv2d_gradients_match_finite_differences() {
+    for (i, (xs, ws, options)) in configurations().into_iter().enumerate() {
+        let x = randn(&xs, 10 + i as u64);
+        let w = randn(&ws, 20 + i as u64);
+        let b = randn(&[ws[0]], 30 + i as u64);
+        check(|t| t[0].conv2d(&t[1], Some(&t[2]), options), &[x, w, b]);
+    }
+}
+
+#[test]
+fn conv2d_second_derivatives_match_finite_differences() {
+    for (i, (xs, ws, options)) in configurations().into_iter().enumerate().take(4) {
+        let x = randn(&xs, 40 + i as u64);
+        let w = randn(&ws, 50 + i as u64);
+        // tanh makes the second derivative in x nonzero.
+        let result = gradgradcheck(
+            |t| t[0].conv2d(&t[1], None, options).tanh(),
+            &[x, w],
+            &GradcheckOptions::default(),
+        );
+        if let Err(e) = result {
+            panic!("configuration {i}: {e}");
+        }
+    }
+}
+
+#[test]
+fn conv2d_on_non_contiguous_input() {
+    let x = randn(&[2, 5, 5, 3], 60); // NHWC, permuted to NCHW: a strided view
+    let w = randn(&[2, 3, 3, 3], 61);
+    check(
+        |t| {
+            t[0].permute(&[0, 3, 1, 2])
+                .conv2d(&t[1], None, Conv2dOptions::default().padding(1))
+        },
+        &[x, w],
+    );
+}
+
+#[test]
+fn conv_transpose2d_gradients_match_finite_differences() {
+    let cases = [
+        (vec![2, 3, 3, 3], vec![3, 2, 3, 3], Conv2dOptions::default()),
+        (
+            vec![1, 2, 3, 4],
+            vec![2, 3, 2, 3],
+            Conv2dOptions::default().stride(2).padding(1).output_padding(1),
+        ),
+        (
+            vec![1, 4, 3, 3],
+            vec![4, 1, 3, 3],
+            Conv2dOptions::default().groups(2).dilation(2),
+        ),
+    ];
+    for (i, (xs, ws, options)) in cases.into_iter().enumerate() {
+        let x = randn(&xs, 70 + i as u64);
+        let w = randn(&ws, 80 + i as u64);
+        let b = randn(&[ws[1] * options.groups], 90 + i as u64);
+        check(
+            |t| t[0].conv_transpose2d(&t[1], Some(&t[2]), options),
+            &[x.clone(), w.clone(), b],
+        );
+        let result = gradgradcheck(
+            |t| t[0].conv_transpose2d(&t[1], None, options).sigmoid(),
+            &[x, w],
+            &GradcheckOptions::default(),
+        );
+        if let Err(e) = result {
+            panic!("case {i}: {e}");
+        }
+    }
+}
+
+#[test]
+fn conv_transpose2d_is_the_adjoint_of_conv2d() {
+    // <conv(x, w), y> = <x, conv_transpose(y, w)> for every x, y.
+    let options = Conv2dOptions::default().stride(2).padding(1);
+    let x = randn(&[2, 3, 7, 7], 100);
+    let w = randn(&[4, 3, 3, 3], 101);
+    let y = randn(&[2, 4, 4, 4], 102);
+    let left = (&x.conv2d(&w, None, options) * &y).sum().item();
+    let right = (&x * &y.conv_transpose2d(&w, None, options)).sum().item();
+    assert!((left - right).abs() < 1e-10, "{left} vs {right}");
+}
+
+#[test]
+fn conv1d_gradients_match_finite_differences() {
+    let x = randn(&[2, 3, 9], 110);
+    let w = randn(&[4, 3, 3], 111);
+    let b = randn(&[4], 112);
+    check(
+        |t| t[0].conv1d(&t[1], Some(&t[2]), Conv2dOptions::default().stride(2).padding(1)),
+        &[x, w, b],
+    );
+}
+
+#[test]
+#[should_panic(
+    expected = "conv2d: input [1, 1, 2, 2] with padding (0, 0) is smaller than kernel [1, 1, 3, 3]"
+)]
+fn an_input_smaller_than_the_kernel_is_named() {
+    Tensor::<f32>::zeros(&[1, 1, 2, 2]).conv2d(&Tensor::zeros(&[1, 1, 3, 3]), None, Conv2dOptions::default());
+}
+
+#[test]
+#[should_panic(expected = "conv2d: input [1, 3, 8, 8] does not fit weight [4, 2, 3, 3] with 1 groups")]
+fn a_channel_mismatch_is_named() {
+    Tensor::<f32>::zeros(&[1, 3, 8, 8]).conv2d(&Tensor::zeros(&[4, 2, 3, 3]), None, Conv2dOptions::default());
+}
