@@ -20,6 +20,9 @@ pub trait Float:
     /// The type's name as PyTorch prints it (`"float32"`, `"float64"`).
     const DTYPE: &'static str;
 
+    /// Bits of precision of the significand (24 for `f32`, 53 for `f64`).
+    const MANTISSA_DIGITS: u32;
+
     /// Converts from `f64`, rounding to nearest for `f32`.
     fn from_f64(x: f64) -> Self;
 
@@ -35,6 +38,7 @@ pub trait Float:
 
 impl Float for f32 {
     const DTYPE: &'static str = "float32";
+    const MANTISSA_DIGITS: u32 = f32::MANTISSA_DIGITS;
     #[inline]
     fn from_f64(x: f64) -> Self {
         x as f32
@@ -55,6 +59,7 @@ impl Float for f32 {
 
 impl Float for f64 {
     const DTYPE: &'static str = "float64";
+    const MANTISSA_DIGITS: u32 = f64::MANTISSA_DIGITS;
     #[inline]
     fn from_f64(x: f64) -> Self {
         x

@@ -123,11 +123,15 @@ fn run<T: Float>(
             let state = state.as_ref().unwrap_or_else(|| freed_graph_panic(node.name));
             for edge in state.edges.iter().flatten() {
                 if let Edge::Node(next) = edge {
-                    let count = dependencies.entry(node_key(next)).or_insert(0);
-                    if *count == 0 {
-                        stack.push(Arc::clone(next));
+                    // An entry means the node was seen (roots start at 0);
+                    // only a first sighting is explored.
+                    match dependencies.entry(node_key(next)) {
+                        std::collections::hash_map::Entry::Occupied(mut count) => *count.get_mut() += 1,
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(1);
+                            stack.push(Arc::clone(next));
+                        }
                     }
-                    *count += 1;
                 }
             }
         }

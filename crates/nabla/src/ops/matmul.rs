@@ -82,6 +82,12 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If the inner sizes differ: `matmul: cannot multiply [2, 3] by [4, 5]`.
     pub fn matmul(&self, other: &Tensor<T>) -> Tensor<T> {
+        let (a, b) = (self.shape(), other.shape());
+        let inner_a = a.last();
+        let inner_b = if b.len() == 1 { b.first() } else { b.get(b.len().wrapping_sub(2)) };
+        if inner_a.is_some() && inner_b.is_some() && inner_a != inner_b {
+            panic!("matmul: cannot multiply {a:?} by {b:?}");
+        }
         match (self.ndim(), other.ndim()) {
             (0, _) | (_, 0) => panic!(
                 "matmul: cannot multiply {:?} by {:?}: both operands need at least one dimension",

@@ -176,12 +176,12 @@ impl<T: Float> Tensor<T> {
         self.var().sqrt()
     }
 
-    /// The largest element. The gradient is shared evenly among ties, as in
-    /// PyTorch's full reduction.
+    /// The largest element (NaN if any element is NaN, as in PyTorch). The
+    /// gradient is shared evenly among ties, as in PyTorch's full reduction.
     pub fn max(&self) -> Tensor<T> {
         self.extremum(
             "max",
-            |a, b| if a.is_nan() || b > a { b } else { a },
+            |a, b| if a.is_nan() || !(b.is_nan() || b > a) { a } else { b },
             T::neg_infinity(),
         )
     }
@@ -190,7 +190,7 @@ impl<T: Float> Tensor<T> {
     pub fn min(&self) -> Tensor<T> {
         self.extremum(
             "min",
-            |a, b| if a.is_nan() || b < a { b } else { a },
+            |a, b| if a.is_nan() || !(b.is_nan() || b < a) { a } else { b },
             T::infinity(),
         )
     }

@@ -147,6 +147,13 @@ impl<T: Float> Tensor<T> {
 
     /// Inserts a dimension of size 1 at `dim` (a view).
     pub fn unsqueeze(&self, dim: isize) -> Tensor<T> {
+        let rank = self.ndim() as isize;
+        if dim < -rank - 1 || dim > rank {
+            panic!(
+                "unsqueeze: dimension {dim} is out of range for a tensor of rank {rank} (valid: {}..={rank})",
+                -rank - 1
+            );
+        }
         let d = normalize_dim("unsqueeze", dim, self.ndim() + 1);
         let mut shape = self.shape().to_vec();
         shape.insert(d, 1);

@@ -126,8 +126,11 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(a.to_vec(), b.to_vec()); // same seed, same numbers
     /// ```
     pub fn rand(shape: &[usize], generator: &mut Generator) -> Self {
+        // Keep only as many random bits as T holds, so that rounding can
+        // never carry a draw up to 1.
+        let scale = (1u64 << T::MANTISSA_DIGITS) as f64;
         let data = (0..shape.iter().product())
-            .map(|_| T::from_f64(generator.uniform()))
+            .map(|_| T::from_f64((generator.uniform() * scale).floor() / scale))
             .collect();
         Self::from_contiguous(data, shape)
     }
