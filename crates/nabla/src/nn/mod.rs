@@ -3,6 +3,7 @@
 
 mod activation;
 mod basic;
+mod conv;
 mod dropout;
 pub mod init;
 mod linear;
@@ -11,6 +12,7 @@ mod sequential;
 
 pub use activation::{LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, GELU};
 pub use basic::{Flatten, Identity};
+pub use conv::{Conv1d, Conv2d, ConvTranspose2d, Padding};
 pub use dropout::Dropout;
 pub use linear::Linear;
 pub use module::Module;

@@ -1,0 +1,330 @@
+//! Convolution layers (section 5.2 of the course): a bank of kernels slid
+//! over the input, with padding, stride, dilation and groups.
+
+use super::init::{kaiming_uniform_, uniform_, FanMode};
+use super::Module;
+use crate::element::Float;
+use crate::ops::{conv_output_size, Conv2dOptions, IntoPair};
+use crate::tensor::{Generator, Tensor};
+
+/// How much zero padding a convolution layer adds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Padding {
+    /// This many zeros on each side, `(h, w)`.
+    Explicit(usize, usize),
+    /// As many as keep the output the size of the input at stride 1
+    /// (section 5.2.5: P = D (K - 1) / 2, for odd kernels).
+    Same,
+}
+
+impl From<usize> for Padding {
+    fn from(p: usize) -> Self {
+        Padding::Explicit(p, p)
+    }
+}
+
+impl From<(usize, usize)> for Padding {
+    fn from((h, w): (usize, usize)) -> Self {
+        Padding::Explicit(h, w)
+    }
+}
+
+/// Kernel-bank weights `[C_a, C_b / groups, k...]` and a bias, initialised as
+/// PyTorch does for its convolutions: Kaiming-uniform with a = sqrt(5)
+/// (U(-1/sqrt(fan_in), 1/sqrt(fan_in))) and the bias from the same range.
+fn conv_parameters<T: Float>(
+    shape: &[usize],
+    bias_len: usize,
+    bias: bool,
+    generator: &mut Generator,
+) -> (Tensor<T>, Option<Tensor<T>>) {
+    let weight = Tensor::zeros(shape);
+    kaiming_uniform_(&weight, 5f64.sqrt(), FanMode::FanIn, "leaky_relu", generator);
+    let fan_in: usize = shape[1..].iter().product();
+    let bias = bias.then(|| {
+        let b = Tensor::zeros(&[bias_len]);
+        let bound = if fan_in > 0 {
+            1.0 / (fan_in as f64).sqrt()
+        } else {
+            0.0
+        };
+        uniform_(&b, -bound, bound, generator);
+        b.requires_grad()
+    });
+    (weight.requires_grad(), bias)
+}
+
+fn parameter_list<T: Float>(weight: &Tensor<T>, bias: &Option<Tensor<T>>) -> Vec<(String, Tensor<T>)> {
+    let mut out = vec![("weight".to_string(), weight.clone())];
+    if let Some(b) = bias {
+        out.push(("bias".to_string(), b.clone()));
+    }
+    out
+}
+
+/// A 2-D convolution layer, as `torch.nn.Conv2d`: input `[N, C, H, W]`,
+/// a bank of `C'` kernels `weight [C', C / groups, kh, kw]`, bias `[C']`,
+/// output `[N, C', H', W']` with H' = floor((H + 2P - D (K - 1) - 1) / S) + 1.
+///
+/// ```
+/// use nabla::nn::{Conv2d, Module, Padding};
+/// use nabla::{Generator, Tensor};
+/// let conv: Conv2d = Conv2d::new(1, 6, 5, &mut Generator::new(0)).padding(Padding::Same);
+/// let y = conv.forward(&Tensor::zeros(&[2, 1, 28, 28]));
+/// assert_eq!(y.shape(), &[2, 6, 28, 28]);
+/// assert_eq!(conv.weight.shape(), &[6, 1, 5, 5]);
+/// ```
+pub struct Conv2d<T: Float = f32> {
+    /// `[out_channels, in_channels / groups, kh, kw]`.
+    pub weight: Tensor<T>,
+    /// `[out_channels]`, if the layer has a bias.
+    pub bias: Option<Tensor<T>>,
+    /// Stride, dilation and groups (its padding is set from `padding`).
+    pub options: Conv2dOptions,
+    /// The zero padding.
+    pub padding: Padding,
+}
+
+impl<T: Float> Conv2d<T> {
+    /// A layer from `in_channels` to `out_channels` with square (`5`) or
+    /// rectangular (`(3, 5)`) kernels, stride 1, no padding, with bias.
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: impl IntoPair,
+        generator: &mut Generator,
+    ) -> Self {
+        Self::with_options(
+            in_channels,
+            out_channels,
+            kernel,
+            Conv2dOptions::default(),
+            true,
+            generator,
+        )
+    }
+
+    /// A layer with the given stride, dilation and groups (and explicit
+    /// padding from `options.padding`), with or without bias.
+    ///
+    /// # Panics
+    /// If the channel counts are not divisible by `groups`.
+    pub fn with_options(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: impl IntoPair,
+        options: Conv2dOptions,
+        bias: bool,
+        generator: &mut Generator,
+    ) -> Self {
+        let (kh, kw) = kernel.into_pair();
+        let groups = options.groups;
+        assert!(
+            groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
+            "Conv2d({in_channels}, {out_channels}): channels must be divisible by groups = {groups}"
+        );
+        let (weight, bias) = conv_parameters(
+            &[out_channels, in_channels / groups, kh, kw],
+            out_channels,
+            bias,
+            generator,
+        );
+        Conv2d {
+            weight,
+            bias,
+            options,
+            padding: Padding::Explicit(options.padding.0, options.padding.1),
+        }
+    }
+
+    /// The layer with another padding (`1`, `(1, 2)` or `Padding::Same`).
+    pub fn padding(mut self, padding: impl Into<Padding>) -> Self {
+        self.padding = padding.into();
+        self
+    }
+
+    /// The layer with another stride.
+    pub fn stride(mut self, stride: impl IntoPair) -> Self {
+        self.options.stride = stride.into_pair();
+        self
+    }
+
+    /// `(kh, kw)`.
+    pub fn kernel_size(&self) -> (usize, usize) {
+        (self.weight.shape()[2], self.weight.shape()[3])
+    }
+
+    /// The padding actually applied, `(ph, pw)`.
+    ///
+    /// # Panics
+    /// For `Padding::Same` with an even kernel or a stride other than 1,
+    /// where no symmetric padding keeps the size.
+    pub fn resolved_padding(&self) -> (usize, usize) {
+        match self.padding {
+            Padding::Explicit(h, w) => (h, w),
+            Padding::Same => {
+                let (kh, kw) = self.kernel_size();
+                let (dh, dw) = self.options.dilation;
+                assert!(
+                    self.options.stride == (1, 1) && (dh * (kh - 1)) % 2 == 0 && (dw * (kw - 1)) % 2 == 0,
+                    "Conv2d: padding 'same' needs stride 1 and odd (dilated) kernels, got kernel {:?} stride {:?}",
+                    (kh, kw),
+                    self.options.stride
+                );
+                (dh * (kh - 1) / 2, dw * (kw - 1) / 2)
+            }
+        }
+    }
+
+    /// The output `(H', W')` for an input of `(H, W)`, if the input is large enough.
+    pub fn output_size(&self, input: (usize, usize)) -> Option<(usize, usize)> {
+        let (kh, kw) = self.kernel_size();
+        let (ph, pw) = self.resolved_padding();
+        let o = &self.options;
+        Some((
+            conv_output_size(input.0, kh, o.stride.0, ph, o.dilation.0)?,
+            conv_output_size(input.1, kw, o.stride.1, pw, o.dilation.1)?,
+        ))
+    }
+}
+
+impl<T: Float> Module<T> for Conv2d<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        let (out_c, in_c) = (
+            self.weight.shape()[0],
+            self.weight.shape()[1] * self.options.groups,
+        );
+        let s = input.shape();
+        assert!(
+            s.len() == 4 && s[1] == in_c,
+            "Conv2d({in_c}, {out_c}): expects input [N, {in_c}, H, W], got {s:?}"
+        );
+        let Some(_) = self.output_size((s[2], s[3])) else {
+            panic!(
+                "Conv2d({in_c}, {out_c}): input {s:?} with padding {:?} is smaller than the {:?} kernel",
+                self.resolved_padding(),
+                self.kernel_size()
+            );
+        };
+        let options = self.options.padding(self.resolved_padding());
+        input.conv2d(&self.weight, self.bias.as_ref(), options)
+    }
+
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        parameter_list(&self.weight, &self.bias)
+    }
+}
+
+/// A 1-D convolution layer, as `torch.nn.Conv1d`: input `[N, C, L]`,
+/// weight `[C', C / groups, k]`, bias `[C']`, output `[N, C', L']`.
+pub struct Conv1d<T: Float = f32> {
+    /// `[out_channels, in_channels / groups, k]`.
+    pub weight: Tensor<T>,
+    /// `[out_channels]`, if the layer has a bias.
+    pub bias: Option<Tensor<T>>,
+    /// Stride, padding, dilation (their width components) and groups.
+    pub options: Conv2dOptions,
+}
+
+impl<T: Float> Conv1d<T> {
+    /// A layer from `in_channels` to `out_channels` with kernels of length
+    /// `kernel`; `options` give stride, padding, dilation and groups.
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: usize,
+        options: Conv2dOptions,
+        bias: bool,
+        generator: &mut Generator,
+    ) -> Self {
+        let groups = options.groups;
+        assert!(
+            groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
+            "Conv1d({in_channels}, {out_channels}): channels must be divisible by groups = {groups}"
+        );
+        let (weight, bias) = conv_parameters(
+            &[out_channels, in_channels / groups, kernel],
+            out_channels,
+            bias,
+            generator,
+        );
+        Conv1d {
+            weight,
+            bias,
+            options,
+        }
+    }
+}
+
+impl<T: Float> Module<T> for Conv1d<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.conv1d(&self.weight, self.bias.as_ref(), self.options)
+    }
+
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        parameter_list(&self.weight, &self.bias)
+    }
+}
+
+/// A 2-D transposed convolution layer, as `torch.nn.ConvTranspose2d`:
+/// input `[N, C_in, H, W]`, weight `[C_in, C_out / groups, kh, kw]`, bias
+/// `[C_out]`, output `[N, C_out, H', W']` with
+/// H' = (H - 1) S - 2P + D (K - 1) + output_padding + 1: the upsampling
+/// layer of decoders.
+///
+/// ```
+/// use nabla::nn::{ConvTranspose2d, Module};
+/// use nabla::{Conv2dOptions, Generator, Tensor};
+/// let up: ConvTranspose2d = ConvTranspose2d::new(8, 4, 2, Conv2dOptions::default().stride(2), true, &mut Generator::new(0));
+/// assert_eq!(up.forward(&Tensor::zeros(&[1, 8, 7, 7])).shape(), &[1, 4, 14, 14]);
+/// ```
+pub struct ConvTranspose2d<T: Float = f32> {
+    /// `[in_channels, out_channels / groups, kh, kw]`.
+    pub weight: Tensor<T>,
+    /// `[out_channels]`, if the layer has a bias.
+    pub bias: Option<Tensor<T>>,
+    /// Stride, padding, output padding, dilation and groups.
+    pub options: Conv2dOptions,
+}
+
+impl<T: Float> ConvTranspose2d<T> {
+    /// A layer from `in_channels` to `out_channels`, initialised as PyTorch
+    /// does (its fan-in is computed from the weight's dimension 1, so it is
+    /// `out_channels / groups * kh * kw`).
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: impl IntoPair,
+        options: Conv2dOptions,
+        bias: bool,
+        generator: &mut Generator,
+    ) -> Self {
+        let (kh, kw) = kernel.into_pair();
+        let groups = options.groups;
+        assert!(
+            groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
+            "ConvTranspose2d({in_channels}, {out_channels}): channels must be divisible by groups = {groups}"
+        );
+        let (weight, bias) = conv_parameters(
+            &[in_channels, out_channels / groups, kh, kw],
+            out_channels,
+            bias,
+            generator,
+        );
+        ConvTranspose2d {
+            weight,
+            bias,
+            options,
+        }
+    }
+}
+
+impl<T: Float> Module<T> for ConvTranspose2d<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.conv_transpose2d(&self.weight, self.bias.as_ref(), self.options)
+    }
+
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        parameter_list(&self.weight, &self.bias)
+    }
+}
