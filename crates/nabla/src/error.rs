@@ -40,6 +40,14 @@ pub enum Error {
         /// The tensor's name.
         name: String,
     },
+    /// Two tensors of one state have the same name (a file cannot hold both).
+    #[error("{context}: two tensors are named {name:?}")]
+    DuplicateTensor {
+        /// Where: a file name or "optimizer state".
+        context: String,
+        /// The tensor's name.
+        name: String,
+    },
     /// A tensor has another shape than the one expected.
     #[error("{context}: tensor {name:?} has shape {found:?}, expected {expected:?}")]
     ShapeMismatch {

@@ -37,8 +37,12 @@
 //!   [`autograd::gradcheck`].
 //! - [`nn`]: the [`nn::Module`] trait, `Linear`, activations, `Dropout`,
 //!   `Sequential`, and PyTorch's initialisations in [`nn::init`].
+//! - [`checkpoint`]: saving and loading tensors, module and optimizer states
+//!   as safetensors files that PyTorch reads and writes (atomic writes,
+//!   errors naming the file and tensor).
 
 pub mod autograd;
+pub mod checkpoint;
 mod element;
 mod error;
 mod kernels;

@@ -2,7 +2,7 @@
 //! over the input, with padding, stride, dilation and groups.
 
 use super::init::{kaiming_uniform_, uniform_, FanMode};
-use super::Module;
+use super::{Geometry, Module};
 use crate::element::Float;
 use crate::ops::{conv_output_size, Conv2dOptions, IntoPair};
 use crate::tensor::{Generator, Tensor};
@@ -210,6 +210,31 @@ impl<T: Float> Module<T> for Conv2d<T> {
         input.conv2d(&self.weight, self.bias.as_ref(), options)
     }
 
+    fn describe(&self) -> String {
+        let w = self.weight.shape();
+        format!(
+            "Conv2d({}, {}, kernel={:?}, stride={:?}, padding={:?})",
+            w[1] * self.options.groups,
+            w[0],
+            self.kernel_size(),
+            self.options.stride,
+            self.resolved_padding()
+        )
+    }
+
+    fn geometry(&self) -> Geometry {
+        Geometry::Window {
+            kernel: self.kernel_size(),
+            stride: self.options.stride,
+            padding: self.resolved_padding(),
+            dilation: self.options.dilation,
+        }
+    }
+
+    fn multiply_adds(&self, _input: &[usize], output: &[usize]) -> usize {
+        output.iter().product::<usize>() * self.weight.shape()[1..].iter().product::<usize>()
+    }
+
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
         parameter_list(&self.weight, &self.bias)
     }
@@ -259,6 +284,25 @@ impl<T: Float> Conv1d<T> {
 impl<T: Float> Module<T> for Conv1d<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.conv1d(&self.weight, self.bias.as_ref(), self.options)
+    }
+
+    fn describe(&self) -> String {
+        let w = self.weight.shape();
+        format!("Conv1d({}, {}, kernel={})", w[1] * self.options.groups, w[0], w[2])
+    }
+
+    fn geometry(&self) -> Geometry {
+        let o = &self.options;
+        Geometry::Window {
+            kernel: (1, self.weight.shape()[2]),
+            stride: (1, o.stride.1),
+            padding: (0, o.padding.1),
+            dilation: (1, o.dilation.1),
+        }
+    }
+
+    fn multiply_adds(&self, _input: &[usize], output: &[usize]) -> usize {
+        output.iter().product::<usize>() * self.weight.shape()[1..].iter().product::<usize>()
     }
 
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
@@ -322,6 +366,21 @@ impl<T: Float> ConvTranspose2d<T> {
 impl<T: Float> Module<T> for ConvTranspose2d<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.conv_transpose2d(&self.weight, self.bias.as_ref(), self.options)
+    }
+
+    fn describe(&self) -> String {
+        let w = self.weight.shape();
+        format!("ConvTranspose2d({}, {}, kernel={:?}, stride={:?})", w[0], w[1] * self.options.groups, (w[2], w[3]), self.options.stride)
+    }
+
+    fn geometry(&self) -> Geometry {
+        // Each output sees ceil(K / S) inputs; as a field on the model's
+        // input, an upsampling layer is not a window in the usual sense.
+        Geometry::Unknown
+    }
+
+    fn multiply_adds(&self, input: &[usize], _output: &[usize]) -> usize {
+        input.iter().product::<usize>() * self.weight.shape()[1..].iter().product::<usize>()
     }
 
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {

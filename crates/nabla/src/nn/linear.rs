@@ -1,7 +1,7 @@
 //! The fully connected layer y = x W^T + b.
 
 use super::init::{kaiming_uniform_, uniform_, FanMode};
-use super::Module;
+use super::{Geometry, Module};
 use crate::element::Float;
 use crate::tensor::{Generator, Tensor};
 
@@ -107,6 +107,18 @@ impl<T: Float> Module<T> for Linear<T> {
             Some(b) => &y + b,
             None => y,
         }
+    }
+
+    fn describe(&self) -> String {
+        format!("Linear({}, {}, bias={})", self.in_features(), self.out_features(), self.bias.is_some())
+    }
+
+    fn geometry(&self) -> Geometry {
+        Geometry::Global
+    }
+
+    fn multiply_adds(&self, _input: &[usize], output: &[usize]) -> usize {
+        output.iter().product::<usize>() * self.in_features()
     }
 
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {

@@ -9,6 +9,7 @@ pub mod init;
 mod linear;
 mod module;
 mod sequential;
+mod summary;
 
 pub use activation::{LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, GELU};
 pub use basic::{Flatten, Identity};
@@ -17,3 +18,4 @@ pub use dropout::Dropout;
 pub use linear::Linear;
 pub use module::Module;
 pub use sequential::Sequential;
+pub use summary::{summary, Geometry, LayerSummary, ReceptiveField, Summary};

@@ -2,6 +2,7 @@
 //! buffers (the names of PyTorch's `state_dict`), train/eval mode, and
 //! freezing.
 
+use super::summary::Geometry;
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -33,6 +34,32 @@ use crate::tensor::Tensor;
 pub trait Module<T: Float = f32>: Send + Sync {
     /// Applies the module to `input`.
     fn forward(&self, input: &Tensor<T>) -> Tensor<T>;
+
+    /// A short description for [`summary`](super::summary()), like
+    /// PyTorch's `repr`: `Conv2d(1, 6, kernel=(5, 5), padding=(2, 2))`.
+    fn describe(&self) -> String {
+        let full = std::any::type_name::<Self>();
+        let base = full.split('<').next().unwrap_or(full);
+        base.rsplit("::").next().unwrap_or(base).to_string()
+    }
+
+    /// How the module's outputs see its inputs spatially, for receptive
+    /// fields: elementwise (the default), a sliding window, or everything.
+    fn geometry(&self) -> Geometry {
+        Geometry::Elementwise
+    }
+
+    /// True for containers whose forward applies their children in order
+    /// ([`Sequential`](super::Sequential)), which summaries walk into.
+    fn is_sequential(&self) -> bool {
+        false
+    }
+
+    /// Multiply-adds of one forward pass from `input` to `output` shapes
+    /// (0 for layers without products, the default).
+    fn multiply_adds(&self, _input: &[usize], _output: &[usize]) -> usize {
+        0
+    }
 
     /// This module's own parameters (not its children's), by local name.
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {

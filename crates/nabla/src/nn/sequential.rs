@@ -8,6 +8,8 @@ use crate::tensor::Tensor;
 /// are named `0`, `1`, ... as in PyTorch, so parameters are `0.weight`, ...
 pub struct Sequential<T: Float = f32> {
     layers: Vec<Box<dyn Module<T>>>,
+    /// The child names: `0`, `1`, ... unless given with `add_named`.
+    names: Vec<String>,
     training: bool,
 }
 
@@ -15,6 +17,7 @@ impl<T: Float> Default for Sequential<T> {
     fn default() -> Self {
         Sequential {
             layers: Vec::new(),
+            names: Vec::new(),
             training: true,
         }
     }
@@ -29,12 +32,26 @@ impl<T: Float> Sequential<T> {
     /// The chain with `layer` appended.
     #[allow(clippy::should_implement_trait)]
     pub fn add(mut self, layer: impl Module<T> + 'static) -> Self {
+        self.push(Box::new(layer));
+        self
+    }
+
+    /// The chain with `layer` appended under `name` (like an
+    /// `OrderedDict` in PyTorch's `Sequential`), so its parameters are
+    /// `name.weight`, ...
+    ///
+    /// # Panics
+    /// If the name is already taken.
+    pub fn add_named(mut self, name: &str, layer: impl Module<T> + 'static) -> Self {
+        assert!(!self.names.iter().any(|n| n == name), "Sequential: a layer is already named {name:?}");
+        self.names.push(name.to_string());
         self.layers.push(Box::new(layer));
         self
     }
 
-    /// Appends a boxed layer.
+    /// Appends a boxed layer, named by its position.
     pub fn push(&mut self, layer: Box<dyn Module<T>>) {
+        self.names.push(self.layers.len().to_string());
         self.layers.push(layer);
     }
 
@@ -52,6 +69,11 @@ impl<T: Float> Sequential<T> {
     pub fn layers(&self) -> &[Box<dyn Module<T>>] {
         &self.layers
     }
+
+    /// The layers' names, in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
 }
 
 impl<T: Float> Module<T> for Sequential<T> {
@@ -59,6 +81,10 @@ impl<T: Float> Module<T> for Sequential<T> {
         self.layers
             .iter()
             .fold(input.clone(), |x, layer| layer.forward(&x))
+    }
+
+    fn is_sequential(&self) -> bool {
+        true
     }
 
     fn set_own_training(&mut self, training: bool) {
@@ -70,18 +96,14 @@ impl<T: Float> Module<T> for Sequential<T> {
     }
 
     fn children(&self) -> Vec<(String, &dyn Module<T>)> {
-        self.layers
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (i.to_string(), l.as_ref()))
-            .collect()
+        self.names.iter().cloned().zip(self.layers.iter().map(|l| l.as_ref())).collect()
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<T>)> {
-        self.layers
-            .iter_mut()
-            .enumerate()
-            .map(|(i, l)| (i.to_string(), l.as_mut() as &mut dyn Module<T>))
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.layers.iter_mut().map(|l| l.as_mut() as &mut dyn Module<T>))
             .collect()
     }
 }

@@ -1,0 +1,856 @@
+//! Checkpoints: tensors, a module's state and an optimizer's state in the
+//! [safetensors](https://huggingface.co/docs/safetensors) format, which
+//! PyTorch (`safetensors.torch.save_file` / `load_file`) reads and writes.
+//!
+//! A safetensors file is an 8-byte little-endian header length `n`, `n`
+//! bytes of JSON mapping each tensor name to its dtype, shape and byte range
+//! (plus an optional `"__metadata__"` map of strings), then the raw data:
+//! contiguous, row-major, little-endian. nabla writes `F32` for `f32` tensors
+//! and `F64` for `f64` tensors.
+//!
+//! - [`save_module`] / [`load_module`]: a [`Module`]'s parameters and buffers
+//!   under PyTorch's `state_dict` names (`0.weight`, `fc1.bias`), so a file
+//!   from `safetensors.torch.save_file(model.state_dict(), path)` loads into
+//!   the nabla model with the same structure, and the other way round.
+//! - [`save_optimizer`] / [`load_optimizer`]: an [`Optimizer`]'s state
+//!   (`state.0.momentum_buffer`, ...) with its learning rate in the metadata.
+//! - [`save_tensors`] / [`load_tensors`] / [`load_metadata`]: any named tensors.
+//!
+//! **Writes are atomic**: the file is written to a temporary file in the same
+//! directory, flushed to disk, then renamed over the target ([`write_atomic`]),
+//! so a crash or an error mid-write leaves the old checkpoint (or none), never
+//! a truncated one. **Reads never panic** on a bad file: a truncated or
+//! corrupted file, a wrong header or an unsupported dtype returns
+//! [`Error::Format`] naming the file (and the tensor, when one is at fault).
+//!
+//! ```
+//! use nabla::checkpoint::{load_module, save_module};
+//! use nabla::nn::{Linear, Module, ReLU, Sequential};
+//! use nabla::Generator;
+//!
+//! let make = |seed| -> Sequential {
+//!     let mut g = Generator::new(seed);
+//!     Sequential::new().add(Linear::new(4, 8, true, &mut g)).add(ReLU).add(Linear::new(8, 3, true, &mut g))
+//! };
+//! let path = std::env::temp_dir().join(format!("nabla_doc_module_{}.safetensors", std::process::id()));
+//! let trained = make(0);
+//! save_module(&trained, &path)?;
+//!
+//! let restored = make(1); // other initial values
+//! let report = load_module(&restored, &path, true)?;
+//! assert_eq!(report.loaded, ["0.weight", "0.bias", "2.weight", "2.bias"]);
+//! assert_eq!(restored.parameters()[0].to_vec(), trained.parameters()[0].to_vec());
+//! # std::fs::remove_file(&path).unwrap();
+//! # Ok::<(), nabla::Error>(())
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use safetensors::tensor::{Metadata, SafeTensorError, TensorInfo};
+use safetensors::{Dtype, SafeTensors, View};
+
+use crate::element::Float;
+use crate::error::{Error, Result};
+use crate::nn::Module;
+use crate::optim::Optimizer;
+use crate::tensor::Tensor;
+
+/// The metadata key under which [`save_optimizer`] stores the learning rate.
+pub const LEARNING_RATE_KEY: &str = "learning_rate";
+
+// ------------------------------------------------------------------ writing
+
+/// Writes named tensors to a safetensors file at `path`, atomically.
+///
+/// Each tensor is stored as `F32` (for `Tensor<f32>`) or `F64` (for
+/// `Tensor<f64>`) with its shape, its elements contiguous in row-major order
+/// whatever its strides (a transposed view is written as the transposed
+/// matrix). `metadata` becomes the file's `"__metadata__"` map of strings
+/// (PyTorch writes `{"format": "pt"}`). The safetensors format orders the
+/// tensors in the file by name; [`load_tensors`] returns them in that order.
+///
+/// ```
+/// use nabla::checkpoint::{load_tensors, save_tensors};
+/// use nabla::Tensor;
+/// let path = std::env::temp_dir().join(format!("nabla_doc_tensors_{}.safetensors", std::process::id()));
+/// let w = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+/// save_tensors(&path, &[("w".to_string(), w.transpose(0, 1))], None)?;
+/// let loaded = load_tensors::<f32>(&path)?;
+/// assert_eq!(loaded[0].0, "w");
+/// assert_eq!(loaded[0].1.shape(), &[3, 2]);
+/// assert_eq!(loaded[0].1.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), nabla::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::DuplicateTensor`] if two tensors have the same name,
+/// [`Error::Format`] for the name `"__metadata__"` (reserved by the format),
+/// [`Error::Io`] if the file cannot be written (the target is then left as
+/// it was).
+pub fn save_tensors<T: Float>(
+    path: impl AsRef<Path>,
+    tensors: &[(String, Tensor<T>)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = serialize(path, tensors, metadata)?;
+    write_atomic(path, |w| w.write_all(&bytes))
+}
+
+/// Writes `module.state_dict()` (parameters and buffers, with PyTorch's
+/// hierarchical names such as `0.weight` or `encoder.fc1.bias`) to a
+/// safetensors file, atomically, with the metadata `{"format": "pt"}` that
+/// PyTorch's tools expect. See [`save_tensors`] for the layout and errors,
+/// and the [module docs](self) for an example.
+///
+/// # Errors
+/// As [`save_tensors`].
+pub fn save_module<T: Float>(module: &dyn Module<T>, path: impl AsRef<Path>) -> Result<()> {
+    save_tensors(path, &module.state_dict(), Some(pt_metadata()))
+}
+
+/// Writes `optimizer.state_dict()` (momentum buffers, moment estimates, step
+/// counts, named `state.{index}.{name}` as in PyTorch) to a safetensors file,
+/// atomically, with the learning rate in the metadata under
+/// [`LEARNING_RATE_KEY`] (as the shortest decimal that reads back exactly).
+///
+/// Only the tensors and the learning rate are saved: other hyperparameters
+/// (momentum, betas, weight decay) are taken from the optimizer that loads
+/// the file, which must be built over the same parameters in the same order.
+///
+/// # Errors
+/// As [`save_tensors`].
+pub fn save_optimizer<T: Float>(optimizer: &dyn Optimizer<T>, path: impl AsRef<Path>) -> Result<()> {
+    let mut metadata = pt_metadata();
+    metadata.insert(
+        LEARNING_RATE_KEY.to_string(),
+        optimizer.learning_rate().to_string(),
+    );
+    save_tensors(path, &optimizer.state_dict(), Some(metadata))
+}
+
+fn pt_metadata() -> HashMap<String, String> {
+    HashMap::from([("format".to_string(), "pt".to_string())])
+}
+
+/// One tensor's bytes, for the safetensors serializer.
+struct Encoded {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for Encoded {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn encode<T: Float>(tensor: &Tensor<T>) -> Encoded {
+    let is_f32 = T::DTYPE == f32::DTYPE;
+    let bytes = tensor.with_contiguous(|values| {
+        let mut bytes = Vec::with_capacity(values.len() * if is_f32 { 4 } else { 8 });
+        for &v in values {
+            if is_f32 {
+                // Exact: T is f32 here.
+                bytes.extend_from_slice(&(v.as_f64() as f32).to_le_bytes());
+            } else {
+                bytes.extend_from_slice(&v.as_f64().to_le_bytes());
+            }
+        }
+        bytes
+    });
+    Encoded {
+        dtype: if is_f32 { Dtype::F32 } else { Dtype::F64 },
+        shape: tensor.shape().to_vec(),
+        bytes,
+    }
+}
+
+/// The whole file's bytes.
+fn serialize<T: Float>(
+    path: &Path,
+    tensors: &[(String, Tensor<T>)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<Vec<u8>> {
+    let mut seen = HashSet::new();
+    for (name, _) in tensors {
+        if name == "__metadata__" {
+            return Err(format_error(
+                path,
+                "a tensor cannot be named \"__metadata__\": the safetensors format reserves that key",
+            ));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(Error::DuplicateTensor {
+                context: path.display().to_string(),
+                name: name.clone(),
+            });
+        }
+    }
+    let encoded = tensors.iter().map(|(name, t)| (name.as_str(), encode(t)));
+    safetensors::serialize(encoded, metadata)
+        .map_err(|e| format_error(path, format!("cannot encode the tensors: {e}")))
+}
+
+/// Creates or replaces the file at `path` atomically: `write` fills a new
+/// temporary file in the same directory (a unique hidden name starting with
+/// `.` and the target's name), which is flushed and synced to disk, then
+/// renamed over `path`. Readers of `path` see the old file or the whole new
+/// one, never a partial one.
+///
+/// If `write` fails or panics, or the flush, the sync or the rename fails,
+/// the temporary file is removed and `path` is left as it was. (If the
+/// process is killed mid-write, `path` is still intact; only a stray
+/// temporary file can remain.)
+///
+/// ```
+/// use std::io::Write;
+/// let path = std::env::temp_dir().join(format!("nabla_doc_atomic_{}.txt", std::process::id()));
+/// nabla::checkpoint::write_atomic(&path, |w| w.write_all(b"old"))?;
+/// let failed = nabla::checkpoint::write_atomic(&path, |w| {
+///     w.write_all(b"new, but")?;
+///     Err(std::io::Error::other("disk full"))
+/// });
+/// assert!(matches!(failed, Err(nabla::Error::Io { .. })));
+/// assert_eq!(std::fs::read(&path).unwrap(), b"old");
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), nabla::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] naming `path`, with the first I/O error (or the one `write`
+/// returned).
+pub fn write_atomic(
+    path: impl AsRef<Path>,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let io_error = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file_name = path.file_name().ok_or_else(|| {
+        io_error(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        ))
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (temp_path, file) = create_temp_file(&dir, &file_name.to_string_lossy()).map_err(io_error)?;
+    // Removes the temporary file on every way out but success, a panic in
+    // `write` included.
+    let mut guard = RemoveOnDrop(Some(temp_path));
+    let temp_path = guard.0.as_deref().expect("just set");
+    let mut writer = BufWriter::new(file);
+    write(&mut writer).map_err(io_error)?;
+    let file = writer.into_inner().map_err(|e| io_error(e.into_error()))?;
+    file.sync_all().map_err(io_error)?;
+    drop(file);
+    fs::rename(temp_path, path).map_err(io_error)?;
+    guard.0 = None;
+    // Make the rename itself durable. Not every platform or file system can
+    // sync a directory; the file is complete either way.
+    #[cfg(unix)]
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes the file it holds when dropped.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// A new file `.{name}.{pid}.{n}.tmp` in `dir`, created exclusively.
+fn create_temp_file(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+        match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            // Left over by a killed process that had the same id: try the next.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ reading
+
+/// Reads every tensor of a safetensors file, in the order of their data in
+/// the file (by name, for files written by nabla or by PyTorch's
+/// `safetensors`).
+///
+/// `F32` and `F64` tensors are read into `Tensor<T>`, converting when the
+/// types differ as PyTorch's `copy_` does: `f32` to `f64` is exact, `f64` to
+/// `f32` rounds to nearest. The tensors are fresh (no gradient, not
+/// requiring one).
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be read; [`Error::Format`] if it is not a
+/// valid safetensors file (truncated, a wrong or inconsistent header) or a
+/// tensor has another dtype (`F16`, `BF16`, integers, ...), naming the
+/// tensor and the dtype.
+pub fn load_tensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<T>)>> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let file = Parsed::new(path, &bytes)?;
+    file.header
+        .offset_keys()
+        .into_iter()
+        .map(|name| {
+            let tensor = file.decode(&name)?;
+            Ok((name, tensor))
+        })
+        .collect()
+}
+
+/// The `"__metadata__"` map of a safetensors file (empty when it has none).
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("nabla_doc_meta_{}.safetensors", std::process::id()));
+/// let meta = std::collections::HashMap::from([("epoch".to_string(), "3".to_string())]);
+/// nabla::checkpoint::save_tensors::<f32>(&path, &[], Some(meta.clone()))?;
+/// assert_eq!(nabla::checkpoint::load_metadata(&path)?, meta);
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), nabla::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`load_tensors`].
+pub fn load_metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let file = Parsed::new(path, &bytes)?;
+    Ok(file.header.metadata().clone().unwrap_or_default())
+}
+
+/// What [`load_module`] did, by tensor name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Tensors copied into the module, in `state_dict` order.
+    pub loaded: Vec<String>,
+    /// Tensors of the module that the file lacks (left unchanged), in
+    /// `state_dict` order.
+    pub missing: Vec<String>,
+    /// Tensors of the file that the module does not have (ignored), in file
+    /// order.
+    pub unexpected: Vec<String>,
+    /// Tensors whose shape in the file differs from the module's (left
+    /// unchanged), in `state_dict` order.
+    pub mismatched: Vec<ShapeMismatch>,
+}
+
+/// A tensor that [`load_module`] skipped because its shapes differ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShapeMismatch {
+    /// The tensor's name.
+    pub name: String,
+    /// Its shape in the module.
+    pub expected: Vec<usize>,
+    /// Its shape in the file.
+    pub found: Vec<usize>,
+}
+
+impl LoadReport {
+    /// True when every tensor of the module was loaded and the file had no
+    /// others.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty()
+    }
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "loaded {} tensors", self.loaded.len())?;
+        if !self.missing.is_empty() {
+            write!(f, "; missing: {:?}", self.missing)?;
+        }
+        if !self.unexpected.is_empty() {
+            write!(f, "; unexpected: {:?}", self.unexpected)?;
+        }
+        for m in &self.mismatched {
+            write!(
+                f,
+                "; {:?} has shape {:?} in the file, {:?} in the module",
+                m.name, m.found, m.expected
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Copies the tensors of a safetensors file into `module`'s parameters and
+/// buffers, in place (the module's tensors, and every optimizer holding
+/// them, see the new values), matching them by their `state_dict` names.
+///
+/// With `strict`, the file must hold exactly the module's tensors with the
+/// same shapes. Otherwise what fits is loaded and the rest is reported in the
+/// returned [`LoadReport`]: tensors the file lacks, tensors only the file
+/// has, tensors whose shapes differ. `F32`/`F64` data is converted to `T` as
+/// in [`load_tensors`].
+///
+/// Everything is checked and decoded before the first tensor is changed, so
+/// a load that returns an error leaves the module untouched.
+///
+/// ```
+/// use nabla::checkpoint::{load_module, save_tensors};
+/// use nabla::nn::{Linear, Module};
+/// use nabla::{Generator, Tensor};
+/// let path = std::env::temp_dir().join(format!("nabla_doc_partial_{}.safetensors", std::process::id()));
+/// save_tensors(&path, &[("weight".to_string(), Tensor::<f32>::ones(&[2, 3]))], None)?;
+///
+/// let layer: Linear = Linear::new(3, 2, true, &mut Generator::new(0));
+/// assert!(matches!(load_module(&layer, &path, true), Err(nabla::Error::MissingTensor { .. })));
+/// let report = load_module(&layer, &path, false)?;
+/// assert_eq!((report.loaded, report.missing), (vec!["weight".to_string()], vec!["bias".to_string()]));
+/// assert_eq!(layer.weight.to_vec(), vec![1.0; 6]);
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), nabla::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Io`] and [`Error::Format`] as in [`load_tensors`] (also in
+/// non-strict mode, and for an unsupported dtype only when the module needs
+/// that tensor). With `strict`, the first problem found, going through the
+/// module's tensors in `state_dict` order and then the file's extra ones:
+/// [`Error::MissingTensor`], [`Error::ShapeMismatch`] or
+/// [`Error::UnexpectedTensor`], naming the file and the tensor.
+///
+/// # Panics
+/// If a tensor of the module is a strided view (it cannot be overwritten in
+/// place); this is checked before anything is changed.
+pub fn load_module<T: Float>(
+    module: &dyn Module<T>,
+    path: impl AsRef<Path>,
+    strict: bool,
+) -> Result<LoadReport> {
+    let path = path.as_ref();
+    let context = || path.display().to_string();
+    let bytes = read_file(path)?;
+    let file = Parsed::new(path, &bytes)?;
+
+    let targets = module.state_dict();
+    let expected: HashSet<&str> = targets.iter().map(|(n, _)| n.as_str()).collect();
+    let mut report = LoadReport::default();
+    let mut updates = Vec::new();
+    for (name, target) in &targets {
+        let Some(info) = file.header.info(name) else {
+            if strict {
+                return Err(Error::MissingTensor {
+                    context: context(),
+                    name: name.clone(),
+                });
+            }
+            report.missing.push(name.clone());
+            continue;
+        };
+        if info.shape != target.shape() {
+            if strict {
+                return Err(Error::ShapeMismatch {
+                    context: context(),
+                    name: name.clone(),
+                    expected: target.shape().to_vec(),
+                    found: info.shape.clone(),
+                });
+            }
+            report.mismatched.push(ShapeMismatch {
+                name: name.clone(),
+                expected: target.shape().to_vec(),
+                found: info.shape.clone(),
+            });
+            continue;
+        }
+        assert!(
+            target.is_contiguous(),
+            "load_module: the module's tensor {name:?} of shape {:?} is a strided view and cannot be loaded in place",
+            target.shape()
+        );
+        updates.push((target, file.decode::<T>(name)?));
+        report.loaded.push(name.clone());
+    }
+    for name in file.header.offset_keys() {
+        if !expected.contains(name.as_str()) {
+            if strict {
+                return Err(Error::UnexpectedTensor {
+                    context: context(),
+                    name,
+                });
+            }
+            report.unexpected.push(name);
+        }
+    }
+    for (target, value) in updates {
+        target.copy_from(&value);
+    }
+    Ok(report)
+}
+
+/// Restores an optimizer's state saved by [`save_optimizer`] (or any
+/// safetensors file with its `state.{index}.{name}` tensors): the tensors go
+/// to [`Optimizer::load_state_dict`], then the learning rate is set from the
+/// metadata. On an error the learning rate is left as it was.
+///
+/// # Errors
+/// [`Error::Io`] and [`Error::Format`] as in [`load_tensors`], also when the
+/// metadata lacks a valid [`LEARNING_RATE_KEY`]; the optimizer's own error
+/// for a missing, unexpected or wrong-shaped tensor, with the file's name
+/// added to its context.
+pub fn load_optimizer<T: Float>(optimizer: &mut dyn Optimizer<T>, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let file = Parsed::new(path, &bytes)?;
+    let learning_rate = file
+        .header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(LEARNING_RATE_KEY))
+        .ok_or_else(|| {
+            format_error(
+                path,
+                format!("the metadata has no {LEARNING_RATE_KEY:?}: not an optimizer checkpoint"),
+            )
+        })?;
+    let learning_rate: f64 = learning_rate
+        .parse()
+        .ok()
+        .filter(|lr: &f64| lr.is_finite())
+        .ok_or_else(|| {
+            format_error(
+                path,
+                format!("the metadata's {LEARNING_RATE_KEY:?} is {learning_rate:?}, not a finite number"),
+            )
+        })?;
+    let state = file
+        .header
+        .offset_keys()
+        .into_iter()
+        .map(|name| {
+            let tensor = file.decode(&name)?;
+            Ok((name, tensor))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    optimizer.load_state_dict(&state).map_err(|e| in_file(e, path))?;
+    optimizer.set_learning_rate(learning_rate);
+    Ok(())
+}
+
+/// Adds the file's name to the context of an optimizer's state error.
+fn in_file(error: Error, path: &Path) -> Error {
+    let with_file = |context: String| format!("{} ({context})", path.display());
+    match error {
+        Error::MissingTensor { context, name } => Error::MissingTensor {
+            context: with_file(context),
+            name,
+        },
+        Error::UnexpectedTensor { context, name } => Error::UnexpectedTensor {
+            context: with_file(context),
+            name,
+        },
+        Error::DuplicateTensor { context, name } => Error::DuplicateTensor {
+            context: with_file(context),
+            name,
+        },
+        Error::ShapeMismatch {
+            context,
+            name,
+            expected,
+            found,
+        } => Error::ShapeMismatch {
+            context: with_file(context),
+            name,
+            expected,
+            found,
+        },
+        other => other,
+    }
+}
+
+fn format_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::Format {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The length of the header-length field.
+const N_LEN: usize = 8;
+
+/// A validated safetensors file: its header and its data section.
+struct Parsed<'a> {
+    path: &'a Path,
+    header: Metadata,
+    data: &'a [u8],
+}
+
+impl<'a> Parsed<'a> {
+    /// Parses and validates the whole file: header length, JSON, every
+    /// tensor's byte range against its shape and dtype and against the data
+    /// section. The safetensors crate does most of this; the checks before
+    /// it give clearer messages for the common cases and reject byte ranges
+    /// beyond the file, whose sum could overflow inside the crate.
+    fn new(path: &'a Path, bytes: &'a [u8]) -> Result<Self> {
+        let err = |message: String| format_error(path, message);
+        let Some(length_field) = bytes.get(..N_LEN) else {
+            return Err(err(format!(
+                "the file is {} bytes long, too short for a safetensors file (which starts with an \
+                 8-byte header length): truncated or not a safetensors file",
+                bytes.len()
+            )));
+        };
+        let n = u64::from_le_bytes(length_field.try_into().expect("8 bytes"));
+        let available = bytes.len() - N_LEN;
+        if n > available as u64 {
+            return Err(err(format!(
+                "the header length field says {n} bytes but only {available} bytes follow: \
+                 truncated or not a safetensors file"
+            )));
+        }
+        let n = n as usize;
+        let header_bytes = &bytes[N_LEN..N_LEN + n];
+        if header_bytes.first() != Some(&b'{') {
+            return Err(err(
+                "the header is not a JSON object (it does not start with '{'): not a safetensors file"
+                    .to_string(),
+            ));
+        }
+        let data_len = available - n;
+        if let Some((name, end)) = offset_beyond(header_bytes, data_len) {
+            return Err(err(format!(
+                "tensor {name:?}: its data would end at byte {end} of the data section, which has \
+                 only {data_len} bytes: truncated or corrupted file"
+            )));
+        }
+        let (n, header) = SafeTensors::read_metadata(bytes).map_err(|e| err(describe(e)))?;
+        Ok(Parsed {
+            path,
+            header,
+            data: &bytes[N_LEN + n..],
+        })
+    }
+
+    /// The tensor `name` (which the header has) as a `Tensor<T>`.
+    fn decode<T: Float>(&self, name: &str) -> Result<Tensor<T>> {
+        let info: &TensorInfo = self
+            .header
+            .info(name)
+            .ok_or_else(|| format_error(self.path, format!("tensor {name:?}: not in the header")))?;
+        let bad = |message: String| format_error(self.path, format!("tensor {name:?}: {message}"));
+        let (start, end) = info.data_offsets;
+        let bytes = self
+            .data
+            .get(start..end)
+            .ok_or_else(|| bad(format!("byte range {start}..{end} is outside the data section")))?;
+        let values: Vec<T> = match info.dtype {
+            Dtype::F32 => bytes
+                .chunks_exact(4)
+                .map(|c| T::from_f64(f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64))
+                .collect(),
+            Dtype::F64 => bytes
+                .chunks_exact(8)
+                .map(|c| T::from_f64(f64::from_le_bytes(c.try_into().expect("8 bytes"))))
+                .collect(),
+            other => {
+                return Err(bad(format!(
+                    "dtype {other} is not supported (nabla reads F32 and F64 tensors)"
+                )))
+            }
+        };
+        let numel = info.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if numel != Some(values.len()) || bytes.len() % (info.dtype.bitsize() / 8) != 0 {
+            return Err(bad(format!(
+                "{} bytes of {} do not make shape {:?}",
+                bytes.len(),
+                info.dtype,
+                info.shape
+            )));
+        }
+        Ok(Tensor::from_contiguous(values, &info.shape))
+    }
+}
+
+/// A message for the safetensors crate's validation errors.
+fn describe(error: SafeTensorError) -> String {
+    match error {
+        SafeTensorError::MetadataIncompleteBuffer => "the tensors in the header do not cover the data \
+                                                      section exactly: truncated, extended or corrupted file"
+            .to_string(),
+        SafeTensorError::InvalidOffset(name) => {
+            format!("tensor {name:?}: its byte range does not follow the previous tensor's: corrupted header")
+        }
+        SafeTensorError::TensorInvalidInfo => {
+            "a tensor's byte range does not match its shape and dtype: corrupted header".to_string()
+        }
+        other => format!("invalid safetensors header: {other}"),
+    }
+}
+
+/// Finds a `"data_offsets": [start, end]` entry of the JSON header with a
+/// number above `data_len`, returning the tensor's name and the number.
+///
+/// A light scan, not a parser: it only needs to be right on valid JSON (the
+/// safetensors crate rejects the rest). Strings are decoded, so an escaped
+/// key is recognised; the tensor is the last key seen at the top level.
+fn offset_beyond(header: &[u8], data_len: usize) -> Option<(String, u128)> {
+    let mut depth = 0usize;
+    let mut tensor = String::new();
+    let mut i = 0;
+    while i < header.len() {
+        match header[i] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => {
+                let (text, next) = json_string(header, i + 1);
+                i = skip_whitespace(header, next);
+                if header.get(i) != Some(&b':') {
+                    continue;
+                }
+                if depth == 1 {
+                    tensor = String::from_utf8_lossy(&text).into_owned();
+                } else if depth == 2 && text == b"data_offsets" {
+                    let mut j = skip_whitespace(header, i + 1);
+                    if header.get(j) == Some(&b'[') {
+                        j += 1;
+                        while let Some(&c) = header.get(j) {
+                            if c == b']' {
+                                break;
+                            }
+                            if c.is_ascii_digit() {
+                                let mut number = 0u128;
+                                while let Some(d) = header.get(j).filter(|d| d.is_ascii_digit()) {
+                                    number = number.saturating_mul(10).saturating_add(u128::from(d - b'0'));
+                                    j += 1;
+                                }
+                                if number > data_len as u128 {
+                                    return Some((tensor, number));
+                                }
+                            } else {
+                                j += 1;
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Decodes the JSON string starting after its opening quote at `start`;
+/// returns its bytes (escapes of non-ASCII characters become `0xFF`, which
+/// no key compared against contains) and the index after the closing quote.
+fn json_string(s: &[u8], start: usize) -> (Vec<u8>, usize) {
+    let mut out = Vec::new();
+    let mut i = start;
+    while i < s.len() {
+        match s[i] {
+            b'"' => return (out, i + 1),
+            b'\\' => {
+                let escaped = s.get(i + 1).copied().unwrap_or(b'\\');
+                i += 2;
+                out.push(match escaped {
+                    b'n' => b'\n',
+                    b't' => b'\t',
+                    b'r' => b'\r',
+                    b'b' => 0x08,
+                    b'f' => 0x0C,
+                    b'u' => {
+                        let code = s
+                            .get(i..i + 4)
+                            .and_then(|h| std::str::from_utf8(h).ok())
+                            .and_then(|h| u32::from_str_radix(h, 16).ok());
+                        i += 4;
+                        match code {
+                            Some(c) if c < 0x80 => c as u8,
+                            _ => 0xFF,
+                        }
+                    }
+                    other => other,
+                });
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    (out, s.len())
+}
+
+fn skip_whitespace(s: &[u8], mut i: usize) -> usize {
+    while s
+        .get(i)
+        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offset_scan_finds_the_tensor_and_the_number() {
+        let header = br#"{"__metadata__":{"data_offsets":"[0, 99]"},"a\u0062":{"dtype":"F32","shape":[1],"d\u0061ta_offsets":[0, 400]}}"#;
+        assert_eq!(offset_beyond(header, 4), Some(("ab".to_string(), 400)));
+        assert_eq!(offset_beyond(header, 400), None);
+        let huge = br#"{"x":{"data_offsets":[0,99999999999999999999999999999999999999999999999]}}"#;
+        assert_eq!(offset_beyond(huge, 10).map(|(n, _)| n), Some("x".to_string()));
+    }
+
+    #[test]
+    fn encoding_is_little_endian_row_major() {
+        let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]).transpose(0, 1);
+        let e = encode(&t);
+        assert_eq!(e.dtype, Dtype::F32);
+        let values: Vec<f32> = e
+            .bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(values, [1.0, 3.0, 2.0, 4.0]);
+        assert_eq!(
+            encode(&Tensor::from_vec(vec![0.5f64], &[1])).bytes,
+            0.5f64.to_le_bytes()
+        );
+    }
+}
