@@ -1164,3 +1164,14 @@ second_order!(
     |xs| xs[0].t().exp().mul(&xs[1].expand(&[3, 2])).sigmoid(),
     [randn(&[2, 3], 342), randn(&[1, 2], 343)]
 );
+
+#[test]
+fn flip_gradient_matches_finite_differences() {
+    let x = Tensor::<f64>::randn(&[2, 3, 4], &mut nabla::Generator::new(404));
+    let report = nabla::autograd::gradcheck(
+        |xs| xs[0].transpose(0, 2).flip(&[0, 2]).exp(),
+        &[x],
+        &nabla::autograd::GradcheckOptions::default(),
+    );
+    report.unwrap();
+}

@@ -5,6 +5,7 @@ mod activation;
 mod basic;
 mod conv;
 mod dropout;
+pub mod filters;
 pub mod init;
 mod linear;
 mod module;

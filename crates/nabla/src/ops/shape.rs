@@ -286,4 +286,49 @@ impl<T: Float> Tensor<T> {
     pub fn select(&self, dim: isize, index: usize) -> Tensor<T> {
         self.narrow(dim, index, 1).squeeze(dim)
     }
+
+    /// Reverses the order of the elements along each of `dims` (a copy), as
+    /// `torch.flip`.
+    ///
+    /// ```
+    /// let x = nabla::Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[2, 3]);
+    /// assert_eq!(x.flip(&[1]).to_vec(), vec![2.0, 1.0, 0.0, 5.0, 4.0, 3.0]);
+    /// ```
+    pub fn flip(&self, dims: &[isize]) -> Tensor<T> {
+        let rank = self.ndim();
+        let flipped: Vec<usize> = dims.iter().map(|&d| normalize_dim("flip", d, rank)).collect();
+        let l = self.layout();
+        // Read through a layout that starts at the last element of each
+        // flipped dimension and walks it backwards.
+        let mut offset = l.offset;
+        for &d in &flipped {
+            if l.shape[d] > 0 {
+                offset += (l.shape[d] - 1) * l.strides[d];
+            }
+        }
+        let data = self.storage();
+        let mut out = Vec::with_capacity(l.numel());
+        let mut index = vec![0usize; rank];
+        for _ in 0..l.numel() {
+            let mut at = offset as isize;
+            for d in 0..rank {
+                let step = (index[d] * l.strides[d]) as isize;
+                at += if flipped.contains(&d) { -step } else { step };
+            }
+            out.push(data[at as usize]);
+            for d in (0..rank).rev() {
+                index[d] += 1;
+                if index[d] < l.shape[d] {
+                    break;
+                }
+                index[d] = 0;
+            }
+        }
+        drop(data);
+        let out = Tensor::from_contiguous(out, &l.shape);
+        let dims = dims.to_vec();
+        record("Flip", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().flip(&dims))]
+        })
+    }
 }
