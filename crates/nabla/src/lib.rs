@@ -55,4 +55,5 @@ pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
 pub use element::Float;
 pub use error::{Error, Result};
 pub use ops::{conv_output_size, Conv2dOptions, IntoPair};
+pub use ops::{pool_output_size, Pool2dOptions};
 pub use tensor::{Generator, IndexTensor, Tensor};

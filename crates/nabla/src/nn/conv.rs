@@ -288,7 +288,12 @@ impl<T: Float> Module<T> for Conv1d<T> {
 
     fn describe(&self) -> String {
         let w = self.weight.shape();
-        format!("Conv1d({}, {}, kernel={})", w[1] * self.options.groups, w[0], w[2])
+        format!(
+            "Conv1d({}, {}, kernel={})",
+            w[1] * self.options.groups,
+            w[0],
+            w[2]
+        )
     }
 
     fn geometry(&self) -> Geometry {
@@ -370,7 +375,13 @@ impl<T: Float> Module<T> for ConvTranspose2d<T> {
 
     fn describe(&self) -> String {
         let w = self.weight.shape();
-        format!("ConvTranspose2d({}, {}, kernel={:?}, stride={:?})", w[0], w[1] * self.options.groups, (w[2], w[3]), self.options.stride)
+        format!(
+            "ConvTranspose2d({}, {}, kernel={:?}, stride={:?})",
+            w[0],
+            w[1] * self.options.groups,
+            (w[2], w[3]),
+            self.options.stride
+        )
     }
 
     fn geometry(&self) -> Geometry {

@@ -110,7 +110,12 @@ impl<T: Float> Module<T> for Linear<T> {
     }
 
     fn describe(&self) -> String {
-        format!("Linear({}, {}, bias={})", self.in_features(), self.out_features(), self.bias.is_some())
+        format!(
+            "Linear({}, {}, bias={})",
+            self.in_features(),
+            self.out_features(),
+            self.bias.is_some()
+        )
     }
 
     fn geometry(&self) -> Geometry {

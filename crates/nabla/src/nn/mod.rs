@@ -1,5 +1,5 @@
 //! Neural-network building blocks: the [`Module`] trait, layers,
-//! initialisation.
+//! initialisation, and the losses in [`loss`].
 
 mod activation;
 mod basic;
@@ -8,15 +8,24 @@ mod dropout;
 pub mod filters;
 pub mod init;
 mod linear;
+pub mod loss;
 mod module;
+mod norm;
+mod pool;
 mod sequential;
 mod summary;
+pub mod zoo;
 
 pub use activation::{LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, GELU};
 pub use basic::{Flatten, Identity};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d, Padding};
 pub use dropout::Dropout;
 pub use linear::Linear;
+pub use loss::{BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, Reduction};
 pub use module::Module;
+pub use norm::{
+    BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
+};
+pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 pub use summary::{summary, Geometry, LayerSummary, ReceptiveField, Summary};

@@ -43,7 +43,10 @@ impl<T: Float> Sequential<T> {
     /// # Panics
     /// If the name is already taken.
     pub fn add_named(mut self, name: &str, layer: impl Module<T> + 'static) -> Self {
-        assert!(!self.names.iter().any(|n| n == name), "Sequential: a layer is already named {name:?}");
+        assert!(
+            !self.names.iter().any(|n| n == name),
+            "Sequential: a layer is already named {name:?}"
+        );
         self.names.push(name.to_string());
         self.layers.push(Box::new(layer));
         self
@@ -96,7 +99,11 @@ impl<T: Float> Module<T> for Sequential<T> {
     }
 
     fn children(&self) -> Vec<(String, &dyn Module<T>)> {
-        self.names.iter().cloned().zip(self.layers.iter().map(|l| l.as_ref())).collect()
+        self.names
+            .iter()
+            .cloned()
+            .zip(self.layers.iter().map(|l| l.as_ref()))
+            .collect()
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<T>)> {

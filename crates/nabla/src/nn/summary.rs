@@ -89,7 +89,10 @@ pub struct Summary {
 /// distance between adjacent outputs), per axis.
 #[derive(Clone, Copy)]
 enum Field {
-    Tracked { size: (usize, usize), jump: (usize, usize) },
+    Tracked {
+        size: (usize, usize),
+        jump: (usize, usize),
+    },
     Whole,
     Unknown,
 }
@@ -101,8 +104,19 @@ impl Field {
             (Field::Unknown, _) | (_, Geometry::Unknown) => Field::Unknown,
             (Field::Whole, _) | (_, Geometry::Global) => Field::Whole,
             (f, Geometry::Elementwise) => f,
-            (Field::Tracked { size, jump }, Geometry::Window { kernel, stride, dilation, .. }) => Field::Tracked {
-                size: (size.0 + dilation.0 * (kernel.0 - 1) * jump.0, size.1 + dilation.1 * (kernel.1 - 1) * jump.1),
+            (
+                Field::Tracked { size, jump },
+                Geometry::Window {
+                    kernel,
+                    stride,
+                    dilation,
+                    ..
+                },
+            ) => Field::Tracked {
+                size: (
+                    size.0 + dilation.0 * (kernel.0 - 1) * jump.0,
+                    size.1 + dilation.1 * (kernel.1 - 1) * jump.1,
+                ),
                 jump: (jump.0 * stride.0, jump.1 * stride.1),
             },
         }
@@ -126,7 +140,11 @@ fn walk<T: Float>(
 ) -> Tensor<T> {
     if module.is_sequential() {
         return module.children().into_iter().fold(x, |x, (child_name, child)| {
-            let full = if name.is_empty() { child_name } else { format!("{name}.{child_name}") };
+            let full = if name.is_empty() {
+                child_name
+            } else {
+                format!("{name}.{child_name}")
+            };
             walk(child, &full, x, field, rows)
         });
     }
@@ -168,7 +186,10 @@ fn walk<T: Float>(
 /// ```
 pub fn summary<T: Float>(model: &dyn Module<T>, input_shape: &[usize]) -> Summary {
     let mut rows = Vec::new();
-    let mut field = Field::Tracked { size: (1, 1), jump: (1, 1) };
+    let mut field = Field::Tracked {
+        size: (1, 1),
+        jump: (1, 1),
+    };
     no_grad(|| walk(model, "", Tensor::zeros(input_shape), &mut field, &mut rows));
     Summary {
         input_shape: input_shape.to_vec(),

@@ -84,7 +84,11 @@ impl<T: Float> Tensor<T> {
     pub fn matmul(&self, other: &Tensor<T>) -> Tensor<T> {
         let (a, b) = (self.shape(), other.shape());
         let inner_a = a.last();
-        let inner_b = if b.len() == 1 { b.first() } else { b.get(b.len().wrapping_sub(2)) };
+        let inner_b = if b.len() == 1 {
+            b.first()
+        } else {
+            b.get(b.len().wrapping_sub(2))
+        };
         if inner_a.is_some() && inner_b.is_some() && inner_a != inner_b {
             panic!("matmul: cannot multiply {a:?} by {b:?}");
         }

@@ -10,8 +10,10 @@ mod conv;
 mod index;
 mod matmul;
 mod operators;
+mod pool;
 mod reduce;
 mod shape;
 mod unary;
 
 pub use conv::{conv_output_size, Conv2dOptions, IntoPair};
+pub use pool::{pool_output_size, Pool2dOptions};

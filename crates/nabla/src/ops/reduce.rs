@@ -181,7 +181,13 @@ impl<T: Float> Tensor<T> {
     pub fn max(&self) -> Tensor<T> {
         self.extremum(
             "max",
-            |a, b| if a.is_nan() || !(b.is_nan() || b > a) { a } else { b },
+            |a, b| {
+                if a.is_nan() || !(b.is_nan() || b > a) {
+                    a
+                } else {
+                    b
+                }
+            },
             T::neg_infinity(),
         )
     }
@@ -190,7 +196,13 @@ impl<T: Float> Tensor<T> {
     pub fn min(&self) -> Tensor<T> {
         self.extremum(
             "min",
-            |a, b| if a.is_nan() || !(b.is_nan() || b < a) { a } else { b },
+            |a, b| {
+                if a.is_nan() || !(b.is_nan() || b < a) {
+                    a
+                } else {
+                    b
+                }
+            },
             T::infinity(),
         )
     }

@@ -311,8 +311,8 @@ impl<T: Float> Tensor<T> {
         let mut index = vec![0usize; rank];
         for _ in 0..l.numel() {
             let mut at = offset as isize;
-            for d in 0..rank {
-                let step = (index[d] * l.strides[d]) as isize;
+            for (d, (&i, &stride)) in index.iter().zip(&l.strides).enumerate() {
+                let step = (i * stride) as isize;
                 at += if flipped.contains(&d) { -step } else { step };
             }
             out.push(data[at as usize]);
