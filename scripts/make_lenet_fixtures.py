@@ -9,6 +9,10 @@ Run (from the repository root, with a virtual environment outside it):
 Writes crates/nabla/tests/fixtures/lenet5_weights.safetensors (the state dict,
 PyTorch names) and crates/nabla/tests/fixtures/lenet5_io.safetensors (input,
 upstream, logits, grad.<param>, grad.input), all float32.
+
+Also a CNN with BatchNorm trained for three steps, whose checkpoint holds
+PyTorch's int64 `num_batches_tracked`: conv_bn_weights.safetensors and
+conv_bn_io.safetensors (input, eval-mode output).
 """
 from pathlib import Path
 
@@ -56,5 +60,25 @@ def main():
     print("wrote", OUT / "lenet5_weights.safetensors", OUT / "lenet5_io.safetensors")
 
 
+def conv_bn():
+    torch.manual_seed(6)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        model(torch.randn(4, 1, 6, 6)).square().mean().backward()
+        optimizer.step()
+    model.eval()
+    x = torch.randn(2, 1, 6, 6)
+    with torch.no_grad():
+        y = model(x)
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    assert state["1.num_batches_tracked"].dtype == torch.int64
+    save_file(state, str(OUT / "conv_bn_weights.safetensors"))
+    save_file({"input": x, "output": y}, str(OUT / "conv_bn_io.safetensors"))
+    print("wrote", OUT / "conv_bn_weights.safetensors", OUT / "conv_bn_io.safetensors")
+
+
 if __name__ == "__main__":
     main()
+    conv_bn()

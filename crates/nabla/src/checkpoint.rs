@@ -310,14 +310,15 @@ fn create_temp_file(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
 ///
 /// `F32` and `F64` tensors are read into `Tensor<T>`, converting when the
 /// types differ as PyTorch's `copy_` does: `f32` to `f64` is exact, `f64` to
-/// `f32` rounds to nearest. The tensors are fresh (no gradient, not
-/// requiring one).
+/// `f32` rounds to nearest. `I64` tensors (PyTorch's counters, such as
+/// BatchNorm's `num_batches_tracked`) are converted to the float type. The
+/// tensors are fresh (no gradient, not requiring one).
 ///
 /// # Errors
 /// [`Error::Io`] if the file cannot be read; [`Error::Format`] if it is not a
 /// valid safetensors file (truncated, a wrong or inconsistent header) or a
-/// tensor has another dtype (`F16`, `BF16`, integers, ...), naming the
-/// tensor and the dtype.
+/// tensor has another dtype (`F16`, `BF16`, other integers, ...), naming
+/// the tensor and the dtype.
 pub fn load_tensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<T>)>> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
@@ -684,9 +685,15 @@ impl<'a> Parsed<'a> {
                 .chunks_exact(8)
                 .map(|c| T::from_f64(f64::from_le_bytes(c.try_into().expect("8 bytes"))))
                 .collect(),
+            // PyTorch stores counters (BatchNorm's num_batches_tracked) as
+            // int64; nabla keeps them in the float type.
+            Dtype::I64 => bytes
+                .chunks_exact(8)
+                .map(|c| T::from_f64(i64::from_le_bytes(c.try_into().expect("8 bytes")) as f64))
+                .collect(),
             other => {
                 return Err(bad(format!(
-                    "dtype {other} is not supported (nabla reads F32 and F64 tensors)"
+                    "dtype {other} is not supported (nabla reads F32, F64 and I64 tensors)"
                 )))
             }
         };

@@ -57,3 +57,33 @@ fn lenet5_reproduces_pytorch_logits_and_gradients() {
     }
     assert_close("grad of input", &x.grad().unwrap(), &io["grad.input"], 1e-6, 1e-4);
 }
+
+#[test]
+fn a_pytorch_batchnorm_checkpoint_with_int64_counters_loads() {
+    use nabla::nn::{BatchNorm2d, Conv2d, Sequential};
+    let mut g = Generator::new(0);
+    let mut model: Sequential = Sequential::new()
+        .add(Conv2d::new(1, 2, 3, &mut g))
+        .add(BatchNorm2d::new(2));
+    load_module(&model, fixture("conv_bn_weights.safetensors"), true)
+        .expect("PyTorch's BatchNorm state loads");
+    let counter = model
+        .state_dict()
+        .into_iter()
+        .find(|(n, _)| n == "1.num_batches_tracked")
+        .unwrap()
+        .1;
+    assert_eq!(counter.item(), 3.0);
+    model.eval();
+    let io: HashMap<String, Tensor> = load_tensors::<f32>(fixture("conv_bn_io.safetensors"))
+        .expect("fixture loads")
+        .into_iter()
+        .collect();
+    assert_close(
+        "eval output",
+        &model.forward(&io["input"]),
+        &io["output"],
+        1e-5,
+        1e-4,
+    );
+}
