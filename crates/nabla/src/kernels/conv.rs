@@ -44,6 +44,21 @@ impl ConvGeometry {
     }
 }
 
+/// The output columns `x0..x1` whose input column `x * stride + offset`
+/// falls inside `0..width`; the others read padding.
+fn valid_columns(offset: isize, stride: usize, width: usize, out_width: usize) -> (usize, usize) {
+    let s = stride as isize;
+    // First x with x * s + offset >= 0, and first x with x * s + offset >= width.
+    let first = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
+    let end = if width as isize <= offset {
+        0
+    } else {
+        (width as isize - offset + s - 1) / s
+    };
+    let x0 = (first as usize).min(out_width);
+    (x0, (end as usize).clamp(x0, out_width))
+}
+
 /// Unfolds one image `[C, H, W]` into `cols` `[C * kh * kw, OH * OW]`:
 /// column `p` holds the receptive field of output pixel `p`, zeros where it
 /// overlaps the padding.
@@ -57,22 +72,26 @@ fn im2col<T: Float>(image: &[T], g: &ConvGeometry, cols: &mut [T]) {
         for ki in 0..kh {
             for kj in 0..kw {
                 let out = &mut cols[row * oh * ow..(row + 1) * oh * ow];
+                let offset = (kj * g.dilation.1) as isize - g.padding.1 as isize;
+                let (x0, x1) = valid_columns(offset, g.stride.1, w, ow);
                 for y in 0..oh {
                     let iy = (y * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
                     let line = &mut out[y * ow..(y + 1) * ow];
-                    if iy < 0 || iy >= h as isize {
+                    if iy < 0 || iy >= h as isize || x0 == x1 {
                         line.fill(T::zero());
                         continue;
                     }
                     let src = &plane[iy as usize * w..(iy as usize + 1) * w];
-                    let offset = (kj * g.dilation.1) as isize - g.padding.1 as isize;
-                    for (x, v) in line.iter_mut().enumerate() {
-                        let ix = (x * g.stride.1) as isize + offset;
-                        *v = if ix >= 0 && ix < w as isize {
-                            src[ix as usize]
-                        } else {
-                            T::zero()
-                        };
+                    line[..x0].fill(T::zero());
+                    line[x1..].fill(T::zero());
+                    let first = ((x0 * g.stride.1) as isize + offset) as usize;
+                    if g.stride.1 == 1 {
+                        line[x0..x1].copy_from_slice(&src[first..first + (x1 - x0)]);
+                    } else {
+                        let taps = src[first..].iter().step_by(g.stride.1);
+                        for (v, &x) in line[x0..x1].iter_mut().zip(taps) {
+                            *v = x;
+                        }
                     }
                 }
                 row += 1;
@@ -94,18 +113,18 @@ fn col2im<T: Float>(cols: &[T], g: &ConvGeometry, image: &mut [T]) {
         for ki in 0..kh {
             for kj in 0..kw {
                 let src = &cols[row * oh * ow..(row + 1) * oh * ow];
+                let offset = (kj * g.dilation.1) as isize - g.padding.1 as isize;
+                let (x0, x1) = valid_columns(offset, g.stride.1, w, ow);
                 for y in 0..oh {
                     let iy = (y * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-                    if iy < 0 || iy >= h as isize {
+                    if iy < 0 || iy >= h as isize || x0 == x1 {
                         continue;
                     }
                     let line = &mut plane[iy as usize * w..(iy as usize + 1) * w];
-                    let offset = (kj * g.dilation.1) as isize - g.padding.1 as isize;
-                    for (x, &v) in src[y * ow..(y + 1) * ow].iter().enumerate() {
-                        let ix = (x * g.stride.1) as isize + offset;
-                        if ix >= 0 && ix < w as isize {
-                            line[ix as usize] = line[ix as usize] + v;
-                        }
+                    let first = ((x0 * g.stride.1) as isize + offset) as usize;
+                    let taps = line[first..].iter_mut().step_by(g.stride.1);
+                    for (dst, &v) in taps.zip(&src[y * ow + x0..y * ow + x1]) {
+                        *dst = *dst + v;
                     }
                 }
                 row += 1;

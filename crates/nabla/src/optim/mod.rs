@@ -1,8 +1,32 @@
 //! Optimizers: the [`Optimizer`] trait and its implementations.
+//!
+//! - First-order optimizers with PyTorch's update formulas, defaults and
+//!   state names: [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`], [`Adagrad`],
+//!   each built from `model.parameters()` and a config struct.
+//! - Learning-rate schedules ([`LrScheduler`]): [`StepLR`],
+//!   [`ExponentialLR`], [`CosineAnnealingLR`], [`LinearLR`] (warmup), and
+//!   [`ReduceLROnPlateau`].
+//! - Gradient clipping: [`clip_grad_norm_`], [`clip_grad_value_`].
+//! - Newton's method: [`Newton`].
 
+mod adagrad;
+mod adam;
+mod clip;
 mod newton;
+mod rmsprop;
+mod schedule;
+mod sgd;
 
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
+pub use clip::{clip_grad_norm_, clip_grad_value_};
 pub use newton::{Newton, NewtonConfig, NewtonSolver, NewtonStep};
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use schedule::{
+    CosineAnnealingLR, ExponentialLR, LinearLR, LrScheduler, PlateauConfig, PlateauMode, ReduceLROnPlateau,
+    StepLR, ThresholdMode,
+};
+pub use sgd::{Sgd, SgdConfig};
 
 use crate::element::Float;
 use crate::error::Result;

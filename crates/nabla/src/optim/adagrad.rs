@@ -1,0 +1,225 @@
+//! Adagrad, as PyTorch's `torch.optim.Adagrad`.
+
+use super::sgd::{parse_state, state_key, update_with_grad};
+use super::Optimizer;
+use crate::element::Float;
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// Settings of [`Adagrad`]. `Default` gives PyTorch's defaults: `lr` 1e-2,
+/// `eps` 1e-10, and every other option 0 or off.
+///
+/// ```
+/// use nabla::optim::AdagradConfig;
+/// let c = AdagradConfig::new(0.1).lr_decay(1e-3).initial_accumulator_value(0.1);
+/// assert_eq!(c.eps, 1e-10);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdagradConfig {
+    /// Learning rate (default 1e-2).
+    pub lr: f64,
+    /// Learning-rate decay δ: step t uses lr / (1 + (t - 1) δ) (default 0).
+    pub lr_decay: f64,
+    /// L2 penalty λ, added to the gradient (default 0).
+    pub weight_decay: f64,
+    /// The starting value of the sum of squared gradients (default 0).
+    pub initial_accumulator_value: f64,
+    /// Added to the denominator for numerical stability (default 1e-10).
+    pub eps: f64,
+    /// Maximize the objective instead of minimizing it (default off).
+    pub maximize: bool,
+}
+
+impl Default for AdagradConfig {
+    fn default() -> Self {
+        AdagradConfig {
+            lr: 1e-2,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            maximize: false,
+        }
+    }
+}
+
+impl AdagradConfig {
+    /// PyTorch's defaults with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        AdagradConfig {
+            lr,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the learning-rate decay.
+    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
+        self.lr_decay = lr_decay;
+        self
+    }
+
+    /// Sets the L2 penalty.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Sets the starting value of the accumulated squares.
+    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
+        self.initial_accumulator_value = value;
+        self
+    }
+
+    /// Sets ε.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Turns maximization on or off.
+    pub fn maximize(mut self, maximize: bool) -> Self {
+        self.maximize = maximize;
+        self
+    }
+
+    fn validate(&self) {
+        assert!(self.lr >= 0.0, "Adagrad: invalid learning rate {}", self.lr);
+        assert!(
+            self.lr_decay >= 0.0,
+            "Adagrad: invalid lr_decay {}",
+            self.lr_decay
+        );
+        assert!(
+            self.weight_decay >= 0.0,
+            "Adagrad: invalid weight_decay {}",
+            self.weight_decay
+        );
+        assert!(
+            self.initial_accumulator_value >= 0.0,
+            "Adagrad: invalid initial_accumulator_value {}",
+            self.initial_accumulator_value
+        );
+        assert!(self.eps >= 0.0, "Adagrad: invalid epsilon {}", self.eps);
+    }
+}
+
+/// Adagrad, as PyTorch's `torch.optim.Adagrad`. For each parameter θ with
+/// gradient g, at its step t (counted per parameter, from 1):
+///
+/// ```text
+/// g ← -g                          if maximize
+/// g ← g + λ θ                     if weight_decay λ ≠ 0
+/// S ← S + g²                      (S starts at initial_accumulator_value)
+/// θ ← θ - lr / (1 + (t - 1) δ) · g / (√S + ε)
+/// ```
+///
+/// Unlike the other optimizers, and as in PyTorch, the state exists from
+/// construction: `state.{i}.step` (a scalar, 0) and `state.{i}.sum` for
+/// every parameter `i`, so [`load_state_dict`](Optimizer::load_state_dict)
+/// needs both for every parameter.
+///
+/// ```
+/// use nabla::optim::{Adagrad, AdagradConfig, Optimizer};
+/// use nabla::Tensor;
+/// let w = Tensor::from_vec(vec![1.0f64, -2.0], &[2]).requires_grad();
+/// let mut opt = Adagrad::new(vec![w.clone()], AdagradConfig::new(0.5));
+/// assert_eq!(opt.state_dict().len(), 2); // step and sum, before any step
+/// opt.zero_grad();
+/// (&w * &w).sum().backward();
+/// opt.step();
+/// // First step: S = g², so each coordinate moves by lr against its sign.
+/// let v = w.to_vec();
+/// assert!((v[0] - 0.5).abs() < 1e-9 && (v[1] + 1.5).abs() < 1e-9);
+/// ```
+///
+/// # Panics
+/// [`Adagrad::new`] panics on a negative learning rate, learning-rate
+/// decay, weight decay, initial accumulator value or ε.
+pub struct Adagrad<T: Float = f32> {
+    parameters: Vec<Tensor<T>>,
+    config: AdagradConfig,
+    steps: Vec<f64>,
+    sums: Vec<Vec<T>>,
+}
+
+impl<T: Float> Adagrad<T> {
+    /// Adagrad over `parameters` (for instance `model.parameters()`).
+    pub fn new(parameters: Vec<Tensor<T>>, config: AdagradConfig) -> Self {
+        config.validate();
+        let init = T::from_f64(config.initial_accumulator_value);
+        let sums = parameters.iter().map(|p| vec![init; p.numel()]).collect();
+        Adagrad {
+            steps: vec![0.0; parameters.len()],
+            sums,
+            parameters,
+            config,
+        }
+    }
+
+    /// The settings (the learning rate as last set).
+    pub fn config(&self) -> &AdagradConfig {
+        &self.config
+    }
+}
+
+impl<T: Float> Optimizer<T> for Adagrad<T> {
+    fn step(&mut self) {
+        let c = self.config;
+        let maximize = c.maximize;
+        let decay = c.weight_decay != 0.0;
+        let weight_decay = T::from_f64(c.weight_decay);
+        let eps = T::from_f64(c.eps);
+        let params = self.parameters.iter().zip(&mut self.steps).zip(&mut self.sums);
+        for ((p, step), sum) in params {
+            update_with_grad(p, |data, grad| {
+                *step += 1.0;
+                let clr = c.lr / (1.0 + (*step - 1.0) * c.lr_decay);
+                let neg_clr = T::from_f64(-clr);
+                for ((x, &g), s) in data.iter_mut().zip(grad).zip(sum.iter_mut()) {
+                    let mut g = if maximize { -g } else { g };
+                    if decay {
+                        g = g + weight_decay * *x;
+                    }
+                    *s = *s + g * g;
+                    let std = s.sqrt() + eps;
+                    *x = *x + neg_clr * g / std;
+                }
+            });
+        }
+    }
+
+    fn parameters(&self) -> &[Tensor<T>] {
+        &self.parameters
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.config.lr
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.config.lr = learning_rate;
+    }
+
+    fn state_dict(&self) -> Vec<(String, Tensor<T>)> {
+        let mut out = Vec::with_capacity(2 * self.parameters.len());
+        for (i, p) in self.parameters.iter().enumerate() {
+            out.push((state_key(i, "step"), Tensor::scalar(T::from_f64(self.steps[i]))));
+            out.push((state_key(i, "sum"), Tensor::from_slice(&self.sums[i], p.shape())));
+        }
+        out
+    }
+
+    fn load_state_dict(&mut self, state: &[(String, Tensor<T>)]) -> Result<()> {
+        let parsed = parse_state(state, &self.parameters, &["step", "sum"], true)?;
+        let (steps, sums) = parsed
+            .into_iter()
+            .map(|entry| {
+                let t = entry.expect("every parameter's state is required");
+                (t[0].item().as_f64(), t[1].to_vec())
+            })
+            .unzip();
+        self.steps = steps;
+        self.sums = sums;
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! Gradient clipping, as PyTorch's `torch.nn.utils.clip_grad_norm_` and
+//! `clip_grad_value_`.
+
+use std::sync::Arc;
+
+use crate::element::Float;
+use crate::tensor::Tensor;
+
+/// Rescales the gradients of `parameters` so that their total norm is at
+/// most `max_norm`, as PyTorch's `torch.nn.utils.clip_grad_norm_`; returns
+/// the total norm before clipping.
+///
+/// The total norm is the `norm_type`-norm of the gradients seen as one
+/// vector, computed as PyTorch does: the norm of the vector of each
+/// gradient's norm. `norm_type` may be any p > 0, `f64::INFINITY` (the
+/// largest magnitude), `f64::NEG_INFINITY` (the smallest) or 0 (the number
+/// of nonzeros). Then every gradient is multiplied by
+///
+/// ```text
+/// c = min(max_norm / (total_norm + 1e-6), 1)
+/// ```
+///
+/// in the gradients' precision (PyTorch's 1e-6 keeps a clipped norm just
+/// below `max_norm`). Parameters without a gradient are ignored; frozen
+/// parameters that have one are clipped too, as in PyTorch. With no
+/// gradient at all the norm is 0.
+///
+/// A gradient is scaled in place when no other tensor shares it; one that
+/// is shared (for instance a tensor obtained earlier from
+/// [`grad`](Tensor::grad) and still held) is left alone and the parameter
+/// gets a scaled copy instead.
+///
+/// ```
+/// use nabla::optim::clip_grad_norm_;
+/// use nabla::Tensor;
+/// let w = Tensor::from_vec(vec![1.0f64, 1.0], &[2]).requires_grad();
+/// (&w * &Tensor::from_vec(vec![3.0, 4.0], &[2])).sum().backward(); // grad [3, 4]
+/// let norm = clip_grad_norm_(&[w.clone()], 1.0, 2.0);
+/// assert_eq!(norm, 5.0);
+/// let g = w.grad().unwrap().to_vec();
+/// assert!((g[0] - 0.6).abs() < 1e-6 && (g[1] - 0.8).abs() < 1e-6);
+/// ```
+pub fn clip_grad_norm_<T: Float>(parameters: &[Tensor<T>], max_norm: f64, norm_type: f64) -> T {
+    let grads: Vec<Tensor<T>> = parameters.iter().filter_map(Tensor::grad).collect();
+    if grads.is_empty() {
+        return T::zero();
+    }
+    let norms: Vec<T> = grads
+        .iter()
+        .map(|g| g.with_contiguous(|values| vector_norm(values, norm_type)))
+        .collect();
+    drop(grads);
+    let total = vector_norm(&norms, norm_type);
+    // PyTorch computes `max_norm / (total + 1e-6)` as
+    // `reciprocal(total + 1e-6) * max_norm` on a tensor of the grads' type.
+    let coefficient = T::one() / (total + T::from_f64(1e-6)) * T::from_f64(max_norm);
+    let coefficient = if coefficient.is_nan() {
+        coefficient
+    } else {
+        coefficient.min(T::one())
+    };
+    if coefficient != T::one() {
+        for p in parameters {
+            modify_grad(p, |g| g.iter_mut().for_each(|v| *v = *v * coefficient));
+        }
+    }
+    total
+}
+
+/// Clamps every gradient element of `parameters` into
+/// `[-clip_value, clip_value]`, as PyTorch's
+/// `torch.nn.utils.clip_grad_value_` (NaN stays NaN). Parameters without a
+/// gradient are ignored; a shared gradient is replaced rather than changed
+/// in place, as in [`clip_grad_norm_`].
+///
+/// ```
+/// use nabla::optim::clip_grad_value_;
+/// use nabla::Tensor;
+/// let w = Tensor::from_vec(vec![1.0f32, 1.0, 1.0], &[3]).requires_grad();
+/// (&w * &Tensor::from_vec(vec![-3.0, 0.5, 2.0], &[3])).sum().backward();
+/// clip_grad_value_(&[w.clone()], 1.0);
+/// assert_eq!(w.grad().unwrap().to_vec(), vec![-1.0, 0.5, 1.0]);
+/// ```
+pub fn clip_grad_value_<T: Float>(parameters: &[Tensor<T>], clip_value: f64) {
+    let (low, high) = (T::from_f64(-clip_value), T::from_f64(clip_value));
+    for p in parameters {
+        // clamp_min then clamp_max, as PyTorch's foreach path.
+        modify_grad(p, |g| {
+            for v in g {
+                if !v.is_nan() {
+                    *v = v.max(low).min(high);
+                }
+            }
+        });
+    }
+}
+
+/// PyTorch's `torch.linalg.vector_norm(values, ord)`, accumulated in f64.
+fn vector_norm<T: Float>(values: &[T], ord: f64) -> T {
+    let abs = values.iter().map(|v| v.as_f64().abs());
+    let norm = if ord == f64::INFINITY {
+        abs.fold(0.0, |m, v| if v.is_nan() || v > m { v } else { m })
+    } else if ord == f64::NEG_INFINITY {
+        abs.fold(f64::INFINITY, |m, v| if v.is_nan() || v < m { v } else { m })
+    } else if ord == 0.0 {
+        abs.filter(|&v| v != 0.0).count() as f64
+    } else if ord == 1.0 {
+        abs.sum()
+    } else if ord == 2.0 {
+        abs.map(|v| v * v).sum::<f64>().sqrt()
+    } else {
+        abs.map(|v| v.powf(ord)).sum::<f64>().powf(1.0 / ord)
+    };
+    T::from_f64(norm)
+}
+
+/// Runs `f` on the gradient of `p`, if it has one: in place when the
+/// gradient tensor and its storage are used by nothing else, otherwise on
+/// a copy that becomes `p`'s new gradient.
+fn modify_grad<T: Float>(p: &Tensor<T>, f: impl FnOnce(&mut [T])) {
+    let mut slot = p.inner.grad.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(grad) = slot.as_ref() else {
+        return;
+    };
+    let unshared = Arc::strong_count(&grad.inner) == 1
+        && Arc::strong_count(&grad.inner.storage) == 1
+        && grad.is_contiguous()
+        && !grad.shares_storage_with(p);
+    if unshared {
+        grad.update_data(f);
+    } else {
+        let mut values = grad.to_vec();
+        f(&mut values);
+        *slot = Some(Tensor::from_vec(values, grad.shape()));
+    }
+}
