@@ -43,6 +43,7 @@
 
 pub mod autograd;
 pub mod checkpoint;
+pub mod data;
 mod element;
 mod error;
 mod kernels;
