@@ -7,6 +7,7 @@
 //! ops, so with `create_graph` the backward pass is itself recorded and can
 //! be differentiated again ([`grad`], Hessians, Hessian-vector products).
 
+mod dot;
 mod engine;
 mod function;
 mod functional;
@@ -14,6 +15,7 @@ mod gradcheck;
 pub(crate) mod graph;
 mod mode;
 
+pub use dot::to_dot;
 pub use function::{apply_function, Function, FunctionCtx};
 pub use functional::{hessian, hvp};
 pub use gradcheck::{
