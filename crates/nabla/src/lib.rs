@@ -42,6 +42,7 @@
 //!   errors naming the file and tensor).
 
 pub mod autograd;
+pub mod bench;
 pub mod checkpoint;
 pub mod data;
 mod element;

@@ -1,0 +1,194 @@
+//! The standard benchmarks of nabla, shared by `nabla bench` and the
+//! criterion benches: matrix products, training steps of an MLP and of
+//! LeNet-5, a convolution layer, and single-image inference latency.
+//!
+//! Each measurement warms up, then reports the median of several timed
+//! repetitions: the machine may be shared and noisy, and a median is robust
+//! to the occasional slow run.
+
+use std::time::Instant;
+
+use crate::autograd::no_grad;
+use crate::nn::loss::{cross_entropy, Reduction};
+use crate::nn::{zoo, Linear, Module, ReLU, Sequential};
+use crate::ops::Conv2dOptions;
+use crate::optim::{Optimizer, Sgd, SgdConfig};
+use crate::tensor::{Generator, IndexTensor, Tensor};
+
+/// The median of `repetitions` timings of `f`, in seconds, after `warmup` untimed calls.
+pub fn median_seconds(warmup: usize, repetitions: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warmup {
+        f();
+    }
+    let mut times: Vec<f64> = (0..repetitions.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// GFLOP/s of an `n x n` by `n x n` f32 matrix product (2 n^3 flops).
+pub fn sgemm_gflops(n: usize, repetitions: usize) -> f64 {
+    let mut g = Generator::new(1);
+    let a = Tensor::<f32>::randn(&[n, n], &mut g);
+    let b = Tensor::<f32>::randn(&[n, n], &mut g);
+    let seconds = median_seconds(2, repetitions, || {
+        std::hint::black_box(a.matmul(&b));
+    });
+    2.0 * (n as f64).powi(3) / seconds / 1e9
+}
+
+/// One training step (forward, cross-entropy, backward, SGD with momentum)
+/// of a model on a fixed random batch, ready to be timed.
+pub struct TrainStep {
+    model: Box<dyn Module>,
+    inputs: Tensor,
+    targets: IndexTensor,
+    optimizer: Sgd,
+}
+
+impl TrainStep {
+    /// A step of `model` on random inputs of `input_shape` (batch first)
+    /// with labels `i % 10`.
+    pub fn new(model: Box<dyn Module>, input_shape: &[usize]) -> Self {
+        let mut g = Generator::new(2);
+        let batch = input_shape[0];
+        let optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.01).momentum(0.9));
+        TrainStep {
+            inputs: Tensor::randn(input_shape, &mut g),
+            targets: IndexTensor::from_vec((0..batch).map(|i| i % 10).collect(), &[batch]),
+            model,
+            optimizer,
+        }
+    }
+
+    /// The MLP 784-256-128-10 at `batch`.
+    pub fn mlp(batch: usize) -> Self {
+        Self::new(Box::new(benchmark_mlp()), &[batch, 784])
+    }
+
+    /// LeNet-5 at `batch`.
+    pub fn lenet(batch: usize) -> Self {
+        Self::new(Box::new(zoo::lenet5::<f32>(&mut Generator::new(4))), &[batch, 1, 28, 28])
+    }
+
+    /// The batch size.
+    pub fn batch(&self) -> usize {
+        self.inputs.shape()[0]
+    }
+
+    /// Runs one step.
+    pub fn run(&mut self) {
+        self.optimizer.zero_grad();
+        let loss = cross_entropy(&self.model.forward(&self.inputs), &self.targets, None, None, Reduction::Mean);
+        loss.backward();
+        self.optimizer.step();
+    }
+
+    /// Samples per second over the median of `repetitions` steps.
+    pub fn samples_per_second(&mut self, repetitions: usize) -> f64 {
+        self.batch() as f64 / median_seconds(3, repetitions, || self.run())
+    }
+}
+
+/// The MLP of the benchmarks: 784-256-128-10 with ReLU.
+pub fn benchmark_mlp() -> Sequential {
+    let mut g = Generator::new(3);
+    Sequential::new()
+        .add(Linear::new(784, 256, true, &mut g))
+        .add(ReLU)
+        .add(Linear::new(256, 128, true, &mut g))
+        .add(ReLU)
+        .add(Linear::new(128, 10, true, &mut g))
+}
+
+/// A conv2d layer at N=32, C=C'=64, 32x32, 3x3, padding 1 with bias: the
+/// forward alone, or forward and backward to input, weight and bias.
+pub struct ConvStep {
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor,
+    backward: bool,
+}
+
+impl ConvStep {
+    /// The forward (`backward = false`) or forward + backward measurement.
+    pub fn new(backward: bool) -> Self {
+        let mut g = Generator::new(5);
+        let make = |shape: &[usize], g: &mut Generator| {
+            let t = Tensor::<f32>::randn(shape, g);
+            if backward {
+                t.requires_grad()
+            } else {
+                t
+            }
+        };
+        ConvStep {
+            input: make(&[32, 64, 32, 32], &mut g),
+            weight: make(&[64, 64, 3, 3], &mut g),
+            bias: make(&[64], &mut g),
+            backward,
+        }
+    }
+
+    /// Runs it once.
+    pub fn run(&self) {
+        let options = Conv2dOptions::default().padding(1);
+        if self.backward {
+            self.input.conv2d(&self.weight, Some(&self.bias), options).sum().backward();
+            for t in [&self.input, &self.weight, &self.bias] {
+                t.zero_grad();
+            }
+        } else {
+            std::hint::black_box(no_grad(|| self.input.conv2d(&self.weight, Some(&self.bias), options)));
+        }
+    }
+}
+
+/// Samples per second of an MLP 784-256-128-10 training step at `batch`.
+pub fn mlp_train_samples_per_second(batch: usize, repetitions: usize) -> f64 {
+    TrainStep::mlp(batch).samples_per_second(repetitions)
+}
+
+/// Samples per second of a LeNet-5 training step at `batch`.
+pub fn lenet_train_samples_per_second(batch: usize, repetitions: usize) -> f64 {
+    TrainStep::lenet(batch).samples_per_second(repetitions)
+}
+
+/// Milliseconds of conv2d forward (and, with `backward`, forward plus
+/// backward) at N=32, C=C'=64, 32x32, 3x3, padding 1.
+pub fn conv_milliseconds(backward: bool, repetitions: usize) -> f64 {
+    let step = ConvStep::new(backward);
+    median_seconds(2, repetitions, || step.run()) * 1e3
+}
+
+/// Microseconds of LeNet-5 inference on one image, without recording.
+pub fn lenet_inference_microseconds(repetitions: usize) -> f64 {
+    let mut model = zoo::lenet5::<f32>(&mut Generator::new(6));
+    model.eval();
+    let x = Tensor::<f32>::randn(&[1, 1, 28, 28], &mut Generator::new(7));
+    median_seconds(20, repetitions, || {
+        std::hint::black_box(no_grad(|| model.forward(&x)));
+    }) * 1e6
+}
+
+/// Every standard benchmark, as `(key, value)` in the order of the JSON
+/// report of `nabla bench --json`.
+pub fn run_all(repetitions: usize) -> Vec<(&'static str, f64)> {
+    vec![
+        ("sgemm_512_gflops", sgemm_gflops(512, repetitions)),
+        ("sgemm_1024_gflops", sgemm_gflops(1024, repetitions)),
+        ("sgemm_2048_gflops", sgemm_gflops(2048, repetitions.div_ceil(2))),
+        ("mlp_train_bs64_samples_per_s", mlp_train_samples_per_second(64, repetitions * 4)),
+        ("mlp_train_bs256_samples_per_s", mlp_train_samples_per_second(256, repetitions * 2)),
+        ("lenet_train_bs64_samples_per_s", lenet_train_samples_per_second(64, repetitions * 2)),
+        ("lenet_train_bs256_samples_per_s", lenet_train_samples_per_second(256, repetitions)),
+        ("conv_fwd_ms", conv_milliseconds(false, repetitions)),
+        ("conv_fwdbwd_ms", conv_milliseconds(true, repetitions)),
+        ("lenet_b1_latency_us", lenet_inference_microseconds(repetitions * 20)),
+    ]
+}
