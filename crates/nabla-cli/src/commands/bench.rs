@@ -1,0 +1,48 @@
+//! `nabla bench`: the standard benchmarks, as a table or one JSON object.
+
+use nabla::bench;
+
+/// Arguments of `nabla bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Timed repetitions per benchmark (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    repetitions: usize,
+}
+
+/// Runs the benchmarks and prints them.
+pub fn run(args: Args) -> Result<(), String> {
+    if let Some(threads) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+    }
+    let threads = rayon::current_num_threads();
+    let results = bench::run_all(args.repetitions.max(1));
+    if args.json {
+        let mut object = serde_json::Map::new();
+        for (key, value) in &results {
+            object.insert(key.to_string(), serde_json::json!(value));
+        }
+        object.insert("threads".into(), serde_json::json!(threads));
+        object.insert("version".into(), serde_json::json!(env!("CARGO_PKG_VERSION")));
+        println!("{}", serde_json::Value::Object(object));
+    } else {
+        println!(
+            "nabla {} on {threads} threads (medians of {} runs)",
+            env!("CARGO_PKG_VERSION"),
+            args.repetitions
+        );
+        for (key, value) in &results {
+            println!("{key:<34} {value:>12.1}");
+        }
+    }
+    Ok(())
+}

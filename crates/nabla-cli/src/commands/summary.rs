@@ -1,0 +1,29 @@
+//! `nabla summary`: the layer table of a model.
+
+use nabla::nn::summary;
+
+use crate::models::ModelKind;
+
+/// Arguments of `nabla summary`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model: mlp, lenet5, lenet5-classic or cnn.
+    #[arg(long, default_value = "lenet5")]
+    model: ModelKind,
+    /// Batch size of the input the table is computed for.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
+    /// Number of classes.
+    #[arg(long, default_value_t = 10)]
+    classes: usize,
+}
+
+/// Prints the table.
+pub fn run(args: Args) -> Result<(), String> {
+    let input = args.model.default_input();
+    let model = args.model.build(&input, args.classes, 0)?;
+    let mut shape = vec![args.batch];
+    shape.extend(input);
+    println!("{}", summary(&model, &shape));
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! The models the command line knows by name.
+
+use std::fmt;
+use std::str::FromStr;
+
+use nabla::nn::{zoo, Flatten, Linear, ReLU, Sequential};
+use nabla::Generator;
+
+/// A model of the zoo, by its command-line name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// A multi-layer perceptron: flatten, 256, 128, classes.
+    Mlp,
+    /// LeNet-5 with ReLU and max pooling.
+    Lenet5,
+    /// LeNet-5 of 1998: tanh and average pooling.
+    Lenet5Classic,
+    /// The small VGG-style CNN with BatchNorm.
+    Cnn,
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mlp" => Ok(ModelKind::Mlp),
+            "lenet5" => Ok(ModelKind::Lenet5),
+            "lenet5-classic" => Ok(ModelKind::Lenet5Classic),
+            "cnn" => Ok(ModelKind::Cnn),
+            other => Err(format!(
+                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic or cnn)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ModelKind::Mlp => "mlp",
+            ModelKind::Lenet5 => "lenet5",
+            ModelKind::Lenet5Classic => "lenet5-classic",
+            ModelKind::Cnn => "cnn",
+        })
+    }
+}
+
+impl ModelKind {
+    /// The input shape of one example the model expects by default.
+    pub fn default_input(self) -> Vec<usize> {
+        match self {
+            ModelKind::Cnn => vec![3, 32, 32],
+            _ => vec![1, 28, 28],
+        }
+    }
+
+    /// A freshly initialised model for examples of `input` shape and `classes` classes.
+    ///
+    /// # Errors
+    /// When the model cannot take that input (LeNet-5 needs 1x28x28).
+    pub fn build(self, input: &[usize], classes: usize, seed: u64) -> Result<Sequential, String> {
+        let mut g = Generator::new(seed);
+        let lenet_input = input == [1, 28, 28];
+        match self {
+            ModelKind::Mlp => {
+                let features: usize = input.iter().product();
+                Ok(Sequential::new()
+                    .add_named("flatten", Flatten::default())
+                    .add_named("fc1", Linear::new(features, 256, true, &mut g))
+                    .add_named("relu1", ReLU)
+                    .add_named("fc2", Linear::new(256, 128, true, &mut g))
+                    .add_named("relu2", ReLU)
+                    .add_named("fc3", Linear::new(128, classes, true, &mut g)))
+            }
+            ModelKind::Lenet5 | ModelKind::Lenet5Classic if !lenet_input || classes != 10 => Err(format!(
+                "{self} takes 1x28x28 images in 10 classes, not {input:?} in {classes}"
+            )),
+            ModelKind::Lenet5 => Ok(zoo::lenet5(&mut g)),
+            ModelKind::Lenet5Classic => Ok(zoo::lenet5_classic(&mut g)),
+            ModelKind::Cnn if input.len() != 3 || input[0] != 3 => {
+                Err(format!("cnn takes 3-channel images, not {input:?}"))
+            }
+            ModelKind::Cnn => Ok(zoo::vgg_small(classes, &mut g)),
+        }
+    }
+}
