@@ -3,7 +3,9 @@
 //! exit with a non-zero code.
 
 mod commands;
+mod data;
 mod models;
+mod plot;
 
 use std::process::ExitCode;
 
@@ -19,6 +21,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train a model (with no options: LeNet-5 on the bundled MNIST).
+    Train(commands::train::Args),
+    /// Accuracy and confusion matrix of a saved model on a test set.
+    Eval(commands::eval::Args),
+    /// Class probabilities of a saved model for PNG/JPEG images.
+    Predict(commands::predict::Args),
+    /// Download a data set (mnist, fashion-mnist, cifar10), checking its checksums.
+    Download(commands::download::Args),
     /// Print a model's layers: output shapes, parameters, receptive fields, multiply-adds.
     Summary(commands::summary::Args),
     /// Draw the computational graph of an expression or a model's loss as Graphviz DOT.
@@ -30,6 +40,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Predict(args) => commands::predict::run(args),
+        Command::Download(args) => commands::download::run(args),
         Command::Summary(args) => commands::summary::run(args),
         Command::Graph(args) => commands::graph::run(args),
         Command::Bench(args) => commands::bench::run(args),

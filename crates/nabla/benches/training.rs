@@ -11,7 +11,10 @@ use nabla::bench::{ConvStep, TrainStep};
 fn training_steps(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step");
     group.sample_size(20);
-    for (name, make) in [("mlp", TrainStep::mlp as fn(usize) -> TrainStep), ("lenet5", TrainStep::lenet)] {
+    for (name, make) in [
+        ("mlp", TrainStep::mlp as fn(usize) -> TrainStep),
+        ("lenet5", TrainStep::lenet),
+    ] {
         for batch in [64, 256] {
             let mut step = make(batch);
             group.throughput(Throughput::Elements(batch as u64));

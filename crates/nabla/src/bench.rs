@@ -73,7 +73,10 @@ impl TrainStep {
 
     /// LeNet-5 at `batch`.
     pub fn lenet(batch: usize) -> Self {
-        Self::new(Box::new(zoo::lenet5::<f32>(&mut Generator::new(4))), &[batch, 1, 28, 28])
+        Self::new(
+            Box::new(zoo::lenet5::<f32>(&mut Generator::new(4))),
+            &[batch, 1, 28, 28],
+        )
     }
 
     /// The batch size.
@@ -84,7 +87,13 @@ impl TrainStep {
     /// Runs one step.
     pub fn run(&mut self) {
         self.optimizer.zero_grad();
-        let loss = cross_entropy(&self.model.forward(&self.inputs), &self.targets, None, None, Reduction::Mean);
+        let loss = cross_entropy(
+            &self.model.forward(&self.inputs),
+            &self.targets,
+            None,
+            None,
+            Reduction::Mean,
+        );
         loss.backward();
         self.optimizer.step();
     }
@@ -139,12 +148,17 @@ impl ConvStep {
     pub fn run(&self) {
         let options = Conv2dOptions::default().padding(1);
         if self.backward {
-            self.input.conv2d(&self.weight, Some(&self.bias), options).sum().backward();
+            self.input
+                .conv2d(&self.weight, Some(&self.bias), options)
+                .sum()
+                .backward();
             for t in [&self.input, &self.weight, &self.bias] {
                 t.zero_grad();
             }
         } else {
-            std::hint::black_box(no_grad(|| self.input.conv2d(&self.weight, Some(&self.bias), options)));
+            std::hint::black_box(no_grad(|| {
+                self.input.conv2d(&self.weight, Some(&self.bias), options)
+            }));
         }
     }
 }
@@ -183,12 +197,27 @@ pub fn run_all(repetitions: usize) -> Vec<(&'static str, f64)> {
         ("sgemm_512_gflops", sgemm_gflops(512, repetitions)),
         ("sgemm_1024_gflops", sgemm_gflops(1024, repetitions)),
         ("sgemm_2048_gflops", sgemm_gflops(2048, repetitions.div_ceil(2))),
-        ("mlp_train_bs64_samples_per_s", mlp_train_samples_per_second(64, repetitions * 4)),
-        ("mlp_train_bs256_samples_per_s", mlp_train_samples_per_second(256, repetitions * 2)),
-        ("lenet_train_bs64_samples_per_s", lenet_train_samples_per_second(64, repetitions * 2)),
-        ("lenet_train_bs256_samples_per_s", lenet_train_samples_per_second(256, repetitions)),
+        (
+            "mlp_train_bs64_samples_per_s",
+            mlp_train_samples_per_second(64, repetitions * 4),
+        ),
+        (
+            "mlp_train_bs256_samples_per_s",
+            mlp_train_samples_per_second(256, repetitions * 2),
+        ),
+        (
+            "lenet_train_bs64_samples_per_s",
+            lenet_train_samples_per_second(64, repetitions * 2),
+        ),
+        (
+            "lenet_train_bs256_samples_per_s",
+            lenet_train_samples_per_second(256, repetitions),
+        ),
         ("conv_fwd_ms", conv_milliseconds(false, repetitions)),
         ("conv_fwdbwd_ms", conv_milliseconds(true, repetitions)),
-        ("lenet_b1_latency_us", lenet_inference_microseconds(repetitions * 20)),
+        (
+            "lenet_b1_latency_us",
+            lenet_inference_microseconds(repetitions * 20),
+        ),
     ]
 }

@@ -60,6 +60,28 @@ pub enum Error {
         /// The shape in the state.
         found: Vec<usize>,
     },
+    /// A file's SHA-256 is not the known one: it is corrupted, truncated or
+    /// another file than expected.
+    #[error("{}: SHA-256 checksum mismatch: the file hashes to {found}, expected {expected}", path.display())]
+    Checksum {
+        /// The file.
+        path: PathBuf,
+        /// The known SHA-256, lowercase hex.
+        expected: String,
+        /// The file's SHA-256, lowercase hex.
+        found: String,
+    },
+    /// A download failed (network error, HTTP error status, wrong checksum);
+    /// the target file was left as it was.
+    #[error("{}: download from {url} failed: {message}", path.display())]
+    Download {
+        /// The file that was to be written.
+        path: PathBuf,
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// `Result` with nabla's [`Error`].

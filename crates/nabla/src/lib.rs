@@ -40,6 +40,8 @@
 //! - [`checkpoint`]: saving and loading tensors, module and optimizer states
 //!   as safetensors files that PyTorch reads and writes (atomic writes,
 //!   errors naming the file and tensor).
+//! - [`train`]: the training loop ([`train::fit`]): epochs, validation,
+//!   metrics, early stopping, checkpoints every epoch, exact resume, Ctrl-C.
 
 pub mod autograd;
 pub mod bench;
@@ -52,6 +54,7 @@ pub mod nn;
 mod ops;
 pub mod optim;
 mod tensor;
+pub mod train;
 
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
 pub use element::Float;

@@ -1,5 +1,9 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod download;
+pub mod eval;
 pub mod graph;
+pub mod predict;
 pub mod summary;
+pub mod train;

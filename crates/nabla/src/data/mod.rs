@@ -4,9 +4,27 @@
 //! A data set keeps its examples compactly (images as bytes) and converts
 //! one example to `f32` only when a batch needs it.
 
+pub mod bundled;
+pub mod checksum;
+pub mod cifar;
+pub mod csv;
+pub mod download;
+pub mod idx;
+pub mod image_folder;
+mod loader;
+mod subset;
 mod tensor_dataset;
+mod transforms;
 
+pub use self::csv::{CsvDataset, LabelColumn};
+pub use bundled::{bundled_mnist_dir, data_dir};
+pub use cifar::Cifar10;
+pub use idx::{FashionMnist, IdxDataset, Mnist, Split};
+pub use image_folder::ImageFolder;
+pub use loader::{example_generator, example_seed, DataLoader, EpochIter, LoaderConfig};
+pub use subset::Subset;
 pub use tensor_dataset::TensorDataset;
+pub use transforms::{Normalize, Pipeline, RandomCrop, RandomHorizontalFlip, Transform};
 
 use crate::tensor::{IndexTensor, Tensor};
 
@@ -81,7 +99,10 @@ impl Batch {
         batch_shape.extend(shape);
         Batch {
             inputs: Tensor::from_vec(inputs, &batch_shape),
-            targets: IndexTensor::from_vec(indices.iter().map(|&i| dataset.label(i)).collect(), &[indices.len()]),
+            targets: IndexTensor::from_vec(
+                indices.iter().map(|&i| dataset.label(i)).collect(),
+                &[indices.len()],
+            ),
             indices: indices.to_vec(),
         }
     }

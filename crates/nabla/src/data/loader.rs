@@ -1,0 +1,508 @@
+//! The [`DataLoader`]: batches of a [`Dataset`] in a seeded, per-epoch
+//! order, with per-example transforms, built ahead of time on worker threads.
+
+use std::fmt;
+use std::iter::FusedIterator;
+use std::panic::resume_unwind;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+
+use super::transforms::Pipeline;
+use super::{Batch, Dataset};
+use crate::tensor::{Generator, IndexTensor, Tensor};
+
+/// How a [`DataLoader`] batches, orders and prefetches.
+///
+/// ```
+/// use nabla::data::LoaderConfig;
+/// let config = LoaderConfig { batch_size: 128, seed: 7, ..LoaderConfig::default() };
+/// assert!(config.shuffle && !config.drop_last);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoaderConfig {
+    /// Examples per batch (the last batch may be smaller unless `drop_last`).
+    pub batch_size: usize,
+    /// Shuffle the examples, differently every epoch.
+    pub shuffle: bool,
+    /// Drop the last batch when it is smaller than `batch_size`.
+    pub drop_last: bool,
+    /// The seed of the order and of every random transform.
+    pub seed: u64,
+    /// Worker threads building batches; 0 builds them on the calling thread
+    /// when `next` is called.
+    pub workers: usize,
+    /// Batches queued ahead of the consumer, over all workers (ignored when
+    /// `workers` is 0).
+    pub prefetch: usize,
+}
+
+impl Default for LoaderConfig {
+    /// Batches of 64, shuffled, last batch kept, seed 0, two workers, four batches ahead.
+    fn default() -> Self {
+        LoaderConfig {
+            batch_size: 64,
+            shuffle: true,
+            drop_last: false,
+            seed: 0,
+            workers: 2,
+            prefetch: 4,
+        }
+    }
+}
+
+/// Splits a data set into batches, in a seeded order that changes every
+/// epoch, with per-example [`Pipeline`] transforms, on background threads.
+///
+/// # Determinism
+///
+/// Everything an epoch yields is a function of `(seed, epoch)` alone, never
+/// of the number of workers, the prefetch depth or thread timing:
+///
+/// - the order of the examples is a Fisher-Yates shuffle of `0..len` by a
+///   [`Generator`] seeded from `(seed, epoch)` ([`DataLoader::order`]);
+/// - example `index` is transformed with its own generator seeded from
+///   `(seed, epoch, index)` ([`example_generator`]), so its augmentation does
+///   not depend on which thread read it or where it falls in the order;
+/// - batch `b` is always the examples `order[b * batch_size..]`, and batches
+///   arrive in order `0, 1, 2, ...`.
+///
+/// So [`DataLoader::epoch_from`]`(e, k)` resumes epoch `e` exactly after its
+/// first `k` batches.
+///
+/// # Threads
+///
+/// With `workers = n > 0`, [`DataLoader::epoch`] starts `n` threads at once
+/// (fewer if the epoch has fewer batches), which read and transform the
+/// examples. Worker `w` builds the batches `w, w + n, w + 2n, ...` of the
+/// iterator and sends each into its own bounded channel; the iterator takes
+/// its `k`-th batch from worker `k % n`, so batches come out in order without
+/// a reordering buffer. The channels hold `prefetch` batches between them,
+/// plus at most one being built per worker, which bounds the memory. The
+/// inputs become a [`Tensor`] on the consumer's thread.
+///
+/// Dropping the iterator stops the workers (they check between examples)
+/// and joins them. A panic in a worker (say, in [`Dataset::read_example`]) is
+/// re-raised by the iterator's `next`, with the original payload, when it
+/// reaches the batch the worker failed on; the batches before it arrive
+/// first. With `workers = 0`, `next` reads the batch on the calling thread.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use nabla::data::{DataLoader, LoaderConfig, Normalize, Pipeline, TensorDataset};
+/// use nabla::{IndexTensor, Tensor};
+/// let data = TensorDataset::new(
+///     Tensor::arange(0.0, 10.0, 1.0).reshape(&[10, 1]),
+///     IndexTensor::from_vec((0..10).map(|i| i % 2).collect(), &[10]),
+///     2,
+/// );
+/// let config = LoaderConfig { batch_size: 4, seed: 1, ..LoaderConfig::default() };
+/// let loader = DataLoader::new(Arc::new(data), config)
+///     .with_transforms(Pipeline::new().add(Normalize::new(&[0.0], &[2.0])));
+/// assert_eq!(loader.num_batches(), 3); // 4 + 4 + 2
+///
+/// let mut seen = Vec::new();
+/// for batch in loader.epoch(0) {
+///     assert_eq!(batch.inputs.shape()[1..], [1]);
+///     for (x, i) in batch.inputs.to_vec().into_iter().zip(&batch.indices) {
+///         assert_eq!(x, *i as f32 / 2.0);
+///     }
+///     seen.extend(batch.indices);
+/// }
+/// seen.sort();
+/// assert_eq!(seen, (0..10).collect::<Vec<_>>());
+///
+/// // The same epoch again gives the same batches; the next epoch another order.
+/// let first: Vec<_> = loader.epoch(0).map(|b| b.indices).collect();
+/// let again: Vec<_> = loader.epoch(0).map(|b| b.indices).collect();
+/// assert_eq!(first, again);
+/// assert_ne!(loader.order(0), loader.order(1));
+/// ```
+#[derive(Clone)]
+pub struct DataLoader {
+    dataset: Arc<dyn Dataset>,
+    config: LoaderConfig,
+    transforms: Arc<Pipeline>,
+}
+
+impl DataLoader {
+    /// A loader of `dataset` with `config` and no transforms.
+    ///
+    /// # Panics
+    /// If `config.batch_size` is 0.
+    pub fn new(dataset: Arc<dyn Dataset>, config: LoaderConfig) -> Self {
+        assert!(config.batch_size > 0, "DataLoader: batch_size must be at least 1");
+        DataLoader {
+            dataset,
+            config,
+            transforms: Arc::new(Pipeline::new()),
+        }
+    }
+
+    /// The loader with `transforms` applied to every example (replacing any
+    /// earlier pipeline).
+    pub fn with_transforms(mut self, transforms: Pipeline) -> Self {
+        self.transforms = Arc::new(transforms);
+        self
+    }
+
+    /// The data set.
+    pub fn dataset(&self) -> &Arc<dyn Dataset> {
+        &self.dataset
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LoaderConfig {
+        &self.config
+    }
+
+    /// The transforms applied to every example.
+    pub fn transforms(&self) -> &Pipeline {
+        &self.transforms
+    }
+
+    /// The number of batches in an epoch: `len / batch_size`, rounded up
+    /// unless `drop_last`.
+    pub fn num_batches(&self) -> usize {
+        let (n, b) = (self.dataset.len(), self.config.batch_size);
+        if self.config.drop_last {
+            n / b
+        } else {
+            n.div_ceil(b)
+        }
+    }
+
+    /// The order of the data set's indices in `epoch` (all of them, before
+    /// any `drop_last`): `0..len` without shuffling, otherwise a Fisher-Yates
+    /// shuffle with a generator seeded from `(seed, epoch)`.
+    pub fn order(&self, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.dataset.len()).collect();
+        if self.config.shuffle {
+            let mut rng = Generator::new(mix(SHUFFLE_STREAM, self.config.seed, epoch as u64, 0));
+            for i in (1..order.len()).rev() {
+                let j = rng.below(i + 1);
+                order.swap(i, j);
+            }
+        }
+        order
+    }
+
+    /// The batches of `epoch`, in order. With workers, their threads start
+    /// now and build batches ahead.
+    pub fn epoch(&self, epoch: usize) -> EpochIter {
+        self.epoch_from(epoch, 0)
+    }
+
+    /// The batches of `epoch` from batch `first_batch` on: the same batches
+    /// as [`epoch`](Self::epoch) without its first `first_batch`, for
+    /// resuming exactly in the middle of an epoch (nothing before
+    /// `first_batch` is read).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use nabla::data::{DataLoader, LoaderConfig, TensorDataset};
+    /// use nabla::{IndexTensor, Tensor};
+    /// let data = TensorDataset::new(Tensor::zeros(&[10, 2]), IndexTensor::from_vec(vec![0; 10], &[10]), 1);
+    /// let loader = DataLoader::new(Arc::new(data), LoaderConfig { batch_size: 3, ..LoaderConfig::default() });
+    /// let all: Vec<_> = loader.epoch(5).map(|b| b.indices).collect();
+    /// let rest: Vec<_> = loader.epoch_from(5, 2).map(|b| b.indices).collect();
+    /// assert_eq!(rest, all[2..]);
+    /// ```
+    ///
+    /// # Panics
+    /// If `first_batch` is greater than [`num_batches`](Self::num_batches)
+    /// (equal gives an empty iterator).
+    pub fn epoch_from(&self, epoch: usize, first_batch: usize) -> EpochIter {
+        let end = self.num_batches();
+        assert!(
+            first_batch <= end,
+            "DataLoader::epoch_from: batch {first_batch} is past the {end} batches of an epoch \
+             ({} examples in batches of {}{})",
+            self.dataset.len(),
+            self.config.batch_size,
+            if self.config.drop_last {
+                ", last dropped"
+            } else {
+                ""
+            }
+        );
+        let shape = self.dataset.example_shape();
+        let job = Arc::new(Job {
+            dataset: Arc::clone(&self.dataset),
+            transforms: Arc::clone(&self.transforms),
+            size: shape.iter().product(),
+            shape,
+            order: self.order(epoch),
+            batch_size: self.config.batch_size,
+            seed: self.config.seed,
+            epoch,
+        });
+        let mut iter = EpochIter {
+            job,
+            first: first_batch,
+            next: first_batch,
+            end,
+            workers: Vec::new(),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let n = self.config.workers.min(end - first_batch);
+        let prefetch = self.config.prefetch;
+        for w in 0..n {
+            // The queue depth of this worker: `prefetch` spread over the workers.
+            let depth = prefetch / n + usize::from(w < prefetch % n);
+            let (tx, rx) = sync_channel::<RawBatch>(depth);
+            let job = Arc::clone(&iter.job);
+            let stop = Arc::clone(&iter.stop);
+            let handle = thread::Builder::new()
+                .name(format!("nabla-loader-{w}"))
+                .spawn(move || {
+                    for b in (first_batch + w..end).step_by(n) {
+                        let Some(batch) = job.build(b, Some(&stop)) else {
+                            return;
+                        };
+                        if tx.send(batch).is_err() {
+                            return; // the iterator was dropped
+                        }
+                    }
+                })
+                .unwrap_or_else(|e| panic!("DataLoader: cannot start a worker thread: {e}"));
+            iter.workers.push(Worker {
+                rx: Some(rx),
+                handle: Some(handle),
+            });
+        }
+        iter
+    }
+}
+
+impl fmt::Debug for DataLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataLoader")
+            .field("len", &self.dataset.len())
+            .field("example_shape", &self.dataset.example_shape())
+            .field("config", &self.config)
+            .field("transforms", &self.transforms)
+            .finish()
+    }
+}
+
+const SHUFFLE_STREAM: u64 = 0x5348_5546_464c_4521; // "SHUFFLE!"
+const EXAMPLE_STREAM: u64 = 0x4558_414d_504c_4521; // "EXAMPLE!"
+
+/// SplitMix64's finaliser: a bijection of `u64` that mixes every bit.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn mix(stream: u64, a: u64, b: u64, c: u64) -> u64 {
+    splitmix64(splitmix64(splitmix64(stream ^ a) ^ b) ^ c)
+}
+
+/// The seed of example `index`'s generator in `epoch` of a loader seeded
+/// with `seed` (a SplitMix64 hash of the three).
+pub fn example_seed(seed: u64, epoch: usize, index: usize) -> u64 {
+    mix(EXAMPLE_STREAM, seed, epoch as u64, index as u64)
+}
+
+/// The generator a [`DataLoader`] seeded with `seed` gives its transforms
+/// for example `index` of the data set in `epoch`; with it, one example's
+/// augmentation can be reproduced alone.
+///
+/// ```
+/// use std::sync::Arc;
+/// use nabla::data::{example_generator, DataLoader, Dataset, LoaderConfig, Pipeline};
+/// use nabla::data::{RandomHorizontalFlip, TensorDataset};
+/// use nabla::{IndexTensor, Tensor};
+/// let data = Arc::new(TensorDataset::new(
+///     Tensor::arange(0.0, 24.0, 1.0).reshape(&[6, 1, 2, 2]),
+///     IndexTensor::from_vec(vec![0; 6], &[6]),
+///     1,
+/// ));
+/// let pipeline = || Pipeline::new().add(RandomHorizontalFlip::new(0.5));
+/// let config = LoaderConfig { batch_size: 6, seed: 9, ..LoaderConfig::default() };
+/// let loader = DataLoader::new(data.clone(), config).with_transforms(pipeline());
+/// let batch = loader.epoch(3).next().unwrap();
+/// let (pos, index) = (2, batch.indices[2]);
+/// let mut x = vec![0.0f32; 4];
+/// data.read_example(index, &mut x);
+/// pipeline().apply(&mut x, &[1, 2, 2], &mut example_generator(9, 3, index));
+/// assert_eq!(x, batch.inputs.to_vec()[pos * 4..pos * 4 + 4]);
+/// ```
+pub fn example_generator(seed: u64, epoch: usize, index: usize) -> Generator {
+    Generator::new(example_seed(seed, epoch, index))
+}
+
+/// What one epoch needs to build any of its batches; shared by the workers.
+struct Job {
+    dataset: Arc<dyn Dataset>,
+    transforms: Arc<Pipeline>,
+    shape: Vec<usize>,
+    size: usize,
+    order: Vec<usize>,
+    batch_size: usize,
+    seed: u64,
+    epoch: usize,
+}
+
+/// A batch before it becomes tensors (built on a worker, sent to the consumer).
+struct RawBatch {
+    inputs: Vec<f32>,
+    targets: Vec<usize>,
+    indices: Vec<usize>,
+}
+
+impl Job {
+    /// Builds batch `b`, or `None` when `stop` is raised part way.
+    fn build(&self, b: usize, stop: Option<&AtomicBool>) -> Option<RawBatch> {
+        let start = b * self.batch_size;
+        let end = (start + self.batch_size).min(self.order.len());
+        let indices = self.order[start..end].to_vec();
+        let mut inputs = vec![0.0f32; indices.len() * self.size];
+        let mut targets = Vec::with_capacity(indices.len());
+        for (k, &i) in indices.iter().enumerate() {
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                return None;
+            }
+            let example = &mut inputs[k * self.size..(k + 1) * self.size];
+            self.dataset.read_example(i, example);
+            if !self.transforms.is_empty() {
+                let mut rng = example_generator(self.seed, self.epoch, i);
+                self.transforms.apply(example, &self.shape, &mut rng);
+            }
+            targets.push(self.dataset.label(i));
+        }
+        Some(RawBatch {
+            inputs,
+            targets,
+            indices,
+        })
+    }
+
+    fn batch(&self, raw: RawBatch) -> Batch {
+        let mut shape = vec![raw.indices.len()];
+        shape.extend_from_slice(&self.shape);
+        Batch {
+            inputs: Tensor::from_vec(raw.inputs, &shape),
+            targets: IndexTensor::from_vec(raw.targets, &[raw.indices.len()]),
+            indices: raw.indices,
+        }
+    }
+}
+
+struct Worker {
+    rx: Option<Receiver<RawBatch>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+/// The batches of one epoch, in order (from [`DataLoader::epoch`]).
+///
+/// Dropping it early stops and joins its worker threads.
+pub struct EpochIter {
+    job: Arc<Job>,
+    /// The first batch this iterator yields (worker `w` builds `first + w + k * workers`).
+    first: usize,
+    next: usize,
+    end: usize,
+    workers: Vec<Worker>,
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochIter {
+    /// The epoch being iterated.
+    pub fn epoch(&self) -> usize {
+        self.job.epoch
+    }
+
+    /// The index in the epoch of the next batch `next` returns (the number
+    /// of batches of the epoch already consumed): with
+    /// [`DataLoader::epoch_from`] it resumes exactly here.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+
+    /// The number of batches in the whole epoch.
+    pub fn num_batches(&self) -> usize {
+        self.end
+    }
+
+    fn receive(&mut self, b: usize) -> RawBatch {
+        let w = (b - self.first) % self.workers.len();
+        let rx = self.workers[w].rx.as_ref().expect("DataLoader: receiver is open");
+        match rx.recv() {
+            Ok(raw) => raw,
+            Err(_) => {
+                // The worker hung up without sending batch `b`: it panicked.
+                self.next = self.end;
+                match self.workers[w].handle.take().map(JoinHandle::join) {
+                    Some(Err(payload)) => resume_unwind(payload),
+                    _ => panic!(
+                        "DataLoader: worker {w} stopped before batch {b} of epoch {}",
+                        self.job.epoch
+                    ),
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for EpochIter {
+    type Item = Batch;
+
+    fn next(&mut self) -> Option<Batch> {
+        if self.next >= self.end {
+            return None;
+        }
+        let b = self.next;
+        let raw = if self.workers.is_empty() {
+            self.job
+                .build(b, None)
+                .expect("no stop flag on the calling thread")
+        } else {
+            self.receive(b)
+        };
+        self.next += 1;
+        Some(self.job.batch(raw))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.end - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for EpochIter {}
+
+impl FusedIterator for EpochIter {}
+
+impl Drop for EpochIter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Closing the channels wakes workers blocked on a full queue.
+        for w in &mut self.workers {
+            w.rx = None;
+        }
+        for w in &mut self.workers {
+            if let Some(handle) = w.handle.take() {
+                // A worker's panic was, or would have been, reported by `next`.
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for EpochIter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EpochIter")
+            .field("epoch", &self.job.epoch)
+            .field("position", &self.next)
+            .field("num_batches", &self.end)
+            .field("workers", &self.workers.len())
+            .finish()
+    }
+}

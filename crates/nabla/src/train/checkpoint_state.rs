@@ -1,0 +1,497 @@
+//! Training checkpoints: everything needed to go on with a run exactly, in
+//! one safetensors file written atomically. See [`TrainingCheckpoint`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::fit::{EpochScheduler, EpochSummary};
+use super::metrics::RunningMetrics;
+use crate::checkpoint::{load_metadata, load_module, load_tensors, save_tensors, LEARNING_RATE_KEY};
+use crate::error::{Error, Result};
+use crate::nn::Module;
+use crate::optim::Optimizer;
+use crate::tensor::Tensor;
+
+/// The checkpoint that [`fit`](super::fit) writes after every epoch and on
+/// an interrupt, in a checkpoint directory.
+pub const LAST_FILE: &str = "last.safetensors";
+
+/// The model alone at its best monitored loss, in a checkpoint directory.
+pub const BEST_FILE: &str = "best.safetensors";
+
+/// The metadata key that marks a training checkpoint, and its value.
+const KIND_KEY: &str = "nabla_checkpoint";
+const KIND: &str = "training-1";
+
+const MODEL_PREFIX: &str = "model.";
+const OPTIMIZER_PREFIX: &str = "optimizer.";
+
+/// The name of the checkpoint kept after `epochs_done` epochs:
+/// `epoch-0003.safetensors` after the third.
+pub(super) fn epoch_file_name(epochs_done: usize) -> String {
+    format!("epoch-{epochs_done:04}.safetensors")
+}
+
+/// A checkpoint directory means its `last.safetensors`.
+pub(super) fn resolve(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join(LAST_FILE)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// The state of a training run besides its tensors: where it is, the
+/// partial epoch's figures, and the finished epochs; with the model's and
+/// the optimizer's tensors, a training checkpoint.
+///
+/// # The file
+///
+/// One safetensors file (so that it is replaced as a whole: a directory of
+/// several files could be caught half updated):
+///
+/// - tensors `model.{name}` for each entry of the model's `state_dict`
+///   (`model.0.weight`, ...), and `optimizer.{name}` for each entry of the
+///   optimizer's (`optimizer.state.0.momentum_buffer`, ...);
+/// - metadata (strings):
+///
+/// | key | value |
+/// | --- | --- |
+/// | `format` | `pt`, as PyTorch writes |
+/// | `nabla_checkpoint` | `training-1`: the kind of file and its version |
+/// | `epoch` | the epoch in progress, or the next one when `batch` is 0 (from 0) |
+/// | `batch` | the batches of `epoch` already trained on |
+/// | `num_batches` | batches per epoch of the training loader |
+/// | `loader_seed` | the training loader's seed: with the epoch, it fixes the order of the examples |
+/// | `learning_rate` | the optimizer's learning rate (shortest decimal that reads back exactly) |
+/// | `scheduler_steps` | the steps the schedule had taken; absent without a schedule |
+/// | `running` | JSON: the partial epoch's `{"loss_sum", "correct", "seen"}` |
+/// | `epoch_seconds` | time spent on the partial epoch |
+/// | `history` | JSON: the finished epochs' [`EpochSummary`]s |
+///
+/// The loader's order depends only on its seed and the epoch, so `loader_seed`,
+/// `epoch` and `batch` are the whole random state of the data. A schedule is
+/// restored by building a fresh one and stepping it through the saved
+/// history (its state is a function of those steps), which needs no
+/// accessors into its fields. Random state inside the model (the generator
+/// of [`Dropout`](crate::nn::Dropout)) is not saved.
+///
+/// In Python: `{k[6:]: v for k, v in load_file(path).items() if k.startswith("model.")}`
+/// is the model's `state_dict`.
+///
+/// # Example
+///
+/// ```
+/// use nabla::nn::{Linear, Module};
+/// use nabla::optim::{Optimizer, Sgd, SgdConfig};
+/// use nabla::train::TrainingCheckpoint;
+/// use nabla::Generator;
+/// let path = std::env::temp_dir().join(format!("nabla_doc_train_ckpt_{}.safetensors", std::process::id()));
+/// let model: Linear = Linear::new(3, 2, true, &mut Generator::new(0));
+/// let optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.1));
+/// let mut state = TrainingCheckpoint::new(10, 42);
+/// state.batch = 4;
+/// state.save(&path, &model, &optimizer)?;
+///
+/// let restored: Linear = Linear::new(3, 2, true, &mut Generator::new(1));
+/// let mut optimizer = Sgd::new(restored.parameters(), SgdConfig::new(0.5));
+/// let read = TrainingCheckpoint::resume(&path, &restored, &mut optimizer, None)?;
+/// assert_eq!((read.epoch, read.batch, read.loader_seed), (0, 4, 42));
+/// assert_eq!(restored.weight.to_vec(), model.weight.to_vec());
+/// assert_eq!(optimizer.learning_rate(), 0.1);
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), nabla::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingCheckpoint {
+    /// The epoch in progress, or the next one when `batch` is 0 (from 0).
+    pub epoch: usize,
+    /// The batches of `epoch` already trained on.
+    pub batch: usize,
+    /// Batches per epoch of the training loader.
+    pub num_batches: usize,
+    /// The training loader's seed.
+    pub loader_seed: u64,
+    /// The optimizer's learning rate when the checkpoint was written.
+    pub learning_rate: f64,
+    /// The steps the schedule had taken, if there was one.
+    pub scheduler_steps: Option<usize>,
+    /// The partial epoch's loss and accuracy sums.
+    pub running: RunningMetrics,
+    /// Seconds spent on the partial epoch.
+    pub epoch_seconds: f64,
+    /// The finished epochs, in order.
+    pub history: Vec<EpochSummary>,
+}
+
+impl TrainingCheckpoint {
+    /// The state at the start of training, with a loader of `num_batches`
+    /// batches per epoch and seed `loader_seed`.
+    pub fn new(num_batches: usize, loader_seed: u64) -> Self {
+        TrainingCheckpoint {
+            epoch: 0,
+            batch: 0,
+            num_batches,
+            loader_seed,
+            learning_rate: 0.0,
+            scheduler_steps: None,
+            running: RunningMetrics::default(),
+            epoch_seconds: 0.0,
+            history: Vec::new(),
+        }
+    }
+
+    /// Writes this state with `model`'s and `optimizer`'s tensors to `path`,
+    /// atomically (the old file stays whole until the new one replaces it).
+    /// The learning rate written is the optimizer's (the
+    /// [`learning_rate`](Self::learning_rate) field is what [`read`](Self::read)
+    /// finds); the schedule's steps are written as this state holds them.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be written; as
+    /// [`save_tensors`] otherwise.
+    pub fn save(&self, path: impl AsRef<Path>, model: &dyn Module, optimizer: &dyn Optimizer) -> Result<()> {
+        let path = path.as_ref();
+        let mut tensors: Vec<(String, Tensor)> = model
+            .state_dict()
+            .into_iter()
+            .map(|(name, t)| (format!("{MODEL_PREFIX}{name}"), t))
+            .collect();
+        tensors.extend(
+            optimizer
+                .state_dict()
+                .into_iter()
+                .map(|(name, t)| (format!("{OPTIMIZER_PREFIX}{name}"), t)),
+        );
+        let mut metadata = HashMap::from([
+            ("format".to_string(), "pt".to_string()),
+            (KIND_KEY.to_string(), KIND.to_string()),
+            ("epoch".to_string(), self.epoch.to_string()),
+            ("batch".to_string(), self.batch.to_string()),
+            ("num_batches".to_string(), self.num_batches.to_string()),
+            ("loader_seed".to_string(), self.loader_seed.to_string()),
+            (
+                LEARNING_RATE_KEY.to_string(),
+                optimizer.learning_rate().to_string(),
+            ),
+            ("running".to_string(), to_json(path, &self.running)?),
+            ("epoch_seconds".to_string(), self.epoch_seconds.to_string()),
+            ("history".to_string(), to_json(path, &self.history)?),
+        ]);
+        if let Some(steps) = self.scheduler_steps {
+            metadata.insert("scheduler_steps".to_string(), steps.to_string());
+        }
+        save_tensors(path, &tensors, Some(metadata))
+    }
+
+    /// Reads the state of the training checkpoint at `path` (a file, or a
+    /// checkpoint directory meaning its `last.safetensors`), without its
+    /// tensors.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if it cannot be read, [`Error::Format`] if it is not a
+    /// training checkpoint or its metadata is wrong (naming the key).
+    pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+        let path = resolve(path.as_ref());
+        let metadata = load_metadata(&path)?;
+        Self::from_metadata(&path, &metadata)
+    }
+
+    fn from_metadata(path: &Path, metadata: &HashMap<String, String>) -> Result<Self> {
+        let bad = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        if metadata.get(KIND_KEY).map(String::as_str) != Some(KIND) {
+            return Err(bad(match metadata.get(KIND_KEY) {
+                Some(other) => {
+                    format!("the metadata's {KIND_KEY:?} is {other:?}; this version of nabla reads {KIND:?}")
+                }
+                None => format!("not a training checkpoint: the metadata has no {KIND_KEY:?}"),
+            }));
+        }
+        let get = |key: &str| {
+            metadata
+                .get(key)
+                .ok_or_else(|| bad(format!("the training checkpoint's metadata has no {key:?}")))
+        };
+        fn parse<T: std::str::FromStr>(bad: &dyn Fn(String) -> Error, key: &str, text: &str) -> Result<T> {
+            text.parse()
+                .map_err(|_| bad(format!("the metadata's {key:?} is {text:?}, not a valid value")))
+        }
+        let number = |key: &str| -> Result<usize> { parse(&bad, key, get(key)?) };
+        let json_error =
+            |key: &str, e: serde_json::Error| bad(format!("the metadata's {key:?} is not valid: {e}"));
+        let running: RunningMetrics =
+            serde_json::from_str(get("running")?).map_err(|e| json_error("running", e))?;
+        let history: Vec<EpochSummary> =
+            serde_json::from_str(get("history")?).map_err(|e| json_error("history", e))?;
+        let checkpoint = TrainingCheckpoint {
+            epoch: number("epoch")?,
+            batch: number("batch")?,
+            num_batches: number("num_batches")?,
+            loader_seed: parse(&bad, "loader_seed", get("loader_seed")?)?,
+            learning_rate: parse(&bad, LEARNING_RATE_KEY, get(LEARNING_RATE_KEY)?)?,
+            scheduler_steps: match metadata.get("scheduler_steps") {
+                Some(text) => Some(parse(&bad, "scheduler_steps", text)?),
+                None => None,
+            },
+            running,
+            epoch_seconds: parse(&bad, "epoch_seconds", get("epoch_seconds")?)?,
+            history,
+        };
+        if checkpoint.batch > checkpoint.num_batches {
+            return Err(bad(format!(
+                "the metadata says batch {} of an epoch of {} batches",
+                checkpoint.batch, checkpoint.num_batches
+            )));
+        }
+        if checkpoint.history.len() != checkpoint.epoch {
+            return Err(bad(format!(
+                "the metadata's history has {} epochs, but its epoch is {}",
+                checkpoint.history.len(),
+                checkpoint.epoch
+            )));
+        }
+        if checkpoint.scheduler_steps.is_some_and(|s| s > checkpoint.epoch) {
+            return Err(bad(format!(
+                "the metadata says the schedule took {} steps in {} epochs",
+                checkpoint.scheduler_steps.unwrap_or(0),
+                checkpoint.epoch
+            )));
+        }
+        Ok(checkpoint)
+    }
+
+    /// Checks that this checkpoint was made with a training loader like
+    /// this one (same seed and number of batches).
+    pub(super) fn check_loader(&self, path: &Path, num_batches: usize, loader_seed: u64) -> Result<()> {
+        if (self.num_batches, self.loader_seed) != (num_batches, loader_seed) {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the checkpoint was made with a training loader of {} batches per epoch and seed {}, \
+                     but this one has {num_batches} batches and seed {loader_seed}: resuming would not \
+                     repeat the run",
+                    self.num_batches, self.loader_seed
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Restores a run from the training checkpoint at `path` (a file, or a
+    /// checkpoint directory meaning its `last.safetensors`) and returns its
+    /// state; [`fit`](super::fit) does this for
+    /// [`TrainConfig::resume_from`](super::TrainConfig::resume_from).
+    ///
+    /// `model` must have the checkpoint's structure (every tensor, same
+    /// names and shapes); its tensors are overwritten in place. `optimizer`
+    /// must be built as for the original run, over `model.parameters()`
+    /// (same kind, same hyperparameters); it gets the saved state and
+    /// learning rate. `scheduler` must be built as for the original run,
+    /// freshly, on `optimizer` before this call, and is given if and only if
+    /// the run had one: it is stepped through the saved history, which
+    /// brings it (and, on the way, the learning rate) to where it was.
+    ///
+    /// Everything is read and checked before the model is changed.
+    ///
+    /// # Errors
+    /// As [`read`](Self::read); [`Error::MissingTensor`],
+    /// [`Error::UnexpectedTensor`] or [`Error::ShapeMismatch`] naming the
+    /// file and the tensor when the model or the optimizer state does not
+    /// match; [`Error::Format`] when a schedule is given for a checkpoint
+    /// without one or the other way round.
+    ///
+    /// # Panics
+    /// If `scheduler` has already stepped, or a tensor of the model is a
+    /// strided view.
+    pub fn resume(
+        path: impl AsRef<Path>,
+        model: &dyn Module,
+        optimizer: &mut dyn Optimizer,
+        scheduler: Option<&mut (dyn EpochScheduler + '_)>,
+    ) -> Result<Self> {
+        resume_checked(&resolve(path.as_ref()), model, optimizer, scheduler, |_| Ok(()))
+    }
+}
+
+/// [`TrainingCheckpoint::resume`], with a check of the state before
+/// anything is changed.
+pub(super) fn resume_checked(
+    path: &Path,
+    model: &dyn Module,
+    optimizer: &mut dyn Optimizer,
+    scheduler: Option<&mut (dyn EpochScheduler + '_)>,
+    check: impl FnOnce(&TrainingCheckpoint) -> Result<()>,
+) -> Result<TrainingCheckpoint> {
+    let state = TrainingCheckpoint::read(path)?;
+    check(&state)?;
+    let context = || path.display().to_string();
+    let format_error = |message: String| Error::Format {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (model_tensors, optimizer_state) = split(path, load_tensors::<f32>(path)?)?;
+    let updates = match_model(path, model, model_tensors)?;
+
+    let scheduler = match (state.scheduler_steps, scheduler) {
+        (Some(steps), Some(scheduler)) => {
+            assert_eq!(
+                scheduler.steps_taken(),
+                0,
+                "TrainingCheckpoint::resume: the schedule has already stepped; give a freshly built one"
+            );
+            Some((steps, scheduler))
+        }
+        (None, None) => None,
+        (Some(steps), None) => {
+            return Err(format_error(format!(
+                "the run had a learning-rate schedule ({steps} steps taken) but none was given: \
+                 resuming would not repeat the run"
+            )))
+        }
+        (None, Some(_)) => {
+            return Err(format_error(
+                "the run had no learning-rate schedule but one was given: resuming would not repeat \
+                 the run"
+                    .to_string(),
+            ))
+        }
+    };
+
+    optimizer
+        .load_state_dict(&optimizer_state)
+        .map_err(|e| with_context(e, &context()))?;
+    if let Some((steps, scheduler)) = scheduler {
+        for summary in &state.history[..steps] {
+            scheduler.step_epoch(optimizer, summary);
+        }
+    }
+    optimizer.set_learning_rate(state.learning_rate);
+    for (target, value) in updates {
+        target.copy_from(&value);
+    }
+    Ok(state)
+}
+
+/// Loads the model's tensors of a training checkpoint (a file, or a
+/// checkpoint directory meaning its `last.safetensors`) into `model`, in
+/// place: to evaluate or predict with a trained model. A plain module file
+/// (such as `best.safetensors`, or one from
+/// [`save_module`](crate::checkpoint::save_module)) loads too.
+///
+/// # Errors
+/// As [`load_module`] with `strict`: the file must hold exactly the model's
+/// tensors, with the same shapes.
+pub fn load_model_from_checkpoint(model: &dyn Module, path: impl AsRef<Path>) -> Result<()> {
+    let path = resolve(path.as_ref());
+    if !load_metadata(&path)?.contains_key(KIND_KEY) {
+        return load_module(model, &path, true).map(|_| ());
+    }
+    let (model_tensors, _) = split(&path, load_tensors::<f32>(&path)?)?;
+    for (target, value) in match_model(&path, model, model_tensors)? {
+        target.copy_from(&value);
+    }
+    Ok(())
+}
+
+type Named = Vec<(String, Tensor)>;
+
+/// Splits a checkpoint's tensors into the model's and the optimizer's, by
+/// prefix (removed).
+fn split(path: &Path, tensors: Named) -> Result<(HashMap<String, Tensor>, Named)> {
+    let mut model = HashMap::new();
+    let mut optimizer = Vec::new();
+    for (name, tensor) in tensors {
+        if let Some(rest) = name.strip_prefix(MODEL_PREFIX) {
+            model.insert(rest.to_string(), tensor);
+        } else if let Some(rest) = name.strip_prefix(OPTIMIZER_PREFIX) {
+            optimizer.push((rest.to_string(), tensor));
+        } else {
+            return Err(Error::UnexpectedTensor {
+                context: path.display().to_string(),
+                name,
+            });
+        }
+    }
+    Ok((model, optimizer))
+}
+
+/// Pairs each tensor of `model` with the checkpoint's, strictly.
+fn match_model(
+    path: &Path,
+    model: &dyn Module,
+    mut tensors: HashMap<String, Tensor>,
+) -> Result<Vec<(Tensor, Tensor)>> {
+    let context = || path.display().to_string();
+    let mut updates = Vec::new();
+    for (name, target) in model.state_dict() {
+        let Some(value) = tensors.remove(&name) else {
+            return Err(Error::MissingTensor {
+                context: context(),
+                name: format!("{MODEL_PREFIX}{name}"),
+            });
+        };
+        if value.shape() != target.shape() {
+            return Err(Error::ShapeMismatch {
+                context: context(),
+                name: format!("{MODEL_PREFIX}{name}"),
+                expected: target.shape().to_vec(),
+                found: value.shape().to_vec(),
+            });
+        }
+        assert!(
+            target.is_contiguous(),
+            "resume: the model's tensor {name:?} of shape {:?} is a strided view and cannot be loaded in place",
+            target.shape()
+        );
+        updates.push((target, value));
+    }
+    if let Some(name) = tensors.into_keys().min() {
+        return Err(Error::UnexpectedTensor {
+            context: context(),
+            name: format!("{MODEL_PREFIX}{name}"),
+        });
+    }
+    Ok(updates)
+}
+
+/// Adds the file to the context of an optimizer's state error.
+fn with_context(error: Error, file: &str) -> Error {
+    let with = |context: String| format!("{file} ({context})");
+    match error {
+        Error::MissingTensor { context, name } => Error::MissingTensor {
+            context: with(context),
+            name: format!("{OPTIMIZER_PREFIX}{name}"),
+        },
+        Error::UnexpectedTensor { context, name } => Error::UnexpectedTensor {
+            context: with(context),
+            name: format!("{OPTIMIZER_PREFIX}{name}"),
+        },
+        Error::DuplicateTensor { context, name } => Error::DuplicateTensor {
+            context: with(context),
+            name: format!("{OPTIMIZER_PREFIX}{name}"),
+        },
+        Error::ShapeMismatch {
+            context,
+            name,
+            expected,
+            found,
+        } => Error::ShapeMismatch {
+            context: with(context),
+            name: format!("{OPTIMIZER_PREFIX}{name}"),
+            expected,
+            found,
+        },
+        other => other,
+    }
+}
+
+/// `value` as JSON text for the metadata.
+fn to_json(path: &Path, value: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Format {
+        path: path.to_path_buf(),
+        message: format!("cannot encode the training state as JSON: {e}"),
+    })
+}
