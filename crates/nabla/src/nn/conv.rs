@@ -54,6 +54,20 @@ fn conv_parameters<T: Float>(
     (weight.requires_grad(), bias)
 }
 
+/// Panics unless both channel counts split into `groups` equal groups.
+fn check_groups(layer: &str, in_channels: usize, out_channels: usize, groups: usize) {
+    assert!(
+        groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
+        "{layer}({in_channels}, {out_channels}): channels must be divisible by groups = {groups}"
+    );
+}
+
+/// Multiply-adds of a convolution: every output element takes one product
+/// per weight element of its group (`C / groups * k...`).
+fn kernel_multiply_adds<T: Float>(weight: &Tensor<T>, output: &[usize]) -> usize {
+    output.iter().product::<usize>() * weight.shape()[1..].iter().product::<usize>()
+}
+
 fn parameter_list<T: Float>(weight: &Tensor<T>, bias: &Option<Tensor<T>>) -> Vec<(String, Tensor<T>)> {
     let mut out = vec![("weight".to_string(), weight.clone())];
     if let Some(b) = bias {
@@ -119,10 +133,7 @@ impl<T: Float> Conv2d<T> {
     ) -> Self {
         let (kh, kw) = kernel.into_pair();
         let groups = options.groups;
-        assert!(
-            groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
-            "Conv2d({in_channels}, {out_channels}): channels must be divisible by groups = {groups}"
-        );
+        check_groups("Conv2d", in_channels, out_channels, groups);
         let (weight, bias) = conv_parameters(
             &[out_channels, in_channels / groups, kh, kw],
             out_channels,
@@ -232,7 +243,7 @@ impl<T: Float> Module<T> for Conv2d<T> {
     }
 
     fn multiply_adds(&self, _input: &[usize], output: &[usize]) -> usize {
-        output.iter().product::<usize>() * self.weight.shape()[1..].iter().product::<usize>()
+        kernel_multiply_adds(&self.weight, output)
     }
 
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
@@ -263,10 +274,7 @@ impl<T: Float> Conv1d<T> {
         generator: &mut Generator,
     ) -> Self {
         let groups = options.groups;
-        assert!(
-            groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
-            "Conv1d({in_channels}, {out_channels}): channels must be divisible by groups = {groups}"
-        );
+        check_groups("Conv1d", in_channels, out_channels, groups);
         let (weight, bias) = conv_parameters(
             &[out_channels, in_channels / groups, kernel],
             out_channels,
@@ -307,7 +315,7 @@ impl<T: Float> Module<T> for Conv1d<T> {
     }
 
     fn multiply_adds(&self, _input: &[usize], output: &[usize]) -> usize {
-        output.iter().product::<usize>() * self.weight.shape()[1..].iter().product::<usize>()
+        kernel_multiply_adds(&self.weight, output)
     }
 
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
@@ -350,10 +358,7 @@ impl<T: Float> ConvTranspose2d<T> {
     ) -> Self {
         let (kh, kw) = kernel.into_pair();
         let groups = options.groups;
-        assert!(
-            groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
-            "ConvTranspose2d({in_channels}, {out_channels}): channels must be divisible by groups = {groups}"
-        );
+        check_groups("ConvTranspose2d", in_channels, out_channels, groups);
         let (weight, bias) = conv_parameters(
             &[in_channels, out_channels / groups, kh, kw],
             out_channels,
@@ -391,7 +396,8 @@ impl<T: Float> Module<T> for ConvTranspose2d<T> {
     }
 
     fn multiply_adds(&self, input: &[usize], _output: &[usize]) -> usize {
-        input.iter().product::<usize>() * self.weight.shape()[1..].iter().product::<usize>()
+        // The adjoint of a convolution: one product per input element and weight element.
+        kernel_multiply_adds(&self.weight, input)
     }
 
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
