@@ -37,6 +37,17 @@ enum Command {
     Bench(commands::bench::Args),
 }
 
+/// Sizes the global thread pool that nabla's kernels run on (default: all cores).
+fn set_threads(threads: Option<usize>) -> Result<(), String> {
+    if let Some(threads) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -18,12 +18,7 @@ pub struct Args {
 
 /// Runs the benchmarks and prints them.
 pub fn run(args: Args) -> Result<(), String> {
-    if let Some(threads) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
-    }
+    crate::set_threads(args.threads)?;
     let threads = rayon::current_num_threads();
     let results = bench::run_all(args.repetitions.max(1));
     if args.json {

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use nabla::checkpoint::load_module;
 use nabla::data::Split;
 use nabla::train::{evaluate, load_model_from_checkpoint};
 
@@ -33,10 +32,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let mut model = args
         .model
         .build(&test_set.example_shape(), test_set.num_classes(), 0)?;
-    if let Err(as_model) = load_module(&model, &args.checkpoint, true) {
-        // Not a plain model file: try it as a training checkpoint.
-        load_model_from_checkpoint(&model, &args.checkpoint).map_err(|_| as_model.to_string())?;
-    }
+    load_model_from_checkpoint(&model, &args.checkpoint).map_err(|e| e.to_string())?;
     let loader = args.dataset.loader(test_set, Split::Test, 256, 0, 2);
     let result = evaluate(&mut model, &loader);
     println!(

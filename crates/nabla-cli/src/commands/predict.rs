@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use image::imageops::FilterType;
-use nabla::checkpoint::load_module;
 use nabla::nn::Module;
 use nabla::train::load_model_from_checkpoint;
 use nabla::{no_grad, Tensor};
@@ -66,9 +65,7 @@ fn load_image(
 pub fn run(args: Args) -> Result<(), String> {
     let shape = args.model.default_input();
     let mut model = args.model.build(&shape, 10, 0)?;
-    if let Err(as_model) = load_module(&model, &args.checkpoint, true) {
-        load_model_from_checkpoint(&model, &args.checkpoint).map_err(|_| as_model.to_string())?;
-    }
+    load_model_from_checkpoint(&model, &args.checkpoint).map_err(|e| e.to_string())?;
     model.eval();
     let (mean, std) = args.dataset.normalization();
     for path in &args.images {

@@ -193,12 +193,7 @@ fn schedule(
 
 /// Trains, then reports the test accuracy and the files written.
 pub fn run(args: Args) -> Result<(), String> {
-    if let Some(threads) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global()
-            .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
-    }
+    crate::set_threads(args.threads)?;
     let started = Instant::now();
     let mut train_set = args.dataset.load(args.data_dir.as_deref(), Split::Train)?;
     if let Some(limit) = args.limit {
