@@ -153,20 +153,22 @@ fn gemm<T: Float>(
 ) {
     let (lrs, lcs) = if lhs_t { (1, lhs_stride) } else { (lhs_stride, 1) };
     let (rrs, rcs) = if rhs_t { (1, rhs_stride) } else { (rhs_stride, 1) };
-    debug_assert!(m == 0 || n == 0 || k == 0 || (m - 1) * lrs + (k - 1) * lcs < lhs.len());
-    debug_assert!(m == 0 || n == 0 || k == 0 || (k - 1) * rrs + (n - 1) * rcs < rhs.len());
-    debug_assert!(dst.len() >= m * n);
     if m == 0 || n == 0 {
         return;
     }
+    // Checked in release builds too: they are what makes the call below
+    // sound, and they cost nothing next to a matrix product.
+    assert!(dst.len() >= m * n, "conv gemm: destination too short");
+    assert!(k == 0 || (m - 1) * lrs + (k - 1) * lcs < lhs.len(), "conv gemm: left operand too short");
+    assert!(k == 0 || (k - 1) * rrs + (n - 1) * rcs < rhs.len(), "conv gemm: right operand too short");
     if k == 0 {
         if !accumulate {
             dst[..m * n].fill(T::zero());
         }
         return;
     }
-    // SAFETY: the debug assertions above state the bounds every caller
-    // establishes from the geometry; all three slices outlive the call.
+    // SAFETY: the assertions above keep every element gemm reads or writes
+    // inside the three slices, which outlive the call.
     unsafe {
         gemm::gemm(
             m,
