@@ -159,8 +159,14 @@ fn gemm<T: Float>(
     // Checked in release builds too: they are what makes the call below
     // sound, and they cost nothing next to a matrix product.
     assert!(dst.len() >= m * n, "conv gemm: destination too short");
-    assert!(k == 0 || (m - 1) * lrs + (k - 1) * lcs < lhs.len(), "conv gemm: left operand too short");
-    assert!(k == 0 || (k - 1) * rrs + (n - 1) * rcs < rhs.len(), "conv gemm: right operand too short");
+    assert!(
+        k == 0 || (m - 1) * lrs + (k - 1) * lcs < lhs.len(),
+        "conv gemm: left operand too short"
+    );
+    assert!(
+        k == 0 || (k - 1) * rrs + (n - 1) * rcs < rhs.len(),
+        "conv gemm: right operand too short"
+    );
     if k == 0 {
         if !accumulate {
             dst[..m * n].fill(T::zero());
