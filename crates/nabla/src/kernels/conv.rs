@@ -38,9 +38,10 @@ impl ConvGeometry {
         self.in_channels / self.groups * self.kernel.0 * self.kernel.1
     }
     /// A 1x1, stride-1, unpadded convolution reads the image as its own
-    /// im2col matrix.
+    /// im2col matrix. The sizes must agree too: a transposed convolution
+    /// with output padding has a larger image than its output.
     fn is_pointwise(&self) -> bool {
-        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0)
+        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0) && self.input == self.output
     }
 }
 
