@@ -11,7 +11,7 @@
 //! and (for float targets, where finite) of the target under it. Here the
 //! same loss runs in nabla, `backward_with` the same upstream gradient, and
 //! every value is compared with `|got - want| <= atol + rtol * |want|`, with
-//! the tolerances of `pytorch_golden.rs` (f64: 1e-12, 1e-12; f32: 1e-5,
+//! the tolerances of `common::tolerance` (f64: 1e-12, 1e-12; f32: 1e-5,
 //! 1e-6).
 //!
 //! A loss name in the fixtures that this file does not know fails
@@ -19,9 +19,14 @@
 //! this file knows but the fixtures lack fails
 //! [`every_known_loss_has_fixtures`].
 
-use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod common;
+
 use std::sync::OnceLock;
+
+use common::{
+    catch, check_cases, load_cases, parse_data, parse_indices, tensor, widen, CaseJson, Data, GoldenCase,
+    Worst,
+};
 
 use nabla::nn::loss::{
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy_with_label_smoothing, mse_loss,
@@ -168,12 +173,6 @@ fn every_known_loss_has_fixtures() {
 // --------------------------------------------------------------- fixtures
 
 #[derive(Debug)]
-struct Data {
-    shape: Vec<usize>,
-    values: Vec<f64>,
-}
-
-#[derive(Debug)]
 struct Case {
     name: String,
     loss: String,
@@ -190,78 +189,38 @@ struct Case {
     grad_target: Option<Data>,
 }
 
-fn cases() -> &'static [Case] {
-    static CASES: OnceLock<Vec<Case>> = OnceLock::new();
-    CASES.get_or_init(|| {
-        let text = std::fs::read_to_string(FIXTURES)
-            .unwrap_or_else(|e| panic!("cannot read {FIXTURES}: {e}; run scripts/make_loss_fixtures.py"));
-        let root: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{FIXTURES}: {e}"));
-        let list = root["cases"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{FIXTURES}: no `cases` array"));
-        assert!(!list.is_empty(), "{FIXTURES}: no cases");
-        list.iter().map(parse_case).collect()
-    })
-}
+impl GoldenCase for Case {
+    fn dtype(&self) -> &str {
+        &self.dtype
+    }
 
-fn parse_case(v: &Value) -> Case {
-    let name = v["name"].as_str().expect("case name").to_string();
-    let field = |key: &str| -> &Value {
-        let f = &v[key];
-        assert!(!f.is_null(), "{FIXTURES}: case `{name}` has no `{key}`");
-        f
-    };
-    Case {
-        loss: field("loss").as_str().expect("loss").to_string(),
-        dtype: field("dtype").as_str().expect("dtype").to_string(),
-        params: field("params").clone(),
-        input: parse_data(field("input")),
-        target: v.get("target").map(parse_data),
-        classes: v.get("classes").map(parse_indices),
-        weight: v.get("weight").map(parse_data),
-        pos_weight: v.get("pos_weight").map(parse_data),
-        output: parse_data(field("output")),
-        grad_output: parse_data(field("grad_output")),
-        grad_input: parse_data(field("grad_input")),
-        grad_target: v.get("grad_target").map(parse_data),
-        name,
+    fn describe(&self) -> String {
+        format!("{} (loss `{}`)", self.name, self.loss)
     }
 }
 
-fn parse_shape(v: &Value) -> Vec<usize> {
-    v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|d| d.as_u64().expect("dimension") as usize)
-        .collect()
+fn cases() -> &'static [Case] {
+    static CASES: OnceLock<Vec<Case>> = OnceLock::new();
+    CASES.get_or_init(|| load_cases(FIXTURES, "make_loss_fixtures.py", parse_case))
 }
 
-fn parse_data(v: &Value) -> Data {
-    let shape = parse_shape(v);
-    let values: Vec<f64> = v["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect();
-    assert_eq!(
-        values.len(),
-        shape.iter().product::<usize>(),
-        "values do not fill shape {shape:?}"
-    );
-    Data { shape, values }
-}
-
-fn parse_indices(v: &Value) -> IndexTensor {
-    let shape = parse_shape(v);
-    let values: Vec<usize> = v["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .map(|x| x.as_u64().expect("class index") as usize)
-        .collect();
-    IndexTensor::from_vec(values, &shape)
+fn parse_case(v: &Value) -> Case {
+    let case = CaseJson::new(FIXTURES, v);
+    Case {
+        loss: case.string("loss"),
+        dtype: case.string("dtype"),
+        params: case.field("params").clone(),
+        input: parse_data(case.field("input")),
+        target: v.get("target").map(parse_data),
+        classes: v.get("classes").map(|c| parse_indices(c).to_index_tensor()),
+        weight: v.get("weight").map(parse_data),
+        pos_weight: v.get("pos_weight").map(parse_data),
+        output: parse_data(case.field("output")),
+        grad_output: parse_data(case.field("grad_output")),
+        grad_input: parse_data(case.field("grad_input")),
+        grad_target: v.get("grad_target").map(parse_data),
+        name: case.name,
+    }
 }
 
 // ---------------------------------------------------------------- params
@@ -292,10 +251,6 @@ fn label_smoothing(case: &Case) -> Result<f64, String> {
 }
 
 // -------------------------------------------------------------- dispatch
-
-fn tensor<T: Float>(d: &Data) -> Tensor<T> {
-    Tensor::from_vec(d.values.iter().map(|&v| T::from_f64(v)).collect(), &d.shape)
-}
 
 /// Runs `case.loss` in nabla on `input` and the case's target and options.
 fn eval<T: Float>(case: &Case, input: &Tensor<T>, target: Option<&Tensor<T>>) -> Result<Tensor<T>, String> {
@@ -334,115 +289,22 @@ fn eval<T: Float>(case: &Case, input: &Tensor<T>, target: Option<&Tensor<T>>) ->
 
 // ------------------------------------------------------------- comparing
 
-/// `(rtol, atol)` for a dtype, as in `pytorch_golden.rs`.
-fn tolerance(dtype: &str) -> (f64, f64) {
-    match dtype {
-        "float32" => (1e-5, 1e-6),
-        _ => (1e-12, 1e-12),
-    }
-}
-
-/// The largest errors seen in one dtype, with where they were.
-#[derive(Default)]
-struct Worst {
-    abs: (f64, String),
-    rel: (f64, String),
-    of_tolerance: (f64, String),
-    values: usize,
-}
-
-fn coords(shape: &[usize], mut flat: usize) -> Vec<usize> {
-    let mut out = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        out[d] = flat % shape[d];
-        flat /= shape[d];
-    }
-    out
-}
-
-/// Compares nabla's `got` (of dtype `T`) with PyTorch's `want`: an error
-/// naming the worst element if any is out of tolerance.
-fn compare<T: Float>(
-    case: &Case,
-    what: &str,
-    got: &Tensor<T>,
-    want: &Data,
-    worst: &mut Worst,
-) -> Result<(), String> {
-    let label = format!("{} [{}] (loss `{}`): {what}", case.name, case.dtype, case.loss);
-    if got.shape() != want.shape.as_slice() {
-        return Err(format!(
-            "{label}: shape {:?}, PyTorch {:?}",
-            got.shape(),
-            want.shape
-        ));
-    }
-    let got: Vec<f64> = got.to_vec().into_iter().map(T::as_f64).collect();
-    let (rtol, atol) = tolerance(&case.dtype);
-    let mut bad: Option<(usize, f64)> = None;
-    let mut bad_count = 0;
-    for (i, (&g, &w)) in got.iter().zip(&want.values).enumerate() {
-        // PyTorch's value in the case's own precision.
-        let w = T::from_f64(w).as_f64();
-        let err = if g == w { 0.0 } else { (g - w).abs() };
-        let err = if err.is_nan() { f64::INFINITY } else { err };
-        let ratio = err / (atol + rtol * w.abs());
-        let at = || format!("{label}{:?}", coords(&want.shape, i));
-        if err > worst.abs.0 {
-            worst.abs = (err, at());
-        }
-        if w != 0.0 && err / w.abs() > worst.rel.0 {
-            worst.rel = (err / w.abs(), at());
-        }
-        if ratio > worst.of_tolerance.0 {
-            worst.of_tolerance = (ratio, at());
-        }
-        worst.values += 1;
-        if ratio > 1.0 {
-            bad_count += 1;
-            if bad.is_none_or(|(_, r)| ratio > r) {
-                bad = Some((i, ratio));
-            }
-        }
-    }
-    match bad {
-        None => Ok(()),
-        Some((i, _)) => {
-            let w = T::from_f64(want.values[i]).as_f64();
-            Err(format!(
-                "{label}: worst element {:?} (flat {i}): nabla {:e}, PyTorch {:e}, |diff| {:.3e} > atol {atol:e} + rtol {rtol:e} * |PyTorch|; {bad_count} of {} elements out of tolerance",
-                coords(&want.shape, i),
-                got[i],
-                w,
-                (got[i] - w).abs(),
-                got.len()
-            ))
-        }
-    }
-}
-
-fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
-
 /// Runs one case in dtype `T`: the mismatches found (none when it matches).
 fn run_case<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
     let label = format!("{} [{}] (loss `{}`)", case.name, case.dtype, case.loss);
     let input = tensor::<T>(&case.input).requires_grad();
     let target = case.target.as_ref().map(|d| tensor::<T>(d).requires_grad());
-    let result = catch_unwind(AssertUnwindSafe(|| -> Result<Tensor<T>, String> {
+    let result = catch(|| {
         let out = eval(case, &input, target.as_ref())?;
         out.backward_with(&tensor::<T>(&case.grad_output));
         Ok(out)
-    }));
+    });
     let out = match result {
-        Ok(Ok(out)) => out,
-        Ok(Err(e)) => return vec![format!("{label}: {e}")],
-        Err(panic) => return vec![format!("{label}: panicked: {}", panic_message(panic))],
+        Ok(out) => out,
+        Err(e) => return vec![format!("{label}: {e}")],
+    };
+    let compare = |what: &str, got: &Tensor<T>, want: &Data, worst: &mut Worst| {
+        common::compare::<T>(&label, &case.dtype, what, &widen(got), want, worst)
     };
     let mut errors = Vec::new();
     let mut push = |r: Result<(), String>| {
@@ -450,20 +312,14 @@ fn run_case<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
             errors.push(e);
         }
     };
-    push(compare(case, "output", &out, &case.output, worst));
+    push(compare("output", &out, &case.output, worst));
     match input.grad() {
-        Some(g) => push(compare(
-            case,
-            "gradient of the input",
-            &g,
-            &case.grad_input,
-            worst,
-        )),
+        Some(g) => push(compare("gradient of the input", &g, &case.grad_input, worst)),
         None => push(Err(format!("{label}: nabla computed no input gradient"))),
     }
     if let (Some(t), Some(want)) = (&target, &case.grad_target) {
         match t.grad() {
-            Some(g) => push(compare(case, "gradient of the target", &g, want, worst)),
+            Some(g) => push(compare("gradient of the target", &g, want, worst)),
             None if want.values.iter().all(|&v| v == 0.0) => {}
             None => push(Err(format!("{label}: nabla computed no target gradient"))),
         }
@@ -474,39 +330,6 @@ fn run_case<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
 /// Runs every fixture case `select` picks, in its dtype, and fails with the
 /// list of mismatches. Prints the largest errors (`-- --nocapture`).
 fn check(family: &str, select: impl Fn(&Case) -> bool) {
-    let selected: Vec<&Case> = cases().iter().filter(|c| select(c)).collect();
-    assert!(!selected.is_empty(), "no fixture cases for {family}");
-    let mut failures = Vec::new();
-    let mut stats: BTreeMap<&str, (usize, Worst)> = BTreeMap::new();
-    for case in &selected {
-        let (count, worst) = stats.entry(case.dtype.as_str()).or_default();
-        *count += 1;
-        failures.extend(match case.dtype.as_str() {
-            "float64" => run_case::<f64>(case, worst),
-            "float32" => run_case::<f32>(case, worst),
-            other => vec![format!(
-                "{} (loss `{}`): unknown dtype `{other}`",
-                case.name, case.loss
-            )],
-        });
-    }
-    let mut summary = String::new();
-    for (dtype, (count, w)) in &mut stats {
-        for at in [&mut w.abs.1, &mut w.rel.1, &mut w.of_tolerance.1] {
-            if at.is_empty() {
-                *at = "-".to_string();
-            }
-        }
-        summary += &format!(
-            "{family} {dtype}: {count} cases, {} values; max abs err {:.2e} at {}; max rel err {:.2e} at {}; max err/tolerance {:.3} at {}\n",
-            w.values, w.abs.0, w.abs.1, w.rel.0, w.rel.1, w.of_tolerance.0, w.of_tolerance.1
-        );
-    }
-    print!("{summary}");
-    assert!(
-        failures.is_empty(),
-        "{family}: {} mismatches with PyTorch:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    let selected = cases().iter().filter(|c| select(c));
+    check_cases(family, selected, run_case::<f64>, run_case::<f32>);
 }

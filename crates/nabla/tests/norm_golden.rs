@@ -20,10 +20,12 @@
 //! The running statistics and parameters are found through the layers'
 //! `state_dict` names, so this also checks that they are PyTorch's.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
+use common::{assert_no_mismatches, catch, load_cases, parse_data, tensor, widen, Data};
 use nabla::nn::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
     Module,
@@ -79,12 +81,6 @@ fn every_fixture_layer_is_known_and_every_layer_has_fixtures() {
 // --------------------------------------------------------------- fixtures
 
 #[derive(Debug)]
-struct Data {
-    shape: Vec<usize>,
-    values: Vec<f64>,
-}
-
-#[derive(Debug)]
 struct Case {
     name: String,
     layer: String,
@@ -110,16 +106,7 @@ impl Case {
 
 fn cases() -> &'static [Case] {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
-    CASES.get_or_init(|| {
-        let text = std::fs::read_to_string(FIXTURES)
-            .unwrap_or_else(|e| panic!("cannot read {FIXTURES}: {e}; run scripts/make_norm_fixtures.py"));
-        let root: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{FIXTURES}: {e}"));
-        let list = root["cases"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{FIXTURES}: no `cases` array"));
-        assert!(!list.is_empty(), "{FIXTURES}: no cases");
-        list.iter().map(parse_case).collect()
-    })
+    CASES.get_or_init(|| load_cases(FIXTURES, "make_norm_fixtures.py", parse_case))
 }
 
 fn parse_case(v: &Value) -> Case {
@@ -164,31 +151,6 @@ fn parse_tensors(v: &Value) -> BTreeMap<String, Data> {
         );
     }
     tensors
-}
-
-fn parse_data(v: &Value) -> Data {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|d| d.as_u64().expect("dimension") as usize)
-        .collect();
-    let values: Vec<f64> = v["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect();
-    assert_eq!(
-        values.len(),
-        shape.iter().product::<usize>(),
-        "values do not fill shape {shape:?}"
-    );
-    Data { shape, values }
-}
-
-fn tensor<T: Float>(d: &Data) -> Tensor<T> {
-    Tensor::from_vec(d.values.iter().map(|&v| T::from_f64(v)).collect(), &d.shape)
 }
 
 // ------------------------------------------------------------- the layers
@@ -268,13 +230,6 @@ fn named<T: Float>(list: Vec<(String, Tensor<T>)>, name: &str) -> Option<Tensor<
 /// The keys of a case that are inputs; every other tensor is a result.
 const INPUT_KEYS: &[&str] = &["input", "weight", "bias", "grad_output"];
 
-fn data<T: Float>(t: &Tensor<T>) -> Data {
-    Data {
-        shape: t.shape().to_vec(),
-        values: t.to_vec().into_iter().map(T::as_f64).collect(),
-    }
-}
-
 /// Runs a case in nabla with element type `T`, as the fixture script runs
 /// it in PyTorch, and returns every result under its fixture key.
 fn run<T: Float>(case: &Case) -> Result<BTreeMap<String, Data>, String> {
@@ -299,12 +254,12 @@ fn run<T: Float>(case: &Case) -> Result<BTreeMap<String, Data>, String> {
         let x = tensor::<T>(input).requires_grad();
         let out = module.forward(&x);
         out.backward_with(&grad_output);
-        results.insert(format!("{prefix}output"), data(&out));
+        results.insert(format!("{prefix}output"), widen(&out));
         let mut grads = vec![("input".to_string(), x.grad())];
         grads.extend(module.named_parameters().into_iter().map(|(n, p)| (n, p.grad())));
         for (name, grad) in grads {
             let g = grad.ok_or_else(|| format!("{prefix}grad_{name}: nabla computed none"))?;
-            results.insert(format!("{prefix}grad_{name}"), data(&g));
+            results.insert(format!("{prefix}grad_{name}"), widen(&g));
         }
         Ok::<(), String>(())
     };
@@ -317,7 +272,7 @@ fn run<T: Float>(case: &Case) -> Result<BTreeMap<String, Data>, String> {
             module.forward(&tensor::<T>(extra));
         }
         for (name, t) in module.named_buffers() {
-            results.insert(name, data(&t));
+            results.insert(name, widen(&t));
         }
         // Evaluation mode on the first input.
         module.eval();
@@ -440,25 +395,15 @@ fn compare(
 /// Runs one case: the mismatches found (none when it matches).
 fn check_case(case: &Case, worst: &mut Worst) -> Vec<String> {
     let label = format!("{} [{}]", case.name, case.dtype);
-    let result = catch_unwind(AssertUnwindSafe(|| -> Result<_, String> {
-        match (case.dtype.as_str(), &case.reference) {
-            ("float64", _) => run::<f64>(case),
-            ("float32", Some(_)) => run::<f32>(case),
-            ("float32", None) => Err("the fixture has no `f64_reference`".to_string()),
-            (other, _) => Err(format!("unknown dtype `{other}`")),
-        }
-    }));
+    let result = catch(|| match (case.dtype.as_str(), &case.reference) {
+        ("float64", _) => run::<f64>(case),
+        ("float32", Some(_)) => run::<f32>(case),
+        ("float32", None) => Err("the fixture has no `f64_reference`".to_string()),
+        (other, _) => Err(format!("unknown dtype `{other}`")),
+    });
     let got = match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return vec![format!("{label}: {e}")],
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            return vec![format!("{label}: panicked: {msg}")];
-        }
+        Ok(r) => r,
+        Err(e) => return vec![format!("{label}: {e}")],
     };
     let mut errors = Vec::new();
     for (key, want) in &case.tensors {
@@ -512,10 +457,5 @@ fn check_layer(layer: &str) {
         }
         println!("{line}");
     }
-    assert!(
-        failures.is_empty(),
-        "{layer}: {} mismatches with PyTorch:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    assert_no_mismatches(layer, &failures);
 }

@@ -19,10 +19,15 @@
 //! state is refused with an error naming the entry, leaving the optimizer
 //! as it was.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
+use common::{
+    catch, check_cases, compare, parse_data, read_fixtures, run_by_dtype, tensor, widen, CaseJson, Data,
+    GoldenCase, Worst,
+};
 use nabla::optim::{
     clip_grad_norm_, clip_grad_value_, Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig,
     CosineAnnealingLR, ExponentialLR, LinearLR, LrScheduler, Optimizer, PlateauConfig, PlateauMode,
@@ -110,20 +115,7 @@ fn schedulers_match_pytorch() {
 
 #[test]
 fn gradient_clipping_matches_pytorch() {
-    let mut failures = Vec::new();
-    let mut stats: BTreeMap<&str, (usize, Worst)> = BTreeMap::new();
-    for case in &fixtures().clip {
-        let (count, worst) = stats.entry(case.dtype.as_str()).or_default();
-        *count += 1;
-        failures.extend(match case.dtype.as_str() {
-            "float64" => run_clip::<f64>(case, worst),
-            "float32" => run_clip::<f32>(case, worst),
-            other => vec![format!("{}: unknown dtype `{other}`", case.name)],
-        });
-    }
-    for (dtype, (count, worst)) in &stats {
-        println!("clipping {dtype}: {count} cases, {}", worst.summary());
-    }
+    let failures = run_by_dtype("clipping", &fixtures().clip, run_clip::<f64>, run_clip::<f32>);
     assert!(
         failures.is_empty(),
         "{} clipping mismatches with PyTorch:\n  {}",
@@ -472,12 +464,6 @@ fn schedules_drive_optimizers_through_the_trait() {
 
 // ------------------------------------------------------------- fixtures
 
-#[derive(Debug, Clone)]
-struct Data {
-    shape: Vec<usize>,
-    values: Vec<f64>,
-}
-
 #[derive(Debug)]
 struct OptimizerCase {
     name: String,
@@ -515,6 +501,26 @@ struct ClipCase {
     clipped: Vec<Option<Data>>,
 }
 
+impl GoldenCase for OptimizerCase {
+    fn dtype(&self) -> &str {
+        &self.dtype
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl GoldenCase for ClipCase {
+    fn dtype(&self) -> &str {
+        &self.dtype
+    }
+
+    fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
 struct Fixtures {
     optimizers: Vec<OptimizerCase>,
     schedulers: Vec<SchedulerCase>,
@@ -524,9 +530,7 @@ struct Fixtures {
 fn fixtures() -> &'static Fixtures {
     static FIX: OnceLock<Fixtures> = OnceLock::new();
     FIX.get_or_init(|| {
-        let text = std::fs::read_to_string(FIXTURES)
-            .unwrap_or_else(|e| panic!("cannot read {FIXTURES}: {e}; run scripts/make_optim_fixtures.py"));
-        let root: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{FIXTURES}: {e}"));
+        let root = read_fixtures(FIXTURES, "make_optim_fixtures.py");
         let list = |key: &str| -> &Vec<Value> {
             let l = root[key]
                 .as_array()
@@ -542,67 +546,20 @@ fn fixtures() -> &'static Fixtures {
     })
 }
 
-fn field<'a>(v: &'a Value, name: &str, key: &str) -> &'a Value {
-    let f = &v[key];
-    assert!(!f.is_null(), "{FIXTURES}: case `{name}` has no `{key}`");
-    f
-}
-
-fn string(v: &Value, name: &str, key: &str) -> String {
-    field(v, name, key)
-        .as_str()
-        .unwrap_or_else(|| panic!("{FIXTURES}: `{key}` of `{name}` is not a string"))
-        .to_string()
-}
-
-fn object(v: &Value, name: &str, key: &str) -> Map<String, Value> {
-    field(v, name, key)
-        .as_object()
-        .unwrap_or_else(|| panic!("{FIXTURES}: `{key}` of `{name}` is not an object"))
-        .clone()
-}
-
-fn array<'a>(v: &'a Value, name: &str, key: &str) -> &'a Vec<Value> {
-    field(v, name, key)
-        .as_array()
-        .unwrap_or_else(|| panic!("{FIXTURES}: `{key}` of `{name}` is not a list"))
-}
-
-fn parse_data(v: &Value) -> Data {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|d| d.as_u64().expect("dimension") as usize)
-        .collect();
-    let values: Vec<f64> = v["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect();
-    assert_eq!(
-        values.len(),
-        shape.iter().product::<usize>(),
-        "values do not fill shape {shape:?}"
-    );
-    Data { shape, values }
-}
-
 fn parse_optional(v: &Value) -> Option<Data> {
     (!v.is_null()).then(|| parse_data(v))
 }
 
 fn parse_optimizer_case(v: &Value) -> OptimizerCase {
-    let name = v["name"].as_str().expect("case name").to_string();
-    let n = name.as_str();
+    let case = CaseJson::new(FIXTURES, v);
     OptimizerCase {
-        optimizer: string(v, n, "optimizer"),
-        dtype: string(v, n, "dtype"),
-        config: object(v, n, "config"),
-        hyperparameters: object(v, n, "hyperparameters"),
-        params: array(v, n, "params").iter().map(parse_data).collect(),
-        grads: array(v, n, "grads")
+        optimizer: case.string("optimizer"),
+        dtype: case.string("dtype"),
+        config: case.object("config"),
+        hyperparameters: case.object("hyperparameters"),
+        params: case.array("params").iter().map(parse_data).collect(),
+        grads: case
+            .array("grads")
             .iter()
             .map(|step| {
                 step.as_array()
@@ -612,7 +569,8 @@ fn parse_optimizer_case(v: &Value) -> OptimizerCase {
                     .collect()
             })
             .collect(),
-        steps: array(v, n, "steps")
+        steps: case
+            .array("steps")
             .iter()
             .map(|step| {
                 step.as_array()
@@ -622,25 +580,26 @@ fn parse_optimizer_case(v: &Value) -> OptimizerCase {
                     .collect()
             })
             .collect(),
-        state: object(v, n, "state")
+        state: case
+            .object("state")
             .iter()
             .map(|(k, t)| (k.clone(), parse_data(t)))
             .collect(),
-        name,
+        name: case.name,
     }
 }
 
 fn parse_scheduler_case(v: &Value) -> SchedulerCase {
-    let name = v["name"].as_str().expect("case name").to_string();
-    let n = name.as_str();
-    let lrs: Vec<f64> = array(v, n, "lrs")
+    let case = CaseJson::new(FIXTURES, v);
+    let lrs: Vec<f64> = case
+        .array("lrs")
         .iter()
         .map(|x| x.as_f64().expect("learning rate"))
         .collect();
     SchedulerCase {
-        scheduler: string(v, n, "scheduler"),
-        params: object(v, n, "params"),
-        lr: field(v, n, "lr").as_f64().expect("lr"),
+        scheduler: case.string("scheduler"),
+        params: case.object("params"),
+        lr: case.field("lr").as_f64().expect("lr"),
         metrics: v.get("metrics").map(|m| {
             m.as_array()
                 .expect("metrics")
@@ -648,12 +607,12 @@ fn parse_scheduler_case(v: &Value) -> SchedulerCase {
                 .map(|x| x.as_f64().expect("metric"))
                 .collect()
         }),
-        epochs: field(v, n, "epochs").as_u64().expect("epochs") as usize,
+        epochs: case.field("epochs").as_u64().expect("epochs") as usize,
         lrs: Data {
             shape: vec![lrs.len()],
             values: lrs,
         },
-        name,
+        name: case.name,
     }
 }
 
@@ -667,18 +626,17 @@ fn parse_norm_type(v: &Value) -> f64 {
 }
 
 fn parse_clip_case(v: &Value) -> ClipCase {
-    let name = v["name"].as_str().expect("case name").to_string();
-    let n = name.as_str();
+    let case = CaseJson::new(FIXTURES, v);
     ClipCase {
-        function: string(v, n, "function"),
-        dtype: string(v, n, "dtype"),
+        function: case.string("function"),
+        dtype: case.string("dtype"),
         max_norm: v.get("max_norm").and_then(Value::as_f64),
         norm_type: v.get("norm_type").map(parse_norm_type),
         clip_value: v.get("clip_value").and_then(Value::as_f64),
-        grads: array(v, n, "grads").iter().map(parse_optional).collect(),
+        grads: case.array("grads").iter().map(parse_optional).collect(),
         total_norm: v.get("total_norm").map(parse_data),
-        clipped: array(v, n, "clipped").iter().map(parse_optional).collect(),
-        name,
+        clipped: case.array("clipped").iter().map(parse_optional).collect(),
+        name: case.name,
     }
 }
 
@@ -907,17 +865,6 @@ fn build<T: Float>(config: &Config, params: Vec<Tensor<T>>) -> Box<dyn Optimizer
     }
 }
 
-fn tensor<T: Float>(d: &Data) -> Tensor<T> {
-    Tensor::from_vec(d.values.iter().map(|&v| T::from_f64(v)).collect(), &d.shape)
-}
-
-fn widen<T: Float>(t: &Tensor<T>) -> Data {
-    Data {
-        shape: t.shape().to_vec(),
-        values: t.to_vec().into_iter().map(T::as_f64).collect(),
-    }
-}
-
 /// Sets each parameter's gradient to the given tensor, or none.
 fn set_grads<T: Float>(params: &[Tensor<T>], grads: &[Option<Data>]) -> Result<(), String> {
     if params.len() != grads.len() {
@@ -1011,31 +958,12 @@ fn run_optimizer_case<T: Float>(case: &OptimizerCase, worst: &mut Worst) -> Vec<
 }
 
 fn check_optimizer(optimizer: &str) {
-    let selected: Vec<&OptimizerCase> = fixtures()
-        .optimizers
-        .iter()
-        .filter(|c| c.optimizer == optimizer)
-        .collect();
-    assert!(!selected.is_empty(), "no fixture cases for {optimizer}");
-    let mut failures = Vec::new();
-    let mut stats: BTreeMap<&str, (usize, Worst)> = BTreeMap::new();
-    for case in &selected {
-        let (count, worst) = stats.entry(case.dtype.as_str()).or_default();
-        *count += 1;
-        failures.extend(match case.dtype.as_str() {
-            "float64" => run_optimizer_case::<f64>(case, worst),
-            "float32" => run_optimizer_case::<f32>(case, worst),
-            other => vec![format!("{}: unknown dtype `{other}`", case.name)],
-        });
-    }
-    for (dtype, (count, worst)) in &stats {
-        println!("{optimizer} {dtype}: {count} cases, {}", worst.summary());
-    }
-    assert!(
-        failures.is_empty(),
-        "{optimizer}: {} mismatches with PyTorch:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
+    let selected = fixtures().optimizers.iter().filter(|c| c.optimizer == optimizer);
+    check_cases(
+        optimizer,
+        selected,
+        run_optimizer_case::<f64>,
+        run_optimizer_case::<f32>,
     );
 }
 
@@ -1298,143 +1226,5 @@ fn run_clip<T: Float>(case: &ClipCase, worst: &mut Worst) -> Vec<String> {
             errors
         }
         Err(e) => vec![format!("{label}: {e}")],
-    }
-}
-
-// ------------------------------------------------------------ comparing
-
-/// `(rtol, atol)` for a dtype, as in `pytorch_golden.rs`.
-fn tolerance(dtype: &str) -> (f64, f64) {
-    match dtype {
-        "float32" => (1e-5, 1e-6),
-        _ => (1e-12, 1e-12),
-    }
-}
-
-/// The largest errors seen, with where they were.
-#[derive(Default)]
-struct Worst {
-    abs: (f64, String),
-    rel: (f64, String),
-    of_tolerance: (f64, String),
-    values: usize,
-}
-
-impl Worst {
-    fn merge(&mut self, other: Worst) {
-        for (mine, theirs) in [
-            (&mut self.abs, other.abs),
-            (&mut self.rel, other.rel),
-            (&mut self.of_tolerance, other.of_tolerance),
-        ] {
-            if theirs.0 > mine.0 {
-                *mine = theirs;
-            }
-        }
-        self.values += other.values;
-    }
-
-    fn summary(&self) -> String {
-        let at = |s: &str| {
-            if s.is_empty() {
-                "-".to_string()
-            } else {
-                s.to_string()
-            }
-        };
-        format!(
-            "{} values; max abs err {:.2e} at {}; max rel err {:.2e} at {}; max err/tolerance {:.3} at {}",
-            self.values,
-            self.abs.0,
-            at(&self.abs.1),
-            self.rel.0,
-            at(&self.rel.1),
-            self.of_tolerance.0,
-            at(&self.of_tolerance.1)
-        )
-    }
-}
-
-fn coords(shape: &[usize], mut flat: usize) -> Vec<usize> {
-    let mut out = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        out[d] = flat % shape[d];
-        flat /= shape[d];
-    }
-    out
-}
-
-/// Compares nabla's `got` (computed in `T`) with PyTorch's `want`: an
-/// error naming the worst element if any is out of tolerance.
-fn compare<T: Float>(
-    label: &str,
-    dtype: &str,
-    what: &str,
-    got: &Data,
-    want: &Data,
-    worst: &mut Worst,
-) -> Result<(), String> {
-    let label = format!("{label}: {what}");
-    if got.shape != want.shape {
-        return Err(format!(
-            "{label}: shape {:?}, PyTorch {:?}",
-            got.shape, want.shape
-        ));
-    }
-    let (rtol, atol) = tolerance(dtype);
-    let mut bad: Option<(usize, f64)> = None;
-    let mut bad_count = 0;
-    for (i, (&g, &w)) in got.values.iter().zip(&want.values).enumerate() {
-        // PyTorch's value in the case's own precision.
-        let w = T::from_f64(w).as_f64();
-        let err = if g == w { 0.0 } else { (g - w).abs() };
-        let err = if err.is_nan() { f64::INFINITY } else { err };
-        let ratio = err / (atol + rtol * w.abs());
-        let at = || format!("{label}{:?}", coords(&want.shape, i));
-        if err > worst.abs.0 {
-            worst.abs = (err, at());
-        }
-        if w != 0.0 && err / w.abs() > worst.rel.0 {
-            worst.rel = (err / w.abs(), at());
-        }
-        if ratio > worst.of_tolerance.0 {
-            worst.of_tolerance = (ratio, at());
-        }
-        worst.values += 1;
-        if ratio > 1.0 {
-            bad_count += 1;
-            if bad.is_none_or(|(_, r)| ratio > r) {
-                bad = Some((i, ratio));
-            }
-        }
-    }
-    match bad {
-        None => Ok(()),
-        Some((i, _)) => {
-            let w = T::from_f64(want.values[i]).as_f64();
-            Err(format!(
-                "{label}: worst element {:?} (flat {i}): nabla {:e}, PyTorch {:e}, |diff| {:.3e} > atol {atol:e} + rtol {rtol:e} * |PyTorch|; {bad_count} of {} elements out of tolerance",
-                coords(&want.shape, i),
-                got.values[i],
-                w,
-                (got.values[i] - w).abs(),
-                got.values.len()
-            ))
-        }
-    }
-}
-
-/// Runs `f`, turning a panic into an error message.
-fn catch<R>(f: impl FnOnce() -> Result<R, String>) -> Result<R, String> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            Err(format!("panicked: {msg}"))
-        }
     }
 }

@@ -9,9 +9,14 @@
 //! gradient is taken with `create_graph` and differentiated again in `g`,
 //! and every value is compared with `|got - want| <= atol + rtol * |want|`.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod common;
+
 use std::sync::OnceLock;
 
+use common::{
+    assert_no_mismatches, catch, load_cases, parse_data, parse_indices, tensor, tolerance, CaseJson, Data,
+    Indices,
+};
 use nabla::autograd::grad_with;
 use nabla::{Float, IndexTensor, Pool2dOptions, Tensor};
 use serde_json::Value;
@@ -77,12 +82,6 @@ fn has_ties(c: &Case) -> bool {
 // --------------------------------------------------------------- fixtures
 
 #[derive(Debug)]
-struct Data {
-    shape: Vec<usize>,
-    values: Vec<f64>,
-}
-
-#[derive(Debug)]
 struct Case {
     name: String,
     op: String,
@@ -90,7 +89,7 @@ struct Case {
     params: Value,
     input: Data,
     output: Data,
-    indices: Option<(Vec<usize>, Vec<usize>)>,
+    indices: Option<Indices>,
     grad_output: Data,
     grad_input: Data,
     cotangent: Data,
@@ -99,77 +98,31 @@ struct Case {
 
 fn cases() -> &'static [Case] {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
-    CASES.get_or_init(|| {
-        let text = std::fs::read_to_string(FIXTURES)
-            .unwrap_or_else(|e| panic!("cannot read {FIXTURES}: {e}; run scripts/make_pool_fixtures.py"));
-        let root: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{FIXTURES}: {e}"));
-        let list = root["cases"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{FIXTURES}: no `cases` array"));
-        assert!(!list.is_empty(), "{FIXTURES}: no cases");
-        list.iter().map(parse_case).collect()
-    })
+    CASES.get_or_init(|| load_cases(FIXTURES, "make_pool_fixtures.py", parse_case))
 }
 
 fn parse_case(v: &Value) -> Case {
-    let name = v["name"].as_str().expect("case name").to_string();
-    let field = |key: &str| -> &Value {
-        let f = &v[key];
-        assert!(!f.is_null(), "{FIXTURES}: case `{name}` has no `{key}`");
-        f
-    };
-    let inputs = field("inputs").as_array().expect("inputs");
-    let grads = field("grads").as_array().expect("grads");
+    let case = CaseJson::new(FIXTURES, v);
+    let inputs = case.array("inputs");
+    let grads = case.array("grads");
     assert!(
         inputs.len() == 1 && grads.len() == 1,
-        "{name}: a pooling has one input"
+        "{}: a pooling has one input",
+        case.name
     );
     Case {
-        op: field("op").as_str().expect("op").to_string(),
-        dtype: field("dtype").as_str().expect("dtype").to_string(),
-        params: field("params").clone(),
+        op: case.string("op"),
+        dtype: case.string("dtype"),
+        params: case.field("params").clone(),
         input: parse_data(&inputs[0]),
-        output: parse_data(field("output")),
-        indices: v.get("indices").map(|i| {
-            let values = i["values"]
-                .as_array()
-                .expect("indices")
-                .iter()
-                .map(|x| x.as_u64().expect("index") as usize)
-                .collect();
-            (parse_shape(i), values)
-        }),
-        grad_output: parse_data(field("grad_output")),
+        output: parse_data(case.field("output")),
+        indices: v.get("indices").map(parse_indices),
+        grad_output: parse_data(case.field("grad_output")),
         grad_input: parse_data(&grads[0]),
-        cotangent: parse_data(field("grad_input_cotangent")),
-        grad_grad_output: parse_data(field("grad_grad_output")),
-        name,
+        cotangent: parse_data(case.field("grad_input_cotangent")),
+        grad_grad_output: parse_data(case.field("grad_grad_output")),
+        name: case.name,
     }
-}
-
-fn parse_shape(v: &Value) -> Vec<usize> {
-    v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|d| d.as_u64().expect("dimension") as usize)
-        .collect()
-}
-
-fn parse_data(v: &Value) -> Data {
-    let shape = parse_shape(v);
-    let values: Vec<f64> = v["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect();
-    assert_eq!(
-        values.len(),
-        shape.iter().product::<usize>(),
-        "values do not fill shape {shape:?}"
-    );
-    Data { shape, values }
 }
 
 fn p_pair(c: &Case, key: &str) -> (usize, usize) {
@@ -187,10 +140,6 @@ fn p_bool(c: &Case, key: &str) -> bool {
 }
 
 // ---------------------------------------------------------------- running
-
-fn tensor<T: Float>(d: &Data) -> Tensor<T> {
-    Tensor::from_vec(d.values.iter().map(|&v| T::from_f64(v)).collect(), &d.shape)
-}
 
 /// The op of `c` in nabla: output and, for max pooling, indices.
 fn eval<T: Float>(c: &Case, x: &Tensor<T>) -> (Tensor<T>, Option<IndexTensor>) {
@@ -216,13 +165,6 @@ fn eval<T: Float>(c: &Case, x: &Tensor<T>) -> (Tensor<T>, Option<IndexTensor>) {
         ),
         "adaptive_avg_pool2d" => (x.adaptive_avg_pool2d(p_pair(c, "output_size")), None),
         other => panic!("unknown op `{other}`"),
-    }
-}
-
-fn tolerance(dtype: &str) -> (f64, f64) {
-    match dtype {
-        "float32" => (1e-5, 1e-6),
-        _ => (1e-12, 1e-12),
     }
 }
 
@@ -258,7 +200,7 @@ fn compare<T: Float>(c: &Case, what: &str, got: &Tensor<T>, want: &Data) -> Resu
 }
 
 fn run_case<T: Float>(c: &Case) -> Vec<String> {
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    let result = catch(|| {
         let x = tensor::<T>(&c.input).requires_grad();
         let (y, indices) = eval(c, &x);
         let g = tensor::<T>(&c.grad_output).requires_grad();
@@ -269,18 +211,11 @@ fn run_case<T: Float>(c: &Case) -> Vec<String> {
         let ggo = grad_with(&[&gx], &[&v], &[&g], false, false)[0]
             .clone()
             .unwrap_or_else(|| g.zeros_like());
-        (y, indices, gx, ggo)
-    }));
+        Ok((y, indices, gx, ggo))
+    });
     let (y, indices, gx, ggo) = match result {
         Ok(r) => r,
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            return vec![format!("{} [{}]: panicked: {msg}", c.name, c.dtype)];
-        }
+        Err(e) => return vec![format!("{} [{}]: {e}", c.name, c.dtype)],
     };
     let mut errors: Vec<String> = [
         compare(c, "output", &y, &c.output),
@@ -292,14 +227,16 @@ fn run_case<T: Float>(c: &Case) -> Vec<String> {
     .collect();
     match (&c.indices, indices) {
         (None, None) => {}
-        (Some((shape, values)), Some(got)) => {
-            if got.shape() != shape.as_slice() || got.as_slice() != values.as_slice() {
+        (Some(want), Some(got)) => {
+            if got.shape() != want.shape.as_slice() || got.as_slice() != want.values.as_slice() {
                 errors.push(format!(
-                    "{} [{}]: indices {:?} of shape {:?}, PyTorch {values:?} of shape {shape:?}",
+                    "{} [{}]: indices {:?} of shape {:?}, PyTorch {:?} of shape {:?}",
                     c.name,
                     c.dtype,
                     got.as_slice(),
-                    got.shape()
+                    got.shape(),
+                    want.values,
+                    want.shape
                 ));
             }
         }
@@ -323,10 +260,5 @@ fn check(family: &str, select: impl Fn(&Case) -> bool) {
         });
     }
     println!("{family}: {} cases", selected.len());
-    assert!(
-        failures.is_empty(),
-        "{family}: {} mismatches with PyTorch:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    assert_no_mismatches(family, &failures);
 }

@@ -18,10 +18,14 @@
 //! below the tolerances here; `f32` values are exact (the generator checks
 //! that they survive a slightly inexact parse and the cast to `f32`).
 
-use std::collections::BTreeMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod common;
+
 use std::sync::OnceLock;
 
+use common::{
+    catch, check_cases, load_cases, parse_data, parse_indices, tensor, widen, CaseJson, Data, GoldenCase,
+    Indices, Worst,
+};
 use nabla::{Float, IndexTensor, Tensor};
 use serde_json::Value;
 
@@ -164,18 +168,6 @@ fn every_family_op_has_fixtures() {
 // --------------------------------------------------------------- fixtures
 
 #[derive(Debug)]
-struct Data {
-    shape: Vec<usize>,
-    values: Vec<f64>,
-}
-
-#[derive(Debug)]
-struct Indices {
-    shape: Vec<usize>,
-    values: Vec<usize>,
-}
-
-#[derive(Debug)]
 struct Case {
     name: String,
     op: String,
@@ -190,89 +182,37 @@ struct Case {
     grads: Vec<Data>,
 }
 
+impl GoldenCase for Case {
+    fn dtype(&self) -> &str {
+        &self.dtype
+    }
+
+    fn describe(&self) -> String {
+        format!("{} (op `{}`)", self.name, self.op)
+    }
+}
+
 fn cases() -> &'static [Case] {
     static CASES: OnceLock<Vec<Case>> = OnceLock::new();
-    CASES.get_or_init(|| {
-        let text = std::fs::read_to_string(FIXTURES)
-            .unwrap_or_else(|e| panic!("cannot read {FIXTURES}: {e}; run scripts/make_fixtures.py"));
-        let root: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{FIXTURES}: {e}"));
-        let list = root["cases"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{FIXTURES}: no `cases` array"));
-        assert!(!list.is_empty(), "{FIXTURES}: no cases");
-        list.iter().map(parse_case).collect()
-    })
+    CASES.get_or_init(|| load_cases(FIXTURES, "make_fixtures.py", parse_case))
 }
 
 fn parse_case(v: &Value) -> Case {
-    let name = v["name"].as_str().expect("case name").to_string();
-    let field = |key: &str| -> &Value {
-        let f = &v[key];
-        assert!(!f.is_null(), "{FIXTURES}: case `{name}` has no `{key}`");
-        f
-    };
-    let list = |key: &str| -> Vec<Data> {
-        field(key)
-            .as_array()
-            .expect("array")
-            .iter()
-            .map(parse_data)
-            .collect()
-    };
+    let case = CaseJson::new(FIXTURES, v);
+    let list = |key: &str| -> Vec<Data> { case.array(key).iter().map(parse_data).collect() };
     Case {
-        op: field("op").as_str().expect("op").to_string(),
-        dtype: field("dtype").as_str().expect("dtype").to_string(),
+        op: case.string("op"),
+        dtype: case.string("dtype"),
         params: v.get("params").cloned().unwrap_or(Value::Null),
         inputs: list("inputs"),
         index: v.get("index").map(parse_indices),
         condition: v.get("condition").map(parse_data),
-        output: parse_data(field("output")),
+        output: parse_data(case.field("output")),
         indices: v.get("indices").map(parse_indices),
-        grad_output: parse_data(field("grad_output")),
+        grad_output: parse_data(case.field("grad_output")),
         grads: list("grads"),
-        name,
+        name: case.name,
     }
-}
-
-fn parse_shape(v: &Value) -> Vec<usize> {
-    v["shape"]
-        .as_array()
-        .expect("shape")
-        .iter()
-        .map(|d| d.as_u64().expect("dimension") as usize)
-        .collect()
-}
-
-fn parse_data(v: &Value) -> Data {
-    let shape = parse_shape(v);
-    let values: Vec<f64> = v["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect();
-    assert_eq!(
-        values.len(),
-        shape.iter().product::<usize>(),
-        "values do not fill shape {shape:?}"
-    );
-    Data { shape, values }
-}
-
-fn parse_indices(v: &Value) -> Indices {
-    let shape = parse_shape(v);
-    let values: Vec<usize> = v["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .map(|x| x.as_u64().expect("index") as usize)
-        .collect();
-    assert_eq!(
-        values.len(),
-        shape.iter().product::<usize>(),
-        "indices do not fill shape {shape:?}"
-    );
-    Indices { shape, values }
 }
 
 // ---------------------------------------------------------------- params
@@ -379,10 +319,6 @@ const KNOWN_OPS: &[&str] = &[
     "gather",
     "where",
 ];
-
-fn tensor<T: Float>(d: &Data) -> Tensor<T> {
-    Tensor::from_vec(d.values.iter().map(|&v| T::from_f64(v)).collect(), &d.shape)
-}
 
 fn arity<T: Float>(xs: &[Tensor<T>], n: usize) -> Result<(), String> {
     if xs.len() == n {
@@ -507,10 +443,7 @@ fn eval<T: Float>(case: &Case, xs: &[Tensor<T>]) -> Result<(Tensor<T>, Option<In
         "gather" => {
             arity(xs, 1)?;
             let ix = index()?;
-            xs[0].gather(
-                p_isize(case, "dim")?,
-                &IndexTensor::from_vec(ix.values.clone(), &ix.shape),
-            )
+            xs[0].gather(p_isize(case, "dim")?, &ix.to_index_tensor())
         }
         "where" => {
             arity(xs, 2)?;
@@ -524,95 +457,6 @@ fn eval<T: Float>(case: &Case, xs: &[Tensor<T>]) -> Result<(Tensor<T>, Option<In
 
 // ------------------------------------------------------------- comparing
 
-/// `(rtol, atol)` for a dtype. Every op, pow, erf, gelu and log_softmax
-/// included, currently matches PyTorch to 1e-12 in `f64`, so no op gets a
-/// looser tolerance; loosen one here (to 1e-10 at most) only with a reason.
-fn tolerance(dtype: &str) -> (f64, f64) {
-    match dtype {
-        "float32" => (1e-5, 1e-6),
-        _ => (1e-12, 1e-12),
-    }
-}
-
-/// The largest errors seen in one dtype, with where they were.
-#[derive(Default)]
-struct Worst {
-    abs: (f64, String),
-    rel: (f64, String),
-    of_tolerance: (f64, String),
-    values: usize,
-}
-
-fn coords(shape: &[usize], mut flat: usize) -> Vec<usize> {
-    let mut out = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        out[d] = flat % shape[d];
-        flat /= shape[d];
-    }
-    out
-}
-
-/// Compares nabla's `got` (of dtype `T`, widened to f64) with PyTorch's
-/// `want`: an error naming the worst element if any is out of tolerance.
-fn compare<T: Float>(
-    case: &Case,
-    what: &str,
-    got_shape: &[usize],
-    got: &[f64],
-    want: &Data,
-    worst: &mut Worst,
-) -> Result<(), String> {
-    let label = format!("{} [{}] (op `{}`): {what}", case.name, case.dtype, case.op);
-    if got_shape != want.shape.as_slice() {
-        return Err(format!("{label}: shape {got_shape:?}, PyTorch {:?}", want.shape));
-    }
-    let (rtol, atol) = tolerance(&case.dtype);
-    let mut bad: Option<(usize, f64)> = None; // (flat index, error / allowed)
-    let mut bad_count = 0;
-    for (i, (&g, &w)) in got.iter().zip(&want.values).enumerate() {
-        // PyTorch's value in the case's own precision.
-        let w = T::from_f64(w).as_f64();
-        let err = if g == w { 0.0 } else { (g - w).abs() };
-        let err = if err.is_nan() { f64::INFINITY } else { err };
-        let ratio = err / (atol + rtol * w.abs());
-        let at = || format!("{label}{:?}", coords(&want.shape, i));
-        if err > worst.abs.0 {
-            worst.abs = (err, at());
-        }
-        if w != 0.0 && err / w.abs() > worst.rel.0 {
-            worst.rel = (err / w.abs(), at());
-        }
-        if ratio > worst.of_tolerance.0 {
-            worst.of_tolerance = (ratio, at());
-        }
-        worst.values += 1;
-        if ratio > 1.0 {
-            bad_count += 1;
-            if bad.is_none_or(|(_, r)| ratio > r) {
-                bad = Some((i, ratio));
-            }
-        }
-    }
-    match bad {
-        None => Ok(()),
-        Some((i, _)) => {
-            let w = T::from_f64(want.values[i]).as_f64();
-            Err(format!(
-                "{label}: worst element {:?} (flat {i}): nabla {:e}, PyTorch {:e}, |diff| {:.3e} > atol {atol:e} + rtol {rtol:e} * |PyTorch|; {bad_count} of {} elements out of tolerance",
-                coords(&want.shape, i),
-                got[i],
-                w,
-                (got[i] - w).abs(),
-                got.len()
-            ))
-        }
-    }
-}
-
-fn widen<T: Float>(t: &Tensor<T>) -> Vec<f64> {
-    t.to_vec().into_iter().map(T::as_f64).collect()
-}
-
 /// Runs one case in dtype `T`: the mismatches found (none when it matches).
 fn run_case<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
     let label = format!("{} [{}] (op `{}`)", case.name, case.dtype, case.op);
@@ -621,25 +465,17 @@ fn run_case<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
         .iter()
         .map(|d| tensor::<T>(d).requires_grad())
         .collect();
-    let result = catch_unwind(AssertUnwindSafe(|| -> Result<_, String> {
+    let result = catch(|| {
         let (out, indices) = eval(case, &xs)?;
         out.backward_with(&tensor::<T>(&case.grad_output));
         Ok((out, indices))
-    }));
+    });
     let (out, indices) = match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return vec![format!("{label}: {e}")],
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            return vec![format!("{label}: panicked: {msg}")];
-        }
+        Ok(r) => r,
+        Err(e) => return vec![format!("{label}: {e}")],
     };
     let mut errors = Vec::new();
-    if let Err(e) = compare::<T>(case, "output", out.shape(), &widen(&out), &case.output, worst) {
+    if let Err(e) = common::compare::<T>(&label, &case.dtype, "output", &widen(&out), &case.output, worst) {
         errors.push(e);
     }
     match (&case.indices, indices) {
@@ -669,7 +505,7 @@ fn run_case<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
         let what = format!("gradient of input {i}");
         match x.grad() {
             Some(g) => {
-                if let Err(e) = compare::<T>(case, &what, g.shape(), &widen(&g), want, worst) {
+                if let Err(e) = common::compare::<T>(&label, &case.dtype, &what, &widen(&g), want, worst) {
                     errors.push(e);
                 }
             }
@@ -686,40 +522,6 @@ fn run_case<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
 /// the list of mismatches. Prints the largest errors (see them with
 /// `cargo test -- --nocapture`).
 fn check_family(family: &str, select: impl Fn(&Case) -> bool) {
-    let selected: Vec<&Case> = cases().iter().filter(|c| select(c)).collect();
-    assert!(!selected.is_empty(), "no fixture cases for {family}");
-    let mut failures = Vec::new();
-    let mut stats: BTreeMap<&str, (usize, Worst)> = BTreeMap::new();
-    for case in &selected {
-        let (count, worst) = stats.entry(case.dtype.as_str()).or_default();
-        *count += 1;
-        let errors = match case.dtype.as_str() {
-            "float64" => run_case::<f64>(case, worst),
-            "float32" => run_case::<f32>(case, worst),
-            other => vec![format!(
-                "{} (op `{}`): unknown dtype `{other}`",
-                case.name, case.op
-            )],
-        };
-        failures.extend(errors);
-    }
-    let mut summary = String::new();
-    for (dtype, (count, w)) in &mut stats {
-        for at in [&mut w.abs.1, &mut w.rel.1, &mut w.of_tolerance.1] {
-            if at.is_empty() {
-                *at = "-".to_string();
-            }
-        }
-        summary += &format!(
-            "{family} {dtype}: {count} cases, {} values; max abs err {:.2e} at {}; max rel err {:.2e} at {}; max err/tolerance {:.3} at {}\n",
-            w.values, w.abs.0, w.abs.1, w.rel.0, w.rel.1, w.of_tolerance.0, w.of_tolerance.1
-        );
-    }
-    print!("{summary}");
-    assert!(
-        failures.is_empty(),
-        "{family}: {} mismatches with PyTorch:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    let selected = cases().iter().filter(|c| select(c));
+    check_cases(family, selected, run_case::<f64>, run_case::<f32>);
 }

@@ -83,6 +83,17 @@ fn config(epochs: usize) -> TrainConfig {
     }
 }
 
+/// Trains without a schedule or an observer, as most tests here do.
+fn fit_plain(
+    model: &mut dyn Module,
+    optimizer: &mut dyn Optimizer,
+    train: &DataLoader,
+    validation: Option<&DataLoader>,
+    config: &TrainConfig,
+) -> Result<History, Error> {
+    fit(model, optimizer, None, train, validation, config, &mut ())
+}
+
 /// A fresh directory under the system's temporary directory.
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nabla_train_loop_{}_{name}", std::process::id()));
@@ -128,16 +139,7 @@ fn training_reduces_the_loss_and_reaches_high_accuracy() {
     let mut model = mlp(0);
     let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.05).momentum(0.9));
     let before = evaluate(&mut model, &validation);
-    let history = fit(
-        &mut model,
-        &mut optimizer,
-        None,
-        &train,
-        Some(&validation),
-        &config(12),
-        &mut (),
-    )
-    .unwrap();
+    let history = fit_plain(&mut model, &mut optimizer, &train, Some(&validation), &config(12)).unwrap();
     assert_eq!(history.outcome, Outcome::Completed);
     assert_eq!(history.epochs.len(), 12);
     assert_eq!(history.checkpoint, None);
@@ -177,16 +179,7 @@ fn metrics_file_has_one_json_line_per_epoch_and_a_test_line() {
         metrics_path: Some(path.clone()),
         ..config(3)
     };
-    let history = fit(
-        &mut model,
-        &mut optimizer,
-        None,
-        &train,
-        Some(&validation),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    let history = fit_plain(&mut model, &mut optimizer, &train, Some(&validation), &config).unwrap();
     let result = evaluate(&mut model, &validation);
     MetricsLog::append(&path).unwrap().write_test(&result).unwrap();
 
@@ -350,68 +343,34 @@ actual \\ predicted  cat  dog  bird  accuracy
 fn early_stopping_stops_after_patience_epochs_without_improvement() {
     let train = train_loader(0, 5);
     let validation = validation_loader();
+    // A fresh model trained by SGD at `lr` for up to `epochs` epochs.
+    let fit_stopping = |lr: f64, early_stopping: EarlyStopping, epochs: usize| {
+        let mut model = mlp(2);
+        let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(lr));
+        let config = TrainConfig {
+            early_stopping: Some(early_stopping),
+            ..config(epochs)
+        };
+        fit_plain(&mut model, &mut optimizer, &train, Some(&validation), &config).unwrap()
+    };
     // A learning rate of 0: the validation loss never moves, so only the
     // first epoch improves (on +inf).
-    let mut model = mlp(2);
-    let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.0));
-    let config = TrainConfig {
-        early_stopping: Some(EarlyStopping::new(2)),
-        ..config(20)
-    };
-    let history = fit(
-        &mut model,
-        &mut optimizer,
-        None,
-        &train,
-        Some(&validation),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    let history = fit_stopping(0.0, EarlyStopping::new(2), 20);
     assert_eq!(history.outcome, Outcome::EarlyStopped { epoch: 2 });
     assert_eq!(history.epochs.len(), 3);
     assert_eq!(history.best_epoch, Some(0));
 
     // With learning, the loss keeps improving and training runs to the end.
-    let mut model = mlp(2);
-    let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.05));
-    let config = TrainConfig {
-        early_stopping: Some(EarlyStopping::new(3)),
-        ..self::config(5)
-    };
-    let history = fit(
-        &mut model,
-        &mut optimizer,
-        None,
-        &train,
-        Some(&validation),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    let history = fit_stopping(0.05, EarlyStopping::new(3), 5);
     assert_eq!(history.outcome, Outcome::Completed);
     assert_eq!(history.best_epoch, Some(4));
 
     // min_delta: improvements smaller than it do not count.
-    let mut model = mlp(2);
-    let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(1e-6));
-    let config = TrainConfig {
-        early_stopping: Some(EarlyStopping {
-            patience: 1,
-            min_delta: 0.1,
-        }),
-        ..self::config(5)
+    let min_delta = EarlyStopping {
+        patience: 1,
+        min_delta: 0.1,
     };
-    let history = fit(
-        &mut model,
-        &mut optimizer,
-        None,
-        &train,
-        Some(&validation),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    let history = fit_stopping(1e-6, min_delta, 5);
     assert_eq!(history.outcome, Outcome::EarlyStopped { epoch: 1 });
 }
 
@@ -426,16 +385,7 @@ fn a_checkpoint_is_written_every_epoch_and_loads() {
         checkpoint_dir: Some(dir.clone()),
         ..config(3)
     };
-    let history = fit(
-        &mut model,
-        &mut optimizer,
-        None,
-        &train,
-        Some(&validation),
-        &config,
-        &mut (),
-    )
-    .unwrap();
+    let history = fit_plain(&mut model, &mut optimizer, &train, Some(&validation), &config).unwrap();
     assert_eq!(history.checkpoint, Some(dir.join(LAST_FILE)));
     for epoch in 1..=3 {
         let path = dir.join(format!("epoch-{epoch:04}.safetensors"));
@@ -584,43 +534,36 @@ fn run(
         interrupt,
         batches_seen: Vec::new(),
     };
-    let history = match setup {
+    let (mut optimizer, mut schedule): (Box<dyn Optimizer>, Box<dyn EpochScheduler>) = match setup {
         Setup::SgdStepLr => {
             let mut optimizer = Sgd::new(
                 model.parameters(),
                 SgdConfig::new(0.05).momentum(0.9).weight_decay(1e-3),
             );
-            let mut schedule = StepLR::new(&mut optimizer, 1, 0.7);
-            fit(
-                &mut model,
-                &mut optimizer,
-                Some(&mut schedule),
-                &train,
-                Some(&validation),
-                &config,
-                &mut observer,
-            )
+            let schedule = StepLR::new(&mut optimizer, 1, 0.7);
+            (Box::new(optimizer), Box::new(schedule))
         }
         Setup::AdamPlateau => {
-            let mut optimizer = Adam::new(model.parameters(), AdamConfig::new(0.01));
+            let optimizer = Adam::new(model.parameters(), AdamConfig::new(0.01));
             let plateau = PlateauConfig {
                 patience: 0,
                 factor: 0.5,
                 threshold: 0.65,
                 ..PlateauConfig::default()
             };
-            let mut schedule = ReduceLROnPlateau::new(&optimizer, plateau);
-            fit(
-                &mut model,
-                &mut optimizer,
-                Some(&mut schedule),
-                &train,
-                Some(&validation),
-                &config,
-                &mut observer,
-            )
+            let schedule = ReduceLROnPlateau::new(&optimizer, plateau);
+            (Box::new(optimizer), Box::new(schedule))
         }
-    }
+    };
+    let history = fit(
+        &mut model,
+        optimizer.as_mut(),
+        Some(schedule.as_mut()),
+        &train,
+        Some(&validation),
+        &config,
+        &mut observer,
+    )
     .unwrap();
     Run {
         weights: weight_bits(&model),
@@ -743,16 +686,7 @@ fn the_same_seed_gives_the_same_metrics() {
             metrics_path: Some(path.clone()),
             ..config(3)
         };
-        fit(
-            &mut model,
-            &mut optimizer,
-            None,
-            &train,
-            Some(&validation),
-            &config,
-            &mut (),
-        )
-        .unwrap();
+        fit_plain(&mut model, &mut optimizer, &train, Some(&validation), &config).unwrap();
         std::fs::read_to_string(&path)
             .unwrap()
             .lines()
@@ -811,16 +745,7 @@ fn resuming_checks_the_loader_and_the_schedule() {
     // No schedule, when the run had one.
     let (mut model, mut optimizer) = build();
     let train = train_loader(0, 21);
-    let err = fit(
-        &mut model,
-        &mut optimizer,
-        None,
-        &train,
-        Some(&validation),
-        &config,
-        &mut (),
-    )
-    .unwrap_err();
+    let err = fit_plain(&mut model, &mut optimizer, &train, Some(&validation), &config).unwrap_err();
     assert!(err.to_string().contains("schedule"), "{err}");
     assert_eq!(weight_bits(&model), before);
 
@@ -848,7 +773,7 @@ fn an_interrupt_without_a_checkpoint_directory_stops_without_saving() {
     let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.05));
     let config = config(2);
     config.interrupt.trigger();
-    let history = fit(&mut model, &mut optimizer, None, &train, None, &config, &mut ()).unwrap();
+    let history = fit_plain(&mut model, &mut optimizer, &train, None, &config).unwrap();
     assert_eq!(history.outcome, Outcome::Interrupted { epoch: 0, batch: 1 });
     assert_eq!(history.checkpoint, None);
     assert!(!config.interrupt.is_triggered(), "the loop takes the flag");
@@ -894,7 +819,7 @@ fn ctrl_c_sets_the_flag_the_loop_checks() {
     };
     assert!(config.interrupt.is_ctrl_c());
     flag.trigger();
-    let history = fit(&mut model, &mut optimizer, None, &train, None, &config, &mut ()).unwrap();
+    let history = fit_plain(&mut model, &mut optimizer, &train, None, &config).unwrap();
     assert_eq!(history.outcome, Outcome::Interrupted { epoch: 0, batch: 1 });
     assert!(!flag.is_triggered());
 }
