@@ -14,13 +14,16 @@ pub struct Args {
     /// Timed repetitions per benchmark (the median is reported).
     #[arg(long, default_value_t = 7)]
     repetitions: usize,
+    /// Run only the benchmarks whose key contains this text (e.g. `lenet_train`).
+    #[arg(long, default_value = "")]
+    only: String,
 }
 
 /// Runs the benchmarks and prints them.
 pub fn run(args: Args) -> Result<(), String> {
     crate::set_threads(args.threads)?;
     let threads = rayon::current_num_threads();
-    let results = bench::run_all(args.repetitions.max(1));
+    let results = bench::run_matching(&args.only, args.repetitions.max(1));
     if args.json {
         let mut object = serde_json::Map::new();
         for (key, value) in &results {

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::PARALLEL_THRESHOLD;
-use crate::tensor::layout::for_each_offset2;
+use crate::tensor::layout::for_each_run2;
 
 /// Chunk size for parallel maps: large enough to amortise scheduling.
 const CHUNK: usize = 1 << 14;
@@ -62,8 +62,26 @@ pub(crate) fn strided_zip_map<T: Copy>(
     f: impl Fn(T, T) -> T,
 ) -> Vec<T> {
     let mut out = Vec::with_capacity(shape.iter().product());
-    for_each_offset2(shape, a_strides, a_offset, b_strides, b_offset, |ia, ib| {
-        out.push(f(a[ia], b[ib]))
+    for_each_run2(shape, a_strides, a_offset, b_strides, b_offset, |r| {
+        // The common cases (same layout, or one side broadcast along the
+        // run) read whole slices, which vectorizes.
+        match (r.step_a, r.step_b) {
+            (1, 1) => out.extend(
+                a[r.a..r.a + r.len]
+                    .iter()
+                    .zip(&b[r.b..r.b + r.len])
+                    .map(|(&x, &y)| f(x, y)),
+            ),
+            (1, 0) => {
+                let y = b[r.b];
+                out.extend(a[r.a..r.a + r.len].iter().map(|&x| f(x, y)));
+            }
+            (0, 1) => {
+                let x = a[r.a];
+                out.extend(b[r.b..r.b + r.len].iter().map(|&y| f(x, y)));
+            }
+            (sa, sb) => out.extend((0..r.len).map(|i| f(a[r.a + i * sa], b[r.b + i * sb]))),
+        }
     });
     out
 }

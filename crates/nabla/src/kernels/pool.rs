@@ -164,14 +164,26 @@ pub(crate) fn max_pool2d_forward<T: Float>(
             } else {
                 EMPTY_WINDOW
             };
-            for ih in (h0..h1).step_by(dh) {
-                let line = &image[ih * w..(ih + 1) * w];
-                for iw in (w0..w1).step_by(dw) {
-                    let v = line[iw];
-                    // Branch-free: maxima of random data are unpredictable.
-                    let take = (v > best) | v.is_nan();
-                    best = if take { v } else { best };
-                    at = if take { ih * w + iw } else { at };
+            // Branch-free: maxima of random data are unpredictable.
+            let mut visit = |v: T, position: usize| {
+                let take = (v > best) | v.is_nan();
+                best = if take { v } else { best };
+                at = if take { position } else { at };
+            };
+            if (dh, dw) == (1, 1) {
+                // Undilated windows are plain slices: no stepping iterators.
+                for ih in h0..h1 {
+                    let line = &image[ih * w + w0..ih * w + w1.max(w0)];
+                    for (iw, &v) in (w0..).zip(line) {
+                        visit(v, ih * w + iw);
+                    }
+                }
+            } else {
+                for ih in (h0..h1).step_by(dh) {
+                    let line = &image[ih * w..(ih + 1) * w];
+                    for iw in (w0..w1).step_by(dw) {
+                        visit(line[iw], ih * w + iw);
+                    }
                 }
             }
             out[ox] = best;

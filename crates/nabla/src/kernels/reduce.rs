@@ -1,7 +1,7 @@
 //! Reductions: sums and folds over some dimensions, arg-max along one.
 
 use crate::element::Float;
-use crate::tensor::layout::{for_each_offset2, Layout};
+use crate::tensor::layout::{for_each_run2, Layout};
 
 /// Sums a contiguous slice in blocks, which keeps the rounding error of long
 /// `f32` sums close to that of a pairwise sum.
@@ -21,14 +21,25 @@ pub(crate) fn fold_into<T: Float>(
     f: impl Fn(T, T) -> T,
 ) -> Vec<T> {
     let mut out = vec![init; out_len];
-    for_each_offset2(
+    for_each_run2(
         &layout.shape,
         &layout.strides,
         layout.offset,
         out_strides,
         0,
-        |ix, io| {
-            out[io] = f(out[io], x[ix]);
+        |r| match (r.step_a, r.step_b) {
+            (1, 0) => out[r.b] = x[r.a..r.a + r.len].iter().fold(out[r.b], |acc, &v| f(acc, v)),
+            (1, 1) => {
+                for (o, &v) in out[r.b..r.b + r.len].iter_mut().zip(&x[r.a..r.a + r.len]) {
+                    *o = f(*o, v);
+                }
+            }
+            (sx, so) => {
+                for i in 0..r.len {
+                    let o = &mut out[r.b + i * so];
+                    *o = f(*o, x[r.a + i * sx]);
+                }
+            }
         },
     );
     out

@@ -63,6 +63,14 @@ fn matmul_batched<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     Tensor::from_contiguous(out, &shape)
 }
 
+/// True when the last two dimensions of `t` are stored column by column,
+/// as in a transposed view of a row-major matrix.
+fn is_transposed<T: Float>(t: &Tensor<T>) -> bool {
+    let l = t.layout();
+    let r = l.shape.len();
+    l.shape[r - 2] > 1 && l.shape[r - 1] > 1 && l.strides[r - 2] == 1 && l.strides[r - 1] != 1
+}
+
 impl<T: Float> Tensor<T> {
     /// The matrix product, following `torch.matmul`:
     /// - `[n] x [n]` gives a scalar (dot product);
@@ -115,11 +123,25 @@ impl<T: Float> Tensor<T> {
                 let (a, b) = (self.clone(), other.clone());
                 record("MatMul", out, &[self, other], move |ctx| {
                     let g = ctx.grad();
+                    // A transposed operand (a Linear layer's `weight.t()`) gets
+                    // its gradient as the transpose of the swapped product, so
+                    // the gradient is born in the operand's own layout and the
+                    // weight's gradient needs no transposing copy.
                     vec![
-                        ctx.needs_input_grad(0)
-                            .then(|| g.matmul(&b.transpose(-1, -2)).sum_to(a.shape())),
-                        ctx.needs_input_grad(1)
-                            .then(|| a.transpose(-1, -2).matmul(g).sum_to(b.shape())),
+                        ctx.needs_input_grad(0).then(|| {
+                            if is_transposed(&a) {
+                                b.matmul(&g.transpose(-1, -2)).transpose(-1, -2).sum_to(a.shape())
+                            } else {
+                                g.matmul(&b.transpose(-1, -2)).sum_to(a.shape())
+                            }
+                        }),
+                        ctx.needs_input_grad(1).then(|| {
+                            if is_transposed(&b) {
+                                g.transpose(-1, -2).matmul(&a).transpose(-1, -2).sum_to(b.shape())
+                            } else {
+                                a.transpose(-1, -2).matmul(g).sum_to(b.shape())
+                            }
+                        }),
                     ]
                 })
             }

@@ -38,15 +38,16 @@ impl Layout {
         true
     }
 
-    /// Calls `f(storage_offset)` for every element in row-major order.
-    pub fn for_each_offset(&self, mut f: impl FnMut(usize)) {
-        for_each_offset2(
+    /// Calls `f(start, len, step)` for runs of elements in row-major order:
+    /// the run's elements are at `start + i * step` for `i < len`.
+    pub fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize)) {
+        for_each_run2(
             &self.shape,
             &self.strides,
             self.offset,
             &self.strides,
             self.offset,
-            |a, _| f(a),
+            |r| f(r.a, r.len, r.step_a),
         );
     }
 }
@@ -104,8 +105,6 @@ pub(crate) fn broadcast_strides(layout: &Layout, target: &[usize]) -> Vec<usize>
 
 /// Walks `shape` in row-major order, calling `f(offset_a, offset_b)` with the
 /// storage offsets of the same element under two sets of strides.
-///
-/// The innermost dimension is a tight loop; the outer ones advance an odometer.
 pub(crate) fn for_each_offset2(
     shape: &[usize],
     strides_a: &[usize],
@@ -114,40 +113,111 @@ pub(crate) fn for_each_offset2(
     offset_b: usize,
     mut f: impl FnMut(usize, usize),
 ) {
+    for_each_run2(shape, strides_a, offset_a, strides_b, offset_b, |run| {
+        for i in 0..run.len {
+            f(run.a + i * run.step_a, run.b + i * run.step_b);
+        }
+    });
+}
+
+/// A stretch of elements that is one arithmetic progression in each of two
+/// storages: element `i` of the run is at `a + i * step_a` and
+/// `b + i * step_b`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub a: usize,
+    pub b: usize,
+    pub len: usize,
+    pub step_a: usize,
+    pub step_b: usize,
+}
+
+/// Walks `shape` in row-major order as runs over its innermost dimension,
+/// after dropping size-1 dimensions and merging neighbours that are
+/// contiguous in both stride sets. Kernels loop over each run's slices,
+/// which the compiler vectorizes; the odometer over the outer dimensions
+/// is paid once per run, not once per element.
+pub(crate) fn for_each_run2(
+    shape: &[usize],
+    strides_a: &[usize],
+    offset_a: usize,
+    strides_b: &[usize],
+    offset_b: usize,
+    mut f: impl FnMut(Run),
+) {
     if shape.contains(&0) {
         return;
     }
+    let (shape, strides_a, strides_b) = coalesce(shape, strides_a, strides_b);
     let rank = shape.len();
-    if rank == 0 {
-        f(offset_a, offset_b);
+    let Some((&len, outer)) = shape.split_last() else {
+        f(Run {
+            a: offset_a,
+            b: offset_b,
+            len: 1,
+            step_a: 0,
+            step_b: 0,
+        });
         return;
-    }
-    let inner = shape[rank - 1];
-    let (sa, sb) = (strides_a[rank - 1], strides_b[rank - 1]);
-    let mut index = vec![0usize; rank - 1];
-    let (mut base_a, mut base_b) = (offset_a, offset_b);
+    };
+    let (step_a, step_b) = (strides_a[rank - 1], strides_b[rank - 1]);
+    let mut index = vec![0usize; outer.len()];
+    let (mut a, mut b) = (offset_a, offset_b);
     loop {
-        for i in 0..inner {
-            f(base_a + i * sa, base_b + i * sb);
-        }
+        f(Run {
+            a,
+            b,
+            len,
+            step_a,
+            step_b,
+        });
         // Advance the odometer over the outer dimensions.
-        let mut d = rank - 1;
+        let mut d = outer.len();
         loop {
             if d == 0 {
                 return;
             }
             d -= 1;
             index[d] += 1;
-            base_a += strides_a[d];
-            base_b += strides_b[d];
-            if index[d] < shape[d] {
+            a += strides_a[d];
+            b += strides_b[d];
+            if index[d] < outer[d] {
                 break;
             }
-            base_a -= strides_a[d] * shape[d];
-            base_b -= strides_b[d] * shape[d];
+            a -= strides_a[d] * outer[d];
+            b -= strides_b[d] * outer[d];
             index[d] = 0;
         }
     }
+}
+
+/// `shape` and both stride sets with size-1 dimensions dropped and each
+/// dimension merged into the next when both stride sets step over it as
+/// one (`stride[d] == stride[d + 1] * shape[d + 1]`).
+fn coalesce(
+    shape: &[usize],
+    strides_a: &[usize],
+    strides_b: &[usize],
+) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for ((&n, &sa), &sb) in shape.iter().zip(strides_a).zip(strides_b) {
+        if n == 1 {
+            continue;
+        }
+        match (out.0.last_mut(), out.1.last_mut(), out.2.last_mut()) {
+            (Some(pn), Some(pa), Some(pb)) if *pa == sa * n && *pb == sb * n => {
+                *pn *= n;
+                *pa = sa;
+                *pb = sb;
+            }
+            _ => {
+                out.0.push(n);
+                out.1.push(sa);
+                out.2.push(sb);
+            }
+        }
+    }
+    out
 }
 
 /// Resolves a possibly negative dimension index against `rank`, panicking
@@ -183,7 +253,50 @@ mod tests {
         };
         assert!(!t.is_contiguous());
         let mut seen = vec![];
-        t.for_each_offset(|o| seen.push(o));
+        t.for_each_run(|start, len, step| seen.extend((0..len).map(|i| start + i * step)));
         assert_eq!(seen, vec![0, 3, 1, 4, 2, 5]);
+    }
+
+    #[test]
+    fn runs_merge_contiguous_dimensions_and_skip_size_one() {
+        // [2, 1, 3, 4] + a per-"channel" [3, 1] operand broadcast over it.
+        let mut runs = vec![];
+        for_each_run2(&[2, 1, 3, 4], &[12, 12, 4, 1], 0, &[0, 0, 1, 0], 5, |r| {
+            runs.push(r)
+        });
+        assert_eq!(runs.len(), 6);
+        assert_eq!(
+            runs[4],
+            Run {
+                a: 16,
+                b: 6,
+                len: 4,
+                step_a: 1,
+                step_b: 0
+            }
+        );
+        let mut one = vec![];
+        for_each_run2(&[2, 3, 4], &[12, 4, 1], 3, &[12, 4, 1], 0, |r| one.push(r));
+        assert_eq!(
+            one,
+            vec![Run {
+                a: 3,
+                b: 0,
+                len: 24,
+                step_a: 1,
+                step_b: 1
+            }]
+        );
+        let mut scalar = vec![];
+        for_each_run2(&[], &[], 7, &[], 2, |r| scalar.push(r));
+        assert_eq!(scalar.len(), 1);
+        assert_eq!((scalar[0].a, scalar[0].b, scalar[0].len), (7, 2, 1));
+    }
+
+    #[test]
+    fn offsets_visit_every_element_once_in_row_major_order() {
+        let mut seen = vec![];
+        for_each_offset2(&[2, 1, 2], &[1, 9, 2], 0, &[0, 0, 1], 0, |a, b| seen.push((a, b)));
+        assert_eq!(seen, vec![(0, 0), (2, 1), (1, 0), (3, 1)]);
     }
 }

@@ -135,7 +135,13 @@ impl<T: Float> Tensor<T> {
             f(&data[layout.offset..layout.offset + layout.numel()])
         } else {
             let mut copy = Vec::with_capacity(layout.numel());
-            layout.for_each_offset(|o| copy.push(data[o]));
+            layout.for_each_run(|start, len, step| {
+                if step == 1 {
+                    copy.extend_from_slice(&data[start..start + len]);
+                } else {
+                    copy.extend((0..len).map(|i| data[start + i * step]));
+                }
+            });
             f(&copy)
         }
     }
