@@ -156,6 +156,18 @@ fn max_pool2d_propagates_nan() {
 }
 
 #[test]
+fn max_pool2d_takes_the_last_nan_and_the_first_of_equal_infinities() {
+    // Two 2x2 windows side by side: NaN at (0, 0) and (1, 0); all -inf.
+    let (nan, inf) = (f64::NAN, f64::NEG_INFINITY);
+    let x = Tensor::from_vec(vec![nan, 3.0, inf, inf, nan, 1.0, inf, inf], &[1, 1, 2, 4]);
+    let (y, idx) = x.max_pool2d_with_indices(2);
+    let y = y.to_vec();
+    assert!(y[0].is_nan());
+    assert_eq!(y[1], inf);
+    assert_eq!(idx.to_vec(), vec![4, 2]);
+}
+
+#[test]
 fn max_pool2d_window_entirely_in_the_padding_gives_minus_infinity_and_no_gradient() {
     // Kernel 2 with dilation 5 and padding 1 on 4 columns: taps at -1 and 4.
     let x = Tensor::from_vec((0..24).map(f64::from).collect(), &[1, 1, 6, 4]).requires_grad();

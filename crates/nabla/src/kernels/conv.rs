@@ -87,7 +87,7 @@ fn im2col<T: Float>(image: &[T], g: &ConvGeometry, cols: &mut [T]) {
                     line[x1..].fill(T::zero());
                     let first = ((x0 * g.stride.1) as isize + offset) as usize;
                     if g.stride.1 == 1 {
-                        line[x0..x1].copy_from_slice(&src[first..first + (x1 - x0)]);
+                        copy_row(&mut line[x0..x1], &src[first..first + (x1 - x0)]);
                     } else {
                         let taps = src[first..].iter().step_by(g.stride.1);
                         for (v, &x) in line[x0..x1].iter_mut().zip(taps) {
@@ -101,13 +101,36 @@ fn im2col<T: Float>(image: &[T], g: &ConvGeometry, cols: &mut [T]) {
     }
 }
 
-/// The adjoint of [`im2col`]: adds every column entry back onto the image
-/// pixel it was read from.
+/// Copies `src` into `dst` (of the same length) in blocks of 8 elements.
+/// im2col copies thousands of rows of a few dozen elements per image, and a
+/// call to `memcpy` for each would cost more than the copying.
+#[inline(always)]
+fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
+    const BLOCK: usize = 8;
+    let n = dst.len();
+    if n < BLOCK {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = v;
+        }
+        return;
+    }
+    let copy_block = |d: &mut [T], s: &[T]| {
+        let d: &mut [T; BLOCK] = d.try_into().expect("a block of 8");
+        *d = s.try_into().expect("a block of 8");
+    };
+    for (d, s) in dst.chunks_exact_mut(BLOCK).zip(src.chunks_exact(BLOCK)) {
+        copy_block(d, s);
+    }
+    // The last block overlaps the ones before it instead of a scalar tail.
+    copy_block(&mut dst[n - BLOCK..], &src[n - BLOCK..n]);
+}
+
+/// The adjoint of [`im2col`]: adds every column entry onto the image pixel
+/// it was read from (the caller zeroes `image` first).
 fn col2im<T: Float>(cols: &[T], g: &ConvGeometry, image: &mut [T]) {
     let (h, w) = g.input;
     let (kh, kw) = g.kernel;
     let (oh, ow) = g.output;
-    image.fill(T::zero());
     let mut row = 0;
     for c in 0..g.in_channels {
         let plane = &mut image[c * h * w..(c + 1) * h * w];
@@ -123,9 +146,15 @@ fn col2im<T: Float>(cols: &[T], g: &ConvGeometry, image: &mut [T]) {
                     }
                     let line = &mut plane[iy as usize * w..(iy as usize + 1) * w];
                     let first = ((x0 * g.stride.1) as isize + offset) as usize;
-                    let taps = line[first..].iter_mut().step_by(g.stride.1);
-                    for (dst, &v) in taps.zip(&src[y * ow + x0..y * ow + x1]) {
-                        *dst = *dst + v;
+                    let src = &src[y * ow + x0..y * ow + x1];
+                    if g.stride.1 == 1 {
+                        for (dst, &v) in line[first..first + src.len()].iter_mut().zip(src) {
+                            *dst = *dst + v;
+                        }
+                    } else {
+                        for (dst, &v) in line[first..].iter_mut().step_by(g.stride.1).zip(src) {
+                            *dst = *dst + v;
+                        }
                     }
                 }
                 row += 1;
@@ -211,6 +240,27 @@ fn inner_parallelism(batch: usize) -> Parallelism {
     }
 }
 
+/// Runs `f(first_image, share, scratch)` over shares of consecutive
+/// images of `out` (`per_image` elements each), in parallel, with one
+/// `scratch` buffer of `scratch_len` zeros per share rather than per image
+/// or per rayon task. A few shares per thread balance the load when a
+/// thread is slowed down.
+fn for_each_share<T: Float>(
+    out: &mut [T],
+    per_image: usize,
+    batch: usize,
+    scratch_len: usize,
+    f: impl Fn(usize, &mut [T], &mut [T]) + Sync + Send,
+) {
+    let images_per_share = batch.div_ceil(4 * rayon::current_num_threads()).max(1);
+    out.par_chunks_mut(images_per_share * per_image)
+        .enumerate()
+        .for_each(|(share, out)| {
+            let mut scratch = vec![T::zero(); scratch_len];
+            f(share * images_per_share, out, &mut scratch);
+        });
+}
+
 /// Convolution forward: `out [N, C', OH, OW] = conv(x [N, C, H, W], w [C', C/g, kh, kw])`.
 pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], g: &ConvGeometry) -> Vec<T> {
     let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
@@ -222,15 +272,11 @@ pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], g: &ConvGeometry) -> Ve
     }
     let parallelism = inner_parallelism(g.batch);
     let pointwise = g.is_pointwise();
-    out.par_chunks_mut(g.out_channels * p).enumerate().for_each_init(
-        || {
-            if pointwise {
-                Vec::new()
-            } else {
-                vec![T::zero(); g.groups * k * p]
-            }
-        },
-        |cols, (n, out_n)| {
+    let scratch_len = if pointwise { 0 } else { g.groups * k * p };
+    let out_len = g.out_channels * p;
+    for_each_share(&mut out, out_len, g.batch, scratch_len, |first, share, cols| {
+        for (i, out_n) in share.chunks_mut(out_len).enumerate() {
+            let n = first + i;
             let image = &x[n * image_len..(n + 1) * image_len];
             let cols: &[T] = if pointwise {
                 image
@@ -254,9 +300,9 @@ pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], g: &ConvGeometry) -> Ve
                     parallelism,
                 );
             }
-            debug_assert_eq!(cin * g.kernel.0 * g.kernel.1, k);
-        },
-    );
+        }
+    });
+    debug_assert_eq!(cin * g.kernel.0 * g.kernel.1, k);
     out
 }
 
@@ -272,15 +318,10 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
     }
     let parallelism = inner_parallelism(g.batch);
     let pointwise = g.is_pointwise();
-    dx.par_chunks_mut(image_len).enumerate().for_each_init(
-        || {
-            if pointwise {
-                Vec::new()
-            } else {
-                vec![T::zero(); g.groups * k * p]
-            }
-        },
-        |cols, (n, dx_n)| {
+    let scratch_len = if pointwise { 0 } else { g.groups * k * p };
+    for_each_share(&mut dx, image_len, g.batch, scratch_len, |first, share, cols| {
+        for (i, dx_n) in share.chunks_mut(image_len).enumerate() {
+            let n = first + i;
             let dy_n = &dy[n * g.out_channels * p..(n + 1) * g.out_channels * p];
             for group in 0..g.groups {
                 // cols_g (k x p) = w_g^T (k x cout) dy_g (cout x p)
@@ -307,8 +348,8 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
             if !pointwise {
                 col2im(cols, g, dx_n);
             }
-        },
-    );
+        }
+    });
     dx
 }
 

@@ -193,6 +193,17 @@ pub(crate) fn max_pool2d_forward<T: Float>(
         }
     };
 
+    let dense = g.padding == (0, 0)
+        && g.dilation == (1, 1)
+        && (oh - 1) * g.stride.0 + g.kernel.0 <= h
+        && (ow - 1) * g.stride.1 + g.kernel.1 <= w;
+    let row = |r: usize, out: &mut [T], idx: Option<&mut [usize]>| {
+        if dense {
+            max_pool_dense_row(&x[(r / oh) * h * w..(r / oh + 1) * h * w], r % oh, g, out, idx);
+        } else {
+            row(r, out, idx);
+        }
+    };
     if !with_indices {
         for_each_piece(&mut out, ow, work, |r, o| row(r, o, None));
         return (out, None);
@@ -200,6 +211,82 @@ pub(crate) fn max_pool2d_forward<T: Float>(
     let mut indices = vec![0usize; n_out];
     for_each_piece2(&mut out, ow, &mut indices, ow, work, |r, o, i| row(r, o, Some(i)));
     (out, Some(indices))
+}
+
+/// One output row `oy` of a max pooling whose windows all lie inside the
+/// image (no padding, no dilation, as in LeNet's and VGG's 2x2 pools).
+///
+/// The taps are the outer loop and the output columns the inner one, so
+/// each inner loop is a branch-free select over a whole row, which the
+/// compiler vectorizes; every window still sees its taps in row-major
+/// order, so ties and NaN resolve as in [`max_pool2d_forward`].
+fn max_pool_dense_row<T: Float>(
+    image: &[T],
+    oy: usize,
+    g: &MaxPoolGeometry,
+    out: &mut [T],
+    mut idx: Option<&mut [usize]>,
+) {
+    let w = g.input.1;
+    let (sh, sw) = g.stride;
+    for ky in 0..g.kernel.0 {
+        let y = oy * sh + ky;
+        for kx in 0..g.kernel.1 {
+            let start = y * w + kx;
+            let line = &image[start..start + (out.len() - 1) * sw + 1];
+            let tap = Tap {
+                first: ky == 0 && kx == 0,
+                start,
+            };
+            // A constant stride lets the compiler turn the strided reads
+            // into vector loads and shuffles.
+            match sw {
+                1 => max_pool_tap::<T, 1>(line, sw, tap, out, idx.as_deref_mut()),
+                2 => max_pool_tap::<T, 2>(line, sw, tap, out, idx.as_deref_mut()),
+                _ => max_pool_tap::<T, 0>(line, sw, tap, out, idx.as_deref_mut()),
+            }
+        }
+    }
+}
+
+/// One tap of every window of a row: whether it is the window's first, and
+/// its position in the image for the row's first window.
+#[derive(Clone, Copy)]
+struct Tap {
+    first: bool,
+    start: usize,
+}
+
+/// Folds `line[ox * stride]` into the running maximum of window `ox` for
+/// every `ox`; `STRIDE` is `stride` when known at compile time, else 0.
+fn max_pool_tap<T: Float, const STRIDE: usize>(
+    line: &[T],
+    stride: usize,
+    tap: Tap,
+    out: &mut [T],
+    idx: Option<&mut [usize]>,
+) {
+    let stride = if STRIDE == 0 { stride } else { STRIDE };
+    let n = out.len();
+    assert!(line.len() > (n - 1) * stride);
+    match idx {
+        None => {
+            for ox in 0..n {
+                let v = line[ox * stride];
+                let take = tap.first | (v > out[ox]) | v.is_nan();
+                out[ox] = if take { v } else { out[ox] };
+            }
+        }
+        Some(idx) => {
+            let idx = &mut idx[..n];
+            for ox in 0..n {
+                let v = line[ox * stride];
+                let take = tap.first | (v > out[ox]) | v.is_nan();
+                out[ox] = if take { v } else { out[ox] };
+                idx[ox] = if take { tap.start + ox * stride } else { idx[ox] };
+            }
+        }
+    }
 }
 
 /// The position PyTorch reports for a window with no tap in the image:
