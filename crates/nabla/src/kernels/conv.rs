@@ -365,6 +365,14 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
     }
     let parallelism = inner_parallelism(g.batch);
     let pointwise = g.is_pointwise();
+    // `gemm` multiplies by a transposed right operand (cols^T) at a third
+    // of its speed once patches are long, so for those the product is
+    // turned around: dw_g^T (k x cout) += cols_g (k x p) dy_g^T (p x cout),
+    // with dy transposed per image (a small copy) and dw once at the end.
+    // Measured with `gemm` 0.19 on AVX-512: 64x576x1024 runs at 107 instead
+    // of 30 GFLOP/s, LeNet's 16x150x100 at 104 instead of 53, while
+    // LeNet's 6x25x784 is faster the direct way (96 against 26).
+    let turned = k >= 64;
     // Each worker accumulates a partial gradient over its share of the
     // batch; the partials are summed at the end.
     let chunk = g.batch.div_ceil(rayon::current_num_threads()).max(1);
@@ -378,6 +386,11 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
             } else {
                 vec![T::zero(); g.groups * k * p]
             };
+            let mut dy_t = if turned {
+                vec![T::zero(); p * g.out_channels]
+            } else {
+                Vec::new()
+            };
             for &n in images {
                 let image = &x[n * image_len..(n + 1) * image_len];
                 let cols: &[T] = if pointwise {
@@ -387,22 +400,20 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
                     &cols
                 };
                 let dy_n = &dy[n * g.out_channels * p..(n + 1) * g.out_channels * p];
+                if turned {
+                    transpose(dy_n, g.out_channels, p, &mut dy_t);
+                }
                 for group in 0..g.groups {
-                    // dw_g (cout x k) += dy_g (cout x p) cols_g^T (p x k)
-                    gemm(
-                        &mut dw[group * cout * k..(group + 1) * cout * k],
-                        cout,
-                        k,
-                        p,
-                        &dy_n[group * cout * p..],
-                        p,
-                        false,
-                        &cols[group * k * p..],
-                        p,
-                        true,
-                        true,
-                        parallelism,
-                    );
+                    let dw_g = &mut dw[group * cout * k..(group + 1) * cout * k];
+                    let cols_g = &cols[group * k * p..];
+                    if turned {
+                        let dy_t_g = &dy_t[group * cout..];
+                        gemm(dw_g, k, cout, p, cols_g, p, false, dy_t_g, g.out_channels, false, true, parallelism);
+                    } else {
+                        // dw_g (cout x k) += dy_g (cout x p) cols_g^T (p x k)
+                        let dy_g = &dy_n[group * cout * p..];
+                        gemm(dw_g, cout, k, p, dy_g, p, false, cols_g, p, true, true, parallelism);
+                    }
                 }
             }
             dw
@@ -412,7 +423,29 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
     for partial in partials {
         total.iter_mut().zip(partial).for_each(|(t, v)| *t = *t + v);
     }
+    if turned {
+        let summed = total.clone();
+        for (dw_g, dw_g_t) in total.chunks_mut(cout * k).zip(summed.chunks(cout * k)) {
+            transpose(dw_g_t, k, cout, dw_g);
+        }
+    }
     total
+}
+
+/// Writes the transpose of the row-major `rows x cols` matrix `src` into
+/// `dst` (`cols x rows`), in square tiles so both sides stay in cache.
+fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    const TILE: usize = 16;
+    assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -457,6 +490,72 @@ mod tests {
             }
         }
         out
+    }
+
+    /// The weight gradient by its definition: dw = sum over images and
+    /// output pixels of dy times the input tap.
+    fn naive_weight_grad(x: &[f64], dy: &[f64], g: &ConvGeometry) -> Vec<f64> {
+        let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
+        let (kh, kw) = g.kernel;
+        let mut dw = vec![0.0; g.out_channels * cin * kh * kw];
+        for n in 0..g.batch {
+            for co in 0..g.out_channels {
+                for ci in 0..cin {
+                    let c = co / cout * cin + ci;
+                    for (ki, kj) in (0..kh).flat_map(|i| (0..kw).map(move |j| (i, j))) {
+                        let mut acc = 0.0;
+                        for oy in 0..g.output.0 {
+                            for ox in 0..g.output.1 {
+                                let iy = (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
+                                let ix = (ox * g.stride.1 + kj * g.dilation.1) as isize - g.padding.1 as isize;
+                                if iy < 0 || ix < 0 || iy as usize >= g.input.0 || ix as usize >= g.input.1 {
+                                    continue;
+                                }
+                                let xv = x[((n * g.in_channels + c) * g.input.0 + iy as usize) * g.input.1 + ix as usize];
+                                acc += xv * dy[((n * g.out_channels + co) * g.output.0 + oy) * g.output.1 + ox];
+                            }
+                        }
+                        dw[((co * cin + ci) * kh + ki) * kw + kj] += acc;
+                    }
+                }
+            }
+        }
+        dw
+    }
+
+    #[test]
+    fn weight_grad_matches_its_definition_for_short_and_long_patches() {
+        // Patches of 2 * 3 * 2 = 12 (multiplied directly) and 8 * 3 * 3 = 72
+        // (the turned-around product), both with groups.
+        for (channels, kernel) in [(4, (3, 2)), (16, (3, 3))] {
+            let g = ConvGeometry {
+                batch: 3,
+                in_channels: channels,
+                out_channels: 6,
+                groups: 2,
+                input: (7, 6),
+                kernel,
+                output: (
+                    (7 + 2 - (kernel.0 - 1) - 1) / 2 + 1,
+                    (6 - 2 * (kernel.1 - 1) - 1) + 1,
+                ),
+                stride: (2, 1),
+                padding: (1, 0),
+                dilation: (1, 2),
+            };
+            let x: Vec<f64> = (0..3 * channels * 42)
+                .map(|i| ((i * 37 % 101) as f64) / 50.0 - 1.0)
+                .collect();
+            let dy: Vec<f64> = (0..3 * 6 * g.output_len())
+                .map(|i| ((i * 13 % 29) as f64) / 14.0 - 1.0)
+                .collect();
+            let fast = conv2d_weight_grad(&x, &dy, &g);
+            let slow = naive_weight_grad(&x, &dy, &g);
+            assert_eq!(fast.len(), slow.len());
+            for (a, b) in fast.iter().zip(&slow) {
+                assert!((a - b).abs() < 1e-12, "{a} vs {b} (kernel {kernel:?})");
+            }
+        }
     }
 
     #[test]

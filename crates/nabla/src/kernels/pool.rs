@@ -259,7 +259,39 @@ struct Tap {
 
 /// Folds `line[ox * stride]` into the running maximum of window `ox` for
 /// every `ox`; `STRIDE` is `stride` when known at compile time, else 0.
+///
+/// Compiled twice: for AVX2 when the CPU has it (checked at run time), and
+/// for the baseline. Without AVX2's blends the compiler turns the selects
+/// into branches, which random data mispredicts half the time.
 fn max_pool_tap<T: Float, const STRIDE: usize>(
+    line: &[T],
+    stride: usize,
+    tap: Tap,
+    out: &mut [T],
+    idx: Option<&mut [usize]>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { max_pool_tap_avx2::<T, STRIDE>(line, stride, tap, out, idx) };
+    }
+    max_pool_tap_body::<T, STRIDE>(line, stride, tap, out, idx)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max_pool_tap_avx2<T: Float, const STRIDE: usize>(
+    line: &[T],
+    stride: usize,
+    tap: Tap,
+    out: &mut [T],
+    idx: Option<&mut [usize]>,
+) {
+    max_pool_tap_body::<T, STRIDE>(line, stride, tap, out, idx)
+}
+
+#[inline(always)]
+fn max_pool_tap_body<T: Float, const STRIDE: usize>(
     line: &[T],
     stride: usize,
     tap: Tap,
