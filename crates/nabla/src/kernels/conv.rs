@@ -408,11 +408,37 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
                     let cols_g = &cols[group * k * p..];
                     if turned {
                         let dy_t_g = &dy_t[group * cout..];
-                        gemm(dw_g, k, cout, p, cols_g, p, false, dy_t_g, g.out_channels, false, true, parallelism);
+                        gemm(
+                            dw_g,
+                            k,
+                            cout,
+                            p,
+                            cols_g,
+                            p,
+                            false,
+                            dy_t_g,
+                            g.out_channels,
+                            false,
+                            true,
+                            parallelism,
+                        );
                     } else {
                         // dw_g (cout x k) += dy_g (cout x p) cols_g^T (p x k)
                         let dy_g = &dy_n[group * cout * p..];
-                        gemm(dw_g, cout, k, p, dy_g, p, false, cols_g, p, true, true, parallelism);
+                        gemm(
+                            dw_g,
+                            cout,
+                            k,
+                            p,
+                            dy_g,
+                            p,
+                            false,
+                            cols_g,
+                            p,
+                            true,
+                            true,
+                            parallelism,
+                        );
                     }
                 }
             }
@@ -506,13 +532,17 @@ mod tests {
                         let mut acc = 0.0;
                         for oy in 0..g.output.0 {
                             for ox in 0..g.output.1 {
-                                let iy = (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-                                let ix = (ox * g.stride.1 + kj * g.dilation.1) as isize - g.padding.1 as isize;
+                                let iy =
+                                    (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
+                                let ix =
+                                    (ox * g.stride.1 + kj * g.dilation.1) as isize - g.padding.1 as isize;
                                 if iy < 0 || ix < 0 || iy as usize >= g.input.0 || ix as usize >= g.input.1 {
                                     continue;
                                 }
-                                let xv = x[((n * g.in_channels + c) * g.input.0 + iy as usize) * g.input.1 + ix as usize];
-                                acc += xv * dy[((n * g.out_channels + co) * g.output.0 + oy) * g.output.1 + ox];
+                                let xv = x[((n * g.in_channels + c) * g.input.0 + iy as usize) * g.input.1
+                                    + ix as usize];
+                                acc +=
+                                    xv * dy[((n * g.out_channels + co) * g.output.0 + oy) * g.output.1 + ox];
                             }
                         }
                         dw[((co * cin + ci) * kh + ki) * kw + kj] += acc;

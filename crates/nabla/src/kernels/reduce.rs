@@ -3,24 +3,33 @@
 use crate::element::Float;
 use crate::tensor::layout::{for_each_run2, Layout};
 
-/// Sums a contiguous slice in blocks, which keeps the rounding error of long
-/// `f32` sums close to that of a pairwise sum.
+/// Sums a contiguous slice: blocks of 256 elements, each summed in 8
+/// interleaved lanes (which the compiler vectorizes), then the block sums
+/// in order. The rounding error of a long `f32` sum stays close to that of
+/// a pairwise sum.
 pub(crate) fn sum_all<T: Float>(x: &[T]) -> T {
-    x.chunks(256).map(|c| c.iter().copied().sum::<T>()).sum()
+    x.chunks(256).map(sum_block).sum()
 }
 
-/// Folds the elements of `x` (read through `layout`) into an output of
+fn sum_block<T: Float>(x: &[T]) -> T {
+    const LANES: usize = 8;
+    let mut lanes = [T::zero(); LANES];
+    let blocks = x.chunks_exact(LANES);
+    let tail = blocks.remainder();
+    for block in blocks {
+        for (lane, &v) in lanes.iter_mut().zip(block) {
+            *lane = *lane + v;
+        }
+    }
+    let [a, b, c, d, e, f, g, h] = lanes;
+    ((a + b) + (c + d)) + ((e + f) + (g + h)) + tail.iter().copied().sum::<T>()
+}
+
+/// Sums the elements of `x` (read through `layout`) into an output of
 /// `out_len` elements: element `i` goes to output `offset_of(i)`, where
 /// `out_strides` (0 on reduced dimensions) give the output offsets.
-pub(crate) fn fold_into<T: Float>(
-    x: &[T],
-    layout: &Layout,
-    out_strides: &[usize],
-    out_len: usize,
-    init: T,
-    f: impl Fn(T, T) -> T,
-) -> Vec<T> {
-    let mut out = vec![init; out_len];
+pub(crate) fn sum_into<T: Float>(x: &[T], layout: &Layout, out_strides: &[usize], out_len: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); out_len];
     for_each_run2(
         &layout.shape,
         &layout.strides,
@@ -28,16 +37,16 @@ pub(crate) fn fold_into<T: Float>(
         out_strides,
         0,
         |r| match (r.step_a, r.step_b) {
-            (1, 0) => out[r.b] = x[r.a..r.a + r.len].iter().fold(out[r.b], |acc, &v| f(acc, v)),
+            (1, 0) => out[r.b] = out[r.b] + sum_all(&x[r.a..r.a + r.len]),
             (1, 1) => {
                 for (o, &v) in out[r.b..r.b + r.len].iter_mut().zip(&x[r.a..r.a + r.len]) {
-                    *o = f(*o, v);
+                    *o = *o + v;
                 }
             }
             (sx, so) => {
                 for i in 0..r.len {
                     let o = &mut out[r.b + i * so];
-                    *o = f(*o, x[r.a + i * sx]);
+                    *o = *o + x[r.a + i * sx];
                 }
             }
         },

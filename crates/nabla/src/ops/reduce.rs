@@ -4,7 +4,7 @@
 
 use crate::autograd::record;
 use crate::element::Float;
-use crate::kernels::reduce::{arg_best, fold_into, sum_all};
+use crate::kernels::reduce::{arg_best, sum_all, sum_into};
 use crate::tensor::layout::{contiguous_strides, normalize_dim, Layout};
 use crate::tensor::{IndexTensor, Tensor};
 
@@ -42,22 +42,14 @@ fn reduced_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Vec<usize> {
     }
 }
 
-/// Folds `x` over `dims` with `f` from `init`, untracked; the result has the
-/// keepdim shape.
-fn fold_dims<T: Float>(x: &Tensor<T>, dims: &[usize], init: T, f: impl Fn(T, T) -> T) -> Tensor<T> {
+/// Sums `x` over `dims`, untracked; the result has the keepdim shape.
+fn sum_over<T: Float>(x: &Tensor<T>, dims: &[usize]) -> Tensor<T> {
     let kept = kept_shape(x.shape(), dims);
     let mut out_strides = contiguous_strides(&kept);
     for &d in dims {
         out_strides[d] = 0;
     }
-    let out = fold_into(
-        &x.storage(),
-        x.layout(),
-        &out_strides,
-        kept.iter().product(),
-        init,
-        f,
-    );
+    let out = sum_into(&x.storage(), x.layout(), &out_strides, kept.iter().product());
     Tensor::from_contiguous(out, &kept)
 }
 
@@ -90,7 +82,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Tensor<T> {
         let dims = reduced_dims("sum", dims, self.ndim());
-        let kept = fold_dims(self, &dims, T::zero(), |acc, v| acc + v);
+        let kept = sum_over(self, &dims);
         let out = kept.with_layout(Layout::contiguous(&reduced_shape(self.shape(), &dims, keepdim)));
         let (shape, kept_shape) = (self.shape().to_vec(), kept.shape().to_vec());
         record("Sum", out, &[self], move |ctx| {

@@ -138,6 +138,8 @@ impl<T: Float> Tensor<T> {
             layout.for_each_run(|start, len, step| {
                 if step == 1 {
                     copy.extend_from_slice(&data[start..start + len]);
+                } else if step == 0 {
+                    copy.extend(std::iter::repeat_n(data[start], len));
                 } else {
                     copy.extend((0..len).map(|i| data[start + i * step]));
                 }
