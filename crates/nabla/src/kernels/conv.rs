@@ -1,12 +1,24 @@
-//! 2-D convolution kernels on contiguous NCHW buffers: im2col / col2im and
-//! the three products a convolution needs (forward, input gradient =
-//! transposed convolution, weight gradient), each a GEMM per image, spread
-//! over the batch with rayon.
+//! 2-D convolution kernels on contiguous NCHW buffers: the three products a
+//! convolution needs (forward, input gradient = transposed convolution,
+//! weight gradient), each a GEMM per image on the image's patch matrix
+//! (see [`super::im2col`]), spread over the batch with rayon.
 
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
 use crate::element::Float;
+
+/// How an image's patch matrix is laid out (see [`super::im2col`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PatchLayout {
+    /// 1x1, stride 1, no padding: the image is its own patch matrix.
+    Pointwise,
+    /// `[C kh kw, OH OW]`, gathered row by row.
+    Plain,
+    /// `[C kh kw, OH Wp]`, one stretch of the padded image per row.
+    Wide,
+}
 
 /// The geometry of one 2-D convolution: sizes, and per axis stride,
 /// zero padding and dilation (`(height, width)`).
@@ -37,127 +49,78 @@ impl ConvGeometry {
     fn patch_len(&self) -> usize {
         self.in_channels / self.groups * self.kernel.0 * self.kernel.1
     }
-    /// A 1x1, stride-1, unpadded convolution reads the image as its own
-    /// im2col matrix. The sizes must agree too: a transposed convolution
-    /// with output padding has a larger image than its output.
-    fn is_pointwise(&self) -> bool {
-        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0) && self.input == self.output
+    /// The patch layout for this geometry. A 1x1, stride-1, unpadded
+    /// convolution reads the image as its own patch matrix (the sizes must
+    /// agree too: a transposed convolution with output padding has a larger
+    /// image than its output). Other stride-1 convolutions use the wide
+    /// layout unless its unused columns would outnumber the real ones.
+    pub(crate) fn patch_layout(&self) -> PatchLayout {
+        let stride_one = self.stride == (1, 1);
+        if self.kernel == (1, 1) && stride_one && self.padding == (0, 0) && self.input == self.output {
+            PatchLayout::Pointwise
+        } else if stride_one && self.padded_input().1 <= 2 * self.output.1 {
+            PatchLayout::Wide
+        } else {
+            PatchLayout::Plain
+        }
+    }
+    /// `(Hp, Wp)`: the input's size with its zero padding.
+    pub(crate) fn padded_input(&self) -> (usize, usize) {
+        (
+            self.input.0 + 2 * self.padding.0,
+            self.input.1 + 2 * self.padding.1,
+        )
+    }
+    /// Elements of a padded image: `C Hp Wp`, plus the `(kw - 1) dw` that
+    /// the last rows of the wide patch matrix read beyond the last channel.
+    fn padded_len(&self) -> usize {
+        let (hp, wp) = self.padded_input();
+        self.in_channels * hp * wp + (self.kernel.1 - 1) * self.dilation.1
+    }
+    /// Columns of the patch matrix: `OH OW`, or `OH Wp` when wide.
+    pub(crate) fn patch_columns(&self) -> usize {
+        match self.patch_layout() {
+            PatchLayout::Wide => self.output.0 * self.padded_input().1,
+            PatchLayout::Pointwise | PatchLayout::Plain => self.output_len(),
+        }
     }
 }
 
-/// The output columns `x0..x1` whose input column `x * stride + offset`
-/// falls inside `0..width`; the others read padding.
-fn valid_columns(offset: isize, stride: usize, width: usize, out_width: usize) -> (usize, usize) {
-    let s = stride as isize;
-    // First x with x * s + offset >= 0, and first x with x * s + offset >= width.
-    let first = if offset >= 0 { 0 } else { (-offset + s - 1) / s };
-    let end = if width as isize <= offset {
-        0
-    } else {
-        (width as isize - offset + s - 1) / s
-    };
-    let x0 = (first as usize).min(out_width);
-    (x0, (end as usize).clamp(x0, out_width))
+/// Per-thread buffers for one share of the batch: the padded image, the
+/// patch matrix, and one `[C', columns]` matrix in the wide layout.
+struct Scratch<T> {
+    padded: Vec<T>,
+    cols: Vec<T>,
+    wide: Vec<T>,
 }
 
-/// Unfolds one image `[C, H, W]` into `cols` `[C * kh * kw, OH * OW]`:
-/// column `p` holds the receptive field of output pixel `p`, zeros where it
-/// overlaps the padding.
-fn im2col<T: Float>(image: &[T], g: &ConvGeometry, cols: &mut [T]) {
-    let (h, w) = g.input;
-    let (kh, kw) = g.kernel;
-    let (oh, ow) = g.output;
-    let mut row = 0;
-    for c in 0..g.in_channels {
-        let plane = &image[c * h * w..(c + 1) * h * w];
-        for ki in 0..kh {
-            for kj in 0..kw {
-                let out = &mut cols[row * oh * ow..(row + 1) * oh * ow];
-                let offset = (kj * g.dilation.1) as isize - g.padding.1 as isize;
-                let (x0, x1) = valid_columns(offset, g.stride.1, w, ow);
-                for y in 0..oh {
-                    let iy = (y * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-                    let line = &mut out[y * ow..(y + 1) * ow];
-                    if iy < 0 || iy >= h as isize || x0 == x1 {
-                        line.fill(T::zero());
-                        continue;
-                    }
-                    let src = &plane[iy as usize * w..(iy as usize + 1) * w];
-                    line[..x0].fill(T::zero());
-                    line[x1..].fill(T::zero());
-                    let first = ((x0 * g.stride.1) as isize + offset) as usize;
-                    if g.stride.1 == 1 {
-                        copy_row(&mut line[x0..x1], &src[first..first + (x1 - x0)]);
-                    } else {
-                        let taps = src[first..].iter().step_by(g.stride.1);
-                        for (v, &x) in line[x0..x1].iter_mut().zip(taps) {
-                            *v = x;
-                        }
-                    }
-                }
-                row += 1;
+impl<T: Float> Scratch<T> {
+    fn new(g: &ConvGeometry) -> Self {
+        let layout = g.patch_layout();
+        let columns = g.patch_columns();
+        let sized = |n: usize, needed: bool| if needed { vec![T::zero(); n] } else { Vec::new() };
+        Scratch {
+            padded: sized(g.padded_len(), layout == PatchLayout::Wide),
+            cols: sized(
+                g.groups * g.patch_len() * columns,
+                layout != PatchLayout::Pointwise,
+            ),
+            wide: sized(g.out_channels * columns, layout == PatchLayout::Wide),
+        }
+    }
+
+    /// The patch matrix of `image` (the image itself when pointwise).
+    fn patches<'a>(&'a mut self, image: &'a [T], g: &ConvGeometry) -> &'a [T] {
+        match g.patch_layout() {
+            PatchLayout::Pointwise => image,
+            PatchLayout::Plain => {
+                im2col(image, g, &mut self.cols);
+                &self.cols
             }
-        }
-    }
-}
-
-/// Copies `src` into `dst` (of the same length) in blocks of 8 elements.
-/// im2col copies thousands of rows of a few dozen elements per image, and a
-/// call to `memcpy` for each would cost more than the copying.
-#[inline(always)]
-fn copy_row<T: Copy>(dst: &mut [T], src: &[T]) {
-    const BLOCK: usize = 8;
-    let n = dst.len();
-    if n < BLOCK {
-        for (d, &v) in dst.iter_mut().zip(src) {
-            *d = v;
-        }
-        return;
-    }
-    let copy_block = |d: &mut [T], s: &[T]| {
-        let d: &mut [T; BLOCK] = d.try_into().expect("a block of 8");
-        *d = s.try_into().expect("a block of 8");
-    };
-    for (d, s) in dst.chunks_exact_mut(BLOCK).zip(src.chunks_exact(BLOCK)) {
-        copy_block(d, s);
-    }
-    // The last block overlaps the ones before it instead of a scalar tail.
-    copy_block(&mut dst[n - BLOCK..], &src[n - BLOCK..n]);
-}
-
-/// The adjoint of [`im2col`]: adds every column entry onto the image pixel
-/// it was read from (the caller zeroes `image` first).
-fn col2im<T: Float>(cols: &[T], g: &ConvGeometry, image: &mut [T]) {
-    let (h, w) = g.input;
-    let (kh, kw) = g.kernel;
-    let (oh, ow) = g.output;
-    let mut row = 0;
-    for c in 0..g.in_channels {
-        let plane = &mut image[c * h * w..(c + 1) * h * w];
-        for ki in 0..kh {
-            for kj in 0..kw {
-                let src = &cols[row * oh * ow..(row + 1) * oh * ow];
-                let offset = (kj * g.dilation.1) as isize - g.padding.1 as isize;
-                let (x0, x1) = valid_columns(offset, g.stride.1, w, ow);
-                for y in 0..oh {
-                    let iy = (y * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-                    if iy < 0 || iy >= h as isize || x0 == x1 {
-                        continue;
-                    }
-                    let line = &mut plane[iy as usize * w..(iy as usize + 1) * w];
-                    let first = ((x0 * g.stride.1) as isize + offset) as usize;
-                    let src = &src[y * ow + x0..y * ow + x1];
-                    if g.stride.1 == 1 {
-                        for (dst, &v) in line[first..first + src.len()].iter_mut().zip(src) {
-                            *dst = *dst + v;
-                        }
-                    } else {
-                        for (dst, &v) in line[first..].iter_mut().step_by(g.stride.1).zip(src) {
-                            *dst = *dst + v;
-                        }
-                    }
-                }
-                row += 1;
+            PatchLayout::Wide => {
+                pad_image(image, g, &mut self.padded);
+                im2col_wide(&self.padded, g, &mut self.cols);
+                &self.cols
             }
         }
     }
@@ -242,67 +205,66 @@ fn inner_parallelism(batch: usize) -> Parallelism {
 
 /// Runs `f(first_image, share, scratch)` over shares of consecutive
 /// images of `out` (`per_image` elements each), in parallel, with one
-/// `scratch` buffer of `scratch_len` zeros per share rather than per image
-/// or per rayon task. A few shares per thread balance the load when a
-/// thread is slowed down.
+/// [`Scratch`] per share rather than per image or per rayon task. A few
+/// shares per thread balance the load when a thread is slowed down.
 fn for_each_share<T: Float>(
     out: &mut [T],
     per_image: usize,
-    batch: usize,
-    scratch_len: usize,
-    f: impl Fn(usize, &mut [T], &mut [T]) + Sync + Send,
+    g: &ConvGeometry,
+    f: impl Fn(usize, &mut [T], &mut Scratch<T>) + Sync + Send,
 ) {
-    let images_per_share = batch.div_ceil(4 * rayon::current_num_threads()).max(1);
+    let images_per_share = g.batch.div_ceil(4 * rayon::current_num_threads()).max(1);
     out.par_chunks_mut(images_per_share * per_image)
         .enumerate()
-        .for_each(|(share, out)| {
-            let mut scratch = vec![T::zero(); scratch_len];
-            f(share * images_per_share, out, &mut scratch);
-        });
+        .for_each(|(share, out)| f(share * images_per_share, out, &mut Scratch::new(g)));
 }
 
 /// Convolution forward: `out [N, C', OH, OW] = conv(x [N, C, H, W], w [C', C/g, kh, kw])`.
 pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], g: &ConvGeometry) -> Vec<T> {
-    let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
-    let (k, p) = (g.patch_len(), g.output_len());
+    let cout = g.out_channels / g.groups;
+    let (k, columns) = (g.patch_len(), g.patch_columns());
     let image_len = g.in_channels * g.input_len();
-    let mut out = vec![T::zero(); g.batch * g.out_channels * p];
+    let out_len = g.out_channels * g.output_len();
+    let mut out = vec![T::zero(); g.batch * out_len];
     if out.is_empty() {
         return out;
     }
     let parallelism = inner_parallelism(g.batch);
-    let pointwise = g.is_pointwise();
-    let scratch_len = if pointwise { 0 } else { g.groups * k * p };
-    let out_len = g.out_channels * p;
-    for_each_share(&mut out, out_len, g.batch, scratch_len, |first, share, cols| {
+    let wide = g.patch_layout() == PatchLayout::Wide;
+    for_each_share(&mut out, out_len, g, |first, share, scratch| {
         for (i, out_n) in share.chunks_mut(out_len).enumerate() {
-            let n = first + i;
-            let image = &x[n * image_len..(n + 1) * image_len];
-            let cols: &[T] = if pointwise {
-                image
-            } else {
-                im2col(image, g, cols);
-                cols
-            };
+            let image = &x[(first + i) * image_len..(first + i + 1) * image_len];
+            // The wide layout's product goes to scratch, then drops its
+            // unused columns on the way to `out_n`.
+            let mut wide_out = std::mem::take(&mut scratch.wide);
+            let cols = scratch.patches(image, g);
+            let target: &mut [T] = if wide { &mut wide_out } else { out_n };
             for group in 0..g.groups {
+                // out_g (cout x columns) = w_g (cout x k) cols_g (k x columns)
+                let w_g = &w[group * cout * k..];
+                let cols_g = &cols[group * k * columns..];
+                let out_g = &mut target[group * cout * columns..(group + 1) * cout * columns];
                 gemm(
-                    &mut out_n[group * cout * p..(group + 1) * cout * p],
+                    out_g,
                     cout,
-                    p,
+                    columns,
                     k,
-                    &w[group * cout * k..],
+                    w_g,
                     k,
                     false,
-                    &cols[group * k * p..],
-                    p,
+                    cols_g,
+                    columns,
                     false,
                     false,
                     parallelism,
                 );
             }
+            if wide {
+                narrow(&wide_out, g.out_channels, g, out_n);
+            }
+            scratch.wide = wide_out;
         }
     });
-    debug_assert_eq!(cin * g.kernel.0 * g.kernel.1, k);
     out
 }
 
@@ -310,43 +272,57 @@ pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], g: &ConvGeometry) -> Ve
 /// `dx [N, C, H, W]` from `dy [N, C', OH, OW]` and `w [C', C/g, kh, kw]`.
 pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -> Vec<T> {
     let cout = g.out_channels / g.groups;
-    let (k, p) = (g.patch_len(), g.output_len());
+    let (k, columns) = (g.patch_len(), g.patch_columns());
     let image_len = g.in_channels * g.input_len();
+    let dy_len = g.out_channels * g.output_len();
     let mut dx = vec![T::zero(); g.batch * image_len];
     if dx.is_empty() {
         return dx;
     }
     let parallelism = inner_parallelism(g.batch);
-    let pointwise = g.is_pointwise();
-    let scratch_len = if pointwise { 0 } else { g.groups * k * p };
-    for_each_share(&mut dx, image_len, g.batch, scratch_len, |first, share, cols| {
+    let layout = g.patch_layout();
+    for_each_share(&mut dx, image_len, g, |first, share, scratch| {
         for (i, dx_n) in share.chunks_mut(image_len).enumerate() {
-            let n = first + i;
-            let dy_n = &dy[n * g.out_channels * p..(n + 1) * g.out_channels * p];
+            let dy_n = &dy[(first + i) * dy_len..(first + i + 1) * dy_len];
+            let dy_n: &[T] = if layout == PatchLayout::Wide {
+                widen(dy_n, g.out_channels, g, &mut scratch.wide);
+                &scratch.wide
+            } else {
+                dy_n
+            };
+            let target: &mut [T] = if layout == PatchLayout::Pointwise {
+                dx_n
+            } else {
+                &mut scratch.cols
+            };
             for group in 0..g.groups {
-                // cols_g (k x p) = w_g^T (k x cout) dy_g (cout x p)
-                let target = if pointwise {
-                    &mut dx_n[group * k * p..(group + 1) * k * p]
-                } else {
-                    &mut cols[group * k * p..(group + 1) * k * p]
-                };
+                // cols_g (k x columns) = w_g^T (k x cout) dy_g (cout x columns)
+                let w_g = &w[group * cout * k..];
+                let dy_g = &dy_n[group * cout * columns..];
+                let cols_g = &mut target[group * k * columns..(group + 1) * k * columns];
                 gemm(
-                    target,
+                    cols_g,
                     k,
-                    p,
+                    columns,
                     cout,
-                    &w[group * cout * k..],
+                    w_g,
                     k,
                     true,
-                    &dy_n[group * cout * p..],
-                    p,
+                    dy_g,
+                    columns,
                     false,
                     false,
                     parallelism,
                 );
             }
-            if !pointwise {
-                col2im(cols, g, dx_n);
+            match layout {
+                PatchLayout::Pointwise => {}
+                PatchLayout::Plain => col2im(&scratch.cols, g, dx_n),
+                PatchLayout::Wide => {
+                    scratch.padded.fill(T::zero());
+                    col2im_wide(&scratch.cols, g, &mut scratch.padded);
+                    crop_image(&scratch.padded, g, dx_n);
+                }
             }
         }
     });
@@ -357,14 +333,15 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
 /// `x [N, C, H, W]` and `dy [N, C', OH, OW]`.
 pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) -> Vec<T> {
     let cout = g.out_channels / g.groups;
-    let (k, p) = (g.patch_len(), g.output_len());
+    let (k, columns) = (g.patch_len(), g.patch_columns());
     let image_len = g.in_channels * g.input_len();
+    let dy_len = g.out_channels * g.output_len();
     let weight_len = g.out_channels * k;
     if weight_len == 0 {
         return Vec::new();
     }
     let parallelism = inner_parallelism(g.batch);
-    let pointwise = g.is_pointwise();
+    let wide = g.patch_layout() == PatchLayout::Wide;
     // `gemm` multiplies by a transposed right operand (cols^T) at a third
     // of its speed once patches are long, so for those the product is
     // turned around: dw_g^T (k x cout) += cols_g (k x p) dy_g^T (p x cout),
@@ -381,40 +358,37 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
         .par_chunks(chunk)
         .map(|images| {
             let mut dw = vec![T::zero(); weight_len];
-            let mut cols = if pointwise {
-                Vec::new()
-            } else {
-                vec![T::zero(); g.groups * k * p]
-            };
+            let mut scratch = Scratch::new(g);
             let mut dy_t = if turned {
-                vec![T::zero(); p * g.out_channels]
+                vec![T::zero(); columns * g.out_channels]
             } else {
                 Vec::new()
             };
             for &n in images {
-                let image = &x[n * image_len..(n + 1) * image_len];
-                let cols: &[T] = if pointwise {
-                    image
+                let mut wide_dy = std::mem::take(&mut scratch.wide);
+                let dy_n = &dy[n * dy_len..(n + 1) * dy_len];
+                let dy_n: &[T] = if wide {
+                    widen(dy_n, g.out_channels, g, &mut wide_dy);
+                    &wide_dy
                 } else {
-                    im2col(image, g, &mut cols);
-                    &cols
+                    dy_n
                 };
-                let dy_n = &dy[n * g.out_channels * p..(n + 1) * g.out_channels * p];
                 if turned {
-                    transpose(dy_n, g.out_channels, p, &mut dy_t);
+                    transpose(dy_n, g.out_channels, columns, &mut dy_t);
                 }
+                let cols = scratch.patches(&x[n * image_len..(n + 1) * image_len], g);
                 for group in 0..g.groups {
                     let dw_g = &mut dw[group * cout * k..(group + 1) * cout * k];
-                    let cols_g = &cols[group * k * p..];
+                    let cols_g = &cols[group * k * columns..];
                     if turned {
                         let dy_t_g = &dy_t[group * cout..];
                         gemm(
                             dw_g,
                             k,
                             cout,
-                            p,
+                            columns,
                             cols_g,
-                            p,
+                            columns,
                             false,
                             dy_t_g,
                             g.out_channels,
@@ -424,23 +398,24 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
                         );
                     } else {
                         // dw_g (cout x k) += dy_g (cout x p) cols_g^T (p x k)
-                        let dy_g = &dy_n[group * cout * p..];
+                        let dy_g = &dy_n[group * cout * columns..];
                         gemm(
                             dw_g,
                             cout,
                             k,
-                            p,
+                            columns,
                             dy_g,
-                            p,
+                            columns,
                             false,
                             cols_g,
-                            p,
+                            columns,
                             true,
                             true,
                             parallelism,
                         );
                     }
                 }
+                scratch.wide = wide_dy;
             }
             dw
         })
@@ -553,66 +528,84 @@ mod tests {
         dw
     }
 
-    #[test]
-    fn weight_grad_matches_its_definition_for_short_and_long_patches() {
-        // Patches of 2 * 3 * 2 = 12 (multiplied directly) and 8 * 3 * 3 = 72
-        // (the turned-around product), both with groups.
-        for (channels, kernel) in [(4, (3, 2)), (16, (3, 3))] {
-            let g = ConvGeometry {
-                batch: 3,
-                in_channels: channels,
-                out_channels: 6,
-                groups: 2,
-                input: (7, 6),
-                kernel,
-                output: (
-                    (7 + 2 - (kernel.0 - 1) - 1) / 2 + 1,
-                    (6 - 2 * (kernel.1 - 1) - 1) + 1,
-                ),
-                stride: (2, 1),
-                padding: (1, 0),
-                dilation: (1, 2),
-            };
-            let x: Vec<f64> = (0..3 * channels * 42)
-                .map(|i| ((i * 37 % 101) as f64) / 50.0 - 1.0)
-                .collect();
-            let dy: Vec<f64> = (0..3 * 6 * g.output_len())
-                .map(|i| ((i * 13 % 29) as f64) / 14.0 - 1.0)
-                .collect();
-            let fast = conv2d_weight_grad(&x, &dy, &g);
-            let slow = naive_weight_grad(&x, &dy, &g);
-            assert_eq!(fast.len(), slow.len());
-            for (a, b) in fast.iter().zip(&slow) {
-                assert!((a - b).abs() < 1e-12, "{a} vs {b} (kernel {kernel:?})");
+    /// Test geometries: every patch layout, short (12) and long (72)
+    /// patches, groups, padding and dilation.
+    fn geometries() -> Vec<ConvGeometry> {
+        let mut all = vec![];
+        for stride in [(2, 1), (1, 1)] {
+            for (channels, kernel) in [(4, (3, 2)), (16, (3, 3))] {
+                let (padding, dilation) = ((1, 1), (1, 2));
+                let size =
+                    |i: usize, k: usize, s: usize, p: usize, d: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;
+                all.push(ConvGeometry {
+                    batch: 3,
+                    in_channels: channels,
+                    out_channels: 6,
+                    groups: 2,
+                    input: (7, 6),
+                    kernel,
+                    output: (
+                        size(7, kernel.0, stride.0, padding.0, dilation.0),
+                        size(6, kernel.1, stride.1, padding.1, dilation.1),
+                    ),
+                    stride,
+                    padding,
+                    dilation,
+                });
             }
         }
+        let pointwise = ConvGeometry {
+            kernel: (1, 1),
+            output: (7, 6),
+            stride: (1, 1),
+            padding: (0, 0),
+            dilation: (1, 1),
+            ..all[0]
+        };
+        all.push(pointwise);
+        let layouts: Vec<PatchLayout> = all.iter().map(|g| g.patch_layout()).collect();
+        for layout in [PatchLayout::Plain, PatchLayout::Wide, PatchLayout::Pointwise] {
+            assert!(layouts.contains(&layout), "no test geometry is {layout:?}");
+        }
+        all
+    }
+
+    fn values(n: usize, a: usize, b: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| ((i * a % b) as f64) / (b as f64 / 2.0) - 1.0)
+            .collect()
+    }
+
+    fn dot(a: &[f64], b: &[f64]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
     }
 
     #[test]
-    fn gemm_path_matches_the_direct_loops() {
-        let g = ConvGeometry {
-            batch: 3,
-            in_channels: 4,
-            out_channels: 6,
-            groups: 2,
-            input: (7, 6),
-            kernel: (3, 2),
-            output: (3, 4),
-            stride: (2, 1),
-            padding: (1, 0),
-            dilation: (1, 2),
-        };
-        // Output size by formula: (7 + 2 - 1*(3-1) - 1)/2 + 1 = 3, (6 - 2*(2-1) - 1)/1 + 1 = 4.
-        let x: Vec<f64> = (0..3 * 4 * 42)
-            .map(|i| ((i * 37 % 101) as f64) / 50.0 - 1.0)
-            .collect();
-        let w: Vec<f64> = (0..6 * 2 * 6)
-            .map(|i| ((i * 13 % 29) as f64) / 14.0 - 1.0)
-            .collect();
-        let fast = conv2d_forward(&x, &w, &g);
-        let slow = naive(&x, &w, &g);
-        for (a, b) in fast.iter().zip(&slow) {
-            assert!((a - b).abs() < 1e-12);
+    fn every_layout_matches_the_definitions() {
+        for g in geometries() {
+            let cin = g.in_channels / g.groups;
+            let x = values(g.batch * g.in_channels * g.input_len(), 37, 101);
+            let w = values(g.out_channels * cin * g.kernel.0 * g.kernel.1, 13, 29);
+            let dy = values(g.batch * g.out_channels * g.output_len(), 17, 31);
+            let close = |fast: &[f64], slow: &[f64], what: &str| {
+                assert_eq!(fast.len(), slow.len(), "{what} of {g:?}");
+                for (a, b) in fast.iter().zip(slow) {
+                    assert!((a - b).abs() < 1e-12, "{what}: {a} vs {b} for {g:?}");
+                }
+            };
+            close(&conv2d_forward(&x, &w, &g), &naive(&x, &w, &g), "forward");
+            close(
+                &conv2d_weight_grad(&x, &dy, &g),
+                &naive_weight_grad(&x, &dy, &g),
+                "weight gradient",
+            );
+            // The input gradient is the adjoint: <conv(x), dy> = <x, conv^T(dy)>.
+            let forward = dot(&naive(&x, &w, &g), &dy);
+            let adjoint = dot(&x, &conv2d_input_grad(&dy, &w, &g));
+            assert!(
+                (forward - adjoint).abs() < 1e-10,
+                "{forward} vs {adjoint} for {g:?}"
+            );
         }
     }
 }
