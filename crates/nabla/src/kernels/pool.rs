@@ -197,13 +197,21 @@ pub(crate) fn max_pool2d_forward<T: Float>(
         && g.dilation == (1, 1)
         && (oh - 1) * g.stride.0 + g.kernel.0 <= h
         && (ow - 1) * g.stride.1 + g.kernel.1 <= w;
-    let row = |r: usize, out: &mut [T], idx: Option<&mut [usize]>| {
-        if dense {
-            max_pool_dense_row(&x[(r / oh) * h * w..(r / oh + 1) * h * w], r % oh, g, out, idx);
-        } else {
-            row(r, out, idx);
+    if dense {
+        // Whole planes per call: LeNet's second pool has rows of 5 outputs,
+        // too short to pay for a call and a CPU-feature check each.
+        let plane = |i: usize, out: &mut [T], idx: Option<&mut [usize]>| {
+            max_pool_dense_plane(&x[i * h * w..(i + 1) * h * w], g, out, idx)
+        };
+        let p = g.output_len();
+        if !with_indices {
+            for_each_piece(&mut out, p, work, |i, o| plane(i, o, None));
+            return (out, None);
         }
-    };
+        let mut indices = vec![0usize; n_out];
+        for_each_piece2(&mut out, p, &mut indices, p, work, |i, o, idx| plane(i, o, Some(idx)));
+        return (out, Some(indices));
+    }
     if !with_indices {
         for_each_piece(&mut out, ow, work, |r, o| row(r, o, None));
         return (out, None);
@@ -213,37 +221,65 @@ pub(crate) fn max_pool2d_forward<T: Float>(
     (out, Some(indices))
 }
 
-/// One output row `oy` of a max pooling whose windows all lie inside the
-/// image (no padding, no dilation, as in LeNet's and VGG's 2x2 pools).
+/// Max pooling of one plane whose windows all lie inside the image (no
+/// padding, no dilation, as in LeNet's and VGG's 2x2 pools).
 ///
 /// The taps are the outer loop and the output columns the inner one, so
-/// each inner loop is a branch-free select over a whole row, which the
-/// compiler vectorizes; every window still sees its taps in row-major
+/// each inner loop is a branch-free select over a whole output row, which
+/// the compiler vectorizes; every window still sees its taps in row-major
 /// order, so ties and NaN resolve as in [`max_pool2d_forward`].
-fn max_pool_dense_row<T: Float>(
+///
+/// Compiled twice: for AVX2 when the CPU has it (checked at run time), and
+/// for the baseline. Without AVX2's blends the compiler turns the selects
+/// into branches, which random data mispredicts half the time.
+fn max_pool_dense_plane<T: Float>(image: &[T], g: &MaxPoolGeometry, out: &mut [T], idx: Option<&mut [usize]>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { max_pool_dense_plane_avx2(image, g, out, idx) };
+    }
+    max_pool_dense_plane_body(image, g, out, idx)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max_pool_dense_plane_avx2<T: Float>(
     image: &[T],
-    oy: usize,
+    g: &MaxPoolGeometry,
+    out: &mut [T],
+    idx: Option<&mut [usize]>,
+) {
+    max_pool_dense_plane_body(image, g, out, idx)
+}
+
+#[inline(always)]
+fn max_pool_dense_plane_body<T: Float>(
+    image: &[T],
     g: &MaxPoolGeometry,
     out: &mut [T],
     mut idx: Option<&mut [usize]>,
 ) {
     let w = g.input.1;
+    let ow = g.output.1;
     let (sh, sw) = g.stride;
-    for ky in 0..g.kernel.0 {
-        let y = oy * sh + ky;
-        for kx in 0..g.kernel.1 {
-            let start = y * w + kx;
-            let line = &image[start..start + (out.len() - 1) * sw + 1];
-            let tap = Tap {
-                first: ky == 0 && kx == 0,
-                start,
-            };
-            // A constant stride lets the compiler turn the strided reads
-            // into vector loads and shuffles.
-            match sw {
-                1 => max_pool_tap::<T, 1>(line, sw, tap, out, idx.as_deref_mut()),
-                2 => max_pool_tap::<T, 2>(line, sw, tap, out, idx.as_deref_mut()),
-                _ => max_pool_tap::<T, 0>(line, sw, tap, out, idx.as_deref_mut()),
+    for (oy, out) in out.chunks_exact_mut(ow).enumerate() {
+        let mut idx = idx.as_deref_mut().map(|i| &mut i[oy * ow..(oy + 1) * ow]);
+        for ky in 0..g.kernel.0 {
+            let y = oy * sh + ky;
+            for kx in 0..g.kernel.1 {
+                let start = y * w + kx;
+                let line = &image[start..start + (ow - 1) * sw + 1];
+                let tap = Tap {
+                    first: ky == 0 && kx == 0,
+                    start,
+                };
+                // A constant stride lets the compiler turn the strided
+                // reads into vector loads and shuffles.
+                match sw {
+                    1 => max_pool_tap::<T, 1>(line, sw, tap, out, idx.as_deref_mut()),
+                    2 => max_pool_tap::<T, 2>(line, sw, tap, out, idx.as_deref_mut()),
+                    _ => max_pool_tap::<T, 0>(line, sw, tap, out, idx.as_deref_mut()),
+                }
             }
         }
     }
@@ -259,39 +295,8 @@ struct Tap {
 
 /// Folds `line[ox * stride]` into the running maximum of window `ox` for
 /// every `ox`; `STRIDE` is `stride` when known at compile time, else 0.
-///
-/// Compiled twice: for AVX2 when the CPU has it (checked at run time), and
-/// for the baseline. Without AVX2's blends the compiler turns the selects
-/// into branches, which random data mispredicts half the time.
-fn max_pool_tap<T: Float, const STRIDE: usize>(
-    line: &[T],
-    stride: usize,
-    tap: Tap,
-    out: &mut [T],
-    idx: Option<&mut [usize]>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { max_pool_tap_avx2::<T, STRIDE>(line, stride, tap, out, idx) };
-    }
-    max_pool_tap_body::<T, STRIDE>(line, stride, tap, out, idx)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn max_pool_tap_avx2<T: Float, const STRIDE: usize>(
-    line: &[T],
-    stride: usize,
-    tap: Tap,
-    out: &mut [T],
-    idx: Option<&mut [usize]>,
-) {
-    max_pool_tap_body::<T, STRIDE>(line, stride, tap, out, idx)
-}
-
 #[inline(always)]
-fn max_pool_tap_body<T: Float, const STRIDE: usize>(
+fn max_pool_tap<T: Float, const STRIDE: usize>(
     line: &[T],
     stride: usize,
     tap: Tap,
