@@ -21,7 +21,9 @@ unsafe impl<T: Sync> Send for MatRef<T> {}
 unsafe impl<T: Sync> Sync for MatRef<T> {}
 
 /// Below this many multiply-adds per product, a batch is spread over threads
-/// one product each instead of threading inside each product.
+/// one product each instead of threading inside each product, and a single
+/// product runs on the calling thread: waking the other threads costs more
+/// than they save (an MLP's 64 x 10 x 128 output layer, say).
 const SMALL_PRODUCT: usize = 96 * 96 * 96;
 
 /// `dst[b] = lhs[b] x rhs[b]` for every batch entry `b`, where `dst` is a
@@ -77,7 +79,7 @@ pub(crate) unsafe fn gemm_batched<T: Float>(
             .zip(lhs.par_iter().zip(rhs.par_iter()))
             .for_each(|(out, (&a, &b))| one(out, a, b, Parallelism::None));
     } else {
-        let parallelism = if threads > 1 {
+        let parallelism = if threads > 1 && m * n * k >= SMALL_PRODUCT {
             Parallelism::Rayon(threads)
         } else {
             Parallelism::None

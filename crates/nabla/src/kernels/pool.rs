@@ -209,7 +209,9 @@ pub(crate) fn max_pool2d_forward<T: Float>(
             return (out, None);
         }
         let mut indices = vec![0usize; n_out];
-        for_each_piece2(&mut out, p, &mut indices, p, work, |i, o, idx| plane(i, o, Some(idx)));
+        for_each_piece2(&mut out, p, &mut indices, p, work, |i, o, idx| {
+            plane(i, o, Some(idx))
+        });
         return (out, Some(indices));
     }
     if !with_indices {
@@ -232,7 +234,12 @@ pub(crate) fn max_pool2d_forward<T: Float>(
 /// Compiled twice: for AVX2 when the CPU has it (checked at run time), and
 /// for the baseline. Without AVX2's blends the compiler turns the selects
 /// into branches, which random data mispredicts half the time.
-fn max_pool_dense_plane<T: Float>(image: &[T], g: &MaxPoolGeometry, out: &mut [T], idx: Option<&mut [usize]>) {
+fn max_pool_dense_plane<T: Float>(
+    image: &[T],
+    g: &MaxPoolGeometry,
+    out: &mut [T],
+    idx: Option<&mut [usize]>,
+) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.

@@ -1,6 +1,6 @@
 //! Adam and AdamW, as PyTorch's `torch.optim.Adam` and `torch.optim.AdamW`.
 
-use super::sgd::{lerp, maximum, parse_state, state_key, update_with_grad};
+use super::sgd::{for_each_chunk, lerp, maximum, parse_state, state_key, update_with_grad};
 use super::Optimizer;
 use crate::element::Float;
 use crate::error::Result;
@@ -226,8 +226,7 @@ impl<T: Float> Optimizer<T> for Adam<T> {
                 let bias_correction2 = 1.0 - beta2.powf(s.step);
                 let neg_step_size = T::from_f64(-(c.lr / bias_correction1));
                 let bias_correction2_sqrt = T::from_f64(bias_correction2.powf(0.5));
-                let moments = s.exp_avg.iter_mut().zip(s.exp_avg_sq.iter_mut());
-                for (i, ((x, &g), (m, v))) in data.iter_mut().zip(grad).zip(moments).enumerate() {
+                let update = |x: &mut T, g: T, m: &mut T, v: &mut T, max: Option<&mut T>| {
                     let mut g = if maximize { -g } else { g };
                     if decoupled {
                         *x = *x * shrink;
@@ -236,15 +235,39 @@ impl<T: Float> Optimizer<T> for Adam<T> {
                     }
                     *m = lerp(*m, g, one_minus_beta1);
                     *v = *v * beta2_t + one_minus_beta2 * g * g;
-                    let second = if amsgrad {
-                        let max = &mut s.max_exp_avg_sq[i];
-                        *max = maximum(*max, *v);
-                        *max
-                    } else {
-                        *v
+                    let second = match max {
+                        Some(max) => {
+                            *max = maximum(*max, *v);
+                            *max
+                        }
+                        None => *v,
                     };
                     let denom = second.sqrt() / bias_correction2_sqrt + eps;
                     *x = *x + neg_step_size * *m / denom;
+                };
+                if amsgrad {
+                    let moments = s.exp_avg.iter_mut().zip(s.exp_avg_sq.iter_mut());
+                    let elements = data
+                        .iter_mut()
+                        .zip(grad)
+                        .zip(moments)
+                        .zip(s.max_exp_avg_sq.iter_mut());
+                    for (((x, &g), (m, v)), max) in elements {
+                        update(x, g, m, v, Some(max));
+                    }
+                } else {
+                    for_each_chunk(
+                        data,
+                        grad,
+                        &mut s.exp_avg,
+                        &mut s.exp_avg_sq,
+                        |data, grad, ms, vs| {
+                            let moments = ms.iter_mut().zip(vs.iter_mut());
+                            for ((x, &g), (m, v)) in data.iter_mut().zip(grad).zip(moments) {
+                                update(x, g, m, v, None);
+                            }
+                        },
+                    );
                 }
             });
         }

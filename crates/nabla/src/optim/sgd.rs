@@ -2,6 +2,8 @@
 //! helpers every optimizer of this module shares: reading a parameter's
 //! gradient next to its data, and checking a loaded state.
 
+use rayon::prelude::*;
+
 use super::Optimizer;
 use crate::element::Float;
 use crate::error::{Error, Result};
@@ -199,14 +201,14 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
                         }
                         *buffer = Some(b);
                     }
-                    Some(b) => {
+                    Some(b) => for_each_chunk(data, grad, b, &mut [], |data, grad, b, _| {
                         for ((x, &g), b) in data.iter_mut().zip(grad).zip(b.iter_mut()) {
                             let g = effective(g, *x);
                             *b = *b * momentum + keep * g;
                             let d = if nesterov { g + momentum * *b } else { *b };
                             *x = *x + neg_lr * d;
                         }
-                    }
+                    }),
                 }
             });
         }
@@ -286,6 +288,35 @@ pub(super) fn update_with_grad<T: Float>(p: &Tensor<T>, f: impl FnOnce(&mut [T],
         grad.with_contiguous(|g| p.update_data(|data| f(data, g)));
     }
     true
+}
+
+/// Runs `f` on matching chunks of a parameter's data, its gradient and up
+/// to two state buffers of the same length (`b` may be empty, and then each
+/// chunk of it is too), in parallel for a large parameter. The updates are
+/// elementwise, so chunks are independent; a big layer's weights (an MLP's
+/// 784 x 256) are worth spreading over threads.
+pub(super) fn for_each_chunk<T: Float>(
+    data: &mut [T],
+    grad: &[T],
+    a: &mut [T],
+    b: &mut [T],
+    f: impl Fn(&mut [T], &[T], &mut [T], &mut [T]) + Sync + Send,
+) {
+    const CHUNK: usize = 1 << 14;
+    if data.len() < 2 * CHUNK || rayon::current_num_threads() == 1 {
+        return f(data, grad, a, b);
+    }
+    let chunks = data
+        .par_chunks_mut(CHUNK)
+        .zip(grad.par_chunks(CHUNK))
+        .zip(a.par_chunks_mut(CHUNK));
+    if b.is_empty() {
+        chunks.for_each(|((x, g), a)| f(x, g, a, &mut []));
+    } else {
+        chunks
+            .zip(b.par_chunks_mut(CHUNK))
+            .for_each(|(((x, g), a), b)| f(x, g, a, b));
+    }
 }
 
 /// PyTorch's `lerp(start, end, weight)`, with its two formulas for small
