@@ -13,9 +13,14 @@ Runs, in one invocation and one after the other (never concurrently):
    BLAS and kernel ran is recorded from threadpoolctl.
 3. `nabla bench --json --threads N --repetitions R` (through
    `cargo run --release -q -p nabla-cli --`, or a given `--nabla` binary).
-4. Peak RSS of 200 LeNet-5 training steps at batch 64: PyTorch in a fresh
-   subprocess (resource.getrusage), nabla through `/usr/bin/time -v` on
-   `nabla train` limited to 12,800 examples (200 steps).
+4. Peak RSS of 200 LeNet-5 training steps at batch 64 on random inputs:
+   PyTorch in a fresh subprocess (resource.getrusage), nabla through
+   `/usr/bin/time -v` on `nabla bench --only lenet_train_bs64
+   --repetitions 100` (3 warm-up steps, then the 200 timed ones).
+5. Peak RSS of a whole `nabla train --epochs 1` on the full bundled MNIST
+   (the default LeNet-5 run, one epoch), through `/usr/bin/time -v`.
+6. Thread scaling: the LeNet-5 training step at batch 256 on 1 thread,
+   in nabla and in PyTorch, against the same step on N threads.
 
 Then prints a Markdown table: benchmark | nabla | PyTorch | NumPy | speed
 ratio nabla vs PyTorch (>1 means nabla is faster) | target | met.
@@ -180,6 +185,18 @@ def torch_benchmarks(torch, repetitions):
     return out
 
 
+def torch_lenet_bs256_one_thread(torch, repetitions):
+    """The LeNet-5 bs256 training step of `torch_benchmarks` on 1 thread."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        step = torch_train_step(torch, torch_models(torch)[1](), (256, 1, 28, 28))
+        return 256 / median_seconds(3, repetitions, step)
+    finally:
+        torch.set_num_threads(threads)
+
+
 # --------------------------------------------------------------------------
 # NumPy sgemm, in a subprocess with the OpenBLAS core-type overrides unset.
 # --------------------------------------------------------------------------
@@ -233,12 +250,17 @@ def numpy_sgemm(threads, repetitions):
 # nabla.
 # --------------------------------------------------------------------------
 
-def nabla_bench(nabla, threads, repetitions):
-    bench_args = ["bench", "--json", "--threads", str(threads), "--repetitions", str(repetitions)]
+def nabla_command(nabla, args):
     if nabla:
-        cmd = [nabla] + bench_args
-    else:
-        cmd = ["cargo", "run", "--release", "-q", "-p", "nabla-cli", "--"] + bench_args
+        return [nabla] + args
+    return ["cargo", "run", "--release", "-q", "-p", "nabla-cli", "--"] + args
+
+
+def nabla_bench(nabla, threads, repetitions, only=None):
+    bench_args = ["bench", "--json", "--threads", str(threads), "--repetitions", str(repetitions)]
+    if only:
+        bench_args += ["--only", only]
+    cmd = nabla_command(nabla, bench_args)
     log("nabla: " + " ".join(cmd))
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=True)
     line = [l for l in proc.stdout.splitlines() if l.strip().startswith("{")][-1]
@@ -293,46 +315,37 @@ def torch_rss(threads, steps=200):
     return json.loads(proc.stdout)
 
 
-def small_mnist_copy(train, test):
-    """A folder with the first `train` training and `test` test examples of
-    the bundled MNIST, as uncompressed IDX files (`--data-dir` loads them
-    without the checksum of the official files)."""
-    import gzip
-    src = REPO / "data" / "mnist"
-    dst = Path(tempfile.mkdtemp(prefix="nabla-mnist-small-"))
-    for prefix, n in (("train", train), ("t10k", test)):
-        images = gzip.open(src / f"{prefix}-images-idx3-ubyte.gz").read()
-        labels = gzip.open(src / f"{prefix}-labels-idx1-ubyte.gz").read()
-        (dst / f"{prefix}-images-idx3-ubyte").write_bytes(
-            images[:4] + n.to_bytes(4, "big") + images[8:16] + images[16:16 + n * 784])
-        (dst / f"{prefix}-labels-idx1-ubyte").write_bytes(labels[:4] + n.to_bytes(4, "big") + labels[8:8 + n])
-    return dst
-
-
-def nabla_rss(nabla, threads, data_dir=None):
-    """Peak RSS (KiB) of `nabla train` for 200 LeNet-5 steps at batch 64."""
+def peak_rss_kib(cmd):
+    """`Maximum resident set size` (KiB) of `cmd` under GNU time, or None and why not."""
     time_bin = "/usr/bin/time"
     if not os.path.exists(time_bin):
         return None, "GNU time (/usr/bin/time) not installed: `apt-get install -y time`"
-    out_dir = tempfile.mkdtemp(prefix="nabla-rss-")
-    cmd = [time_bin, "-v", nabla, "train", "--model", "lenet5", "--epochs", "1",
-           "--limit", "12800", "--batch-size", "64", "--workers", "1",
-           "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9",
-           "--threads", str(threads), "--out", out_dir]
-    if data_dir is not None:
-        cmd += ["--data-dir", str(data_dir)]
-    log("nabla: peak RSS: " + " ".join(cmd))
-    try:
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
-    finally:
-        shutil.rmtree(out_dir, ignore_errors=True)
+    log("peak RSS: " + " ".join(cmd))
+    proc = subprocess.run([time_bin, "-v"] + cmd, cwd=REPO, capture_output=True, text=True)
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     if proc.returncode != 0 or not m:
         return None, "failed: " + proc.stderr[-500:]
-    shown = " ".join(cmd).replace(out_dir, "/tmp/nabla-rss-XXXX")
-    if data_dir is not None:
-        shown = shown.replace(str(data_dir), "/tmp/nabla-mnist-small-XXXX")
-    return int(m.group(1)), shown
+    return int(m.group(1)), None
+
+
+def nabla_steps_rss(nabla, threads):
+    """Peak RSS of 200 LeNet-5 steps at batch 64 on random inputs, as the
+    PyTorch child above: `nabla bench` runs 3 warm-up steps, then
+    2 x repetitions timed ones."""
+    cmd = [nabla, "bench", "--threads", str(threads), "--only", "lenet_train_bs64", "--repetitions", "100"]
+    kib, why = peak_rss_kib(cmd)
+    return kib, why or " ".join(cmd)
+
+
+def nabla_train_rss(nabla, threads):
+    """Peak RSS of one epoch of the default `nabla train` on the full bundled MNIST."""
+    out_dir = tempfile.mkdtemp(prefix="nabla-rss-")
+    cmd = [nabla, "train", "--epochs", "1", "--threads", str(threads), "--out", out_dir]
+    try:
+        kib, why = peak_rss_kib(cmd)
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return kib, why or " ".join(cmd).replace(out_dir, "/tmp/nabla-rss-XXXX")
 
 
 # --------------------------------------------------------------------------
@@ -370,7 +383,7 @@ def fmt(v):
     return f"{v:.2f}"
 
 
-def table(nabla, torch_res, numpy_res, rss):
+def table(nabla, torch_res, numpy_res, rss, scaling, threads):
     lines = [
         "| benchmark | nabla | PyTorch | NumPy | ratio nabla/PyTorch | target | met? |",
         "| --- | ---: | ---: | ---: | ---: | --- | --- |",
@@ -390,10 +403,18 @@ def table(nabla, torch_res, numpy_res, rss):
     ratio = "–" if not (n_mib and t_mib) else f"{t_mib / n_mib:.2f}x"
     met = "–" if n_mib is None else ("yes" if n_mib <= 32 else "no")
     lines.append(f"| peak RSS, 200 LeNet-5 steps bs64 (MiB) | {fmt(n_mib)} | {fmt(t_mib)} | – | {ratio} | ≤ 32 MiB | {met} |")
-    full = rss.get("nabla_full_kib")
-    if full is not None:
-        met = "yes" if full / 1024 <= 32 else "no"
-        lines.append(f"| peak RSS, same with all of MNIST loaded (MiB) | {fmt(full / 1024)} | – | – | – | ≤ 32 MiB | {met} |")
+    train = rss.get("nabla_train_kib")
+    met = "–" if train is None else ("yes" if train / 1024 <= 300 else "no")
+    train_mib = None if train is None else train / 1024
+    lines.append(f"| peak RSS, `nabla train` 1 epoch of full MNIST (MiB) | {fmt(train_mib)} | – | – | – | ≤ 300 MiB | {met} |")
+    n1, t1 = scaling.get("nabla_1"), scaling.get("torch_1")
+    nn_, tn = nabla.get("lenet_train_bs256_samples_per_s"), torch_res.get("lenet_train_bs256_samples_per_s")
+    n_scale = None if not (n1 and nn_) else nn_ / n1
+    t_scale = None if not (t1 and tn) else tn / t1
+    met = "–" if n_scale is None else ("yes" if n_scale >= 1.7 else "no")
+    lines.append(f"| LeNet-5 train bs256, {threads} threads ÷ 1 thread | {fmt(n_scale)}x | {fmt(t_scale)}x | – | – | ≥ 1.7x | {met} |")
+    lines.append(f"| LeNet-5 train bs256 on 1 thread (samples/s) | {fmt(n1)} | {fmt(t1)} | – | "
+                 f"{'–' if not (n1 and t1) else f'{n1 / t1:.2f}x'} | – | – |")
     return "\n".join(lines)
 
 
@@ -414,18 +435,17 @@ def main():
     torch_res = torch_benchmarks(torch, reps)
     numpy_data = numpy_sgemm(threads, reps)
     nabla_res, nabla_cmd = nabla_bench(args.nabla, threads, reps)
+    log("torch: LeNet-5 bs256 on 1 thread")
+    scaling = {"torch_1": torch_lenet_bs256_one_thread(torch, reps)}
+    one, one_cmd = nabla_bench(args.nabla, 1, reps, only="lenet_train_bs256")
+    scaling["nabla_1"] = one.get("lenet_train_bs256_samples_per_s")
     nabla_bin = args.nabla or str(REPO / "target" / "release" / "nabla")
     t_rss = torch_rss(threads)
-    n_rss_kib, n_rss_cmd = nabla_rss(nabla_bin, threads)
-    small = small_mnist_copy(12800, 1000)
-    try:
-        n_rss_small_kib, n_rss_small_cmd = nabla_rss(nabla_bin, threads, small)
-    finally:
-        shutil.rmtree(small, ignore_errors=True)
+    n_steps_kib, n_steps_cmd = nabla_steps_rss(nabla_bin, threads)
+    n_train_kib, n_train_cmd = nabla_train_rss(nabla_bin, threads)
 
     load_end = os.getloadavg()
-    rss = {"torch_kib": t_rss["peak_kib"],
-           "nabla_kib": n_rss_small_kib, "nabla_full_kib": n_rss_kib}
+    rss = {"torch_kib": t_rss["peak_kib"], "nabla_kib": n_steps_kib, "nabla_train_kib": n_train_kib}
     print(f"# nabla vs PyTorch, {threads} threads, --repetitions {reps} (medians)\n")
     print(f"- date: {started}; host: {platform.node()}; python {platform.python_version()}")
     print(f"- nabla {nabla_res.get('version')} on {nabla_res.get('threads')} threads: `{nabla_cmd}`")
@@ -439,7 +459,7 @@ def main():
           f"at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}; everything ran one after the other")
     print(f"- ratio: speed ratio, >1 means nabla is faster (samples/s and GFLOP/s: nabla ÷ other; ms and µs: other ÷ nabla)")
     print()
-    print(table(nabla_res, torch_res, numpy_data["results"], rss))
+    print(table(nabla_res, torch_res, numpy_data["results"], rss, scaling, threads))
     print()
     print("Peak RSS, exactly what was measured:")
     print(f"- PyTorch: ru_maxrss of a fresh `{Path(sys.executable).name}` subprocess that imports torch "
@@ -447,27 +467,27 @@ def main():
           f"{t_rss['rss_after_import_kib'] / 1024:.1f} MiB then and {t_rss['rss_after_steps_kib'] / 1024:.1f} MiB after the steps; "
           f"torch {torch.__version__} is the wheel installed here) and runs 200 LeNet-5 SGD steps "
           f"(momentum 0.9) at batch 64 on random inputs: {t_rss['peak_kib'] / 1024:.1f} MiB.")
-    if n_rss_kib is None:
-        print(f"- nabla: not measured: {n_rss_cmd}")
+    if n_steps_kib is None:
+        print(f"- nabla, 200 steps: not measured: {n_steps_cmd}")
     else:
-        print(f"- nabla: `Maximum resident set size` of `{n_rss_cmd}`: {n_rss_kib / 1024:.1f} MiB. "
-              "This is a whole `nabla train` run: it loads the bundled MNIST train and test sets, trains 200 steps "
-              "at batch 64 (12,800 examples) on one data-loading worker, evaluates the 10,000 test images at batch 256, "
-              "and writes a checkpoint, the model and a PNG of the curves; so it bounds the 200 steps from above "
-              "(the MNIST images alone stay in memory as bytes: 47.0 MB train + 7.8 MB test).")
-    if n_rss_small_kib is None:
-        print(f"- nabla on a small MNIST copy: not measured: {n_rss_small_cmd}")
+        print(f"- nabla, 200 steps: `Maximum resident set size` of `/usr/bin/time -v {n_steps_cmd}`: "
+              f"{n_steps_kib / 1024:.1f} MiB (3 warm-up steps and 200 timed LeNet-5 SGD steps, momentum 0.9, "
+              "batch 64, random inputs: the same work as the PyTorch child).")
+    if n_train_kib is None:
+        print(f"- nabla train: not measured: {n_train_cmd}")
     else:
-        print(f"- nabla, the same run on a copy of MNIST cut to the 12,800 training and 1,000 test images it uses "
-              f"(uncompressed IDX, 10.0 MB + 0.8 MB of pixels): `{n_rss_small_cmd}`: {n_rss_small_kib / 1024:.1f} MiB. "
-              "The table's nabla RSS is this run (the 200 steps with only the data they use).")
+        print(f"- nabla train: `Maximum resident set size` of `/usr/bin/time -v {n_train_cmd}`: "
+              f"{n_train_kib / 1024:.1f} MiB (loads the bundled MNIST, keeps its images as bytes, trains one "
+              "epoch of the default LeNet-5 run, evaluates the test set, writes a checkpoint, the model and a plot).")
+    print(f"- thread scaling: `{one_cmd}` against the {threads}-thread row; PyTorch with torch.set_num_threads(1).")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps({
             "date": started, "threads": threads, "repetitions": reps,
             "load_start": load_start, "load_end": load_end,
             "nabla": nabla_res, "torch": torch_res, "numpy": numpy_data,
-            "rss": {"torch": t_rss, "nabla_kib": n_rss_kib, "nabla_cmd": n_rss_cmd,
-                    "nabla_small_mnist_kib": n_rss_small_kib, "nabla_small_mnist_cmd": n_rss_small_cmd},
+            "rss": {"torch": t_rss, "nabla_steps_kib": n_steps_kib, "nabla_steps_cmd": n_steps_cmd,
+                    "nabla_train_kib": n_train_kib, "nabla_train_cmd": n_train_cmd},
+            "scaling": scaling,
         }, indent=2))
 
 
