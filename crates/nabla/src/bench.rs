@@ -190,10 +190,12 @@ pub fn lenet_inference_microseconds(repetitions: usize) -> f64 {
     }) * 1e6
 }
 
+/// A benchmark's measurement: its value for a number of timed repetitions.
+pub type Measure = fn(usize) -> f64;
+
 /// The standard benchmarks as `(key, measurement)`, in the order of the JSON
-/// report of `nabla bench --json`; each measurement takes the number of
-/// timed repetitions.
-pub fn benchmarks() -> Vec<(&'static str, fn(usize) -> f64)> {
+/// report of `nabla bench --json`.
+pub fn benchmarks() -> Vec<(&'static str, Measure)> {
     vec![
         ("sgemm_512_gflops", |r| sgemm_gflops(512, r)),
         ("sgemm_1024_gflops", |r| sgemm_gflops(1024, r)),

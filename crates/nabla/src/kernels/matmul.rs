@@ -89,3 +89,105 @@ pub(crate) unsafe fn gemm_batched<T: Float>(
         }
     }
 }
+
+/// A matrix inside a slice: element `(i, j)` is `data[i * row + j * col]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat<'a, T> {
+    pub data: &'a [T],
+    pub row: usize,
+    pub col: usize,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// Row-major, `stride` elements from one row to the next.
+    pub fn rows(data: &'a [T], stride: usize) -> Self {
+        Mat {
+            data,
+            row: stride,
+            col: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix whose rows are `stride` apart.
+    pub fn transposed(data: &'a [T], stride: usize) -> Self {
+        Mat {
+            data,
+            row: 1,
+            col: stride,
+        }
+    }
+}
+
+/// A mutable matrix inside a slice: element `(i, j)` is `data[i * row + j * col]`.
+pub(crate) struct MatMut<'a, T> {
+    pub data: &'a mut [T],
+    pub row: usize,
+    pub col: usize,
+}
+
+/// `dst (m x n) = [dst +] lhs (m x k) rhs (k x n)` on slices with any
+/// strides, checked: every element the product touches must lie inside its
+/// slice, or this panics. `dst`'s strides must give distinct elements.
+pub(crate) fn gemm_into<T: Float>(
+    dst: MatMut<'_, T>,
+    lhs: Mat<'_, T>,
+    rhs: Mat<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    // Checked in release builds too: they are what makes the call below
+    // sound, and they cost nothing next to a matrix product.
+    let last = |rows: usize, cols: usize, row: usize, col: usize| (rows - 1) * row + (cols - 1) * col;
+    assert!(
+        last(m, n, dst.row, dst.col) < dst.data.len(),
+        "gemm: destination too short"
+    );
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                for j in 0..n {
+                    dst.data[i * dst.row + j * dst.col] = T::zero();
+                }
+            }
+        }
+        return;
+    }
+    assert!(
+        last(m, k, lhs.row, lhs.col) < lhs.data.len(),
+        "gemm: left operand too short"
+    );
+    assert!(
+        last(k, n, rhs.row, rhs.col) < rhs.data.len(),
+        "gemm: right operand too short"
+    );
+    // SAFETY: the assertions above keep every element gemm reads or writes
+    // inside the three slices, which outlive the call; `dst` is borrowed
+    // mutably, so it cannot overlap the operands.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.data.as_mut_ptr(),
+            dst.col as isize,
+            dst.row as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.col as isize,
+            lhs.row as isize,
+            rhs.data.as_ptr(),
+            rhs.col as isize,
+            rhs.row as isize,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
