@@ -181,8 +181,9 @@ fn for_each_share<T: Float>(
         .for_each(|(share, out)| f(share * images_per_share, out, &mut Scratch::new(g, false)));
 }
 
-/// Convolution forward: `out [N, C', OH, OW] = conv(x [N, C, H, W], w [C', C/g, kh, kw])`.
-pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], g: &ConvGeometry) -> Vec<T> {
+/// Convolution forward: `out [N, C', OH, OW] = conv(x [N, C, H, W], w [C', C/g, kh, kw])`,
+/// plus `bias [C']` on every pixel of each output channel when given.
+pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeometry) -> Vec<T> {
     let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
     let (k, columns) = (g.patch_len(), g.patch_columns());
     let (hp, wp) = g.padded_input();
@@ -244,6 +245,11 @@ pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], g: &ConvGeometry) -> Ve
                 narrow(&wide_out, g.out_channels, g, out_n);
             }
             scratch.wide = wide_out;
+            if let Some(bias) = bias {
+                for (channel, &b) in out_n.chunks_exact_mut(g.output_len()).zip(bias) {
+                    channel.iter_mut().for_each(|v| *v = *v + b);
+                }
+            }
         }
     });
     out
@@ -588,7 +594,7 @@ mod tests {
                     assert!((a - b).abs() < 1e-12, "{what}: {a} vs {b} for {g:?}");
                 }
             };
-            close(&conv2d_forward(&x, &w, &g), &naive(&x, &w, &g), "forward");
+            close(&conv2d_forward(&x, &w, None, &g), &naive(&x, &w, &g), "forward");
             close(
                 &conv2d_weight_grad(&x, &dy, &g),
                 &naive_weight_grad(&x, &dy, &g),

@@ -108,16 +108,33 @@ pub fn conv_output_size(
 }
 
 fn conv2d_recorded<T: Float>(x: &Tensor<T>, w: &Tensor<T>, g: ConvGeometry) -> Tensor<T> {
-    let out = x.with_contiguous(|xs| w.with_contiguous(|ws| conv2d_forward(xs, ws, &g)));
+    conv2d_bias_recorded(x, w, None, g)
+}
+
+/// The convolution with its bias added in the same pass over the output
+/// (while it is still in cache); the bias's gradient is the upstream
+/// gradient summed over batch and pixels.
+fn conv2d_bias_recorded<T: Float>(x: &Tensor<T>, w: &Tensor<T>, b: Option<&Tensor<T>>, g: ConvGeometry) -> Tensor<T> {
+    let out = x.with_contiguous(|xs| {
+        w.with_contiguous(|ws| match b {
+            Some(b) => b.with_contiguous(|bs| conv2d_forward(xs, ws, Some(bs), &g)),
+            None => conv2d_forward(xs, ws, None, &g),
+        })
+    });
     let out = Tensor::from_contiguous(out, &[g.batch, g.out_channels, g.output.0, g.output.1]);
-    let (xc, wc) = (x.clone(), w.clone());
-    record("Conv2d", out, &[x, w], move |ctx| {
+    let (xc, wc, has_bias) = (x.clone(), w.clone(), b.is_some());
+    let inputs: Vec<&Tensor<T>> = [x, w].into_iter().chain(b).collect();
+    record("Conv2d", out, &inputs, move |ctx| {
         let dy = ctx.grad();
-        vec![
+        let mut grads = vec![
             ctx.needs_input_grad(0).then(|| conv2d_input_recorded(dy, &wc, g)),
             ctx.needs_input_grad(1)
                 .then(|| conv2d_weight_recorded(&xc, dy, g)),
-        ]
+        ];
+        if has_bias {
+            grads.push(ctx.needs_input_grad(2).then(|| dy.sum_dims(&[0, 2, 3], false)));
+        }
+        grads
     })
 }
 
@@ -153,6 +170,15 @@ fn conv2d_weight_recorded<T: Float>(x: &Tensor<T>, dy: &Tensor<T>, g: ConvGeomet
     })
 }
 
+fn check_channel_bias<T: Float>(op: &str, bias: &Tensor<T>, channels: usize) {
+    assert_eq!(
+        bias.shape(),
+        &[channels],
+        "{op}: bias of shape {:?} for {channels} output channels",
+        bias.shape()
+    );
+}
+
 fn add_channel_bias<T: Float>(
     op: &str,
     out: Tensor<T>,
@@ -162,12 +188,7 @@ fn add_channel_bias<T: Float>(
     match bias {
         None => out,
         Some(b) => {
-            assert_eq!(
-                b.shape(),
-                &[channels],
-                "{op}: bias of shape {:?} for {channels} output channels",
-                b.shape()
-            );
+            check_channel_bias(op, b, channels);
             &out + &b.reshape(&[1, channels, 1, 1])
         }
     }
@@ -194,8 +215,10 @@ impl<T: Float> Tensor<T> {
     /// smaller than the dilated kernel.
     pub fn conv2d(&self, weight: &Tensor<T>, bias: Option<&Tensor<T>>, options: Conv2dOptions) -> Tensor<T> {
         let g = conv2d_geometry("conv2d", self.shape(), weight.shape(), options);
-        let out = conv2d_recorded(self, weight, g);
-        add_channel_bias("conv2d", out, bias, g.out_channels)
+        if let Some(b) = bias {
+            check_channel_bias("conv2d", b, g.out_channels);
+        }
+        conv2d_bias_recorded(self, weight, bias, g)
     }
 
     /// 2-D transposed convolution of `[N, C_in, H, W]` with weights
