@@ -50,7 +50,10 @@ fn set_threads(threads: Option<usize>) -> Result<(), String> {
 
 /// A training step frees and reallocates the same few dozen buffers; mimalloc
 /// keeps them in per-thread free lists, where the system allocator returns
-/// large blocks to the kernel and pays page faults to get them back.
+/// large blocks to the kernel and pays page faults to get them back. It is
+/// built without transparent huge pages (`no_thp`): with them, every
+/// thread's first touch of a region costs a zeroed 2 MiB page, which took
+/// the peak RSS of 200 LeNet-5 steps from 23 to 56 MiB.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
