@@ -6,6 +6,7 @@
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::elementwise::filled;
 use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
 use super::matmul::{gemm_into, Mat, MatMut};
 use crate::element::Float;
@@ -189,7 +190,7 @@ pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: 
     let (hp, wp) = g.padded_input();
     let image_len = g.in_channels * g.input_len();
     let out_len = g.out_channels * g.output_len();
-    let mut out = vec![T::zero(); g.batch * out_len];
+    let mut out = filled(g.batch * out_len, T::zero());
     if out.is_empty() {
         return out;
     }
@@ -263,7 +264,7 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
     let (hp, wp) = g.padded_input();
     let image_len = g.in_channels * g.input_len();
     let dy_len = g.out_channels * g.output_len();
-    let mut dx = vec![T::zero(); g.batch * image_len];
+    let mut dx = filled(g.batch * image_len, T::zero());
     if dx.is_empty() {
         return dx;
     }

@@ -29,6 +29,18 @@ fn fill_new<T: Send>(n: usize, fill: impl Fn(usize, &mut [MaybeUninit<T>]) + Syn
     out
 }
 
+/// `n` zeros (or `n` copies of any value), written in parallel chunks when
+/// `n` is large. A big output zeroed with `vec!` would be a serial pass over
+/// memory (and its page faults) on the calling thread before every parallel
+/// kernel that fills it.
+pub(crate) fn filled<T: Copy + Send + Sync>(n: usize, value: T) -> Vec<T> {
+    fill_new(n, |_, chunk| {
+        for slot in chunk {
+            slot.write(value);
+        }
+    })
+}
+
 /// `f` applied to every element of a contiguous slice.
 pub(crate) fn map<T: Copy + Send + Sync>(x: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
     fill_new(x.len(), |start, chunk| {

@@ -12,6 +12,7 @@
 
 use rayon::prelude::*;
 
+use super::elementwise::filled;
 use super::PARALLEL_THRESHOLD;
 use crate::element::Float;
 
@@ -150,7 +151,7 @@ pub(crate) fn max_pool2d_forward<T: Float>(
     let (dh, dw) = g.dilation;
     let n_out = g.planes * g.output_len();
     let work = n_out * g.kernel.0 * g.kernel.1;
-    let mut out = vec![T::zero(); n_out];
+    let mut out = filled(n_out, T::zero());
 
     // One output row: `r` counts rows over all planes.
     let row = |r: usize, out: &mut [T], mut idx: Option<&mut [usize]>| {
@@ -208,7 +209,7 @@ pub(crate) fn max_pool2d_forward<T: Float>(
             for_each_piece(&mut out, p, work, |i, o| plane(i, o, None));
             return (out, None);
         }
-        let mut indices = vec![0usize; n_out];
+        let mut indices = filled(n_out, 0usize);
         for_each_piece2(&mut out, p, &mut indices, p, work, |i, o, idx| {
             plane(i, o, Some(idx))
         });
@@ -218,7 +219,7 @@ pub(crate) fn max_pool2d_forward<T: Float>(
         for_each_piece(&mut out, ow, work, |r, o| row(r, o, None));
         return (out, None);
     }
-    let mut indices = vec![0usize; n_out];
+    let mut indices = filled(n_out, 0usize);
     for_each_piece2(&mut out, ow, &mut indices, ow, work, |r, o, i| row(r, o, Some(i)));
     (out, Some(indices))
 }
@@ -356,7 +357,7 @@ pub(crate) fn empty_window_index(g: &MaxPoolGeometry, flat_output: usize) -> usi
 /// backward). Windows marked [`EMPTY_WINDOW`] pass nothing.
 pub(crate) fn scatter_by_indices<T: Float>(dy: &[T], indices: &[usize], g: &MaxPoolGeometry) -> Vec<T> {
     let (hw, p) = (g.input_len(), g.output_len());
-    let mut dx = vec![T::zero(); g.planes * hw];
+    let mut dx = filled(g.planes * hw, T::zero());
     for_each_piece(&mut dx, hw, g.planes * (hw + p), |plane, dx| {
         let (dy, idx) = (
             &dy[plane * p..(plane + 1) * p],
@@ -376,7 +377,7 @@ pub(crate) fn scatter_by_indices<T: Float>(dy: &[T], indices: &[usize], g: &MaxP
 /// [`scatter_by_indices`].
 pub(crate) fn gather_by_indices<T: Float>(v: &[T], indices: &[usize], g: &MaxPoolGeometry) -> Vec<T> {
     let (hw, p) = (g.input_len(), g.output_len());
-    let mut out = vec![T::zero(); g.planes * p];
+    let mut out = filled(g.planes * p, T::zero());
     for_each_piece(&mut out, p, 2 * g.planes * p, |plane, out| {
         let (v, idx) = (
             &v[plane * hw..(plane + 1) * hw],
@@ -486,7 +487,7 @@ impl AvgPlan {
 pub(crate) fn avg_pool2d_forward<T: Float>(x: &[T], plan: &AvgPlan) -> Vec<T> {
     let (h, w) = plan.input;
     let (oh, ow) = plan.output();
-    let mut out = vec![T::zero(); plan.planes * oh * ow];
+    let mut out = filled(plan.planes * oh * ow, T::zero());
     for_each_piece(&mut out, ow, plan.window_work(), |r, out| {
         let (plane, oy) = (r / oh, r % oh);
         let image = &x[plane * h * w..(plane + 1) * h * w];
@@ -512,7 +513,7 @@ pub(crate) fn avg_pool2d_transpose<T: Float>(dy: &[T], plan: &AvgPlan) -> Vec<T>
     let p = plan.output_len();
     let hw = plan.input_len();
     let ow = plan.cols.len();
-    let mut dx = vec![T::zero(); plan.planes * hw];
+    let mut dx = filled(plan.planes * hw, T::zero());
     for_each_piece(&mut dx, h * w, plan.window_work(), |plane, dx| {
         let dy = &dy[plane * p..(plane + 1) * p];
         for (rb, dy_row) in plan.rows.iter().zip(dy.chunks(ow.max(1))) {

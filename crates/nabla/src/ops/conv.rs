@@ -114,7 +114,12 @@ fn conv2d_recorded<T: Float>(x: &Tensor<T>, w: &Tensor<T>, g: ConvGeometry) -> T
 /// The convolution with its bias added in the same pass over the output
 /// (while it is still in cache); the bias's gradient is the upstream
 /// gradient summed over batch and pixels.
-fn conv2d_bias_recorded<T: Float>(x: &Tensor<T>, w: &Tensor<T>, b: Option<&Tensor<T>>, g: ConvGeometry) -> Tensor<T> {
+fn conv2d_bias_recorded<T: Float>(
+    x: &Tensor<T>,
+    w: &Tensor<T>,
+    b: Option<&Tensor<T>>,
+    g: ConvGeometry,
+) -> Tensor<T> {
     let out = x.with_contiguous(|xs| {
         w.with_contiguous(|ws| match b {
             Some(b) => b.with_contiguous(|bs| conv2d_forward(xs, ws, Some(bs), &g)),

@@ -3,6 +3,7 @@
 
 use crate::autograd::record;
 use crate::element::Float;
+use crate::kernels::elementwise::filled;
 use crate::kernels::matmul::{gemm_batched, MatRef};
 use crate::tensor::layout::{broadcast_shapes, for_each_offset2, Layout};
 use crate::tensor::Tensor;
@@ -52,7 +53,7 @@ fn matmul_batched<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
         });
     }
     let batch_count: usize = batch.iter().product();
-    let mut out = vec![T::zero(); batch_count * m * n];
+    let mut out = filled(batch_count * m * n, T::zero());
     if !empty {
         // SAFETY: each operand addresses m x k (k x n) elements of storage
         // held by the read guards `da` and `db` for the whole call.
