@@ -1,5 +1,8 @@
 //! Reductions: sums and folds over some dimensions, arg-max along one.
 
+use rayon::prelude::*;
+
+use super::PARALLEL_THRESHOLD;
 use crate::element::Float;
 use crate::tensor::layout::{for_each_run2, Layout};
 
@@ -28,7 +31,44 @@ fn sum_block<T: Float>(x: &[T]) -> T {
 /// Sums the elements of `x` (read through `layout`) into an output of
 /// `out_len` elements: element `i` goes to output `offset_of(i)`, where
 /// `out_strides` (0 on reduced dimensions) give the output offsets.
+///
+/// A large sum whose outermost dimension is reduced (a bias gradient,
+/// summed over the batch) is split along that dimension into
+/// [`SUM_SPLITS`] parts summed in parallel, then added in order: the same
+/// result on any number of threads.
 pub(crate) fn sum_into<T: Float>(x: &[T], layout: &Layout, out_strides: &[usize], out_len: usize) -> Vec<T> {
+    let outer = layout.shape.first().copied().unwrap_or(1);
+    let split = layout.numel() >= 4 * PARALLEL_THRESHOLD && outer > 1 && out_strides[0] == 0;
+    if !split {
+        return sum_into_serial(x, layout, out_strides, out_len);
+    }
+    let per_part = outer.div_ceil(SUM_SPLITS);
+    let parts: Vec<Vec<T>> = (0..outer.div_ceil(per_part))
+        .into_par_iter()
+        .map(|part| {
+            let start = part * per_part;
+            let mut shape = layout.shape.clone();
+            shape[0] = per_part.min(outer - start);
+            let part_layout = Layout {
+                shape,
+                strides: layout.strides.clone(),
+                offset: layout.offset + start * layout.strides[0],
+            };
+            sum_into_serial(x, &part_layout, out_strides, out_len)
+        })
+        .collect();
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().expect("at least one part");
+    for part in parts {
+        out.iter_mut().zip(part).for_each(|(o, v)| *o = *o + v);
+    }
+    out
+}
+
+/// How many parts a large sum over its outermost dimension is split into.
+const SUM_SPLITS: usize = 8;
+
+fn sum_into_serial<T: Float>(x: &[T], layout: &Layout, out_strides: &[usize], out_len: usize) -> Vec<T> {
     let mut out = vec![T::zero(); out_len];
     for_each_run2(
         &layout.shape,
@@ -81,4 +121,32 @@ pub(crate) fn arg_best<T: Float>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_sums_match_the_serial_sum_over_the_batch() {
+        // [N, C, P] summed over N and P, as a convolution's bias gradient:
+        // large enough to be split into parts.
+        let (n, c, p) = (37, 3, 1500);
+        let x: Vec<f64> = (0..n * c * p)
+            .map(|i| ((i * 7919) % 1009) as f64 / 1009.0 - 0.5)
+            .collect();
+        let layout = Layout::contiguous(&[n, c, p]);
+        assert!(layout.numel() >= 4 * PARALLEL_THRESHOLD);
+        let out_strides = [0, 1, 0];
+        let split = sum_into(&x, &layout, &out_strides, c);
+        let serial = sum_into_serial(&x, &layout, &out_strides, c);
+        for ch in 0..c {
+            let exact: f64 = (0..n)
+                .flat_map(|i| (0..p).map(move |j| (i, j)))
+                .map(|(i, j)| x[(i * c + ch) * p + j])
+                .sum();
+            assert!((split[ch] - exact).abs() < 1e-9, "{} vs {exact}", split[ch]);
+            assert!((split[ch] - serial[ch]).abs() < 1e-9);
+        }
+    }
 }
