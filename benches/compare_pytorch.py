@@ -22,11 +22,15 @@ Runs, in one invocation and one after the other (never concurrently):
 6. Thread scaling: the LeNet-5 training step at batch 256 on 1 thread,
    in nabla and in PyTorch, against the same step on N threads.
 
+Steps 1-3 and the 1-thread runs of step 6 repeat `--rounds` times, one
+side after the other, and every number in the table is the median over the
+rounds: on a shared machine a burst of load skews one round, not the table.
+
 Then prints a Markdown table: benchmark | nabla | PyTorch | NumPy | speed
 ratio nabla vs PyTorch (>1 means nabla is faster) | target | met.
 
 Usage:
-    /work/venv/bin/python benches/compare_pytorch.py --threads 2 --repetitions 7
+    ../venv/bin/python benches/compare_pytorch.py --threads 2 --repetitions 7 --rounds 3
 """
 
 import argparse
@@ -35,6 +39,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -367,6 +372,18 @@ ROWS = [
 ]
 
 
+def median_of_rounds(results):
+    """Per key, the median of the rounds' values (string values such as the
+    version are taken from the first round)."""
+    out = {}
+    for key, value in results[0].items():
+        if isinstance(value, (int, float)):
+            out[key] = statistics.median(r[key] for r in results)
+        else:
+            out[key] = value
+    return out
+
+
 def speed_ratio(nabla, other, higher_is_better):
     if nabla is None or other is None or nabla == 0 or other == 0:
         return None
@@ -423,6 +440,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="threads for nabla, PyTorch and NumPy (default 2)")
     ap.add_argument("--repetitions", type=int, default=7, help="as `nabla bench --repetitions` (default 7)")
     ap.add_argument("--nabla", help="a built nabla binary (default: cargo run --release -q -p nabla-cli)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="run every side this many times, alternating, and report medians (default 3)")
     ap.add_argument("--json-out", help="also write every raw number to this JSON file")
     args = ap.parse_args()
     threads, reps = args.threads, max(args.repetitions, 1)
@@ -432,13 +451,25 @@ def main():
 
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     load_start = os.getloadavg()
-    torch_res = torch_benchmarks(torch, reps)
-    numpy_data = numpy_sgemm(threads, reps)
-    nabla_res, nabla_cmd = nabla_bench(args.nabla, threads, reps)
-    log("torch: LeNet-5 bs256 on 1 thread")
-    scaling = {"torch_1": torch_lenet_bs256_one_thread(torch, reps)}
-    one, one_cmd = nabla_bench(args.nabla, 1, reps, only="lenet_train_bs256")
-    scaling["nabla_1"] = one.get("lenet_train_bs256_samples_per_s")
+    # Each round runs every side once, one after the other; the table shows
+    # each number's median over the rounds, so a burst of load from another
+    # tenant of the machine skews one round, not the result.
+    rounds = {"torch": [], "numpy": [], "nabla": [], "torch_1": [], "nabla_1": []}
+    for r in range(args.rounds):
+        log(f"round {r + 1} of {args.rounds}")
+        rounds["torch"].append(torch_benchmarks(torch, reps))
+        numpy_data = numpy_sgemm(threads, reps)
+        rounds["numpy"].append(numpy_data["results"])
+        nabla_round, nabla_cmd = nabla_bench(args.nabla, threads, reps)
+        rounds["nabla"].append(nabla_round)
+        log("torch: LeNet-5 bs256 on 1 thread")
+        rounds["torch_1"].append(torch_lenet_bs256_one_thread(torch, reps))
+        one, one_cmd = nabla_bench(args.nabla, 1, reps, only="lenet_train_bs256")
+        rounds["nabla_1"].append(one.get("lenet_train_bs256_samples_per_s"))
+    torch_res = median_of_rounds(rounds["torch"])
+    numpy_data["results"] = median_of_rounds(rounds["numpy"])
+    nabla_res = median_of_rounds(rounds["nabla"])
+    scaling = {"torch_1": statistics.median(rounds["torch_1"]), "nabla_1": statistics.median(rounds["nabla_1"])}
     nabla_bin = args.nabla or str(REPO / "target" / "release" / "nabla")
     t_rss = torch_rss(threads)
     n_steps_kib, n_steps_cmd = nabla_steps_rss(nabla_bin, threads)
@@ -446,7 +477,7 @@ def main():
 
     load_end = os.getloadavg()
     rss = {"torch_kib": t_rss["peak_kib"], "nabla_kib": n_steps_kib, "nabla_train_kib": n_train_kib}
-    print(f"# nabla vs PyTorch, {threads} threads, --repetitions {reps} (medians)\n")
+    print(f"# nabla vs PyTorch, {threads} threads, --repetitions {reps}, {args.rounds} rounds (medians)\n")
     print(f"- date: {started}; host: {platform.node()}; python {platform.python_version()}")
     print(f"- nabla {nabla_res.get('version')} on {nabla_res.get('threads')} threads: `{nabla_cmd}`")
     print(f"- torch {torch.__version__}, torch.get_num_threads() = {torch.get_num_threads()}, "
@@ -484,7 +515,7 @@ def main():
         Path(args.json_out).write_text(json.dumps({
             "date": started, "threads": threads, "repetitions": reps,
             "load_start": load_start, "load_end": load_end,
-            "nabla": nabla_res, "torch": torch_res, "numpy": numpy_data,
+            "nabla": nabla_res, "torch": torch_res, "numpy": numpy_data, "rounds": rounds,
             "rss": {"torch": t_rss, "nabla_steps_kib": n_steps_kib, "nabla_steps_cmd": n_steps_cmd,
                     "nabla_train_kib": n_train_kib, "nabla_train_cmd": n_train_cmd},
             "scaling": scaling,
