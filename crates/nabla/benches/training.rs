@@ -4,9 +4,15 @@
 //! forward and forward+backward. The same code backs `nabla bench`.
 //!
 //! Run with `cargo bench -p nabla --bench training`.
+//!
+//! As in `nabla bench`, the steps run on a rayon worker thread and with
+//! mimalloc as the allocator (see the `nabla` binary's `main.rs`).
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use nabla::bench::{ConvStep, TrainStep};
+use criterion::{criterion_group, Criterion, Throughput};
+use nabla::bench::{on_worker_thread, ConvStep, TrainStep};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn training_steps(c: &mut Criterion) {
     let mut group = c.benchmark_group("train_step");
@@ -35,4 +41,10 @@ fn conv2d(c: &mut Criterion) {
 }
 
 criterion_group!(benches, training_steps, conv2d);
-criterion_main!(benches);
+
+fn main() {
+    on_worker_thread(|| {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    });
+}
