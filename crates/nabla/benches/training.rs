@@ -9,7 +9,8 @@
 //! mimalloc as the allocator (see the `nabla` binary's `main.rs`).
 
 use criterion::{criterion_group, Criterion, Throughput};
-use nabla::bench::{on_worker_thread, ConvStep, TrainStep};
+use nabla::bench::{ConvStep, TrainStep};
+use nabla::on_worker_thread;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -13,6 +13,7 @@ use crate::nn::loss::{cross_entropy, Reduction};
 use crate::nn::{zoo, Linear, Module, ReLU, Sequential};
 use crate::ops::Conv2dOptions;
 use crate::optim::{Optimizer, Sgd, SgdConfig};
+use crate::parallel::on_worker_thread;
 use crate::tensor::{Generator, IndexTensor, Tensor};
 
 /// The median of `repetitions` timings of `f`, in seconds, after `warmup` untimed calls.
@@ -226,14 +227,6 @@ pub fn run_matching(filter: &str, repetitions: usize) -> Vec<(&'static str, f64)
         .filter(|(key, _)| key.contains(filter))
         .map(|(key, measure)| (key, on_worker_thread(|| measure(repetitions))))
         .collect()
-}
-
-/// Runs `f` on a thread of the rayon pool, as PyTorch runs its kernels on
-/// a thread of its OpenMP team: a parallel kernel started there hands work
-/// to the other workers instead of waking them all and sleeping until they
-/// finish, which is most of the cost of a small parallel kernel.
-pub fn on_worker_thread<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    rayon::scope(|_| f())
 }
 
 /// Every standard benchmark, as `(key, value)`.

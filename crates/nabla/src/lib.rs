@@ -53,6 +53,7 @@ mod kernels;
 pub mod nn;
 mod ops;
 pub mod optim;
+mod parallel;
 mod tensor;
 pub mod train;
 
@@ -61,4 +62,5 @@ pub use element::Float;
 pub use error::{Error, Result};
 pub use ops::{conv_output_size, Conv2dOptions, IntoPair};
 pub use ops::{pool_output_size, Pool2dOptions};
+pub use parallel::on_worker_thread;
 pub use tensor::{Generator, IndexTensor, Tensor};

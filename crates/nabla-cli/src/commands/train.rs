@@ -194,6 +194,12 @@ fn schedule(
 /// Trains, then reports the test accuracy and the files written.
 pub fn run(args: Args) -> Result<(), String> {
     crate::set_threads(args.threads)?;
+    nabla::on_worker_thread(|| train(args))
+}
+
+/// The training run itself, on a thread of the rayon pool (see
+/// [`nabla::on_worker_thread`]).
+fn train(args: Args) -> Result<(), String> {
     let started = Instant::now();
     let mut train_set = args.dataset.load(args.data_dir.as_deref(), Split::Train)?;
     if let Some(limit) = args.limit {
