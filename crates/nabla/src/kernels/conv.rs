@@ -450,6 +450,21 @@ fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
 mod tests {
     use super::*;
 
+    /// The input value under kernel tap `(ki, kj)` of output pixel
+    /// `(oy, ox)` in channel `c` of image `n`, or `None` on the padding.
+    fn input_tap(
+        x: &[f64],
+        g: &ConvGeometry,
+        (n, c): (usize, usize),
+        (oy, ox): (usize, usize),
+        (ki, kj): (usize, usize),
+    ) -> Option<f64> {
+        let iy = (oy * g.stride.0 + ki * g.dilation.0).checked_sub(g.padding.0)?;
+        let ix = (ox * g.stride.1 + kj * g.dilation.1).checked_sub(g.padding.1)?;
+        (iy < g.input.0 && ix < g.input.1)
+            .then(|| x[((n * g.in_channels + c) * g.input.0 + iy) * g.input.1 + ix])
+    }
+
     /// Direct seven-loop convolution, the reference for the GEMM path.
     fn naive(x: &[f64], w: &[f64], g: &ConvGeometry) -> Vec<f64> {
         let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
@@ -464,18 +479,7 @@ mod tests {
                             let c = group * cin + ci;
                             for ki in 0..g.kernel.0 {
                                 for kj in 0..g.kernel.1 {
-                                    let iy =
-                                        (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-                                    let ix =
-                                        (ox * g.stride.1 + kj * g.dilation.1) as isize - g.padding.1 as isize;
-                                    if iy >= 0
-                                        && ix >= 0
-                                        && (iy as usize) < g.input.0
-                                        && (ix as usize) < g.input.1
-                                    {
-                                        let xv = x[((n * g.in_channels + c) * g.input.0 + iy as usize)
-                                            * g.input.1
-                                            + ix as usize];
+                                    if let Some(xv) = input_tap(x, g, (n, c), (oy, ox), (ki, kj)) {
                                         let wv = w[((co * cin + ci) * g.kernel.0 + ki) * g.kernel.1 + kj];
                                         acc += xv * wv;
                                     }
@@ -504,17 +508,11 @@ mod tests {
                         let mut acc = 0.0;
                         for oy in 0..g.output.0 {
                             for ox in 0..g.output.1 {
-                                let iy =
-                                    (oy * g.stride.0 + ki * g.dilation.0) as isize - g.padding.0 as isize;
-                                let ix =
-                                    (ox * g.stride.1 + kj * g.dilation.1) as isize - g.padding.1 as isize;
-                                if iy < 0 || ix < 0 || iy as usize >= g.input.0 || ix as usize >= g.input.1 {
-                                    continue;
+                                if let Some(xv) = input_tap(x, g, (n, c), (oy, ox), (ki, kj)) {
+                                    let dyv =
+                                        dy[((n * g.out_channels + co) * g.output.0 + oy) * g.output.1 + ox];
+                                    acc += xv * dyv;
                                 }
-                                let xv = x[((n * g.in_channels + c) * g.input.0 + iy as usize) * g.input.1
-                                    + ix as usize];
-                                acc +=
-                                    xv * dy[((n * g.out_channels + co) * g.output.0 + oy) * g.output.1 + ox];
                             }
                         }
                         dw[((co * cin + ci) * kh + ki) * kw + kj] += acc;
