@@ -148,6 +148,12 @@ fn an_input_smaller_than_the_kernel_is_named() {
 }
 
 #[test]
+#[should_panic(expected = "conv2d: the kernel of weight [4, 3, 0, 3] has no taps")]
+fn a_kernel_without_taps_is_named() {
+    Tensor::<f32>::zeros(&[1, 3, 8, 8]).conv2d(&Tensor::zeros(&[4, 3, 0, 3]), None, Conv2dOptions::default());
+}
+
+#[test]
 #[should_panic(expected = "conv2d: input [1, 3, 8, 8] does not fit weight [4, 2, 3, 3] with 1 groups")]
 fn a_channel_mismatch_is_named() {
     Tensor::<f32>::zeros(&[1, 3, 8, 8]).conv2d(&Tensor::zeros(&[4, 2, 3, 3]), None, Conv2dOptions::default());

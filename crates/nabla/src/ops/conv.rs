@@ -247,6 +247,10 @@ impl<T: Float> Tensor<T> {
             options.groups,
             ws.first().copied().unwrap_or(0)
         );
+        assert!(
+            ws[2] > 0 && ws[3] > 0,
+            "conv_transpose2d: the kernel of weight {ws:?} has no taps (kernel sizes must be positive)"
+        );
         let size = |i: usize, axis: usize| {
             let (s, p, d, op) = (
                 [options.stride.0, options.stride.1][axis],
@@ -311,6 +315,10 @@ fn conv2d_geometry(op: &str, xs: &[usize], ws: &[usize], o: Conv2dOptions) -> Co
         "{op}: input {xs:?} does not fit weight {ws:?} with {} groups (the weight needs {} input channels per group)",
         o.groups,
         xs[1] / o.groups.max(1)
+    );
+    assert!(
+        ws[2] > 0 && ws[3] > 0,
+        "{op}: the kernel of weight {ws:?} has no taps (kernel sizes must be positive)"
     );
     assert!(
         o.stride.0 > 0 && o.stride.1 > 0,
