@@ -385,7 +385,8 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
                 let cols = scratch.patches(&x[n * image_len..(n + 1) * image_len], g);
                 for group in 0..g.groups {
                     let dw_g = &mut dw[group * cout * k..(group + 1) * cout * k];
-                    let dy_t_g = Mat::rows(dy_t.get(group * cout..).unwrap_or(&[]), g.out_channels);
+                    // dy_g^T (columns x cout): empty unless `turned`.
+                    let dy_t_g = || Mat::rows(&dy_t[group * cout..], g.out_channels);
                     if layout == PatchLayout::Taps {
                         // dw_g[.., .., tap]^T (cin x cout) += view_tap (cin x columns) dy_g^T (columns x cout)
                         for (tap, offset) in g.taps() {
@@ -395,7 +396,7 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
                                 row: taps,
                                 col: k,
                             };
-                            gemm_into(dst, view, dy_t_g, (cin, cout, columns), true, parallelism);
+                            gemm_into(dst, view, dy_t_g(), (cin, cout, columns), true, parallelism);
                         }
                     } else if turned {
                         let cols_g = Mat::rows(&cols[group * k * columns..], columns);
@@ -404,7 +405,7 @@ pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) 
                             row: 1,
                             col: k,
                         };
-                        gemm_into(dst, cols_g, dy_t_g, (k, cout, columns), true, parallelism);
+                        gemm_into(dst, cols_g, dy_t_g(), (k, cout, columns), true, parallelism);
                     } else {
                         // dw_g (cout x k) += dy_g (cout x columns) cols_g^T (columns x k)
                         let dy_g = Mat::rows(&dy_n[group * cout * columns..], columns);
