@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use nabla::nn::{zoo, Flatten, Linear, ReLU, Sequential};
+use nabla::nn::{zoo, Flatten, Linear, Relu, Sequential};
 use nabla::Generator;
 
 /// A model of the zoo, by its command-line name.
@@ -67,9 +67,9 @@ impl ModelKind {
                 Ok(Sequential::new()
                     .add_named("flatten", Flatten::default())
                     .add_named("fc1", Linear::new(features, 256, true, &mut g))
-                    .add_named("relu1", ReLU)
+                    .add_named("relu1", Relu)
                     .add_named("fc2", Linear::new(256, 128, true, &mut g))
-                    .add_named("relu2", ReLU)
+                    .add_named("relu2", Relu)
                     .add_named("fc3", Linear::new(128, classes, true, &mut g)))
             }
             ModelKind::Lenet5 | ModelKind::Lenet5Classic if !lenet_input || classes != 10 => Err(format!(

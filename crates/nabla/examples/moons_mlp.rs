@@ -4,7 +4,7 @@
 //! Run with `cargo run --release -p nabla --example moons_mlp`.
 
 use nabla::nn::loss::{cross_entropy, Reduction};
-use nabla::nn::{Linear, Module, ReLU, Sequential};
+use nabla::nn::{Linear, Module, Relu, Sequential};
 use nabla::optim::{Adam, AdamConfig, Optimizer};
 use nabla::{no_grad, Generator, IndexTensor, Tensor};
 
@@ -48,9 +48,9 @@ fn main() {
     let (test_x, test_y) = moons(1000, 0.15, &mut generator);
     let model: Sequential = Sequential::new()
         .add(Linear::new(2, 64, true, &mut generator))
-        .add(ReLU)
+        .add(Relu)
         .add(Linear::new(64, 64, true, &mut generator))
-        .add(ReLU)
+        .add(Relu)
         .add(Linear::new(64, 2, true, &mut generator));
     let mut optimizer = Adam::new(model.parameters(), AdamConfig::new(0.01));
     let batch = 32;

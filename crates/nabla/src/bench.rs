@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::autograd::no_grad;
 use crate::nn::loss::{cross_entropy, Reduction};
-use crate::nn::{zoo, Linear, Module, ReLU, Sequential};
+use crate::nn::{zoo, Linear, Module, Relu, Sequential};
 use crate::ops::Conv2dOptions;
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 use crate::parallel::on_worker_thread;
@@ -110,9 +110,9 @@ pub fn benchmark_mlp() -> Sequential {
     let mut g = Generator::new(3);
     Sequential::new()
         .add(Linear::new(784, 256, true, &mut g))
-        .add(ReLU)
+        .add(Relu)
         .add(Linear::new(256, 128, true, &mut g))
-        .add(ReLU)
+        .add(Relu)
         .add(Linear::new(128, 10, true, &mut g))
 }
 

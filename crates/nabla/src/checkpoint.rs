@@ -25,12 +25,12 @@
 //!
 //! ```
 //! use nabla::checkpoint::{load_module, save_module};
-//! use nabla::nn::{Linear, Module, ReLU, Sequential};
+//! use nabla::nn::{Linear, Module, Relu, Sequential};
 //! use nabla::Generator;
 //!
 //! let make = |seed| -> Sequential {
 //!     let mut g = Generator::new(seed);
-//!     Sequential::new().add(Linear::new(4, 8, true, &mut g)).add(ReLU).add(Linear::new(8, 3, true, &mut g))
+//!     Sequential::new().add(Linear::new(4, 8, true, &mut g)).add(Relu).add(Linear::new(8, 3, true, &mut g))
 //! };
 //! let path = std::env::temp_dir().join(format!("nabla_doc_module_{}.safetensors", std::process::id()));
 //! let trained = make(0);

@@ -14,7 +14,7 @@ use nabla::checkpoint::{
     load_metadata, load_module, load_optimizer, load_tensors, save_module, save_optimizer, save_tensors,
     write_atomic, LoadReport, ShapeMismatch, LEARNING_RATE_KEY,
 };
-use nabla::nn::{Linear, Module, ReLU, Sequential};
+use nabla::nn::{Linear, Module, Relu, Sequential};
 use nabla::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use nabla::{Error, Float, Generator, Result, Tensor};
 
@@ -54,12 +54,12 @@ impl Drop for TempDir {
     }
 }
 
-/// `Sequential(Linear(4, 8), ReLU, Linear(8, 3))`, as the PyTorch fixture.
+/// `Sequential(Linear(4, 8), Relu, Linear(8, 3))`, as the PyTorch fixture.
 fn mlp<T: Float>(seed: u64) -> Sequential<T> {
     let mut g = Generator::new(seed);
     Sequential::new()
         .add(Linear::new(4, 8, true, &mut g))
-        .add(ReLU)
+        .add(Relu)
         .add(Linear::new(8, 3, true, &mut g))
 }
 

@@ -2,7 +2,7 @@
 //! owns get the same gradients as finite differences give.
 
 use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
-use nabla::nn::{Dropout, Flatten, Identity, Linear, Module, ReLU, Sequential, Tanh};
+use nabla::nn::{Dropout, Flatten, Identity, Linear, Module, Relu, Sequential, Tanh};
 use nabla::{Generator, Tensor};
 
 fn check(f: impl Fn(&[Tensor<f64>]) -> Tensor<f64>, inputs: &[Tensor<f64>]) {
@@ -64,7 +64,7 @@ fn a_sequential_mlp_end_to_end() {
         .add(Linear::new(6, 5, true, &mut g))
         .add(Tanh)
         .add(Linear::new(5, 4, true, &mut g))
-        .add(ReLU)
+        .add(Relu)
         .add(Identity)
         .add(Linear::new(4, 2, false, &mut g));
     check(|t| model.forward(&t[0]).log_softmax(1), &[randn(&[3, 2, 3], 7)]);

@@ -30,8 +30,8 @@ use common::{
 };
 use nabla::optim::{
     clip_grad_norm_, clip_grad_value_, Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig,
-    CosineAnnealingLR, ExponentialLR, LinearLR, LrScheduler, Optimizer, PlateauConfig, PlateauMode,
-    ReduceLROnPlateau, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLR, ThresholdMode,
+    CosineAnnealingLr, ExponentialLr, LinearLr, LrScheduler, Optimizer, PlateauConfig, PlateauMode,
+    ReduceLrOnPlateau, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr, ThresholdMode,
 };
 use nabla::{Error, Float, Tensor};
 use serde_json::{Map, Value};
@@ -455,7 +455,7 @@ fn clipping_does_not_change_a_gradient_tensor_held_elsewhere() {
 fn schedules_drive_optimizers_through_the_trait() {
     let w = Tensor::from_vec(vec![0.0f32], &[1]).requires_grad();
     let mut adam: Box<dyn Optimizer<f32>> = Box::new(Adam::new(vec![w], AdamConfig::new(0.1)));
-    let mut s = ExponentialLR::new(adam.as_mut(), 0.5);
+    let mut s = ExponentialLr::new(adam.as_mut(), 0.5);
     s.step(adam.as_mut());
     assert_eq!(adam.learning_rate(), 0.05);
     assert_eq!(s.last_lr(), 0.05);
@@ -1081,7 +1081,7 @@ fn run_scheduler(case: &SchedulerCase) -> Result<Vec<f64>, String> {
     match case.scheduler.as_str() {
         "step_lr" => {
             known_params(case, &["step_size", "gamma"])?;
-            let s = StepLR::new(
+            let s = StepLr::new(
                 &mut opt,
                 param_usize(case, "step_size", None)?,
                 param_f64(case, "gamma", Some(0.1))?,
@@ -1090,12 +1090,12 @@ fn run_scheduler(case: &SchedulerCase) -> Result<Vec<f64>, String> {
         }
         "exponential_lr" => {
             known_params(case, &["gamma"])?;
-            let s = ExponentialLR::new(&mut opt, param_f64(case, "gamma", None)?);
+            let s = ExponentialLr::new(&mut opt, param_f64(case, "gamma", None)?);
             run_epochs(case, &mut opt, s)
         }
         "cosine_annealing_lr" => {
             known_params(case, &["T_max", "eta_min"])?;
-            let s = CosineAnnealingLR::new(
+            let s = CosineAnnealingLr::new(
                 &mut opt,
                 param_usize(case, "T_max", None)?,
                 param_f64(case, "eta_min", Some(0.0))?,
@@ -1104,7 +1104,7 @@ fn run_scheduler(case: &SchedulerCase) -> Result<Vec<f64>, String> {
         }
         "linear_lr" => {
             known_params(case, &["start_factor", "end_factor", "total_iters"])?;
-            let s = LinearLR::new(
+            let s = LinearLr::new(
                 &mut opt,
                 param_f64(case, "start_factor", Some(1.0 / 3.0))?,
                 param_f64(case, "end_factor", Some(1.0))?,
@@ -1149,7 +1149,7 @@ fn run_scheduler(case: &SchedulerCase) -> Result<Vec<f64>, String> {
             if metrics.len() != case.epochs {
                 return Err(format!("{} metrics for {} epochs", metrics.len(), case.epochs));
             }
-            let mut s = ReduceLROnPlateau::new(&opt, config);
+            let mut s = ReduceLrOnPlateau::new(&opt, config);
             let mut lrs = vec![opt.learning_rate()];
             for &metric in metrics {
                 s.step(metric, &mut opt);

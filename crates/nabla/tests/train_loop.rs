@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use nabla::checkpoint::{load_metadata, load_tensors};
 use nabla::data::{DataLoader, LoaderConfig, TensorDataset};
-use nabla::nn::{Linear, Module, ReLU, Sequential};
-use nabla::optim::{Adam, AdamConfig, Optimizer, PlateauConfig, ReduceLROnPlateau, Sgd, SgdConfig, StepLR};
+use nabla::nn::{Linear, Module, Relu, Sequential};
+use nabla::optim::{Adam, AdamConfig, Optimizer, PlateauConfig, ReduceLrOnPlateau, Sgd, SgdConfig, StepLr};
 use nabla::train::metrics::{top_k_correct, ConfusionMatrix, RunningMetrics};
 use nabla::train::{
     evaluate, evaluate_top_k, fit, load_model_from_checkpoint, top_k_accuracy, BatchProgress, EarlyStopping,
@@ -69,7 +69,7 @@ fn mlp(seed: u64) -> Sequential {
     let mut g = Generator::new(seed);
     Sequential::new()
         .add(Linear::new(2, 32, true, &mut g))
-        .add(ReLU)
+        .add(Relu)
         .add(Linear::new(32, CLASSES, true, &mut g))
 }
 
@@ -465,7 +465,7 @@ fn a_checkpoint_is_written_every_epoch_and_loads() {
     let mut g = Generator::new(0);
     let wrong: Sequential = Sequential::new()
         .add(Linear::new(2, 8, true, &mut g))
-        .add(ReLU)
+        .add(Relu)
         .add(Linear::new(8, CLASSES, true, &mut g));
     match load_model_from_checkpoint(&wrong, &dir) {
         Err(Error::ShapeMismatch { name, .. }) => assert_eq!(name, "model.0.weight"),
@@ -477,9 +477,9 @@ fn a_checkpoint_is_written_every_epoch_and_loads() {
 /// The optimizer and schedule of a run, built the same way every time.
 #[derive(Clone, Copy, Debug)]
 enum Setup {
-    /// SGD with momentum and weight decay, StepLR every epoch.
+    /// SGD with momentum and weight decay, StepLr every epoch.
     SgdStepLr,
-    /// Adam, ReduceLROnPlateau on the validation loss (patience 0, so that
+    /// Adam, ReduceLrOnPlateau on the validation loss (patience 0, so that
     /// it acts within a short run).
     AdamPlateau,
 }
@@ -540,7 +540,7 @@ fn run(
                 model.parameters(),
                 SgdConfig::new(0.05).momentum(0.9).weight_decay(1e-3),
             );
-            let schedule = StepLR::new(&mut optimizer, 1, 0.7);
+            let schedule = StepLr::new(&mut optimizer, 1, 0.7);
             (Box::new(optimizer), Box::new(schedule))
         }
         Setup::AdamPlateau => {
@@ -551,7 +551,7 @@ fn run(
                 threshold: 0.65,
                 ..PlateauConfig::default()
             };
-            let schedule = ReduceLROnPlateau::new(&optimizer, plateau);
+            let schedule = ReduceLrOnPlateau::new(&optimizer, plateau);
             (Box::new(optimizer), Box::new(schedule))
         }
     };
@@ -726,7 +726,7 @@ fn resuming_checks_the_loader_and_the_schedule() {
     // Another loader seed: the run would not be repeated.
     let (mut model, mut optimizer) = build();
     let before = weight_bits(&model);
-    let mut schedule = StepLR::new(&mut optimizer, 1, 0.7);
+    let mut schedule = StepLr::new(&mut optimizer, 1, 0.7);
     let other_seed = train_loader(0, 22);
     let err = fit(
         &mut model,
@@ -758,7 +758,7 @@ fn resuming_checks_the_loader_and_the_schedule() {
     // TrainingCheckpoint::resume by hand: the schedule is stepped through
     // the saved history.
     let (model, mut optimizer) = build();
-    let mut schedule = StepLR::new(&mut optimizer, 1, 0.7);
+    let mut schedule = StepLr::new(&mut optimizer, 1, 0.7);
     let state = TrainingCheckpoint::resume(&dir, &model, &mut optimizer, Some(&mut schedule)).unwrap();
     assert_eq!((state.epoch, state.batch, state.scheduler_steps), (1, 0, Some(1)));
     assert_eq!(schedule.steps_taken(), 1);

@@ -10,8 +10,8 @@ use nabla::checkpoint::save_module;
 use nabla::data::{Split, Subset};
 use nabla::nn::Module;
 use nabla::optim::{
-    Adam, AdamConfig, AdamW, AdamWConfig, CosineAnnealingLR, ExponentialLR, Optimizer, PlateauConfig,
-    ReduceLROnPlateau, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLR,
+    Adam, AdamConfig, AdamW, AdamWConfig, CosineAnnealingLr, ExponentialLr, Optimizer, PlateauConfig,
+    ReduceLrOnPlateau, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr,
 };
 use nabla::train::{
     fit, install_ctrlc_handler, BatchProgress, EpochScheduler, EpochSummary, Outcome, RunStart, TrainConfig,
@@ -176,10 +176,10 @@ fn schedule(
 ) -> Result<Option<Box<dyn EpochScheduler>>, String> {
     Ok(match name {
         "none" => None,
-        "cosine" => Some(Box::new(CosineAnnealingLR::new(optimizer, epochs.max(1), 0.0))),
-        "step" => Some(Box::new(StepLR::new(optimizer, (epochs / 3).max(1), 0.1))),
-        "exponential" => Some(Box::new(ExponentialLR::new(optimizer, 0.9))),
-        "plateau" => Some(Box::new(ReduceLROnPlateau::new(
+        "cosine" => Some(Box::new(CosineAnnealingLr::new(optimizer, epochs.max(1), 0.0))),
+        "step" => Some(Box::new(StepLr::new(optimizer, (epochs / 3).max(1), 0.1))),
+        "exponential" => Some(Box::new(ExponentialLr::new(optimizer, 0.9))),
+        "plateau" => Some(Box::new(ReduceLrOnPlateau::new(
             optimizer,
             PlateauConfig::default(),
         ))),

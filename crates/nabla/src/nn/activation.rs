@@ -6,19 +6,21 @@ use crate::tensor::Tensor;
 
 /// `max(x, 0)` elementwise.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ReLU;
+#[doc(alias = "ReLU")]
+pub struct Relu;
 
 /// `x` for positive x, `negative_slope * x` otherwise (PyTorch's default
 /// slope is 0.01).
 #[derive(Clone, Copy, Debug)]
-pub struct LeakyReLU {
+#[doc(alias = "LeakyReLU")]
+pub struct LeakyRelu {
     /// The slope for negative inputs.
     pub negative_slope: f64,
 }
 
-impl Default for LeakyReLU {
+impl Default for LeakyRelu {
     fn default() -> Self {
-        LeakyReLU { negative_slope: 0.01 }
+        LeakyRelu { negative_slope: 0.01 }
     }
 }
 
@@ -32,7 +34,8 @@ pub struct Tanh;
 
 /// The exact GELU, `x Phi(x)`.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct GELU;
+#[doc(alias = "GELU")]
+pub struct Gelu;
 
 /// Softmax along `dim`.
 #[derive(Clone, Copy, Debug)]
@@ -48,15 +51,23 @@ pub struct LogSoftmax {
     pub dim: isize,
 }
 
-impl<T: Float> Module<T> for ReLU {
+impl<T: Float> Module<T> for Relu {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.relu()
     }
+
+    fn describe(&self) -> String {
+        "ReLU".to_string()
+    }
 }
 
-impl<T: Float> Module<T> for LeakyReLU {
+impl<T: Float> Module<T> for LeakyRelu {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.leaky_relu(T::from_f64(self.negative_slope))
+    }
+
+    fn describe(&self) -> String {
+        "LeakyReLU".to_string()
     }
 }
 
@@ -72,9 +83,13 @@ impl<T: Float> Module<T> for Tanh {
     }
 }
 
-impl<T: Float> Module<T> for GELU {
+impl<T: Float> Module<T> for Gelu {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.gelu()
+    }
+
+    fn describe(&self) -> String {
+        "GELU".to_string()
     }
 }
 

@@ -16,12 +16,12 @@ mod sequential;
 mod summary;
 pub mod zoo;
 
-pub use activation::{LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, GELU};
+pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh};
 pub use basic::{Flatten, Identity};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d, Padding};
 pub use dropout::Dropout;
 pub use linear::Linear;
-pub use loss::{BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss, Reduction};
+pub use loss::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss, Reduction};
 pub use module::Module;
 pub use norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,

@@ -15,13 +15,13 @@ use crate::tensor::Tensor;
 /// parameters.
 ///
 /// ```
-/// use nabla::nn::{Linear, Module, ReLU, Sequential};
+/// use nabla::nn::{Linear, Module, Relu, Sequential};
 /// use nabla::{Generator, Tensor};
 ///
 /// let mut g = Generator::new(0);
 /// let mut model: Sequential = Sequential::new() // Sequential<f32>
 ///     .add(Linear::new(4, 8, true, &mut g))
-///     .add(ReLU)
+///     .add(Relu)
 ///     .add(Linear::new(8, 2, true, &mut g));
 /// let names: Vec<String> = model.named_parameters().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names, ["0.weight", "0.bias", "2.weight", "2.bias"]);

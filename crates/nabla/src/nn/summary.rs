@@ -171,12 +171,12 @@ fn walk<T: Float>(
 /// product of the strides before the layer.
 ///
 /// ```
-/// use nabla::nn::{summary, Conv2d, Module, ReLU, Sequential};
+/// use nabla::nn::{summary, Conv2d, Module, Relu, Sequential};
 /// use nabla::Generator;
 /// let mut g = Generator::new(0);
 /// let model: Sequential = Sequential::new()
 ///     .add(Conv2d::new(1, 4, 3, &mut g))
-///     .add(ReLU)
+///     .add(Relu)
 ///     .add(Conv2d::new(4, 4, 3, &mut g))
 ///     .add(Conv2d::new(4, 4, 3, &mut g));
 /// let s = summary(&model, &[1, 1, 16, 16]);

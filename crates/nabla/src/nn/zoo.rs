@@ -5,7 +5,7 @@
 //! both ways through safetensors checkpoints.
 
 use super::{
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Padding, ReLU, Sequential,
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Padding, Relu, Sequential,
     Tanh,
 };
 use crate::element::Float;
@@ -39,16 +39,16 @@ use crate::tensor::Generator;
 pub fn lenet5<T: Float>(generator: &mut Generator) -> Sequential<T> {
     Sequential::new()
         .add_named("conv1", Conv2d::new(1, 6, 5, generator).padding(2))
-        .add_named("relu1", ReLU)
+        .add_named("relu1", Relu)
         .add_named("pool1", MaxPool2d::new(2))
         .add_named("conv2", Conv2d::new(6, 16, 5, generator))
-        .add_named("relu2", ReLU)
+        .add_named("relu2", Relu)
         .add_named("pool2", MaxPool2d::new(2))
         .add_named("flatten", Flatten::default())
         .add_named("fc1", Linear::new(400, 120, true, generator))
-        .add_named("relu3", ReLU)
+        .add_named("relu3", Relu)
         .add_named("fc2", Linear::new(120, 84, true, generator))
-        .add_named("relu4", ReLU)
+        .add_named("relu4", Relu)
         .add_named("fc3", Linear::new(84, 10, true, generator))
 }
 
@@ -93,7 +93,7 @@ pub fn vgg_small<T: Float>(num_classes: usize, generator: &mut Generator) -> Seq
             features = features
                 .add(Conv2d::new(in_channels, out_channels, 3, generator).padding(Padding::Same))
                 .add(BatchNorm2d::new(out_channels))
-                .add(ReLU);
+                .add(Relu);
             in_channels = out_channels;
         }
         features = features.add(MaxPool2d::new(2));

@@ -3,9 +3,9 @@
 //! - First-order optimizers with PyTorch's update formulas, defaults and
 //!   state names: [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`], [`Adagrad`],
 //!   each built from `model.parameters()` and a config struct.
-//! - Learning-rate schedules ([`LrScheduler`]): [`StepLR`],
-//!   [`ExponentialLR`], [`CosineAnnealingLR`], [`LinearLR`] (warmup), and
-//!   [`ReduceLROnPlateau`].
+//! - Learning-rate schedules ([`LrScheduler`]): [`StepLr`],
+//!   [`ExponentialLr`], [`CosineAnnealingLr`], [`LinearLr`] (warmup), and
+//!   [`ReduceLrOnPlateau`].
 //! - Gradient clipping: [`clip_grad_norm_`], [`clip_grad_value_`].
 //! - Newton's method: [`Newton`].
 
@@ -23,8 +23,8 @@ pub use clip::{clip_grad_norm_, clip_grad_value_};
 pub use newton::{Newton, NewtonConfig, NewtonSolver, NewtonStep};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{
-    CosineAnnealingLR, ExponentialLR, LinearLR, LrScheduler, PlateauConfig, PlateauMode, ReduceLROnPlateau,
-    StepLR, ThresholdMode,
+    CosineAnnealingLr, ExponentialLr, LinearLr, LrScheduler, PlateauConfig, PlateauMode, ReduceLrOnPlateau,
+    StepLr, ThresholdMode,
 };
 pub use sgd::{Sgd, SgdConfig};
 

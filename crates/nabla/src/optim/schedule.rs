@@ -1,11 +1,11 @@
 //! Learning-rate schedules, as PyTorch's `torch.optim.lr_scheduler`:
-//! [`StepLR`], [`ExponentialLR`], [`CosineAnnealingLR`], [`LinearLR`]
-//! (linear warmup) and [`ReduceLROnPlateau`].
+//! [`StepLr`], [`ExponentialLr`], [`CosineAnnealingLr`], [`LinearLr`]
+//! (linear warmup) and [`ReduceLrOnPlateau`].
 //!
 //! A schedule does not hold its optimizer (so that the training loop keeps
 //! using it); each call takes it. As in PyTorch, constructing a schedule
 //! takes its initial step (epoch 0) and may already change the learning
-//! rate (`LinearLR` multiplies it by `start_factor`); then
+//! rate (`LinearLr` multiplies it by `start_factor`); then
 //! [`step`](LrScheduler::step) is called once per epoch, after the epoch's
 //! optimizer steps.
 //!
@@ -15,11 +15,11 @@
 //! sequences match PyTorch's to the last bit or so.
 //!
 //! ```
-//! use nabla::optim::{LrScheduler, Optimizer, Sgd, SgdConfig, StepLR};
+//! use nabla::optim::{LrScheduler, Optimizer, Sgd, SgdConfig, StepLr};
 //! use nabla::Tensor;
 //! let w = Tensor::from_vec(vec![0.0f32], &[1]).requires_grad();
 //! let mut opt = Sgd::new(vec![w], SgdConfig::new(0.1));
-//! let mut schedule = StepLR::new(&mut opt, 2, 0.5);
+//! let mut schedule = StepLr::new(&mut opt, 2, 0.5);
 //! let mut rates = vec![opt.learning_rate()];
 //! for _epoch in 0..5 {
 //!     // ... train: opt.step() per batch ...
@@ -60,9 +60,9 @@ fn apply<T: Float, O: Optimizer<T> + ?Sized>(optimizer: &mut O, lr: f64, last_lr
 /// `step_size`).
 ///
 /// ```
-/// use nabla::optim::{LrScheduler, Optimizer, Sgd, SgdConfig, StepLR};
+/// use nabla::optim::{LrScheduler, Optimizer, Sgd, SgdConfig, StepLr};
 /// let mut opt = Sgd::<f32>::new(vec![], SgdConfig::new(1.0));
-/// let mut s = StepLR::new(&mut opt, 3, 0.1);
+/// let mut s = StepLr::new(&mut opt, 3, 0.1);
 /// for _ in 0..3 {
 ///     s.step(&mut opt);
 /// }
@@ -70,20 +70,21 @@ fn apply<T: Float, O: Optimizer<T> + ?Sized>(optimizer: &mut O, lr: f64, last_lr
 /// ```
 ///
 /// # Panics
-/// [`StepLR::new`] panics if `step_size` is 0.
+/// [`StepLr::new`] panics if `step_size` is 0.
 #[derive(Clone, Debug)]
-pub struct StepLR {
+#[doc(alias = "StepLR")]
+pub struct StepLr {
     step_size: usize,
     gamma: f64,
     last_epoch: usize,
     last_lr: f64,
 }
 
-impl StepLR {
+impl StepLr {
     /// Decays `optimizer`'s learning rate by `gamma` every `step_size` epochs.
     pub fn new<T: Float, O: Optimizer<T> + ?Sized>(optimizer: &mut O, step_size: usize, gamma: f64) -> Self {
-        assert!(step_size > 0, "StepLR: step_size must be positive");
-        StepLR {
+        assert!(step_size > 0, "StepLr: step_size must be positive");
+        StepLr {
             step_size,
             gamma,
             last_epoch: 0,
@@ -92,7 +93,7 @@ impl StepLR {
     }
 }
 
-impl LrScheduler for StepLR {
+impl LrScheduler for StepLr {
     fn step<T: Float, O: Optimizer<T> + ?Sized>(&mut self, optimizer: &mut O) {
         self.last_epoch += 1;
         let lr = optimizer.learning_rate();
@@ -114,27 +115,28 @@ impl LrScheduler for StepLR {
 }
 
 /// Multiplies the learning rate by `gamma` every epoch, as PyTorch's
-/// `ExponentialLR`: `lr = base_lr · γ^e` (recursively, `lr ← γ lr`).
+/// `ExponentialLr`: `lr = base_lr · γ^e` (recursively, `lr ← γ lr`).
 ///
 /// ```
-/// use nabla::optim::{ExponentialLR, LrScheduler, Optimizer, Sgd, SgdConfig};
+/// use nabla::optim::{ExponentialLr, LrScheduler, Optimizer, Sgd, SgdConfig};
 /// let mut opt = Sgd::<f32>::new(vec![], SgdConfig::new(1.0));
-/// let mut s = ExponentialLR::new(&mut opt, 0.5);
+/// let mut s = ExponentialLr::new(&mut opt, 0.5);
 /// s.step(&mut opt);
 /// s.step(&mut opt);
 /// assert_eq!(opt.learning_rate(), 0.25);
 /// ```
 #[derive(Clone, Debug)]
-pub struct ExponentialLR {
+#[doc(alias = "ExponentialLR")]
+pub struct ExponentialLr {
     gamma: f64,
     last_epoch: usize,
     last_lr: f64,
 }
 
-impl ExponentialLR {
+impl ExponentialLr {
     /// Decays `optimizer`'s learning rate by `gamma` every epoch.
     pub fn new<T: Float, O: Optimizer<T> + ?Sized>(optimizer: &mut O, gamma: f64) -> Self {
-        ExponentialLR {
+        ExponentialLr {
             gamma,
             last_epoch: 0,
             last_lr: optimizer.learning_rate(),
@@ -142,7 +144,7 @@ impl ExponentialLR {
     }
 }
 
-impl LrScheduler for ExponentialLR {
+impl LrScheduler for ExponentialLr {
     fn step<T: Float, O: Optimizer<T> + ?Sized>(&mut self, optimizer: &mut O) {
         self.last_epoch += 1;
         let lr = optimizer.learning_rate() * self.gamma;
@@ -177,9 +179,9 @@ impl LrScheduler for ExponentialLR {
 /// epochs the rate therefore rises again along the cosine, as in PyTorch.
 ///
 /// ```
-/// use nabla::optim::{CosineAnnealingLR, LrScheduler, Optimizer, Sgd, SgdConfig};
+/// use nabla::optim::{CosineAnnealingLr, LrScheduler, Optimizer, Sgd, SgdConfig};
 /// let mut opt = Sgd::<f32>::new(vec![], SgdConfig::new(1.0));
-/// let mut s = CosineAnnealingLR::new(&mut opt, 4, 0.0);
+/// let mut s = CosineAnnealingLr::new(&mut opt, 4, 0.0);
 /// for _ in 0..2 {
 ///     s.step(&mut opt);
 /// }
@@ -191,9 +193,10 @@ impl LrScheduler for ExponentialLR {
 /// ```
 ///
 /// # Panics
-/// [`CosineAnnealingLR::new`] panics if `t_max` is 0.
+/// [`CosineAnnealingLr::new`] panics if `t_max` is 0.
 #[derive(Clone, Debug)]
-pub struct CosineAnnealingLR {
+#[doc(alias = "CosineAnnealingLR")]
+pub struct CosineAnnealingLr {
     t_max: usize,
     eta_min: f64,
     base_lr: f64,
@@ -201,12 +204,12 @@ pub struct CosineAnnealingLR {
     last_lr: f64,
 }
 
-impl CosineAnnealingLR {
+impl CosineAnnealingLr {
     /// Anneals `optimizer`'s learning rate to `eta_min` over `t_max` epochs.
     pub fn new<T: Float, O: Optimizer<T> + ?Sized>(optimizer: &mut O, t_max: usize, eta_min: f64) -> Self {
-        assert!(t_max > 0, "CosineAnnealingLR: t_max must be positive");
+        assert!(t_max > 0, "CosineAnnealingLr: t_max must be positive");
         let lr = optimizer.learning_rate();
-        CosineAnnealingLR {
+        CosineAnnealingLr {
             t_max,
             eta_min,
             base_lr: lr,
@@ -216,7 +219,7 @@ impl CosineAnnealingLR {
     }
 }
 
-impl LrScheduler for CosineAnnealingLR {
+impl LrScheduler for CosineAnnealingLr {
     fn step<T: Float, O: Optimizer<T> + ?Sized>(&mut self, optimizer: &mut O) {
         self.last_epoch += 1;
         let (epoch, t_max) = (self.last_epoch as f64, self.t_max as f64);
@@ -253,10 +256,10 @@ impl LrScheduler for CosineAnnealingLR {
 /// `1 + (end - start) / (total_iters · start + (e - 1)(end - start))`.
 ///
 /// ```
-/// use nabla::optim::{LinearLR, LrScheduler, Optimizer, Sgd, SgdConfig};
+/// use nabla::optim::{LinearLr, LrScheduler, Optimizer, Sgd, SgdConfig};
 /// let mut opt = Sgd::<f32>::new(vec![], SgdConfig::new(1.0));
 /// // Warm up from 0.25 lr to lr over 3 epochs.
-/// let mut s = LinearLR::new(&mut opt, 0.25, 1.0, 3);
+/// let mut s = LinearLr::new(&mut opt, 0.25, 1.0, 3);
 /// let mut rates = vec![opt.learning_rate()];
 /// for _ in 0..4 {
 ///     s.step(&mut opt);
@@ -266,11 +269,12 @@ impl LrScheduler for CosineAnnealingLR {
 /// ```
 ///
 /// # Panics
-/// [`LinearLR::new`] panics unless `0 < start_factor ≤ 1` and
+/// [`LinearLr::new`] panics unless `0 < start_factor ≤ 1` and
 /// `0 ≤ end_factor ≤ 1`.
 #[doc(alias = "LinearWarmup")]
 #[derive(Clone, Debug)]
-pub struct LinearLR {
+#[doc(alias = "LinearLR")]
+pub struct LinearLr {
     start_factor: f64,
     end_factor: f64,
     total_iters: usize,
@@ -278,7 +282,7 @@ pub struct LinearLR {
     last_lr: f64,
 }
 
-impl LinearLR {
+impl LinearLr {
     /// Scales `optimizer`'s learning rate linearly from `start_factor` to
     /// `end_factor` times its current value over `total_iters` epochs
     /// (PyTorch's defaults: 1/3, 1, 5). Sets the rate of epoch 0.
@@ -290,13 +294,13 @@ impl LinearLR {
     ) -> Self {
         assert!(
             start_factor > 0.0 && start_factor <= 1.0,
-            "LinearLR: start_factor must be in (0, 1], not {start_factor}"
+            "LinearLr: start_factor must be in (0, 1], not {start_factor}"
         );
         assert!(
             (0.0..=1.0).contains(&end_factor),
-            "LinearLR: end_factor must be in [0, 1], not {end_factor}"
+            "LinearLr: end_factor must be in [0, 1], not {end_factor}"
         );
-        let mut s = LinearLR {
+        let mut s = LinearLr {
             start_factor,
             end_factor,
             total_iters,
@@ -309,7 +313,7 @@ impl LinearLR {
     }
 }
 
-impl LrScheduler for LinearLR {
+impl LrScheduler for LinearLr {
     fn step<T: Float, O: Optimizer<T> + ?Sized>(&mut self, optimizer: &mut O) {
         self.last_epoch += 1;
         let lr = optimizer.learning_rate();
@@ -333,7 +337,7 @@ impl LrScheduler for LinearLR {
     }
 }
 
-/// Whether [`ReduceLROnPlateau`]'s metric should go down (a loss) or up
+/// Whether [`ReduceLrOnPlateau`]'s metric should go down (a loss) or up
 /// (an accuracy).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlateauMode {
@@ -343,7 +347,7 @@ pub enum PlateauMode {
     Max,
 }
 
-/// How [`ReduceLROnPlateau`] measures a significant improvement over the
+/// How [`ReduceLrOnPlateau`] measures a significant improvement over the
 /// best metric so far.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ThresholdMode {
@@ -353,7 +357,7 @@ pub enum ThresholdMode {
     Abs,
 }
 
-/// Settings of [`ReduceLROnPlateau`]; `Default` gives PyTorch's.
+/// Settings of [`ReduceLrOnPlateau`]; `Default` gives PyTorch's.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlateauConfig {
     /// Whether lower or higher metrics are better (default `Min`).
@@ -392,7 +396,7 @@ impl Default for PlateauConfig {
 }
 
 /// Reduces the learning rate when a metric stops improving, as PyTorch's
-/// `ReduceLROnPlateau`. Each [`step`](ReduceLROnPlateau::step) takes the
+/// `ReduceLrOnPlateau`. Each [`step`](ReduceLrOnPlateau::step) takes the
 /// epoch's metric:
 ///
 /// ```text
@@ -410,10 +414,10 @@ impl Default for PlateauConfig {
 /// `best` starts at +∞ (`Min`) or -∞ (`Max`).
 ///
 /// ```
-/// use nabla::optim::{Optimizer, PlateauConfig, ReduceLROnPlateau, Sgd, SgdConfig};
+/// use nabla::optim::{Optimizer, PlateauConfig, ReduceLrOnPlateau, Sgd, SgdConfig};
 /// let mut opt = Sgd::<f32>::new(vec![], SgdConfig::new(1.0));
 /// let config = PlateauConfig { patience: 1, factor: 0.5, ..PlateauConfig::default() };
-/// let mut s = ReduceLROnPlateau::new(&opt, config);
+/// let mut s = ReduceLrOnPlateau::new(&opt, config);
 /// for loss in [3.0, 2.0, 2.5, 2.5, 1.0] {
 ///     s.step(loss, &mut opt);
 /// }
@@ -422,9 +426,10 @@ impl Default for PlateauConfig {
 /// ```
 ///
 /// # Panics
-/// [`ReduceLROnPlateau::new`] panics if `factor ≥ 1`.
+/// [`ReduceLrOnPlateau::new`] panics if `factor ≥ 1`.
 #[derive(Clone, Debug)]
-pub struct ReduceLROnPlateau {
+#[doc(alias = "ReduceLROnPlateau")]
+pub struct ReduceLrOnPlateau {
     config: PlateauConfig,
     best: f64,
     num_bad_epochs: usize,
@@ -433,16 +438,16 @@ pub struct ReduceLROnPlateau {
     last_lr: f64,
 }
 
-impl ReduceLROnPlateau {
+impl ReduceLrOnPlateau {
     /// Watches a metric for `optimizer` (whose learning rate is not changed
     /// until a plateau).
     pub fn new<T: Float, O: Optimizer<T> + ?Sized>(optimizer: &O, config: PlateauConfig) -> Self {
         assert!(
             config.factor < 1.0,
-            "ReduceLROnPlateau: factor should be < 1.0, not {}",
+            "ReduceLrOnPlateau: factor should be < 1.0, not {}",
             config.factor
         );
-        ReduceLROnPlateau {
+        ReduceLrOnPlateau {
             best: match config.mode {
                 PlateauMode::Min => f64::INFINITY,
                 PlateauMode::Max => f64::NEG_INFINITY,

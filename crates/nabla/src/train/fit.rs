@@ -17,7 +17,7 @@ use crate::data::DataLoader;
 use crate::error::{Error, Result};
 use crate::nn::loss::{cross_entropy, cross_entropy_with_label_smoothing, Reduction};
 use crate::nn::Module;
-use crate::optim::{clip_grad_norm_, LrScheduler, Optimizer, PlateauMode, ReduceLROnPlateau};
+use crate::optim::{clip_grad_norm_, LrScheduler, Optimizer, PlateauMode, ReduceLrOnPlateau};
 
 /// How [`fit`] trains: epochs, early stopping, checkpoints, metrics,
 /// resumption, and the interrupt flag it watches.
@@ -105,7 +105,7 @@ impl EarlyStopping {
 /// each epoch, after validation, seeing the epoch's summary.
 ///
 /// Every [`LrScheduler`] is one (its step ignores the summary), and so is
-/// [`ReduceLROnPlateau`], which steps on [`EpochSummary::monitored_loss`]
+/// [`ReduceLrOnPlateau`], which steps on [`EpochSummary::monitored_loss`]
 /// in `Min` mode and on [`EpochSummary::monitored_accuracy`] in `Max` mode.
 ///
 /// A schedule's state must follow from its construction and the summaries
@@ -129,7 +129,7 @@ impl<S: LrScheduler> EpochScheduler for S {
     }
 }
 
-impl EpochScheduler for ReduceLROnPlateau {
+impl EpochScheduler for ReduceLrOnPlateau {
     fn step_epoch(&mut self, optimizer: &mut dyn Optimizer, summary: &EpochSummary) {
         let metric = match self.config().mode {
             PlateauMode::Min => summary.monitored_loss(),
@@ -176,7 +176,7 @@ pub struct EpochSummary {
 
 impl EpochSummary {
     /// The loss that early stopping, the best checkpoint and
-    /// [`ReduceLROnPlateau`] watch: the validation loss, or the training
+    /// [`ReduceLrOnPlateau`] watch: the validation loss, or the training
     /// loss without validation.
     pub fn monitored_loss(&self) -> f64 {
         self.val_loss.unwrap_or(self.train_loss)

@@ -12,7 +12,7 @@
 //!   progress bars; `()` observes nothing.
 //! - [`EpochScheduler`] is the schedule as the loop drives it, implemented
 //!   by every [`LrScheduler`](crate::optim::LrScheduler) and by
-//!   [`ReduceLROnPlateau`](crate::optim::ReduceLROnPlateau).
+//!   [`ReduceLrOnPlateau`](crate::optim::ReduceLrOnPlateau).
 //! - [`TrainingCheckpoint`]: the checkpoint file (model, optimizer,
 //!   position, history) and [`TrainingCheckpoint::resume`].
 //! - [`interrupt`]: the Ctrl-C handler and the [`Interrupt`] flag.
@@ -22,7 +22,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use nabla::data::{DataLoader, LoaderConfig, TensorDataset};
-//! use nabla::nn::{Linear, Module, ReLU, Sequential};
+//! use nabla::nn::{Linear, Module, Relu, Sequential};
 //! use nabla::optim::{Optimizer, Sgd, SgdConfig};
 //! use nabla::train::{fit, Outcome, TrainConfig};
 //! use nabla::{Generator, IndexTensor, Tensor};
@@ -37,7 +37,7 @@
 //!
 //! let mut model: Sequential = Sequential::new()
 //!     .add(Linear::new(2, 16, true, &mut g))
-//!     .add(ReLU)
+//!     .add(Relu)
 //!     .add(Linear::new(16, 2, true, &mut g));
 //! let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.5));
 //! let config = TrainConfig { epochs: 20, ..TrainConfig::default() };

@@ -1,8 +1,8 @@
 //! Loss functions with PyTorch's semantics: as functions
 //! ([`mse_loss`], [`binary_cross_entropy`],
 //! [`binary_cross_entropy_with_logits`], [`nll_loss`], [`cross_entropy`])
-//! and as structs that hold their options ([`MSELoss`], [`BCELoss`],
-//! [`BCEWithLogitsLoss`], [`NLLLoss`], [`CrossEntropyLoss`]), each with a
+//! and as structs that hold their options ([`MseLoss`], [`BceLoss`],
+//! [`BceWithLogitsLoss`], [`NllLoss`], [`CrossEntropyLoss`]), each with a
 //! [`Reduction`]: the mean (the default), the sum, or none.
 //!
 //! # Sign convention: nabla minimises the *negative* log-likelihood
@@ -40,7 +40,7 @@
 //! [`Module::forward`](crate::nn::Module::forward) maps one tensor to one
 //! tensor, while a loss takes two inputs: the prediction and the target
 //! (class indices, an [`IndexTensor`](crate::IndexTensor), for
-//! [`NLLLoss`] and [`CrossEntropyLoss`]). The structs therefore have their
+//! [`NllLoss`] and [`CrossEntropyLoss`]). The structs therefore have their
 //! own `forward(&self, input, target)`; they hold options only, no
 //! parameters.
 //!
@@ -63,7 +63,7 @@ mod regression;
 
 pub use binary::{binary_cross_entropy, binary_cross_entropy_with_logits};
 pub use classification::{cross_entropy, cross_entropy_with_label_smoothing, nll_loss};
-pub use modules::{BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss};
+pub use modules::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss};
 pub use regression::mse_loss;
 
 use crate::element::Float;

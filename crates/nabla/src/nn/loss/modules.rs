@@ -21,20 +21,21 @@ use crate::tensor::{IndexTensor, Tensor};
 ///
 /// ```
 /// use nabla::nn::loss::Reduction;
-/// use nabla::nn::MSELoss;
+/// use nabla::nn::MseLoss;
 /// use nabla::Tensor;
 /// let x = Tensor::from_vec(vec![1.0f32, 3.0], &[2]);
 /// let y = Tensor::from_vec(vec![0.0f32, 0.0], &[2]);
-/// assert_eq!(MSELoss::new().forward(&x, &y).item(), 5.0);
-/// assert_eq!(MSELoss::new().with_reduction(Reduction::Sum).forward(&x, &y).item(), 10.0);
+/// assert_eq!(MseLoss::new().forward(&x, &y).item(), 5.0);
+/// assert_eq!(MseLoss::new().with_reduction(Reduction::Sum).forward(&x, &y).item(), 10.0);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MSELoss {
+#[doc(alias = "MSELoss")]
+pub struct MseLoss {
     /// How the squared errors are combined (default: the mean).
     pub reduction: Reduction,
 }
 
-impl MSELoss {
+impl MseLoss {
     /// The mean squared error.
     pub fn new() -> Self {
         Self::default()
@@ -63,33 +64,34 @@ impl MSELoss {
 /// are clamped at -100 as in PyTorch.
 ///
 /// ```
-/// use nabla::nn::BCELoss;
+/// use nabla::nn::BceLoss;
 /// use nabla::Tensor;
 /// let p = Tensor::from_vec(vec![0.5f64, 0.5], &[2]);
 /// let y = Tensor::from_vec(vec![1.0f64, 0.0], &[2]);
-/// let loss = BCELoss::new().forward(&p, &y);
+/// let loss = BceLoss::new().forward(&p, &y);
 /// assert!((loss.item() - 2f64.ln()).abs() < 1e-15);
-/// let weighted = BCELoss::new().with_weight(Tensor::from_vec(vec![2.0, 0.0], &[2])).forward(&p, &y);
+/// let weighted = BceLoss::new().with_weight(Tensor::from_vec(vec![2.0, 0.0], &[2])).forward(&p, &y);
 /// assert!((weighted.item() - 2f64.ln()).abs() < 1e-15); // (2 log 2 + 0) / 2
 /// ```
 #[derive(Clone, Debug)]
-pub struct BCELoss<T: Float = f32> {
+#[doc(alias = "BCELoss")]
+pub struct BceLoss<T: Float = f32> {
     /// A rescaling of each element's loss, broadcast to the input.
     pub weight: Option<Tensor<T>>,
     /// How the losses are combined (default: the mean over elements).
     pub reduction: Reduction,
 }
 
-impl<T: Float> Default for BCELoss<T> {
+impl<T: Float> Default for BceLoss<T> {
     fn default() -> Self {
-        BCELoss {
+        BceLoss {
             weight: None,
             reduction: Reduction::Mean,
         }
     }
 }
 
-impl<T: Float> BCELoss<T> {
+impl<T: Float> BceLoss<T> {
     /// Unweighted, with the mean.
     pub fn new() -> Self {
         Self::default()
@@ -125,17 +127,18 @@ impl<T: Float> BCELoss<T> {
 /// input's shape.
 ///
 /// ```
-/// use nabla::nn::BCEWithLogitsLoss;
+/// use nabla::nn::BceWithLogitsLoss;
 /// use nabla::Tensor;
 /// let z = Tensor::from_vec(vec![0.0f64, 0.0], &[1, 2]);
 /// let y = Tensor::from_vec(vec![1.0f64, 0.0], &[1, 2]);
-/// let loss = BCEWithLogitsLoss::new()
+/// let loss = BceWithLogitsLoss::new()
 ///     .with_pos_weight(Tensor::from_vec(vec![3.0, 3.0], &[2]))
 ///     .forward(&z, &y);
 /// assert!((loss.item() - 2.0 * 2f64.ln()).abs() < 1e-15); // (3 log 2 + log 2) / 2
 /// ```
 #[derive(Clone, Debug)]
-pub struct BCEWithLogitsLoss<T: Float = f32> {
+#[doc(alias = "BCEWithLogitsLoss")]
+pub struct BceWithLogitsLoss<T: Float = f32> {
     /// A rescaling of each element's loss, broadcast to the input.
     pub weight: Option<Tensor<T>>,
     /// The weight of the positive term, broadcast to the input (usually one
@@ -145,9 +148,9 @@ pub struct BCEWithLogitsLoss<T: Float = f32> {
     pub reduction: Reduction,
 }
 
-impl<T: Float> Default for BCEWithLogitsLoss<T> {
+impl<T: Float> Default for BceWithLogitsLoss<T> {
     fn default() -> Self {
-        BCEWithLogitsLoss {
+        BceWithLogitsLoss {
             weight: None,
             pos_weight: None,
             reduction: Reduction::Mean,
@@ -155,7 +158,7 @@ impl<T: Float> Default for BCEWithLogitsLoss<T> {
     }
 }
 
-impl<T: Float> BCEWithLogitsLoss<T> {
+impl<T: Float> BceWithLogitsLoss<T> {
     /// Unweighted, with the mean.
     pub fn new() -> Self {
         Self::default()
@@ -203,16 +206,17 @@ impl<T: Float> BCEWithLogitsLoss<T> {
 /// `ignore_index` count for nothing.
 ///
 /// ```
-/// use nabla::nn::NLLLoss;
+/// use nabla::nn::NllLoss;
 /// use nabla::{IndexTensor, Tensor};
 /// let log_probs = Tensor::from_vec(vec![-0.1f64, -2.3, -1.2, -0.4], &[2, 2]);
 /// let target = IndexTensor::from_vec(vec![0, 1], &[2]);
-/// assert!((NLLLoss::new().forward(&log_probs, &target).item() - 0.25).abs() < 1e-15);
-/// let only_first = NLLLoss::new().with_ignore_index(1).forward(&log_probs, &target);
+/// assert!((NllLoss::new().forward(&log_probs, &target).item() - 0.25).abs() < 1e-15);
+/// let only_first = NllLoss::new().with_ignore_index(1).forward(&log_probs, &target);
 /// assert!((only_first.item() - 0.1).abs() < 1e-15);
 /// ```
 #[derive(Clone, Debug)]
-pub struct NLLLoss<T: Float = f32> {
+#[doc(alias = "NLLLoss")]
+pub struct NllLoss<T: Float = f32> {
     /// A weight per class, `[C]`.
     pub weight: Option<Tensor<T>>,
     /// A target value that is skipped (PyTorch's default, -100, is never a
@@ -222,9 +226,9 @@ pub struct NLLLoss<T: Float = f32> {
     pub reduction: Reduction,
 }
 
-impl<T: Float> Default for NLLLoss<T> {
+impl<T: Float> Default for NllLoss<T> {
     fn default() -> Self {
-        NLLLoss {
+        NllLoss {
             weight: None,
             ignore_index: None,
             reduction: Reduction::Mean,
@@ -232,7 +236,7 @@ impl<T: Float> Default for NLLLoss<T> {
     }
 }
 
-impl<T: Float> NLLLoss<T> {
+impl<T: Float> NllLoss<T> {
     /// Unweighted, nothing ignored, with the mean.
     pub fn new() -> Self {
         Self::default()
@@ -371,18 +375,18 @@ mod tests {
         for r in [Reduction::Mean, Reduction::Sum, Reduction::None] {
             let same = |a: Tensor<f64>, b: Tensor<f64>| assert_eq!(a.to_vec(), b.to_vec());
             same(
-                MSELoss::new().with_reduction(r).forward(&x, &y),
+                MseLoss::new().with_reduction(r).forward(&x, &y),
                 mse_loss(&x, &y, r),
             );
             same(
-                BCELoss::new()
+                BceLoss::new()
                     .with_weight(w.clone())
                     .with_reduction(r)
                     .forward(&x, &y),
                 binary_cross_entropy(&x, &y, Some(&w), r),
             );
             same(
-                BCEWithLogitsLoss::new()
+                BceWithLogitsLoss::new()
                     .with_weight(w.clone())
                     .with_pos_weight(w.clone())
                     .with_reduction(r)
@@ -390,7 +394,7 @@ mod tests {
                 binary_cross_entropy_with_logits(&x, &y, Some(&w), Some(&w), r),
             );
             same(
-                NLLLoss::new()
+                NllLoss::new()
                     .with_weight(w.clone())
                     .with_ignore_index(0)
                     .with_reduction(r)
