@@ -50,6 +50,7 @@ pub mod data;
 mod element;
 mod error;
 mod kernels;
+mod layout;
 pub mod nn;
 mod ops;
 pub mod optim;

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::mode::is_grad_enabled;
 use crate::element::Float;
-use crate::tensor::layout::Layout;
+use crate::layout::Layout;
 use crate::tensor::{Storage, Tensor};
 
 /// Computes the gradients of an op's inputs from the gradient of its output.

@@ -5,7 +5,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::PARALLEL_THRESHOLD;
-use crate::tensor::layout::for_each_run2;
+use crate::layout::for_each_run2;
 
 /// Chunk size for parallel maps: large enough to amortise scheduling.
 const CHUNK: usize = 1 << 14;

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use super::PARALLEL_THRESHOLD;
 use crate::element::Float;
-use crate::tensor::layout::{for_each_run2, Layout};
+use crate::layout::{for_each_run2, Layout};
 
 /// Sums a contiguous slice: blocks of 256 elements, each summed in 8
 /// interleaved lanes (which the compiler vectorizes), then the block sums

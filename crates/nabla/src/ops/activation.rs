@@ -5,7 +5,7 @@ use super::unary::unary_apply;
 use crate::autograd::record;
 use crate::element::Float;
 use crate::kernels::softmax::softmax;
-use crate::tensor::layout::normalize_dim;
+use crate::layout::normalize_dim;
 use crate::tensor::Tensor;
 
 impl<T: Float> Tensor<T> {

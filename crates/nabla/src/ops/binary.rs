@@ -4,7 +4,7 @@
 use crate::autograd::record;
 use crate::element::Float;
 use crate::kernels::elementwise::{strided_zip_map, zip_map};
-use crate::tensor::layout::{broadcast_shapes, broadcast_strides};
+use crate::layout::{broadcast_shapes, broadcast_strides};
 use crate::tensor::Tensor;
 
 /// Computes `f(a, b)` elementwise over the broadcast of both shapes, with

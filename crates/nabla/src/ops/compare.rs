@@ -7,7 +7,7 @@ use super::binary::broadcast_apply;
 use super::unary::unary_apply;
 use crate::autograd::record;
 use crate::element::Float;
-use crate::tensor::layout::broadcast_shapes;
+use crate::layout::broadcast_shapes;
 use crate::tensor::Tensor;
 
 fn mask<T: Float>(condition: bool) -> T {

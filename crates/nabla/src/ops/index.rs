@@ -3,7 +3,7 @@
 
 use crate::autograd::record;
 use crate::element::Float;
-use crate::tensor::layout::{contiguous_strides, normalize_dim};
+use crate::layout::{contiguous_strides, normalize_dim};
 use crate::tensor::{IndexTensor, Tensor};
 
 /// Calls `f(position, input_offset)` for every element of an index tensor of

@@ -5,7 +5,7 @@ use crate::autograd::record;
 use crate::element::Float;
 use crate::kernels::elementwise::filled;
 use crate::kernels::matmul::{gemm_batched, MatRef};
-use crate::tensor::layout::{broadcast_shapes, for_each_offset2, Layout};
+use crate::layout::{broadcast_shapes, for_each_offset2, Dims, Layout};
 use crate::tensor::Tensor;
 
 /// The product of two tensors of rank >= 2, with broadcast batch dimensions.
@@ -25,11 +25,11 @@ fn matmul_batched<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     });
     let batch_strides = |l: &Layout| {
         let own = Layout {
-            shape: l.shape[..l.shape.len() - 2].to_vec(),
-            strides: l.strides[..l.strides.len() - 2].to_vec(),
+            shape: Dims::from_slice(&l.shape[..l.shape.len() - 2]),
+            strides: Dims::from_slice(&l.strides[..l.strides.len() - 2]),
             offset: l.offset,
         };
-        crate::tensor::layout::broadcast_strides(&own, &batch)
+        crate::layout::broadcast_strides(&own, &batch)
     };
     let (sa, sb) = (batch_strides(la), batch_strides(lb));
     let (da, db) = (a.storage(), b.storage());

@@ -5,7 +5,7 @@
 use crate::autograd::record;
 use crate::element::Float;
 use crate::kernels::reduce::{arg_best, sum_all, sum_into};
-use crate::tensor::layout::{contiguous_strides, normalize_dim, Layout};
+use crate::layout::{contiguous_strides, normalize_dim, Layout};
 use crate::tensor::{IndexTensor, Tensor};
 
 /// The normalized, sorted, deduplicated dimensions to reduce; empty means all.

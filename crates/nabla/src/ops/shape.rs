@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use crate::autograd::record;
 use crate::element::Float;
-use crate::tensor::layout::{broadcast_strides, contiguous_strides, normalize_dim, Layout};
+use crate::layout::{broadcast_strides, contiguous_strides, normalize_dim, Dims, Layout};
 use crate::tensor::Tensor;
 
 impl<T: Float> Tensor<T> {
@@ -13,7 +13,7 @@ impl<T: Float> Tensor<T> {
     /// shape), with no autograd history.
     pub(crate) fn broadcast_view(&self, shape: &[usize]) -> Tensor<T> {
         self.with_layout(Layout {
-            shape: shape.to_vec(),
+            shape: Dims::from_slice(shape),
             strides: broadcast_strides(self.layout(), shape),
             offset: self.layout().offset,
         })
@@ -56,7 +56,7 @@ impl<T: Float> Tensor<T> {
         }
         let source = self.contiguous_untracked();
         let out = source.with_layout(Layout {
-            shape: shape.to_vec(),
+            shape: Dims::from_slice(shape),
             strides: contiguous_strides(shape),
             offset: source.layout().offset,
         });
@@ -204,7 +204,7 @@ impl<T: Float> Tensor<T> {
             })
             .collect();
         let out = self.with_layout(Layout {
-            shape: shape.to_vec(),
+            shape: Dims::from_slice(shape),
             strides,
             offset: l.offset,
         });

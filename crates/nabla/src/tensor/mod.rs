@@ -4,7 +4,6 @@
 mod creation;
 mod display;
 mod index_tensor;
-pub(crate) mod layout;
 mod random;
 
 use std::ops::Deref;
@@ -13,8 +12,8 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use crate::autograd::Node;
 use crate::element::Float;
+use crate::layout::{self, Layout};
 pub use index_tensor::IndexTensor;
-use layout::Layout;
 pub use random::Generator;
 
 /// The buffer behind one or more tensors. Views share it.

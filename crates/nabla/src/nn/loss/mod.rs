@@ -67,7 +67,7 @@ pub use modules::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss
 pub use regression::mse_loss;
 
 use crate::element::Float;
-use crate::tensor::layout::broadcast_shapes;
+use crate::layout::broadcast_shapes;
 use crate::tensor::Tensor;
 
 /// How a loss combines its per-element values, as PyTorch's `reduction`.

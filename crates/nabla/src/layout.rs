@@ -1,4 +1,14 @@
 //! Shape, strides and offset: how a tensor's elements sit in its storage.
+//!
+//! Shared by `tensor` (views) and `kernels` (loops over storage), so it sits
+//! below both. Shapes and strides are [`Dims`]: inline up to six dimensions,
+//! so creating a tensor or a view allocates nothing for its layout.
+
+use smallvec::{smallvec, SmallVec};
+
+/// A shape or a set of strides: inline (no heap allocation) up to six
+/// dimensions, on the heap beyond.
+pub(crate) type Dims = SmallVec<[usize; 6]>;
 
 /// Where the elements of a tensor live in its storage: element
 /// `[i0, i1, ...]` is at `offset + i0 * strides[0] + i1 * strides[1] + ...`.
@@ -6,8 +16,8 @@
 /// A stride of 0 repeats an element (that is how `expand` is free).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
-    pub shape: Vec<usize>,
-    pub strides: Vec<usize>,
+    pub shape: Dims,
+    pub strides: Dims,
     pub offset: usize,
 }
 
@@ -15,7 +25,7 @@ impl Layout {
     /// A row-major (C-contiguous) layout of `shape` starting at 0.
     pub fn contiguous(shape: &[usize]) -> Self {
         Layout {
-            shape: shape.to_vec(),
+            shape: Dims::from_slice(shape),
             strides: contiguous_strides(shape),
             offset: 0,
         }
@@ -53,8 +63,8 @@ impl Layout {
 }
 
 /// Row-major strides of `shape`.
-pub(crate) fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
-    let mut strides = vec![0; shape.len()];
+pub(crate) fn contiguous_strides(shape: &[usize]) -> Dims {
+    let mut strides: Dims = smallvec![0; shape.len()];
     let mut acc = 1;
     for (s, &d) in strides.iter_mut().zip(shape).rev() {
         *s = acc;
@@ -64,9 +74,9 @@ pub(crate) fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
 }
 
 /// The NumPy broadcast of two shapes, or `None` when they do not broadcast.
-pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Dims> {
     let rank = a.len().max(b.len());
-    let mut out = vec![0; rank];
+    let mut out: Dims = smallvec![0; rank];
     for i in 0..rank {
         let da = if i < rank - a.len() {
             1
@@ -90,7 +100,7 @@ pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 
 /// Strides that read a tensor of `layout` as if it had shape `target`
 /// (a broadcast of its own shape): broadcast dimensions get stride 0.
-pub(crate) fn broadcast_strides(layout: &Layout, target: &[usize]) -> Vec<usize> {
+pub(crate) fn broadcast_strides(layout: &Layout, target: &[usize]) -> Dims {
     let lead = target.len() - layout.shape.len();
     (0..target.len())
         .map(|i| {
@@ -161,7 +171,7 @@ pub(crate) fn for_each_run2(
         return;
     };
     let (step_a, step_b) = (strides_a[rank - 1], strides_b[rank - 1]);
-    let mut index = vec![0usize; outer.len()];
+    let mut index: Dims = smallvec![0; outer.len()];
     let (mut a, mut b) = (offset_a, offset_b);
     loop {
         f(Run {
@@ -194,12 +204,8 @@ pub(crate) fn for_each_run2(
 /// `shape` and both stride sets with size-1 dimensions dropped and each
 /// dimension merged into the next when both stride sets step over it as
 /// one (`stride[d] == stride[d + 1] * shape[d + 1]`).
-fn coalesce(
-    shape: &[usize],
-    strides_a: &[usize],
-    strides_b: &[usize],
-) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
-    let mut out = (Vec::new(), Vec::new(), Vec::new());
+fn coalesce(shape: &[usize], strides_a: &[usize], strides_b: &[usize]) -> (Dims, Dims, Dims) {
+    let mut out = (Dims::new(), Dims::new(), Dims::new());
     for ((&n, &sa), &sb) in shape.iter().zip(strides_a).zip(strides_b) {
         if n == 1 {
             continue;
@@ -237,8 +243,11 @@ mod tests {
 
     #[test]
     fn broadcast_follows_numpy() {
-        assert_eq!(broadcast_shapes(&[2, 1, 3], &[4, 1]), Some(vec![2, 4, 3]));
-        assert_eq!(broadcast_shapes(&[], &[3]), Some(vec![3]));
+        assert_eq!(
+            broadcast_shapes(&[2, 1, 3], &[4, 1]).as_deref(),
+            Some(&[2, 4, 3][..])
+        );
+        assert_eq!(broadcast_shapes(&[], &[3]).as_deref(), Some(&[3][..]));
         assert_eq!(broadcast_shapes(&[2, 3], &[3, 2]), None);
     }
 
@@ -247,8 +256,8 @@ mod tests {
         let l = Layout::contiguous(&[2, 3]);
         assert!(l.is_contiguous());
         let t = Layout {
-            shape: vec![3, 2],
-            strides: vec![1, 3],
+            shape: smallvec![3, 2],
+            strides: smallvec![1, 3],
             offset: 0,
         };
         assert!(!t.is_contiguous());
