@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use nabla::checkpoint::{load_metadata, load_module, load_tensors};
 use nabla::data::{DataLoader, Dataset, LoaderConfig, Mnist, Normalize, Pipeline, Split};
-use nabla::nn::{zoo, Module};
+use nabla::nn::{zoo, Layer, Module};
 use nabla::{no_grad, Generator, Tensor};
 
 const TEST_IMAGES: usize = 10_000;

@@ -11,7 +11,7 @@ use std::fmt::Write;
 use std::path::PathBuf;
 
 use nabla::nn::loss::{mse_loss, Reduction};
-use nabla::nn::{Linear, Module};
+use nabla::nn::{Layer, Linear, Module};
 use nabla::optim::{Optimizer, Sgd, SgdConfig};
 use nabla::{no_grad, Generator, Tensor};
 

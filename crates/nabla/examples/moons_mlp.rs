@@ -4,7 +4,7 @@
 //! Run with `cargo run --release -p nabla --example moons_mlp`.
 
 use nabla::nn::loss::{cross_entropy, Reduction};
-use nabla::nn::{Linear, Module, Relu, Sequential};
+use nabla::nn::{Layer, Linear, Module, Relu, Sequential};
 use nabla::optim::{Adam, AdamConfig, Optimizer};
 use nabla::{no_grad, Generator, IndexTensor, Tensor};
 
@@ -31,7 +31,7 @@ fn moons(n: usize, noise: f64, generator: &mut Generator) -> (Tensor, IndexTenso
     )
 }
 
-fn accuracy(model: &dyn Module, x: &Tensor, y: &IndexTensor) -> f64 {
+fn accuracy(model: &dyn Layer, x: &Tensor, y: &IndexTensor) -> f64 {
     let predicted = no_grad(|| model.forward(x)).argmax(1, false);
     let hits = predicted
         .as_slice()

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use crate::autograd::no_grad;
 use crate::nn::loss::{cross_entropy, Reduction};
-use crate::nn::{zoo, Linear, Module, Relu, Sequential};
+use crate::nn::{zoo, Layer, Linear, Module, Relu, Sequential};
 use crate::ops::Conv2dOptions;
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 use crate::parallel::on_worker_thread;
@@ -46,7 +46,7 @@ pub fn sgemm_gflops(n: usize, repetitions: usize) -> f64 {
 /// One training step (forward, cross-entropy, backward, SGD with momentum)
 /// of a model on a fixed random batch, ready to be timed.
 pub struct TrainStep {
-    model: Box<dyn Module>,
+    model: Box<dyn Layer>,
     inputs: Tensor,
     targets: IndexTensor,
     optimizer: Sgd,
@@ -55,7 +55,7 @@ pub struct TrainStep {
 impl TrainStep {
     /// A step of `model` on random inputs of `input_shape` (batch first)
     /// with labels `i % 10`.
-    pub fn new(model: Box<dyn Module>, input_shape: &[usize]) -> Self {
+    pub fn new(model: Box<dyn Layer>, input_shape: &[usize]) -> Self {
         let mut g = Generator::new(2);
         let batch = input_shape[0];
         let optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.01).momentum(0.9));

@@ -423,7 +423,7 @@ impl fmt::Display for LoadReport {
 ///
 /// ```
 /// use nabla::checkpoint::{load_module, save_tensors};
-/// use nabla::nn::{Linear, Module};
+/// use nabla::nn::Linear;
 /// use nabla::{Generator, Tensor};
 /// let path = std::env::temp_dir().join(format!("nabla_doc_partial_{}.safetensors", std::process::id()));
 /// save_tensors(&path, &[("weight".to_string(), Tensor::<f32>::ones(&[2, 3]))], None)?;

@@ -14,7 +14,7 @@ use nabla::checkpoint::{
     load_metadata, load_module, load_optimizer, load_tensors, save_module, save_optimizer, save_tensors,
     write_atomic, LoadReport, ShapeMismatch, LEARNING_RATE_KEY,
 };
-use nabla::nn::{Linear, Module, Relu, Sequential};
+use nabla::nn::{Layer, Linear, Module, Relu, Sequential};
 use nabla::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use nabla::{Error, Float, Generator, Result, Tensor};
 

@@ -2,7 +2,7 @@
 //! owns get the same gradients as finite differences give.
 
 use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
-use nabla::nn::{Dropout, Flatten, Identity, Linear, Module, Relu, Sequential, Tanh};
+use nabla::nn::{Dropout, Flatten, Identity, Layer, Linear, Relu, Sequential, Tanh};
 use nabla::{Generator, Tensor};
 
 fn check(f: impl Fn(&[Tensor<f64>]) -> Tensor<f64>, inputs: &[Tensor<f64>]) {

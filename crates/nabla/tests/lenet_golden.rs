@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use nabla::checkpoint::{load_module, load_tensors};
-use nabla::nn::{zoo, Module};
+use nabla::nn::{zoo, Layer, Module};
 use nabla::{Generator, Tensor};
 
 fn fixture(name: &str) -> String {

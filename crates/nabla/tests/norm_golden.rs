@@ -27,8 +27,8 @@ use std::sync::OnceLock;
 
 use common::{assert_no_mismatches, catch, load_cases, parse_data, tensor, widen, Data};
 use nabla::nn::{
-    BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
-    Module,
+    BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, Layer, LayerNorm,
+    LayerNormOptions, Module,
 };
 use nabla::{Float, Tensor};
 use serde_json::Value;
@@ -175,7 +175,7 @@ fn p_bool(case: &Case, key: &str) -> Result<bool, String> {
 }
 
 /// The nabla layer for a case, with PyTorch's constructor arguments.
-fn build<T: Float>(case: &Case) -> Result<Box<dyn Module<T>>, String> {
+fn build<T: Float>(case: &Case) -> Result<Box<dyn Layer<T>>, String> {
     Ok(match case.layer.as_str() {
         "batch_norm1d" | "batch_norm2d" => {
             let c = p_usize(case, "num_features")?;
@@ -250,7 +250,7 @@ fn run<T: Float>(case: &Case) -> Result<BTreeMap<String, Data>, String> {
     }
     let grad_output = tensor::<T>(case.need("grad_output")?);
     let input = case.need("input")?;
-    let pass = |module: &dyn Module<T>, prefix: &str, results: &mut BTreeMap<String, Data>| {
+    let pass = |module: &dyn Layer<T>, prefix: &str, results: &mut BTreeMap<String, Data>| {
         let x = tensor::<T>(input).requires_grad();
         let out = module.forward(&x);
         out.backward_with(&grad_output);

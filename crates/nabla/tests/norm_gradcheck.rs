@@ -13,8 +13,8 @@
 
 use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
 use nabla::nn::{
-    BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
-    Linear, Module, Sequential,
+    BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, Layer, LayerNorm,
+    LayerNormOptions, Linear, Module, Sequential,
 };
 use nabla::{no_grad, Generator, Tensor};
 
@@ -55,7 +55,7 @@ enum Bn {
     TwoD,
 }
 
-fn batch_norm(kind: Bn, c: usize, options: BatchNormOptions) -> Box<dyn Module<f64>> {
+fn batch_norm(kind: Bn, c: usize, options: BatchNormOptions) -> Box<dyn Layer<f64>> {
     match kind {
         Bn::OneD => Box::new(BatchNorm1d::<f64>::with_options(c, options)),
         Bn::TwoD => Box::new(BatchNorm2d::<f64>::with_options(c, options)),

@@ -5,7 +5,7 @@
 //! indices, NaN, and the panics on bad configurations.
 
 use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
-use nabla::nn::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, Module};
+use nabla::nn::{AdaptiveAvgPool2d, AvgPool2d, Layer, MaxPool2d, Summarize};
 use nabla::{Generator, Pool2dOptions, Tensor};
 
 fn randn(shape: &[usize], seed: u64) -> Tensor<f64> {
@@ -348,11 +348,11 @@ fn modules_apply_their_options() {
         x.adaptive_avg_pool2d((2, 3)).to_vec()
     );
     assert_eq!(
-        Module::<f64>::describe(&MaxPool2d::new(2)),
+        Summarize::<f64>::describe(&MaxPool2d::new(2)),
         "MaxPool2d(kernel=(2, 2), stride=(2, 2), padding=(0, 0))"
     );
     assert_eq!(
-        Module::<f64>::describe(&AvgPool2d::new(Pool2dOptions::new(3).count_include_pad(false))),
+        Summarize::<f64>::describe(&AvgPool2d::new(Pool2dOptions::new(3).count_include_pad(false))),
         "AvgPool2d(kernel=(3, 3), stride=(3, 3), padding=(0, 0), count_include_pad=false)"
     );
     assert_eq!(MaxPool2d::new(2).options, Pool2dOptions::new(2));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use nabla::checkpoint::{load_metadata, load_tensors};
 use nabla::data::{DataLoader, LoaderConfig, TensorDataset};
-use nabla::nn::{Linear, Module, Relu, Sequential};
+use nabla::nn::{Layer, Linear, Module, Relu, Sequential};
 use nabla::optim::{Adam, AdamConfig, Optimizer, PlateauConfig, ReduceLrOnPlateau, Sgd, SgdConfig, StepLr};
 use nabla::train::metrics::{top_k_correct, ConfusionMatrix, RunningMetrics};
 use nabla::train::{
@@ -85,7 +85,7 @@ fn config(epochs: usize) -> TrainConfig {
 
 /// Trains without a schedule or an observer, as most tests here do.
 fn fit_plain(
-    model: &mut dyn Module,
+    model: &mut dyn Layer,
     optimizer: &mut dyn Optimizer,
     train: &DataLoader,
     validation: Option<&DataLoader>,

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use nabla::autograd::to_dot;
 use nabla::nn::loss::{cross_entropy, Reduction};
-use nabla::nn::Module;
+use nabla::nn::{Layer, Module};
 use nabla::{Generator, IndexTensor, Tensor};
 
 use crate::models::ModelKind;

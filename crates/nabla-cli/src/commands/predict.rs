@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use image::imageops::FilterType;
-use nabla::nn::Module;
+use nabla::nn::{Layer, Module};
 use nabla::train::load_model_from_checkpoint;
 use nabla::{no_grad, Tensor};
 

@@ -1,6 +1,6 @@
 //! Activation functions as modules, for use in [`Sequential`](super::Sequential).
 
-use super::Module;
+use super::{Layer, Module, Summarize};
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -51,55 +51,83 @@ pub struct LogSoftmax {
     pub dim: isize,
 }
 
-impl<T: Float> Module<T> for Relu {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.relu()
-    }
+impl<T: Float> Module<T> for Relu {}
 
+impl<T: Float> Summarize<T> for Relu {
     fn describe(&self) -> String {
         "ReLU".to_string()
     }
 }
 
-impl<T: Float> Module<T> for LeakyRelu {
+impl<T: Float> Layer<T> for Relu {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.leaky_relu(T::from_f64(self.negative_slope))
+        input.relu()
     }
+}
 
+impl<T: Float> Module<T> for LeakyRelu {}
+
+impl<T: Float> Summarize<T> for LeakyRelu {
     fn describe(&self) -> String {
         "LeakyReLU".to_string()
     }
 }
 
-impl<T: Float> Module<T> for Sigmoid {
+impl<T: Float> Layer<T> for LeakyRelu {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.leaky_relu(T::from_f64(self.negative_slope))
+    }
+}
+
+impl<T: Float> Module<T> for Sigmoid {}
+
+impl<T: Float> Summarize<T> for Sigmoid {}
+
+impl<T: Float> Layer<T> for Sigmoid {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.sigmoid()
     }
 }
 
-impl<T: Float> Module<T> for Tanh {
+impl<T: Float> Module<T> for Tanh {}
+
+impl<T: Float> Summarize<T> for Tanh {}
+
+impl<T: Float> Layer<T> for Tanh {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.tanh()
     }
 }
 
-impl<T: Float> Module<T> for Gelu {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.gelu()
-    }
+impl<T: Float> Module<T> for Gelu {}
 
+impl<T: Float> Summarize<T> for Gelu {
     fn describe(&self) -> String {
         "GELU".to_string()
     }
 }
 
-impl<T: Float> Module<T> for Softmax {
+impl<T: Float> Layer<T> for Gelu {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.gelu()
+    }
+}
+
+impl<T: Float> Module<T> for Softmax {}
+
+impl<T: Float> Summarize<T> for Softmax {}
+
+impl<T: Float> Layer<T> for Softmax {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.softmax(self.dim)
     }
 }
 
-impl<T: Float> Module<T> for LogSoftmax {
+impl<T: Float> Module<T> for LogSoftmax {}
+
+impl<T: Float> Summarize<T> for LogSoftmax {}
+
+impl<T: Float> Layer<T> for LogSoftmax {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.log_softmax(self.dim)
     }

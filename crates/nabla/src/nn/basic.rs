@@ -1,6 +1,6 @@
 //! Structural layers: `Flatten` and `Identity`.
 
-use super::Module;
+use super::{Layer, Module, Summarize};
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -23,7 +23,11 @@ impl Default for Flatten {
     }
 }
 
-impl<T: Float> Module<T> for Flatten {
+impl<T: Float> Module<T> for Flatten {}
+
+impl<T: Float> Summarize<T> for Flatten {}
+
+impl<T: Float> Layer<T> for Flatten {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.flatten(self.start_dim, self.end_dim)
     }
@@ -33,7 +37,11 @@ impl<T: Float> Module<T> for Flatten {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Identity;
 
-impl<T: Float> Module<T> for Identity {
+impl<T: Float> Module<T> for Identity {}
+
+impl<T: Float> Summarize<T> for Identity {}
+
+impl<T: Float> Layer<T> for Identity {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.clone()
     }

@@ -2,7 +2,7 @@
 //! over the input, with padding, stride, dilation and groups.
 
 use super::init::{kaiming_uniform_, uniform_, FanMode};
-use super::{Geometry, Module};
+use super::{Geometry, Layer, Module, Summarize};
 use crate::element::Float;
 use crate::ops::{conv_output_size, Conv2dOptions, IntoPair};
 use crate::tensor::{Generator, Tensor};
@@ -81,7 +81,7 @@ fn parameter_list<T: Float>(weight: &Tensor<T>, bias: &Option<Tensor<T>>) -> Vec
 /// output `[N, C', H', W']` with H' = floor((H + 2P - D (K - 1) - 1) / S) + 1.
 ///
 /// ```
-/// use nabla::nn::{Conv2d, Module, Padding};
+/// use nabla::nn::{Conv2d, Layer, Padding};
 /// use nabla::{Generator, Tensor};
 /// let conv: Conv2d = Conv2d::new(1, 6, 5, &mut Generator::new(0)).padding(Padding::Same);
 /// let y = conv.forward(&Tensor::zeros(&[2, 1, 28, 28]));
@@ -200,27 +200,12 @@ impl<T: Float> Conv2d<T> {
 }
 
 impl<T: Float> Module<T> for Conv2d<T> {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        let (out_c, in_c) = (
-            self.weight.shape()[0],
-            self.weight.shape()[1] * self.options.groups,
-        );
-        let s = input.shape();
-        assert!(
-            s.len() == 4 && s[1] == in_c,
-            "Conv2d({in_c}, {out_c}): expects input [N, {in_c}, H, W], got {s:?}"
-        );
-        let Some(_) = self.output_size((s[2], s[3])) else {
-            panic!(
-                "Conv2d({in_c}, {out_c}): input {s:?} with padding {:?} is smaller than the {:?} kernel",
-                self.resolved_padding(),
-                self.kernel_size()
-            );
-        };
-        let options = self.options.padding(self.resolved_padding());
-        input.conv2d(&self.weight, self.bias.as_ref(), options)
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        parameter_list(&self.weight, &self.bias)
     }
+}
 
+impl<T: Float> Summarize<T> for Conv2d<T> {
     fn describe(&self) -> String {
         let w = self.weight.shape();
         format!(
@@ -245,9 +230,28 @@ impl<T: Float> Module<T> for Conv2d<T> {
     fn multiply_adds(&self, _input: &[usize], output: &[usize]) -> usize {
         kernel_multiply_adds(&self.weight, output)
     }
+}
 
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        parameter_list(&self.weight, &self.bias)
+impl<T: Float> Layer<T> for Conv2d<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        let (out_c, in_c) = (
+            self.weight.shape()[0],
+            self.weight.shape()[1] * self.options.groups,
+        );
+        let s = input.shape();
+        assert!(
+            s.len() == 4 && s[1] == in_c,
+            "Conv2d({in_c}, {out_c}): expects input [N, {in_c}, H, W], got {s:?}"
+        );
+        let Some(_) = self.output_size((s[2], s[3])) else {
+            panic!(
+                "Conv2d({in_c}, {out_c}): input {s:?} with padding {:?} is smaller than the {:?} kernel",
+                self.resolved_padding(),
+                self.kernel_size()
+            );
+        };
+        let options = self.options.padding(self.resolved_padding());
+        input.conv2d(&self.weight, self.bias.as_ref(), options)
     }
 }
 
@@ -290,10 +294,12 @@ impl<T: Float> Conv1d<T> {
 }
 
 impl<T: Float> Module<T> for Conv1d<T> {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.conv1d(&self.weight, self.bias.as_ref(), self.options)
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        parameter_list(&self.weight, &self.bias)
     }
+}
 
+impl<T: Float> Summarize<T> for Conv1d<T> {
     fn describe(&self) -> String {
         let w = self.weight.shape();
         format!(
@@ -317,9 +323,11 @@ impl<T: Float> Module<T> for Conv1d<T> {
     fn multiply_adds(&self, _input: &[usize], output: &[usize]) -> usize {
         kernel_multiply_adds(&self.weight, output)
     }
+}
 
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        parameter_list(&self.weight, &self.bias)
+impl<T: Float> Layer<T> for Conv1d<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.conv1d(&self.weight, self.bias.as_ref(), self.options)
     }
 }
 
@@ -330,7 +338,7 @@ impl<T: Float> Module<T> for Conv1d<T> {
 /// layer of decoders.
 ///
 /// ```
-/// use nabla::nn::{ConvTranspose2d, Module};
+/// use nabla::nn::{ConvTranspose2d, Layer};
 /// use nabla::{Conv2dOptions, Generator, Tensor};
 /// let up: ConvTranspose2d = ConvTranspose2d::new(8, 4, 2, Conv2dOptions::default().stride(2), true, &mut Generator::new(0));
 /// assert_eq!(up.forward(&Tensor::zeros(&[1, 8, 7, 7])).shape(), &[1, 4, 14, 14]);
@@ -374,10 +382,12 @@ impl<T: Float> ConvTranspose2d<T> {
 }
 
 impl<T: Float> Module<T> for ConvTranspose2d<T> {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.conv_transpose2d(&self.weight, self.bias.as_ref(), self.options)
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        parameter_list(&self.weight, &self.bias)
     }
+}
 
+impl<T: Float> Summarize<T> for ConvTranspose2d<T> {
     fn describe(&self) -> String {
         let w = self.weight.shape();
         format!(
@@ -399,8 +409,10 @@ impl<T: Float> Module<T> for ConvTranspose2d<T> {
         // The adjoint of a convolution: one product per input element and weight element.
         kernel_multiply_adds(&self.weight, input)
     }
+}
 
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        parameter_list(&self.weight, &self.bias)
+impl<T: Float> Layer<T> for ConvTranspose2d<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.conv_transpose2d(&self.weight, self.bias.as_ref(), self.options)
     }
 }

@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Mutex;
 
-use super::Module;
+use super::{Layer, Module, Summarize};
 use crate::element::Float;
 use crate::tensor::{Generator, Tensor};
 
@@ -12,7 +12,7 @@ use crate::tensor::{Generator, Tensor};
 /// same expected activation. Seeded: the same seed gives the same masks.
 ///
 /// ```
-/// use nabla::nn::{Dropout, Module};
+/// use nabla::nn::{Dropout, Layer, Module};
 /// use nabla::Tensor;
 /// let mut dropout: Dropout = Dropout::new(0.5, 7); // Dropout<f32>
 /// let y = dropout.forward(&Tensor::ones(&[1000]));
@@ -46,6 +46,18 @@ impl<T: Float> Dropout<T> {
 }
 
 impl<T: Float> Module<T> for Dropout<T> {
+    fn set_own_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}
+
+impl<T: Float> Summarize<T> for Dropout<T> {}
+
+impl<T: Float> Layer<T> for Dropout<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         if !self.training || self.p == 0.0 {
             return input.clone();
@@ -56,13 +68,5 @@ impl<T: Float> Module<T> for Dropout<T> {
             .map(|_| T::from_f64(if generator.uniform() < self.p { 0.0 } else { scale }))
             .collect();
         input * &Tensor::from_vec(mask, input.shape())
-    }
-
-    fn set_own_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
     }
 }

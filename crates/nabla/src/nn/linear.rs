@@ -1,7 +1,7 @@
 //! The fully connected layer y = x W^T + b.
 
 use super::init::{kaiming_uniform_, uniform_, FanMode};
-use super::{Geometry, Module};
+use super::{Geometry, Layer, Module, Summarize};
 use crate::element::Float;
 use crate::tensor::{Generator, Tensor};
 
@@ -17,7 +17,7 @@ use crate::tensor::{Generator, Tensor};
 /// (`let layer: Linear = ...`); `Linear::<f64>::new` gives an `f64` layer.
 ///
 /// ```
-/// use nabla::nn::{Linear, Module};
+/// use nabla::nn::{Layer, Linear};
 /// use nabla::{Generator, Tensor};
 /// let layer: Linear = Linear::new(3, 2, true, &mut Generator::new(0)); // Linear<f32>
 /// let y = layer.forward(&Tensor::ones(&[5, 3]));
@@ -91,24 +91,16 @@ impl<T: Float> Linear<T> {
 }
 
 impl<T: Float> Module<T> for Linear<T> {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        let features = input.shape().last().copied().unwrap_or(0);
-        assert_eq!(
-            features,
-            self.in_features(),
-            "Linear({}, {}): input of shape {:?} does not end in {} features",
-            self.in_features(),
-            self.out_features(),
-            input.shape(),
-            self.in_features()
-        );
-        let y = input.matmul(&self.weight.t());
-        match &self.bias {
-            Some(b) => &y + b,
-            None => y,
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        let mut out = vec![("weight".to_string(), self.weight.clone())];
+        if let Some(b) = &self.bias {
+            out.push(("bias".to_string(), b.clone()));
         }
+        out
     }
+}
 
+impl<T: Float> Summarize<T> for Linear<T> {
     fn describe(&self) -> String {
         format!(
             "Linear({}, {}, bias={})",
@@ -125,12 +117,24 @@ impl<T: Float> Module<T> for Linear<T> {
     fn multiply_adds(&self, _input: &[usize], output: &[usize]) -> usize {
         output.iter().product::<usize>() * self.in_features()
     }
+}
 
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        let mut out = vec![("weight".to_string(), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            out.push(("bias".to_string(), b.clone()));
+impl<T: Float> Layer<T> for Linear<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        let features = input.shape().last().copied().unwrap_or(0);
+        assert_eq!(
+            features,
+            self.in_features(),
+            "Linear({}, {}): input of shape {:?} does not end in {} features",
+            self.in_features(),
+            self.out_features(),
+            input.shape(),
+            self.in_features()
+        );
+        let y = input.matmul(&self.weight.t());
+        match &self.bias {
+            Some(b) => &y + b,
+            None => y,
         }
-        out
     }
 }

@@ -1,4 +1,4 @@
-//! Neural-network building blocks: the [`Module`] trait, layers,
+//! Neural-network building blocks: the [`Module`] and [`Layer`] traits, layers,
 //! initialisation, and the losses in [`loss`].
 
 mod activation;
@@ -7,12 +7,14 @@ mod conv;
 mod dropout;
 pub mod filters;
 pub mod init;
+mod layer;
 mod linear;
 pub mod loss;
 mod module;
 mod norm;
 mod pool;
 mod sequential;
+mod summarize;
 mod summary;
 pub mod zoo;
 
@@ -20,12 +22,14 @@ pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh};
 pub use basic::{Flatten, Identity};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d, Padding};
 pub use dropout::Dropout;
+pub use layer::Layer;
 pub use linear::Linear;
 pub use loss::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss, Reduction};
-pub use module::Module;
+pub use module::{AsModule, Module};
 pub use norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
 };
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
-pub use summary::{summary, Geometry, LayerSummary, ReceptiveField, Summary};
+pub use summarize::{Geometry, Summarize};
+pub use summary::{summary, LayerSummary, ReceptiveField, Summary};

@@ -1,21 +1,22 @@
-//! The [`Module`] trait: a layer or a model, with named parameters and
-//! buffers (the names of PyTorch's `state_dict`), train/eval mode, and
-//! freezing.
+//! The [`Module`] trait: the parameter tree of a layer or a model, with
+//! named parameters and buffers (the names of PyTorch's `state_dict`),
+//! train/eval mode, and freezing. How a module is called is not part of it:
+//! single-tensor layers also implement [`Layer`](super::Layer), other
+//! modules have an inherent `forward` of whatever signature they need.
 
-use super::summary::Geometry;
 use crate::element::Float;
 use crate::tensor::Tensor;
 
-/// A layer or a model: a function of one tensor with parameters.
+/// A layer or a model as a tree of parameters: its own parameters and
+/// buffers and its children, by name.
 ///
-/// An implementation provides [`forward`](Module::forward) and, as it has
-/// them, its own parameters, buffers and children; the provided methods give
-/// the hierarchical names of PyTorch's `state_dict` (`layers.0.weight`),
-/// switch train/eval mode through every submodule, count and freeze
-/// parameters.
+/// An implementation provides, as it has them, its own parameters, buffers
+/// and children; the provided methods give the hierarchical names of
+/// PyTorch's `state_dict` (`layers.0.weight`), switch train/eval mode
+/// through every submodule, count, freeze and clear gradients.
 ///
 /// ```
-/// use nabla::nn::{Linear, Module, Relu, Sequential};
+/// use nabla::nn::{Layer, Linear, Module, Relu, Sequential};
 /// use nabla::{Generator, Tensor};
 ///
 /// let mut g = Generator::new(0);
@@ -31,36 +32,12 @@ use crate::tensor::Tensor;
 /// model.eval();
 /// assert!(!model.is_training());
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a nabla Module<{T}>",
+    label = "not a Module<{T}>",
+    note = "a field that holds neither tensors nor modules needs `#[module(skip)]`"
+)]
 pub trait Module<T: Float = f32>: Send + Sync {
-    /// Applies the module to `input`.
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T>;
-
-    /// A short description for [`summary`](super::summary()), like
-    /// PyTorch's `repr`: `Conv2d(1, 6, kernel=(5, 5), padding=(2, 2))`.
-    fn describe(&self) -> String {
-        let full = std::any::type_name::<Self>();
-        let base = full.split('<').next().unwrap_or(full);
-        base.rsplit("::").next().unwrap_or(base).to_string()
-    }
-
-    /// How the module's outputs see its inputs spatially, for receptive
-    /// fields: elementwise (the default), a sliding window, or everything.
-    fn geometry(&self) -> Geometry {
-        Geometry::Elementwise
-    }
-
-    /// True for containers whose forward applies their children in order
-    /// ([`Sequential`](super::Sequential)), which summaries walk into.
-    fn is_sequential(&self) -> bool {
-        false
-    }
-
-    /// Multiply-adds of one forward pass from `input` to `output` shapes
-    /// (0 for layers without products, the default).
-    fn multiply_adds(&self, _input: &[usize], _output: &[usize]) -> usize {
-        0
-    }
-
     /// This module's own parameters (not its children's), by local name.
     fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
         Vec::new()
@@ -112,12 +89,7 @@ pub trait Module<T: Float = f32>: Send + Sync {
     fn named_parameters(&self) -> Vec<(String, Tensor<T>)> {
         let mut out = self.own_parameters();
         for (prefix, child) in self.children() {
-            out.extend(
-                child
-                    .named_parameters()
-                    .into_iter()
-                    .map(|(n, t)| (format!("{prefix}.{n}"), t)),
-            );
+            out.extend(prefixed(&prefix, child.named_parameters()));
         }
         out
     }
@@ -131,12 +103,7 @@ pub trait Module<T: Float = f32>: Send + Sync {
     fn named_buffers(&self) -> Vec<(String, Tensor<T>)> {
         let mut out = self.own_buffers();
         for (prefix, child) in self.children() {
-            out.extend(
-                child
-                    .named_buffers()
-                    .into_iter()
-                    .map(|(n, t)| (format!("{prefix}.{n}"), t)),
-            );
+            out.extend(prefixed(&prefix, child.named_buffers()));
         }
         out
     }
@@ -147,12 +114,7 @@ pub trait Module<T: Float = f32>: Send + Sync {
         let mut out = self.own_parameters();
         out.extend(self.own_buffers());
         for (prefix, child) in self.children() {
-            out.extend(
-                child
-                    .state_dict()
-                    .into_iter()
-                    .map(|(n, t)| (format!("{prefix}.{n}"), t)),
-            );
+            out.extend(prefixed(&prefix, child.state_dict()));
         }
         out
     }
@@ -185,5 +147,91 @@ pub trait Module<T: Float = f32>: Send + Sync {
         for p in self.parameters() {
             p.zero_grad();
         }
+    }
+}
+
+fn prefixed<T: Float>(
+    prefix: &str,
+    named: Vec<(String, Tensor<T>)>,
+) -> impl Iterator<Item = (String, Tensor<T>)> + '_ {
+    named.into_iter().map(move |(n, t)| (format!("{prefix}.{n}"), t))
+}
+
+/// A boxed module is the module: a `Box<dyn Layer<T>>` field or list entry
+/// is a child like any other.
+impl<T: Float, M: Module<T> + ?Sized> Module<T> for Box<M> {
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        (**self).own_parameters()
+    }
+
+    fn own_buffers(&self) -> Vec<(String, Tensor<T>)> {
+        (**self).own_buffers()
+    }
+
+    fn children(&self) -> Vec<(String, &dyn Module<T>)> {
+        (**self).children()
+    }
+
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<T>)> {
+        (**self).children_mut()
+    }
+
+    fn set_own_training(&mut self, training: bool) {
+        (**self).set_own_training(training);
+    }
+
+    fn is_training(&self) -> bool {
+        (**self).is_training()
+    }
+
+    fn train(&mut self, training: bool) {
+        (**self).train(training);
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        (**self).named_parameters()
+    }
+
+    fn named_buffers(&self) -> Vec<(String, Tensor<T>)> {
+        (**self).named_buffers()
+    }
+
+    fn state_dict(&self) -> Vec<(String, Tensor<T>)> {
+        (**self).state_dict()
+    }
+
+    fn freeze(&self, frozen: bool) {
+        (**self).freeze(frozen);
+    }
+
+    fn zero_grad(&self) {
+        (**self).zero_grad();
+    }
+}
+
+/// Views any module as `&dyn Module<T>`, also through a trait object of a
+/// subtrait (`&dyn Layer<T>`), which Rust 1.85 cannot upcast by itself.
+///
+/// ```
+/// use nabla::nn::{AsModule, Layer, Linear};
+/// use nabla::Generator;
+/// let layer: Box<dyn Layer> = Box::new(Linear::new(2, 1, true, &mut Generator::new(0)));
+/// assert_eq!(layer.as_module().state_dict().len(), 2);
+/// ```
+pub trait AsModule<T: Float = f32> {
+    /// `self` as a module.
+    fn as_module(&self) -> &dyn Module<T>;
+
+    /// `self` as a mutable module.
+    fn as_module_mut(&mut self) -> &mut dyn Module<T>;
+}
+
+impl<T: Float, M: Module<T>> AsModule<T> for M {
+    fn as_module(&self) -> &dyn Module<T> {
+        self
+    }
+
+    fn as_module_mut(&mut self) -> &mut dyn Module<T> {
+        self
     }
 }

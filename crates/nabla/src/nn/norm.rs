@@ -23,7 +23,7 @@
 //! of PyTorch's `state_dict`), updated in place during training and used
 //! instead of the batch statistics in evaluation mode.
 
-use super::Module;
+use super::{Layer, Module, Summarize};
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -349,19 +349,6 @@ macro_rules! batch_norm_layer {
         }
 
         impl<T: Float> Module<T> for $name<T> {
-            fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-                let accepts: fn(usize) -> bool = $accepts;
-                assert!(
-                    accepts(input.ndim()),
-                    "{}({}): expected {} input, got shape {:?}",
-                    stringify!($name),
-                    self.num_features,
-                    $expected,
-                    input.shape()
-                );
-                batch_norm_forward(&self.state(), input)
-            }
-
             fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
                 let mut out = Vec::new();
                 if let Some(w) = &self.weight {
@@ -390,6 +377,23 @@ macro_rules! batch_norm_layer {
 
             fn is_training(&self) -> bool {
                 self.training
+            }
+        }
+
+        impl<T: Float> Summarize<T> for $name<T> {}
+
+        impl<T: Float> Layer<T> for $name<T> {
+            fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+                let accepts: fn(usize) -> bool = $accepts;
+                assert!(
+                    accepts(input.ndim()),
+                    "{}({}): expected {} input, got shape {:?}",
+                    stringify!($name),
+                    self.num_features,
+                    $expected,
+                    input.shape()
+                );
+                batch_norm_forward(&self.state(), input)
             }
         }
     };
@@ -427,7 +431,7 @@ batch_norm_layer! {
     /// on the way in.
     ///
     /// ```
-    /// use nabla::nn::{BatchNorm1d, Module};
+    /// use nabla::nn::{BatchNorm1d, Layer, Module};
     /// use nabla::Tensor;
     /// let mut bn: BatchNorm1d = BatchNorm1d::new(2); // BatchNorm1d<f32>
     /// let x = Tensor::from_vec(vec![1.0, 10.0, 3.0, 30.0], &[2, 2]);
@@ -463,7 +467,7 @@ batch_norm_layer! {
     /// names are as in [`BatchNorm1d`].
     ///
     /// ```
-    /// use nabla::nn::{BatchNorm2d, BatchNormOptions, Module};
+    /// use nabla::nn::{BatchNorm2d, BatchNormOptions, Layer, Module};
     /// use nabla::{Generator, Tensor};
     /// let mut bn: BatchNorm2d = BatchNorm2d::new(3);
     /// let x = Tensor::randn(&[4, 3, 5, 5], &mut Generator::new(0)) * 2.0 + 7.0;
@@ -546,7 +550,7 @@ impl LayerNormOptions {
 /// training and evaluation mode: there are no running statistics.
 ///
 /// ```
-/// use nabla::nn::{LayerNorm, LayerNormOptions, Module};
+/// use nabla::nn::{Layer, LayerNorm, LayerNormOptions, Module};
 /// use nabla::Tensor;
 /// let ln: LayerNorm = LayerNorm::new(&[4]);
 /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 10.0, 10.0, 10.0, 10.0], &[2, 4]);
@@ -611,6 +615,21 @@ impl<T: Float> LayerNorm<T> {
 }
 
 impl<T: Float> Module<T> for LayerNorm<T> {
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        let mut out = Vec::new();
+        if let Some(w) = &self.weight {
+            out.push(("weight".to_string(), w.clone()));
+        }
+        if let Some(b) = &self.bias {
+            out.push(("bias".to_string(), b.clone()));
+        }
+        out
+    }
+}
+
+impl<T: Float> Summarize<T> for LayerNorm<T> {}
+
+impl<T: Float> Layer<T> for LayerNorm<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         let ns = &self.normalized_shape;
         let shape = input.shape();
@@ -642,17 +661,6 @@ impl<T: Float> Module<T> for LayerNorm<T> {
             }
             None => y,
         }
-    }
-
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        let mut out = Vec::new();
-        if let Some(w) = &self.weight {
-            out.push(("weight".to_string(), w.clone()));
-        }
-        if let Some(b) = &self.bias {
-            out.push(("bias".to_string(), b.clone()));
-        }
-        out
     }
 }
 
@@ -707,7 +715,7 @@ impl GroupNormOptions {
 /// and evaluation mode.
 ///
 /// ```
-/// use nabla::nn::{GroupNorm, Module};
+/// use nabla::nn::{GroupNorm, Layer, Module};
 /// use nabla::{Generator, Tensor};
 /// let gn: GroupNorm = GroupNorm::new(2, 6); // 2 groups of 3 channels
 /// let x = Tensor::randn(&[4, 6, 5, 5], &mut Generator::new(1)) + 3.0;
@@ -773,6 +781,21 @@ impl<T: Float> GroupNorm<T> {
 }
 
 impl<T: Float> Module<T> for GroupNorm<T> {
+    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
+        let mut out = Vec::new();
+        if let Some(w) = &self.weight {
+            out.push(("weight".to_string(), w.clone()));
+        }
+        if let Some(b) = &self.bias {
+            out.push(("bias".to_string(), b.clone()));
+        }
+        out
+    }
+}
+
+impl<T: Float> Summarize<T> for GroupNorm<T> {}
+
+impl<T: Float> Layer<T> for GroupNorm<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         let (g, c) = (self.num_groups, self.num_channels);
         let label = format!("GroupNorm({g}, {c})");
@@ -792,16 +815,5 @@ impl<T: Float> Module<T> for GroupNorm<T> {
             c,
             shape.len(),
         )
-    }
-
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        let mut out = Vec::new();
-        if let Some(w) = &self.weight {
-            out.push(("weight".to_string(), w.clone()));
-        }
-        if let Some(b) = &self.bias {
-            out.push(("bias".to_string(), b.clone()));
-        }
-        out
     }
 }

@@ -1,7 +1,7 @@
 //! Pooling layers (section 5.3 of the course): downsampling without
 //! parameters, by the maximum or the mean of each window.
 
-use super::{Geometry, Module};
+use super::{Geometry, Layer, Module, Summarize};
 use crate::element::Float;
 use crate::ops::{IntoPair, Pool2dOptions};
 use crate::tensor::Tensor;
@@ -13,7 +13,7 @@ use crate::tensor::Tensor;
 /// the padding is `-inf`. See [`Tensor::max_pool2d`].
 ///
 /// ```
-/// use nabla::nn::{MaxPool2d, Module};
+/// use nabla::nn::{Layer, MaxPool2d};
 /// use nabla::{Pool2dOptions, Tensor};
 /// let x = Tensor::<f32>::zeros(&[8, 16, 28, 28]);
 /// assert_eq!(MaxPool2d::new(2).forward(&x).shape(), &[8, 16, 14, 14]);
@@ -35,11 +35,9 @@ impl MaxPool2d {
     }
 }
 
-impl<T: Float> Module<T> for MaxPool2d {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.max_pool2d(self.options)
-    }
+impl<T: Float> Module<T> for MaxPool2d {}
 
+impl<T: Float> Summarize<T> for MaxPool2d {
     fn describe(&self) -> String {
         let o = &self.options;
         let mut s = format!(
@@ -66,13 +64,19 @@ impl<T: Float> Module<T> for MaxPool2d {
     }
 }
 
+impl<T: Float> Layer<T> for MaxPool2d {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.max_pool2d(self.options)
+    }
+}
+
 /// 2-D average pooling, as `torch.nn.AvgPool2d`: input `[N, C, H, W]` (or
 /// `[C, H, W]`), output `[N, C, OH, OW]` sized as for [`MaxPool2d`]. The
 /// padding is zeros, counted in the divisor unless `count_include_pad` is
 /// turned off. See [`Tensor::avg_pool2d`].
 ///
 /// ```
-/// use nabla::nn::{AvgPool2d, Module};
+/// use nabla::nn::{AvgPool2d, Layer};
 /// use nabla::{Pool2dOptions, Tensor};
 /// let x = Tensor::<f64>::ones(&[1, 2, 4, 4]);
 /// let pool = AvgPool2d::new(Pool2dOptions::new(2).padding(1));
@@ -97,11 +101,9 @@ impl AvgPool2d {
     }
 }
 
-impl<T: Float> Module<T> for AvgPool2d {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.avg_pool2d(self.options)
-    }
+impl<T: Float> Module<T> for AvgPool2d {}
 
+impl<T: Float> Summarize<T> for AvgPool2d {
     fn describe(&self) -> String {
         let o = &self.options;
         let mut s = format!(
@@ -128,6 +130,12 @@ impl<T: Float> Module<T> for AvgPool2d {
     }
 }
 
+impl<T: Float> Layer<T> for AvgPool2d {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.avg_pool2d(self.options)
+    }
+}
+
 /// Adaptive 2-D average pooling, as `torch.nn.AdaptiveAvgPool2d`: input
 /// `[N, C, H, W]` (or `[C, H, W]`) of any spatial size, output
 /// `[N, C, OH, OW]` of a fixed size, output `(i, j)` averaging rows
@@ -136,7 +144,7 @@ impl<T: Float> Module<T> for AvgPool2d {
 /// before its classifier. See [`Tensor::adaptive_avg_pool2d`].
 ///
 /// ```
-/// use nabla::nn::{AdaptiveAvgPool2d, Flatten, Module};
+/// use nabla::nn::{AdaptiveAvgPool2d, Flatten, Layer};
 /// use nabla::Tensor;
 /// let features = Tensor::<f32>::ones(&[4, 64, 7, 9]);
 /// let gap = AdaptiveAvgPool2d::new(1);
@@ -160,11 +168,9 @@ impl AdaptiveAvgPool2d {
     }
 }
 
-impl<T: Float> Module<T> for AdaptiveAvgPool2d {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.adaptive_avg_pool2d(self.output_size)
-    }
+impl<T: Float> Module<T> for AdaptiveAvgPool2d {}
 
+impl<T: Float> Summarize<T> for AdaptiveAvgPool2d {
     fn describe(&self) -> String {
         format!("AdaptiveAvgPool2d(output_size={:?})", self.output_size)
     }
@@ -177,5 +183,11 @@ impl<T: Float> Module<T> for AdaptiveAvgPool2d {
         } else {
             Geometry::Unknown
         }
+    }
+}
+
+impl<T: Float> Layer<T> for AdaptiveAvgPool2d {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.adaptive_avg_pool2d(self.output_size)
     }
 }

@@ -1,13 +1,13 @@
-//! `Sequential`: modules applied one after another.
+//! `Sequential`: layers applied one after another.
 
-use super::Module;
+use super::{Layer, Module, Summarize};
 use crate::element::Float;
 use crate::tensor::Tensor;
 
-/// A chain of modules, each applied to the previous one's output. Children
+/// A chain of layers, each applied to the previous one's output. Children
 /// are named `0`, `1`, ... as in PyTorch, so parameters are `0.weight`, ...
 pub struct Sequential<T: Float = f32> {
-    layers: Vec<Box<dyn Module<T>>>,
+    layers: Vec<Box<dyn Layer<T>>>,
     /// The child names: `0`, `1`, ... unless given with `add_named`.
     names: Vec<String>,
     training: bool,
@@ -31,7 +31,7 @@ impl<T: Float> Sequential<T> {
 
     /// The chain with `layer` appended.
     #[allow(clippy::should_implement_trait)]
-    pub fn add(mut self, layer: impl Module<T> + 'static) -> Self {
+    pub fn add(mut self, layer: impl Layer<T> + 'static) -> Self {
         self.push(Box::new(layer));
         self
     }
@@ -42,7 +42,7 @@ impl<T: Float> Sequential<T> {
     ///
     /// # Panics
     /// If the name is already taken.
-    pub fn add_named(mut self, name: &str, layer: impl Module<T> + 'static) -> Self {
+    pub fn add_named(mut self, name: &str, layer: impl Layer<T> + 'static) -> Self {
         assert!(
             !self.names.iter().any(|n| n == name),
             "Sequential: a layer is already named {name:?}"
@@ -53,7 +53,7 @@ impl<T: Float> Sequential<T> {
     }
 
     /// Appends a boxed layer, named by its position.
-    pub fn push(&mut self, layer: Box<dyn Module<T>>) {
+    pub fn push(&mut self, layer: Box<dyn Layer<T>>) {
         self.names.push(self.layers.len().to_string());
         self.layers.push(layer);
     }
@@ -69,7 +69,7 @@ impl<T: Float> Sequential<T> {
     }
 
     /// The layers, in order.
-    pub fn layers(&self) -> &[Box<dyn Module<T>>] {
+    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
         &self.layers
     }
 
@@ -79,17 +79,27 @@ impl<T: Float> Sequential<T> {
     }
 }
 
-impl<T: Float> Module<T> for Sequential<T> {
+impl<T: Float> Layer<T> for Sequential<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         self.layers
             .iter()
             .fold(input.clone(), |x, layer| layer.forward(&x))
     }
+}
 
-    fn is_sequential(&self) -> bool {
-        true
+impl<T: Float> Summarize<T> for Sequential<T> {
+    fn sequential_layers(&self) -> Option<Vec<(&str, &dyn Layer<T>)>> {
+        Some(
+            self.names
+                .iter()
+                .map(String::as_str)
+                .zip(self.layers.iter().map(|l| l.as_ref()))
+                .collect(),
+        )
     }
+}
 
+impl<T: Float> Module<T> for Sequential<T> {
     fn set_own_training(&mut self, training: bool) {
         self.training = training;
     }
@@ -102,7 +112,7 @@ impl<T: Float> Module<T> for Sequential<T> {
         self.names
             .iter()
             .cloned()
-            .zip(self.layers.iter().map(|l| l.as_ref()))
+            .zip(self.layers.iter().map(|l| l.as_module()))
             .collect()
     }
 
@@ -110,7 +120,7 @@ impl<T: Float> Module<T> for Sequential<T> {
         self.names
             .iter()
             .cloned()
-            .zip(self.layers.iter_mut().map(|l| l.as_mut() as &mut dyn Module<T>))
+            .zip(self.layers.iter_mut().map(|l| l.as_module_mut()))
             .collect()
     }
 }

@@ -4,33 +4,10 @@
 
 use std::fmt;
 
-use super::Module;
+use super::{Geometry, Layer};
 use crate::autograd::no_grad;
 use crate::element::Float;
 use crate::tensor::Tensor;
-
-/// How a layer's outputs see its inputs spatially.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Geometry {
-    /// Each output position sees the same position of the input
-    /// (activations, normalization, dropout, flatten).
-    Elementwise,
-    /// A sliding window (convolution, pooling), per `(h, w)` axis.
-    Window {
-        /// Kernel size.
-        kernel: (usize, usize),
-        /// Stride.
-        stride: (usize, usize),
-        /// Zero padding.
-        padding: (usize, usize),
-        /// Dilation.
-        dilation: (usize, usize),
-    },
-    /// Every output sees the whole input (a fully connected layer, global pooling).
-    Global,
-    /// Not known (a composite module with its own forward).
-    Unknown,
-}
 
 /// The receptive field of a layer's outputs on the model's input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +35,7 @@ impl fmt::Display for ReceptiveField {
 pub struct LayerSummary {
     /// Hierarchical name (`conv1`, `features.0`).
     pub name: String,
-    /// The layer's [`describe`](Module::describe) text.
+    /// The layer's [`describe`](super::Summarize::describe) text.
     pub description: String,
     /// The output shape for the summary's input shape.
     pub output_shape: Vec<usize>,
@@ -132,31 +109,31 @@ impl Field {
 }
 
 fn walk<T: Float>(
-    module: &dyn Module<T>,
+    layer: &dyn Layer<T>,
     name: &str,
     x: Tensor<T>,
     field: &mut Field,
     rows: &mut Vec<LayerSummary>,
 ) -> Tensor<T> {
-    if module.is_sequential() {
-        return module.children().into_iter().fold(x, |x, (child_name, child)| {
+    if let Some(children) = layer.sequential_layers() {
+        return children.into_iter().fold(x, |x, (child_name, child)| {
             let full = if name.is_empty() {
-                child_name
+                child_name.to_string()
             } else {
                 format!("{name}.{child_name}")
             };
             walk(child, &full, x, field, rows)
         });
     }
-    let y = module.forward(&x);
-    *field = field.through(module.geometry());
+    let y = layer.forward(&x);
+    *field = field.through(layer.geometry());
     rows.push(LayerSummary {
         name: name.to_string(),
-        description: module.describe(),
+        description: layer.describe(),
         output_shape: y.shape().to_vec(),
-        parameters: module.num_parameters(),
+        parameters: layer.num_parameters(),
         receptive_field: field.report(),
-        multiply_adds: module.multiply_adds(x.shape(), y.shape()),
+        multiply_adds: layer.multiply_adds(x.shape(), y.shape()),
     });
     y
 }
@@ -171,7 +148,7 @@ fn walk<T: Float>(
 /// product of the strides before the layer.
 ///
 /// ```
-/// use nabla::nn::{summary, Conv2d, Module, Relu, Sequential};
+/// use nabla::nn::{summary, Conv2d, Relu, Sequential};
 /// use nabla::Generator;
 /// let mut g = Generator::new(0);
 /// let model: Sequential = Sequential::new()
@@ -184,7 +161,7 @@ fn walk<T: Float>(
 /// assert_eq!(s.layers[3].output_shape, vec![1, 4, 10, 10]);
 /// println!("{s}");
 /// ```
-pub fn summary<T: Float>(model: &dyn Module<T>, input_shape: &[usize]) -> Summary {
+pub fn summary<T: Float>(model: &dyn Layer<T>, input_shape: &[usize]) -> Summary {
     let mut rows = Vec::new();
     let mut field = Field::Tracked {
         size: (1, 1),

@@ -27,7 +27,7 @@ use crate::tensor::Generator;
 /// `fc2.*`, `fc3.*`.
 ///
 /// ```
-/// use nabla::nn::{zoo, Module};
+/// use nabla::nn::{zoo, Layer, Module};
 /// use nabla::{Generator, Tensor};
 /// let model = zoo::lenet5::<f32>(&mut Generator::new(0));
 /// assert_eq!(model.num_parameters(), 61_706);
@@ -80,7 +80,7 @@ pub fn lenet5_classic<T: Float>(generator: &mut Generator) -> Sequential<T> {
 /// `nn.Sequential` numbering) and `classifier.*`.
 ///
 /// ```
-/// use nabla::nn::{zoo, Module};
+/// use nabla::nn::{zoo, Layer};
 /// use nabla::{Generator, Tensor};
 /// let model = zoo::vgg_small::<f32>(10, &mut Generator::new(0));
 /// assert_eq!(model.forward(&Tensor::zeros(&[2, 3, 32, 32])).shape(), &[2, 10]);

@@ -16,7 +16,7 @@ use crate::checkpoint::save_module;
 use crate::data::DataLoader;
 use crate::error::{Error, Result};
 use crate::nn::loss::{cross_entropy, cross_entropy_with_label_smoothing, Reduction};
-use crate::nn::Module;
+use crate::nn::{Layer, Module};
 use crate::optim::{clip_grad_norm_, LrScheduler, Optimizer, PlateauMode, ReduceLrOnPlateau};
 
 /// How [`fit`] trains: epochs, early stopping, checkpoints, metrics,
@@ -368,7 +368,7 @@ impl Monitor {
 /// (the loss panics), or if the schedule given with `resume_from` has
 /// already stepped.
 pub fn fit(
-    model: &mut dyn Module,
+    model: &mut dyn Layer,
     optimizer: &mut dyn Optimizer,
     mut scheduler: Option<&mut dyn EpochScheduler>,
     train: &DataLoader,
@@ -381,10 +381,13 @@ pub fn fit(
     let (mut state, resumed) = match &config.resume_from {
         Some(from) => {
             let path = checkpoint_state::resolve(from);
-            let state =
-                checkpoint_state::resume_checked(&path, model, optimizer, scheduler.as_deref_mut(), |c| {
-                    c.check_loader(&path, num_batches, loader_seed)
-                })?;
+            let state = checkpoint_state::resume_checked(
+                &path,
+                model.as_module(),
+                optimizer,
+                scheduler.as_deref_mut(),
+                |c| c.check_loader(&path, num_batches, loader_seed),
+            )?;
             (state, true)
         }
         None => (TrainingCheckpoint::new(num_batches, loader_seed), false),
@@ -460,7 +463,14 @@ pub fn fit(
                 state.epoch_seconds = seconds;
                 let checkpoint = match dir {
                     Some(dir) => {
-                        let path = save(&mut state, dir, None, model, optimizer, scheduler.as_deref())?;
+                        let path = save(
+                            &mut state,
+                            dir,
+                            None,
+                            model.as_module(),
+                            optimizer,
+                            scheduler.as_deref(),
+                        )?;
                         observer.on_checkpoint(&path);
                         Some(path)
                     }
@@ -514,7 +524,7 @@ pub fn fit(
                 &mut state,
                 dir,
                 keep.as_deref(),
-                model,
+                model.as_module(),
                 optimizer,
                 scheduler.as_deref(),
             )?;
@@ -525,7 +535,7 @@ pub fn fit(
             checkpoint = Some(path);
             if improved {
                 let best = dir.join(checkpoint_state::BEST_FILE);
-                save_module(&*model, &best)?;
+                save_module(model.as_module(), &best)?;
                 observer.on_checkpoint(&best);
             }
         }
@@ -590,7 +600,7 @@ pub struct EvalResult {
 /// and without recording a graph, then puts the model back in the mode it
 /// was in: the loss, the accuracy, the top-5 accuracy and the confusion
 /// matrix. See [`evaluate_top_k`].
-pub fn evaluate(model: &mut dyn Module, loader: &DataLoader) -> EvalResult {
+pub fn evaluate(model: &mut dyn Layer, loader: &DataLoader) -> EvalResult {
     evaluate_top_k(model, loader, 5)
 }
 
@@ -600,7 +610,7 @@ pub fn evaluate(model: &mut dyn Module, loader: &DataLoader) -> EvalResult {
 /// # Panics
 /// If `k` is 0, or the model's outputs are not `[B, C]` logits for the data
 /// set's classes.
-pub fn evaluate_top_k(model: &mut dyn Module, loader: &DataLoader, k: usize) -> EvalResult {
+pub fn evaluate_top_k(model: &mut dyn Layer, loader: &DataLoader, k: usize) -> EvalResult {
     assert!(k > 0, "evaluate_top_k: k must be positive");
     let dataset = loader.dataset();
     let top_k = k.min(dataset.num_classes().max(1));
