@@ -10,7 +10,7 @@
 use std::fmt::Write;
 use std::path::PathBuf;
 
-use nabla::nn::loss::{mse_loss, Reduction};
+use nabla::nn::loss::{mse_loss_with, Reduction};
 use nabla::nn::{Layer, Linear, Module};
 use nabla::optim::{Optimizer, Sgd, SgdConfig};
 use nabla::{no_grad, Generator, Tensor};
@@ -32,7 +32,7 @@ fn train(x: &Tensor, y: &Tensor, batch_size: usize, lr: f64, epochs: usize) -> V
     let model: Linear = Linear::new(4, 1, true, &mut generator);
     let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(lr));
     let n = x.shape()[0];
-    let full_loss = || no_grad(|| mse_loss(&model.forward(x), y, Reduction::Mean).item());
+    let full_loss = || no_grad(|| mse_loss_with(&model.forward(x), y, Reduction::Mean).item());
     let mut curve = vec![(0, full_loss())];
     let mut updates = 0;
     for _ in 0..epochs {
@@ -42,7 +42,7 @@ fn train(x: &Tensor, y: &Tensor, batch_size: usize, lr: f64, epochs: usize) -> V
         }
         for batch in order.chunks(batch_size) {
             optimizer.zero_grad();
-            let loss = mse_loss(
+            let loss = mse_loss_with(
                 &model.forward(&x.index_select(0, batch)),
                 &y.index_select(0, batch),
                 Reduction::Mean,

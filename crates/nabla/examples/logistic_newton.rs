@@ -7,7 +7,7 @@
 //!
 //! Run with `cargo run --release -p nabla --example logistic_newton`.
 
-use nabla::nn::loss::{binary_cross_entropy_with_logits, Reduction};
+use nabla::nn::loss::{binary_cross_entropy_with_logits_with, Reduction};
 use nabla::optim::{Newton, NewtonConfig, Optimizer, Sgd, SgdConfig};
 use nabla::{Generator, Tensor};
 
@@ -27,7 +27,7 @@ fn data(n: usize, generator: &mut Generator) -> (Tensor<f64>, Tensor<f64>) {
 }
 
 fn loss(w: &Tensor<f64>, b: &Tensor<f64>, x: &Tensor<f64>, y: &Tensor<f64>) -> Tensor<f64> {
-    binary_cross_entropy_with_logits(&(&x.matmul(w) + b), y, None, None, Reduction::Mean)
+    binary_cross_entropy_with_logits_with(&(&x.matmul(w) + b), y, None, None, Reduction::Mean)
 }
 
 fn main() {

@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo run --release -p nabla --example moons_mlp`.
 
-use nabla::nn::loss::{cross_entropy, Reduction};
+use nabla::nn::loss::{cross_entropy_with, Reduction};
 use nabla::nn::{Layer, Linear, Module, Relu, Sequential};
 use nabla::optim::{Adam, AdamConfig, Optimizer};
 use nabla::{no_grad, Generator, IndexTensor, Tensor};
@@ -69,7 +69,7 @@ fn main() {
                 &[chunk.len()],
             );
             optimizer.zero_grad();
-            let loss = cross_entropy(&model.forward(&x), &y, None, None, Reduction::Mean);
+            let loss = cross_entropy_with(&model.forward(&x), &y, None, None, Reduction::Mean);
             loss.backward();
             optimizer.step();
             total += loss.item() as f64 * chunk.len() as f64;

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use crate::autograd::no_grad;
-use crate::nn::loss::{cross_entropy, Reduction};
+use crate::nn::loss::{cross_entropy_with, Reduction};
 use crate::nn::{zoo, Layer, Linear, Module, Relu, Sequential};
 use crate::ops::Conv2dOptions;
 use crate::optim::{Optimizer, Sgd, SgdConfig};
@@ -88,7 +88,7 @@ impl TrainStep {
     /// Runs one step.
     pub fn run(&mut self) {
         self.optimizer.zero_grad();
-        let loss = cross_entropy(
+        let loss = cross_entropy_with(
             &self.model.forward(&self.inputs),
             &self.targets,
             None,

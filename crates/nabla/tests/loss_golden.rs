@@ -29,8 +29,8 @@ use common::{
 };
 
 use nabla::nn::loss::{
-    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy_with_label_smoothing, mse_loss,
-    nll_loss, Reduction,
+    binary_cross_entropy_with, binary_cross_entropy_with_logits_with, cross_entropy_with_label_smoothing,
+    mse_loss_with, nll_loss_with, Reduction,
 };
 use nabla::{Float, IndexTensor, Tensor};
 use serde_json::Value;
@@ -264,12 +264,16 @@ fn eval<T: Float>(case: &Case, input: &Tensor<T>, target: Option<&Tensor<T>>) ->
             .ok_or_else(|| "no `classes` in the fixture".to_string())
     };
     Ok(match case.loss.as_str() {
-        "mse_loss" => mse_loss(input, float_target()?, r),
-        "binary_cross_entropy" => binary_cross_entropy(input, float_target()?, weight.as_ref(), r),
-        "binary_cross_entropy_with_logits" => {
-            binary_cross_entropy_with_logits(input, float_target()?, weight.as_ref(), pos_weight.as_ref(), r)
-        }
-        "nll_loss" => nll_loss(input, classes()?, weight.as_ref(), ignore_index(case)?, r),
+        "mse_loss" => mse_loss_with(input, float_target()?, r),
+        "binary_cross_entropy" => binary_cross_entropy_with(input, float_target()?, weight.as_ref(), r),
+        "binary_cross_entropy_with_logits" => binary_cross_entropy_with_logits_with(
+            input,
+            float_target()?,
+            weight.as_ref(),
+            pos_weight.as_ref(),
+            r,
+        ),
+        "nll_loss" => nll_loss_with(input, classes()?, weight.as_ref(), ignore_index(case)?, r),
         "cross_entropy" => cross_entropy_with_label_smoothing(
             input,
             classes()?,

@@ -7,8 +7,8 @@
 
 use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
 use nabla::nn::loss::{
-    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-    cross_entropy_with_label_smoothing, mse_loss, nll_loss, Reduction,
+    binary_cross_entropy_with, binary_cross_entropy_with_logits_with, cross_entropy_with,
+    cross_entropy_with_label_smoothing, mse_loss_with, nll_loss_with, Reduction,
 };
 use nabla::{no_grad, Generator, IndexTensor, Tensor};
 
@@ -54,12 +54,12 @@ fn mse_loss_gradients() {
         let inputs = [randn(&[3, 4], 1), randn(&[3, 4], 2)];
         check(
             &format!("mse_loss {r:?}"),
-            |xs| mse_loss(&xs[0], &xs[1], r),
+            |xs| mse_loss_with(&xs[0], &xs[1], r),
             &inputs,
         );
         check(
             &format!("mse_loss {r:?} [2,3,2]"),
-            |xs| mse_loss(&xs[0], &xs[1], r),
+            |xs| mse_loss_with(&xs[0], &xs[1], r),
             &[randn(&[2, 3, 2], 3), randn(&[2, 3, 2], 4)],
         );
     }
@@ -71,7 +71,7 @@ fn mse_loss_second_derivatives() {
         let inputs = [randn(&[3, 4], 5), randn(&[3, 4], 6)];
         check2(
             &format!("mse_loss {r:?}"),
-            |xs| mse_loss(&xs[0], &xs[1], r),
+            |xs| mse_loss_with(&xs[0], &xs[1], r),
             &inputs,
         );
     }
@@ -93,12 +93,12 @@ fn binary_cross_entropy_gradients() {
     for r in REDUCTIONS {
         check(
             &format!("binary_cross_entropy {r:?}"),
-            |xs| binary_cross_entropy(&xs[0], &xs[1], None, r),
+            |xs| binary_cross_entropy_with(&xs[0], &xs[1], None, r),
             &bce_inputs(11),
         );
         check(
             &format!("binary_cross_entropy {r:?} weight [4]"),
-            |xs| binary_cross_entropy(&xs[0], &xs[1], Some(&weight), r),
+            |xs| binary_cross_entropy_with(&xs[0], &xs[1], Some(&weight), r),
             &bce_inputs(13),
         );
     }
@@ -110,7 +110,7 @@ fn binary_cross_entropy_second_derivatives() {
     for r in REDUCTIONS {
         check2(
             &format!("binary_cross_entropy {r:?} weight [3,1]"),
-            |xs| binary_cross_entropy(&xs[0], &xs[1], Some(&weight), r),
+            |xs| binary_cross_entropy_with(&xs[0], &xs[1], Some(&weight), r),
             &bce_inputs(16),
         );
     }
@@ -138,7 +138,7 @@ fn binary_cross_entropy_with_logits_gradients() {
         ] {
             check(
                 &format!("binary_cross_entropy_with_logits {r:?}{label}"),
-                |xs| binary_cross_entropy_with_logits(&xs[0], &xs[1], w, pw, r),
+                |xs| binary_cross_entropy_with_logits_with(&xs[0], &xs[1], w, pw, r),
                 &logits_inputs(22),
             );
         }
@@ -152,12 +152,12 @@ fn binary_cross_entropy_with_logits_second_derivatives() {
     for r in REDUCTIONS {
         check2(
             &format!("binary_cross_entropy_with_logits {r:?}"),
-            |xs| binary_cross_entropy_with_logits(&xs[0], &xs[1], None, None, r),
+            |xs| binary_cross_entropy_with_logits_with(&xs[0], &xs[1], None, None, r),
             &logits_inputs(32),
         );
         check2(
             &format!("binary_cross_entropy_with_logits {r:?} weight pos_weight"),
-            |xs| binary_cross_entropy_with_logits(&xs[0], &xs[1], Some(&weight), Some(&pos_weight), r),
+            |xs| binary_cross_entropy_with_logits_with(&xs[0], &xs[1], Some(&weight), Some(&pos_weight), r),
             &logits_inputs(34),
         );
     }
@@ -200,7 +200,7 @@ fn nll_loss_gradients() {
                 }
                 check(
                     &format!("nll_loss {shape} {r:?}{label}"),
-                    |xs| nll_loss(&xs[0], &t, w, ignore, r),
+                    |xs| nll_loss_with(&xs[0], &t, w, ignore, r),
                     std::slice::from_ref(&log_probs),
                 );
             }
@@ -216,7 +216,7 @@ fn nll_loss_gradient_with_respect_to_the_class_weights() {
     for r in REDUCTIONS {
         check(
             &format!("nll_loss {r:?} d/d weight"),
-            |xs| nll_loss(&xs[0], &t, Some(&xs[1]), Some(3), r),
+            |xs| nll_loss_with(&xs[0], &t, Some(&xs[1]), Some(3), r),
             &[x.clone(), uniform(&[4], 0.2, 2.0, 45)],
         );
     }
@@ -238,7 +238,7 @@ fn cross_entropy_gradients() {
                 }
                 check(
                     &format!("cross_entropy {shape} {r:?}{label}"),
-                    |xs| cross_entropy(&xs[0], &t, w, ignore, r),
+                    |xs| cross_entropy_with(&xs[0], &t, w, ignore, r),
                     std::slice::from_ref(&x),
                 );
                 check(
@@ -263,7 +263,7 @@ fn cross_entropy_second_derivatives() {
         for r in REDUCTIONS {
             check2(
                 &format!("cross_entropy {shape} {r:?}"),
-                |xs| cross_entropy(&xs[0], &t, None, None, r),
+                |xs| cross_entropy_with(&xs[0], &t, None, None, r),
                 std::slice::from_ref(&x),
             );
             check2(
@@ -284,12 +284,12 @@ fn binary_cross_entropy_with_logits_gradients_at_large_logits() {
     let pos_weight = Tensor::scalar(2.0f64);
     check(
         "binary_cross_entropy_with_logits large logits",
-        |xs| binary_cross_entropy_with_logits(&xs[0], &xs[1], None, Some(&pos_weight), Reduction::None),
+        |xs| binary_cross_entropy_with_logits_with(&xs[0], &xs[1], None, Some(&pos_weight), Reduction::None),
         &[z.clone(), y.clone()],
     );
     check2(
         "binary_cross_entropy_with_logits large logits",
-        |xs| binary_cross_entropy_with_logits(&xs[0], &xs[1], None, Some(&pos_weight), Reduction::Sum),
+        |xs| binary_cross_entropy_with_logits_with(&xs[0], &xs[1], None, Some(&pos_weight), Reduction::Sum),
         &[z, y],
     );
 }

@@ -29,7 +29,7 @@ use common::{
     GoldenCase, Worst,
 };
 use nabla::optim::{
-    clip_grad_norm_, clip_grad_value_, Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig,
+    clip_grad_norm_with_, clip_grad_value_, Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig,
     CosineAnnealingLr, ExponentialLr, LinearLr, LrScheduler, Optimizer, PlateauConfig, PlateauMode,
     ReduceLrOnPlateau, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr, ThresholdMode,
 };
@@ -433,7 +433,7 @@ fn clipping_does_not_change_a_gradient_tensor_held_elsewhere() {
     let upstream = Tensor::from_vec(vec![3.0, 4.0], &[2]);
     w.backward_with(&upstream);
     let held = w.grad().unwrap();
-    let norm = clip_grad_norm_(std::slice::from_ref(&w), 1.0, 2.0);
+    let norm = clip_grad_norm_with_(std::slice::from_ref(&w), 1.0, 2.0);
     assert_eq!(norm, 5.0);
     assert_eq!(held.to_vec(), vec![3.0, 4.0]);
     assert_eq!(upstream.to_vec(), vec![3.0, 4.0]);
@@ -446,7 +446,7 @@ fn clipping_does_not_change_a_gradient_tensor_held_elsewhere() {
     assert_eq!(after, vec![clipped[0], 0.7]);
     // No gradient anywhere: a norm of 0.
     let v = Tensor::from_vec(vec![1.0f32], &[1]).requires_grad();
-    assert_eq!(clip_grad_norm_(&[v], 1.0, 2.0), 0.0);
+    assert_eq!(clip_grad_norm_with_(&[v], 1.0, 2.0), 0.0);
 }
 
 /// Schedules drive any optimizer through the trait, including one behind
@@ -1184,7 +1184,7 @@ fn run_clip<T: Float>(case: &ClipCase, worst: &mut Worst) -> Vec<String> {
             "clip_grad_norm_" => {
                 let max_norm = case.max_norm.ok_or("no `max_norm`")?;
                 let norm_type = case.norm_type.ok_or("no `norm_type`")?;
-                let norm = clip_grad_norm_(&params, max_norm, norm_type);
+                let norm = clip_grad_norm_with_(&params, max_norm, norm_type);
                 let want = case.total_norm.as_ref().ok_or("no `total_norm`")?;
                 let got = Data {
                     shape: vec![],

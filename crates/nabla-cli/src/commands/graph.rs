@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use nabla::autograd::to_dot;
-use nabla::nn::loss::{cross_entropy, Reduction};
+use nabla::nn::loss::{cross_entropy_with, Reduction};
 use nabla::nn::{Layer, Module};
 use nabla::{Generator, IndexTensor, Tensor};
 
@@ -94,7 +94,7 @@ fn model_graph(kind: ModelKind) -> Result<String, String> {
     let mut shape = vec![1];
     shape.extend(input);
     let x = Tensor::randn(&shape, &mut Generator::new(1));
-    let loss = cross_entropy(
+    let loss = cross_entropy_with(
         &model.forward(&x),
         &IndexTensor::from_vec(vec![0], &[1]),
         None,

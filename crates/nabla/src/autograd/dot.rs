@@ -61,9 +61,8 @@ enum Vertex<T: Float> {
 /// # Panics
 /// If `output` does not have exactly one element or does not require grad.
 pub fn to_dot<T: Float>(output: &Tensor<T>, names: &[(&str, &Tensor<T>)]) -> String {
-    assert_eq!(
-        output.numel(),
-        1,
+    assert!(
+        output.numel() == 1,
         "to_dot: the output must have one element, got shape {:?}",
         output.shape()
     );

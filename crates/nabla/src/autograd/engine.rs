@@ -47,9 +47,8 @@ enum Sink<'a, T: Float> {
 
 impl<T: Float> Sink<'_, T> {
     fn deliver_to_leaf(&mut self, leaf: &Tensor<T>, g: Tensor<T>) {
-        assert_eq!(
-            g.shape(),
-            leaf.shape(),
+        assert!(
+            g.shape() == leaf.shape(),
             "backward: gradient of shape {:?} for a leaf of shape {:?}",
             g.shape(),
             leaf.shape()
@@ -96,9 +95,8 @@ fn run<T: Float>(
                 "backward: the tensor of shape {:?} does not require grad and has no grad_fn",
                 root.shape()
             );
-            assert_eq!(
-                g.shape(),
-                root.shape(),
+            assert!(
+                g.shape() == root.shape(),
                 "backward: gradient of shape {:?} for an output of shape {:?}",
                 g.shape(),
                 root.shape()
@@ -148,9 +146,8 @@ fn run<T: Float>(
                 None => guard.as_ref().unwrap_or_else(|| freed_graph_panic(node.name)),
             };
             if let Some(grad) = grad {
-                assert_eq!(
-                    grad.shape(),
-                    &state.output.1.shape[..],
+                assert!(
+                    grad.shape() == &state.output.1.shape[..],
                     "backward: {} received a gradient of shape {:?} for its output of shape {:?}",
                     node.name,
                     grad.shape(),
@@ -165,9 +162,8 @@ fn run<T: Float>(
                     output: &state.output,
                 };
                 let input_grads = (state.backward)(&ctx);
-                assert_eq!(
-                    input_grads.len(),
-                    state.edges.len(),
+                assert!(
+                    input_grads.len() == state.edges.len(),
                     "backward: {} returned {} gradients for {} inputs",
                     node.name,
                     input_grads.len(),

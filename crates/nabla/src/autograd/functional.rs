@@ -36,9 +36,8 @@ fn gradient_with_graph<T: Float>(f: &Tensor<T>, x: &Tensor<T>) -> Tensor<T> {
 pub fn hessian<T: Float>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>) -> Tensor<T> {
     let x = leaf_of(x);
     let y = f(&x);
-    assert_eq!(
-        y.numel(),
-        1,
+    assert!(
+        y.numel() == 1,
         "hessian: f must return one element, got shape {:?}",
         y.shape()
     );
@@ -71,18 +70,16 @@ pub fn hessian<T: Float>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>) -> 
 /// # Panics
 /// If `f` does not return one element or `v` does not have `x`'s shape.
 pub fn hvp<T: Float>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>, v: &Tensor<T>) -> Tensor<T> {
-    assert_eq!(
-        v.shape(),
-        x.shape(),
+    assert!(
+        v.shape() == x.shape(),
         "hvp: v of shape {:?} does not match x of shape {:?}",
         v.shape(),
         x.shape()
     );
     let x = leaf_of(x);
     let y = f(&x);
-    assert_eq!(
-        y.numel(),
-        1,
+    assert!(
+        y.numel() == 1,
         "hvp: f must return one element, got shape {:?}",
         y.shape()
     );

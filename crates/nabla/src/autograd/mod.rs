@@ -105,9 +105,7 @@ impl<T: Float> Tensor<T> {
     /// If the tensor has more than one element (use
     /// [`backward_with`](Tensor::backward_with)), or does not require grad.
     pub fn backward(&self) {
-        assert_eq!(
-            self.numel(),
-            1,
+        assert!(self.numel() == 1,
             "backward: a gradient can be implied only for a one-element output, this one has shape {:?}; use backward_with",
             self.shape()
         );
@@ -154,9 +152,7 @@ pub fn grad<T: Float>(
     let grad_outputs = outputs
         .iter()
         .map(|o| {
-            assert_eq!(
-                o.numel(),
-                1,
+            assert!(o.numel() == 1,
                 "grad: a gradient can be implied only for one-element outputs, this one has shape {:?}; use grad_with",
                 o.shape()
             );
@@ -175,9 +171,8 @@ pub fn grad_with<T: Float>(
     retain_graph: bool,
     create_graph: bool,
 ) -> Vec<Option<Tensor<T>>> {
-    assert_eq!(
-        outputs.len(),
-        grad_outputs.len(),
+    assert!(
+        outputs.len() == grad_outputs.len(),
         "grad_with: {} outputs but {} grad_outputs",
         outputs.len(),
         grad_outputs.len()

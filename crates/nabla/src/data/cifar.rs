@@ -250,9 +250,8 @@ impl Dataset for Cifar10 {
     }
 
     fn read_example(&self, index: usize, out: &mut [f32]) {
-        assert_eq!(
-            out.len(),
-            IMAGE_BYTES,
+        assert!(
+            out.len() == IMAGE_BYTES,
             "Cifar10::read_example: out has {} elements, an example {IMAGE_BYTES}",
             out.len()
         );

@@ -443,9 +443,8 @@ impl Dataset for IdxDataset {
 
     fn read_example(&self, index: usize, out: &mut [f32]) {
         let size = self.rows * self.cols;
-        assert_eq!(
-            out.len(),
-            size,
+        assert!(
+            out.len() == size,
             "IdxDataset::read_example: out has {} elements, an example {size}",
             out.len()
         );

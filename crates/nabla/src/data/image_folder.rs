@@ -239,9 +239,8 @@ impl Dataset for ImageFolder {
 
     fn read_example(&self, index: usize, out: &mut [f32]) {
         let size = self.channels * self.height * self.width;
-        assert_eq!(
-            out.len(),
-            size,
+        assert!(
+            out.len() == size,
             "ImageFolder::read_example: out has {} elements, an example {size}",
             out.len()
         );

@@ -26,9 +26,8 @@ impl TensorDataset {
     /// If the counts differ or a label is out of range.
     pub fn new(inputs: Tensor, labels: IndexTensor, num_classes: usize) -> Self {
         let n = inputs.shape().first().copied().unwrap_or(0);
-        assert_eq!(
-            labels.shape(),
-            &[n],
+        assert!(
+            labels.shape() == [n],
             "TensorDataset: {n} inputs but labels of shape {:?}",
             labels.shape()
         );

@@ -145,9 +145,8 @@ impl fmt::Debug for Pipeline {
 
 fn check_len(what: &str, example: &[f32], shape: &[usize]) {
     let n: usize = shape.iter().product();
-    assert_eq!(
-        example.len(),
-        n,
+    assert!(
+        example.len() == n,
         "{what}: an example of {} values cannot have shape {shape:?}",
         example.len()
     );

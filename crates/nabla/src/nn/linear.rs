@@ -58,16 +58,14 @@ impl<T: Float> Linear<T> {
     /// # Panics
     /// If the shapes do not fit together.
     pub fn from_parameters(weight: Tensor<T>, bias: Option<Tensor<T>>) -> Self {
-        assert_eq!(
-            weight.ndim(),
-            2,
+        assert!(
+            weight.ndim() == 2,
             "Linear: weight must be [out, in], got {:?}",
             weight.shape()
         );
         if let Some(b) = &bias {
-            assert_eq!(
-                b.shape(),
-                &weight.shape()[..1],
+            assert!(
+                b.shape() == &weight.shape()[..1],
                 "Linear: bias of shape {:?} does not fit weight of shape {:?}",
                 b.shape(),
                 weight.shape()
@@ -122,9 +120,8 @@ impl<T: Float> Summarize<T> for Linear<T> {
 impl<T: Float> Layer<T> for Linear<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         let features = input.shape().last().copied().unwrap_or(0);
-        assert_eq!(
-            features,
-            self.in_features(),
+        assert!(
+            features == self.in_features(),
             "Linear({}, {}): input of shape {:?} does not end in {} features",
             self.in_features(),
             self.out_features(),

@@ -137,9 +137,8 @@ fn standardize<T: Float>(x: &Tensor<T>, dims: &[isize], eps: f64) -> (Tensor<T>,
 /// Checks that a parameter or buffer has shape `[num_features]` (someone may
 /// have replaced the public field) and views it as `[1, C, 1, ...]`.
 fn per_channel<T: Float>(label: &str, name: &str, t: &Tensor<T>, channels: usize, ndim: usize) -> Tensor<T> {
-    assert_eq!(
-        t.shape(),
-        &[channels],
+    assert!(
+        t.shape() == [channels],
         "{label}: {name} has shape {:?}, expected [{channels}]",
         t.shape()
     );
@@ -151,8 +150,8 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
     let shape = input.shape();
     let ndim = shape.len();
     let c = s.num_features;
-    assert_eq!(
-        shape[1], c,
+    assert!(
+        shape[1] == c,
         "{label}: input of shape {shape:?} has {} channels (dimension 1), expected {c}",
         shape[1]
     );
@@ -218,9 +217,8 @@ fn update_running_stats<T: Float>(
         return;
     };
     for (name, running) in [("running_mean", running_mean), ("running_var", running_var)] {
-        assert_eq!(
-            running.shape(),
-            &[s.num_features],
+        assert!(
+            running.shape() == [s.num_features],
             "{}: {name} has shape {:?}, expected [{}]",
             s.label,
             running.shape(),
@@ -640,9 +638,8 @@ impl<T: Float> Layer<T> for LayerNorm<T> {
         let dims: Vec<isize> = (1..=ns.len() as isize).map(|d| -d).collect();
         let (y, _, _) = standardize(input, &dims, self.eps);
         let check = |name: &str, t: &Tensor<T>| {
-            assert_eq!(
-                t.shape(),
-                ns.as_slice(),
+            assert!(
+                t.shape() == ns.as_slice(),
                 "LayerNorm({ns:?}): {name} has shape {:?}, expected {ns:?}",
                 t.shape()
             );

@@ -122,9 +122,8 @@ impl<T: Float> Tensor<T> {
         assert!(!tensors.is_empty(), "stack: needs at least one tensor");
         let rank = tensors[0].ndim();
         for t in tensors {
-            assert_eq!(
-                t.shape(),
-                tensors[0].shape(),
+            assert!(
+                t.shape() == tensors[0].shape(),
                 "stack: shapes {:?} and {:?} differ",
                 tensors[0].shape(),
                 t.shape()
@@ -180,9 +179,8 @@ impl<T: Float> Tensor<T> {
         let d = normalize_dim("index_add", dim, self.ndim());
         let mut expected = self.shape().to_vec();
         expected[d] = indices.len();
-        assert_eq!(
-            source.shape(),
-            &expected[..],
+        assert!(
+            source.shape() == &expected[..],
             "index_add: source of shape {:?} does not fit {:?} with {} indices along {dim}",
             source.shape(),
             self.shape(),
@@ -252,9 +250,8 @@ impl<T: Float> Tensor<T> {
     pub fn scatter_add(&self, dim: isize, index: &IndexTensor, source: &Tensor<T>) -> Tensor<T> {
         let d = normalize_dim("scatter_add", dim, self.ndim());
         check_gather_index("scatter_add", self, d, index);
-        assert_eq!(
-            source.shape(),
-            index.shape(),
+        assert!(
+            source.shape() == index.shape(),
             "scatter_add: source of shape {:?} does not match index of shape {:?}",
             source.shape(),
             index.shape()

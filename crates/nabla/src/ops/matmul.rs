@@ -108,9 +108,8 @@ impl<T: Float> Tensor<T> {
                 other.shape()
             ),
             (1, 1) => {
-                assert_eq!(
-                    self.shape(),
-                    other.shape(),
+                assert!(
+                    self.shape() == other.shape(),
                     "matmul: cannot multiply {:?} by {:?}",
                     self.shape(),
                     other.shape()

@@ -115,7 +115,7 @@ impl<T: Float> Tensor<T> {
             if d == 1 && from != 1 {
                 dims.push((lead + i) as isize);
             } else {
-                assert_eq!(d, from, "sum_to: cannot reduce {own:?} to {shape:?}");
+                assert!(d == from, "sum_to: cannot reduce {own:?} to {shape:?}");
             }
         }
         if dims.is_empty() {

@@ -44,9 +44,8 @@ impl<T: Float> Tensor<T> {
     /// If the sizes differ: `reshape: cannot reshape [2, 3] (6 elements) to [4]`.
     pub fn reshape(&self, shape: &[usize]) -> Tensor<T> {
         let numel: usize = shape.iter().product();
-        assert_eq!(
-            numel,
-            self.numel(),
+        assert!(
+            numel == self.numel(),
             "reshape: cannot reshape {:?} ({} elements) to {shape:?}",
             self.shape(),
             self.numel()
@@ -107,9 +106,8 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If the tensor is not 2-D.
     pub fn t(&self) -> Tensor<T> {
-        assert_eq!(
-            self.ndim(),
-            2,
+        assert!(
+            self.ndim() == 2,
             "t: expects a 2-D tensor, got shape {:?}",
             self.shape()
         );
@@ -163,9 +161,8 @@ impl<T: Float> Tensor<T> {
     /// Removes dimension `dim`, which must have size 1 (a view).
     pub fn squeeze(&self, dim: isize) -> Tensor<T> {
         let d = normalize_dim("squeeze", dim, self.ndim());
-        assert_eq!(
-            self.shape()[d],
-            1,
+        assert!(
+            self.shape()[d] == 1,
             "squeeze: dimension {dim} of {:?} has size {}, not 1",
             self.shape(),
             self.shape()[d]

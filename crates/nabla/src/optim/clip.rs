@@ -6,6 +6,25 @@ use std::sync::Arc;
 use crate::element::Float;
 use crate::tensor::Tensor;
 
+/// Scales the gradients of `parameters` in place so that their total
+/// Euclidean norm is at most `max_norm`, and returns the norm before
+/// clipping: PyTorch's `clip_grad_norm_(parameters, max_norm)`;
+/// [`clip_grad_norm_with_`] takes another norm type.
+///
+/// ```
+/// use nabla::optim::clip_grad_norm_;
+/// use nabla::Tensor;
+/// let w = Tensor::from_vec(vec![0.0f64, 0.0], &[2]).requires_grad();
+/// (&w * &Tensor::from_vec(vec![3.0f64, 4.0], &[2])).sum().backward();
+/// assert_eq!(clip_grad_norm_(&[w.clone()], 1.0), 5.0);
+/// // Scaled by max_norm / (norm + 1e-6), as PyTorch does.
+/// let g = w.grad().unwrap().to_vec();
+/// assert!((g[0] - 0.6).abs() < 1e-6 && (g[1] - 0.8).abs() < 1e-6);
+/// ```
+pub fn clip_grad_norm_<T: Float>(parameters: &[Tensor<T>], max_norm: f64) -> T {
+    clip_grad_norm_with_(parameters, max_norm, 2.0)
+}
+
 /// Rescales the gradients of `parameters` so that their total norm is at
 /// most `max_norm`, as PyTorch's `torch.nn.utils.clip_grad_norm_`; returns
 /// the total norm before clipping.
@@ -31,16 +50,16 @@ use crate::tensor::Tensor;
 /// gets a scaled copy instead.
 ///
 /// ```
-/// use nabla::optim::clip_grad_norm_;
+/// use nabla::optim::clip_grad_norm_with_;
 /// use nabla::Tensor;
 /// let w = Tensor::from_vec(vec![1.0f64, 1.0], &[2]).requires_grad();
 /// (&w * &Tensor::from_vec(vec![3.0, 4.0], &[2])).sum().backward(); // grad [3, 4]
-/// let norm = clip_grad_norm_(&[w.clone()], 1.0, 2.0);
+/// let norm = clip_grad_norm_with_(&[w.clone()], 1.0, 2.0);
 /// assert_eq!(norm, 5.0);
 /// let g = w.grad().unwrap().to_vec();
 /// assert!((g[0] - 0.6).abs() < 1e-6 && (g[1] - 0.8).abs() < 1e-6);
 /// ```
-pub fn clip_grad_norm_<T: Float>(parameters: &[Tensor<T>], max_norm: f64, norm_type: f64) -> T {
+pub fn clip_grad_norm_with_<T: Float>(parameters: &[Tensor<T>], max_norm: f64, norm_type: f64) -> T {
     let grads: Vec<Tensor<T>> = parameters.iter().filter_map(Tensor::grad).collect();
     if grads.is_empty() {
         return T::zero();

@@ -19,7 +19,7 @@ mod sgd;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
-pub use clip::{clip_grad_norm_, clip_grad_value_};
+pub use clip::{clip_grad_norm_, clip_grad_norm_with_, clip_grad_value_};
 pub use newton::{Newton, NewtonConfig, NewtonSolver, NewtonStep};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{

@@ -281,9 +281,8 @@ impl<T: Float> Newton<T> {
     /// If `loss` does not return a one-element tensor.
     pub fn step(&mut self, mut loss: impl FnMut() -> Tensor<T>) -> NewtonStep {
         let value = loss();
-        assert_eq!(
-            value.numel(),
-            1,
+        assert!(
+            value.numel() == 1,
             "Newton::step: the loss must have one element, got shape {:?}",
             value.shape()
         );

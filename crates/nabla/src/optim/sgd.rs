@@ -274,9 +274,8 @@ pub(super) fn update_with_grad<T: Float>(p: &Tensor<T>, f: impl FnOnce(&mut [T],
     let Some(grad) = p.grad() else {
         return false;
     };
-    assert_eq!(
-        grad.shape(),
-        p.shape(),
+    assert!(
+        grad.shape() == p.shape(),
         "optimizer: gradient of shape {:?} for a parameter of shape {:?}",
         grad.shape(),
         p.shape()

@@ -15,9 +15,8 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(x.dtype(), "float64");
     /// ```
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Self {
-        assert_eq!(
-            data.len(),
-            shape.iter().product::<usize>(),
+        assert!(
+            data.len() == shape.iter().product::<usize>(),
             "from_vec: {} elements cannot have shape {shape:?}",
             data.len()
         );

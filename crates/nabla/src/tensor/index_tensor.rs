@@ -23,9 +23,8 @@ impl IndexTensor {
     /// # Panics
     /// If `data.len()` is not the product of `shape`.
     pub fn from_vec(data: Vec<usize>, shape: &[usize]) -> Self {
-        assert_eq!(
-            data.len(),
-            shape.iter().product::<usize>(),
+        assert!(
+            data.len() == shape.iter().product::<usize>(),
             "IndexTensor::from_vec: {} indices cannot have shape {shape:?}",
             data.len()
         );
@@ -52,9 +51,8 @@ impl IndexTensor {
 
     /// The same indices with another shape of the same size.
     pub fn reshape(&self, shape: &[usize]) -> Self {
-        assert_eq!(
-            shape.iter().product::<usize>(),
-            self.data.len(),
+        assert!(
+            shape.iter().product::<usize>() == self.data.len(),
             "IndexTensor::reshape: cannot reshape {:?} to {shape:?}",
             self.shape
         );

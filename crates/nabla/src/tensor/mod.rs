@@ -192,9 +192,8 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If the tensor does not have exactly one element.
     pub fn item(&self) -> T {
-        assert_eq!(
-            self.numel(),
-            1,
+        assert!(
+            self.numel() == 1,
             "item: only a one-element tensor has an item, this one has shape {:?}",
             self.shape()
         );
@@ -265,9 +264,8 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If the shapes differ, or the tensor is a strided view.
     pub fn copy_from(&self, source: &Tensor<T>) {
-        assert_eq!(
-            self.shape(),
-            source.shape(),
+        assert!(
+            self.shape() == source.shape(),
             "copy_from: cannot copy a tensor of shape {:?} into one of shape {:?}",
             source.shape(),
             self.shape()

@@ -337,9 +337,8 @@ pub(super) fn resume_checked(
 
     let scheduler = match (state.scheduler_steps, scheduler) {
         (Some(steps), Some(scheduler)) => {
-            assert_eq!(
-                scheduler.steps_taken(),
-                0,
+            assert!(
+                scheduler.steps_taken() == 0,
                 "TrainingCheckpoint::resume: the schedule has already stepped; give a freshly built one"
             );
             Some((steps, scheduler))

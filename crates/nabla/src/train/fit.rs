@@ -15,9 +15,9 @@ use crate::autograd::no_grad;
 use crate::checkpoint::save_module;
 use crate::data::DataLoader;
 use crate::error::{Error, Result};
-use crate::nn::loss::{cross_entropy, cross_entropy_with_label_smoothing, Reduction};
+use crate::nn::loss::{cross_entropy_with, cross_entropy_with_label_smoothing, Reduction};
 use crate::nn::{Layer, Module};
-use crate::optim::{clip_grad_norm_, LrScheduler, Optimizer, PlateauMode, ReduceLrOnPlateau};
+use crate::optim::{clip_grad_norm_with_, LrScheduler, Optimizer, PlateauMode, ReduceLrOnPlateau};
 
 /// How [`fit`] trains: epochs, early stopping, checkpoints, metrics,
 /// resumption, and the interrupt flag it watches.
@@ -442,7 +442,7 @@ pub fn fit(
             );
             loss.backward();
             if let Some(max_norm) = config.clip_grad_norm {
-                clip_grad_norm_(optimizer.parameters(), max_norm, 2.0);
+                clip_grad_norm_with_(optimizer.parameters(), max_norm, 2.0);
             }
             optimizer.step();
             let batch_loss = f64::from(loss.item());
@@ -622,7 +622,7 @@ pub fn evaluate_top_k(model: &mut dyn Layer, loader: &DataLoader, k: usize) -> E
     no_grad(|| {
         for batch in loader.epoch(0) {
             let logits = model.forward(&batch.inputs);
-            let loss = cross_entropy(&logits, &batch.targets, None, None, Reduction::Mean);
+            let loss = cross_entropy_with(&logits, &batch.targets, None, None, Reduction::Mean);
             running.add_batch(f64::from(loss.item()), &logits, &batch.targets);
             in_top_k += top_k_correct(&logits, &batch.targets, top_k) as u64;
             confusion.add_batch(&logits, &batch.targets);

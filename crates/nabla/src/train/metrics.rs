@@ -247,9 +247,8 @@ impl ConfusionMatrix {
     /// # Panics
     /// If the numbers of classes differ.
     pub fn merge(&mut self, other: &ConfusionMatrix) {
-        assert_eq!(
-            self.num_classes(),
-            other.num_classes(),
+        assert!(
+            self.num_classes() == other.num_classes(),
             "ConfusionMatrix::merge: different numbers of classes"
         );
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {

@@ -28,6 +28,21 @@ fn check_unit_interval<T: Float>(what: &str, values: &[T], shape: &[usize]) {
     }
 }
 
+/// Binary cross-entropy of `probabilities` in [0, 1] against `target`
+/// (same shape), averaged: PyTorch's `F.binary_cross_entropy(p, y)`;
+/// [`binary_cross_entropy_with`] takes a weight and the reduction.
+///
+/// ```
+/// use nabla::nn::loss::binary_cross_entropy;
+/// use nabla::Tensor;
+/// let p = Tensor::from_vec(vec![0.5f64, 0.5], &[2]);
+/// let y = Tensor::from_vec(vec![1.0f64, 0.0], &[2]);
+/// assert!((binary_cross_entropy(&p, &y).item() - 2f64.ln()).abs() < 1e-12);
+/// ```
+pub fn binary_cross_entropy<T: Float>(probabilities: &Tensor<T>, target: &Tensor<T>) -> Tensor<T> {
+    binary_cross_entropy_with(probabilities, target, None, Reduction::Mean)
+}
+
 /// The binary cross-entropy (logistic loss) of probabilities `p` against
 /// targets `y`, `-w (y log p + (1 - y) log(1 - p))` elementwise, then
 /// reduced, as `torch.nn.functional.binary_cross_entropy`.
@@ -56,16 +71,16 @@ fn check_unit_interval<T: Float>(what: &str, values: &[T], shape: &[usize]) {
 /// takes the logits instead of `sigmoid(logits)`.
 ///
 /// ```
-/// use nabla::nn::loss::{binary_cross_entropy, Reduction};
+/// use nabla::nn::loss::{binary_cross_entropy_with, Reduction};
 /// use nabla::Tensor;
 /// let p = Tensor::from_vec(vec![0.9f64, 0.2, 0.0], &[3]).requires_grad();
 /// let y = Tensor::from_vec(vec![1.0f64, 0.0, 1.0], &[3]);
-/// let loss = binary_cross_entropy(&p, &y, None, Reduction::None);
+/// let loss = binary_cross_entropy_with(&p, &y, None, Reduction::None);
 /// let want = [-(0.9f64.ln()), -(0.8f64.ln()), 100.0]; // log(0) is clamped at -100
 /// for (got, want) in loss.to_vec().iter().zip(want) {
 ///     assert!((got - want).abs() < 1e-12);
 /// }
-/// binary_cross_entropy(&p, &y, None, Reduction::Sum).backward();
+/// binary_cross_entropy_with(&p, &y, None, Reduction::Sum).backward();
 /// let g = p.grad().unwrap().to_vec(); // (p - y) / max(p (1 - p), 1e-12)
 /// assert!((g[0] - (-0.1 / 0.09)).abs() < 1e-12 && (g[1] - 0.2 / 0.16).abs() < 1e-12);
 /// assert!(g[2] < -0.99e12); // finite, and pushing p up
@@ -76,7 +91,7 @@ fn check_unit_interval<T: Float>(what: &str, values: &[T], shape: &[usize]) {
 /// probability or a target lies outside [0, 1] (or is NaN), as PyTorch
 /// raises.
 #[track_caller]
-pub fn binary_cross_entropy<T: Float>(
+pub fn binary_cross_entropy_with<T: Float>(
     probabilities: &Tensor<T>,
     target: &Tensor<T>,
     weight: Option<&Tensor<T>>,
@@ -116,6 +131,23 @@ pub fn binary_cross_entropy<T: Float>(
     reduce(weighted(loss, weight), reduction)
 }
 
+/// Binary cross-entropy of `sigmoid(logits)` against `target` (same shape),
+/// computed stably from the logits and averaged: PyTorch's
+/// `F.binary_cross_entropy_with_logits(x, y)`;
+/// [`binary_cross_entropy_with_logits_with`] takes a weight, a positive-class
+/// weight and the reduction.
+///
+/// ```
+/// use nabla::nn::loss::binary_cross_entropy_with_logits;
+/// use nabla::Tensor;
+/// let x = Tensor::from_vec(vec![0.0f64, 0.0], &[2]);
+/// let y = Tensor::from_vec(vec![1.0f64, 0.0], &[2]);
+/// assert!((binary_cross_entropy_with_logits(&x, &y).item() - 2f64.ln()).abs() < 1e-12);
+/// ```
+pub fn binary_cross_entropy_with_logits<T: Float>(logits: &Tensor<T>, target: &Tensor<T>) -> Tensor<T> {
+    binary_cross_entropy_with_logits_with(logits, target, None, None, Reduction::Mean)
+}
+
 /// The binary cross-entropy of `sigmoid(logits)` against `target`, computed
 /// stably from the logits `z`, as
 /// `torch.nn.functional.binary_cross_entropy_with_logits`:
@@ -143,11 +175,11 @@ pub fn binary_cross_entropy<T: Float>(
 /// the target.
 ///
 /// ```
-/// use nabla::nn::loss::{binary_cross_entropy_with_logits, Reduction};
+/// use nabla::nn::loss::{binary_cross_entropy_with_logits_with, Reduction};
 /// use nabla::Tensor;
 /// let z = Tensor::from_vec(vec![0.0f64, 1000.0, -1000.0], &[3]).requires_grad();
 /// let y = Tensor::from_vec(vec![1.0f64, 1.0, 1.0], &[3]);
-/// let loss = binary_cross_entropy_with_logits(&z, &y, None, None, Reduction::None);
+/// let loss = binary_cross_entropy_with_logits_with(&z, &y, None, None, Reduction::None);
 /// let l = loss.to_vec(); // log 2, 0, and 1000 (no overflow)
 /// assert!((l[0] - 2f64.ln()).abs() < 1e-15 && l[1] == 0.0 && l[2] == 1000.0);
 /// loss.sum().backward(); // sigmoid(z) - y
@@ -155,7 +187,7 @@ pub fn binary_cross_entropy<T: Float>(
 ///
 /// // pos_weight 3 triples the loss of a positive example.
 /// let pw = Tensor::scalar(3.0f64);
-/// let weighted = binary_cross_entropy_with_logits(&z, &y, None, Some(&pw), Reduction::None);
+/// let weighted = binary_cross_entropy_with_logits_with(&z, &y, None, Some(&pw), Reduction::None);
 /// assert!((weighted.to_vec()[0] - 3.0 * 2f64.ln()).abs() < 1e-15);
 /// ```
 ///
@@ -163,7 +195,7 @@ pub fn binary_cross_entropy<T: Float>(
 /// If the shapes differ, or if `weight` or `pos_weight` does not broadcast
 /// to them.
 #[track_caller]
-pub fn binary_cross_entropy_with_logits<T: Float>(
+pub fn binary_cross_entropy_with_logits_with<T: Float>(
     logits: &Tensor<T>,
     target: &Tensor<T>,
     weight: Option<&Tensor<T>>,
@@ -229,15 +261,15 @@ mod tests {
             -(0.5 * 0.1f64.ln() + 0.5 * 0.9f64.ln()),
         ];
         close(
-            &binary_cross_entropy(&p, &y, None, Reduction::None).to_vec(),
+            &binary_cross_entropy_with(&p, &y, None, Reduction::None).to_vec(),
             &want,
         );
         let sum: f64 = want.iter().sum();
         close(
-            &[binary_cross_entropy(&p, &y, None, Reduction::Sum).item()],
+            &[binary_cross_entropy_with(&p, &y, None, Reduction::Sum).item()],
             &[sum],
         );
-        let mean = binary_cross_entropy(&p, &y, None, Reduction::Mean);
+        let mean = binary_cross_entropy_with(&p, &y, None, Reduction::Mean);
         close(&[mean.item()], &[sum / 4.0]);
         mean.backward();
         // (p - y) / (p (1 - p)) / 4
@@ -254,10 +286,10 @@ mod tests {
         let y = Tensor::from_vec(vec![1.0f64, 1.0, 0.0, 0.0], &[2, 2]);
         let w = Tensor::from_vec(vec![1.0f64, 3.0], &[2]);
         let ln2 = 2f64.ln();
-        let none = binary_cross_entropy(&p, &y, Some(&w), Reduction::None);
+        let none = binary_cross_entropy_with(&p, &y, Some(&w), Reduction::None);
         close(&none.to_vec(), &[ln2, 3.0 * ln2, ln2, 3.0 * ln2]);
         // The mean divides by the number of elements, not the weights' sum.
-        let mean = binary_cross_entropy(&p, &y, Some(&w), Reduction::Mean);
+        let mean = binary_cross_entropy_with(&p, &y, Some(&w), Reduction::Mean);
         close(&[mean.item()], &[8.0 * ln2 / 4.0]);
     }
 
@@ -265,7 +297,7 @@ mod tests {
     fn bce_clamps_the_logs_at_minus_100() {
         let p = Tensor::from_vec(vec![0.0f64, 1.0, 0.0, 1.0], &[4]).requires_grad();
         let y = Tensor::from_vec(vec![0.0f64, 1.0, 1.0, 0.0], &[4]);
-        let loss = binary_cross_entropy(&p, &y, None, Reduction::None);
+        let loss = binary_cross_entropy_with(&p, &y, None, Reduction::None);
         assert_eq!(loss.to_vec(), vec![0.0, 0.0, 100.0, 100.0]);
         loss.sum().backward();
         let eps = f64::from(BCE_EPSILON);
@@ -276,14 +308,14 @@ mod tests {
     #[should_panic(expected = "binary_cross_entropy: every element of the probabilities must lie in [0, 1]")]
     fn bce_rejects_probabilities_outside_the_unit_interval() {
         let p = Tensor::from_vec(vec![0.5f32, 1.5], &[2]);
-        binary_cross_entropy(&p, &Tensor::zeros(&[2]), None, Reduction::Mean);
+        binary_cross_entropy_with(&p, &Tensor::zeros(&[2]), None, Reduction::Mean);
     }
 
     #[test]
     #[should_panic(expected = "binary_cross_entropy: every element of the target must lie in [0, 1]")]
     fn bce_rejects_targets_outside_the_unit_interval() {
         let y = Tensor::from_vec(vec![0.5f32, -1.0], &[2]);
-        binary_cross_entropy(&Tensor::full(&[2], 0.5), &y, None, Reduction::Mean);
+        binary_cross_entropy_with(&Tensor::full(&[2], 0.5), &y, None, Reduction::Mean);
     }
 
     #[test]
@@ -292,7 +324,7 @@ mod tests {
     )]
     fn bce_weight_must_broadcast() {
         let p = Tensor::<f64>::full(&[2, 2], 0.5);
-        binary_cross_entropy(&p, &p, Some(&Tensor::ones(&[3])), Reduction::Mean);
+        binary_cross_entropy_with(&p, &p, Some(&Tensor::ones(&[3])), Reduction::Mean);
     }
 
     #[test]
@@ -306,9 +338,9 @@ mod tests {
             .map(|&(z, y)| bce(z, y))
             .chain([40.0]) // max(z, 0) - z y + log(1 + e^-40) = 40 + 4e-18
             .collect();
-        let loss = binary_cross_entropy_with_logits(&z, &y, None, None, Reduction::None);
+        let loss = binary_cross_entropy_with_logits_with(&z, &y, None, None, Reduction::None);
         close(&loss.to_vec(), &want);
-        binary_cross_entropy_with_logits(&z, &y, None, None, Reduction::Mean).backward();
+        binary_cross_entropy_with_logits_with(&z, &y, None, None, Reduction::Mean).backward();
         let g: Vec<f64> = [(0.0, 0.0), (2.0, 1.0), (-1.0, 0.25), (40.0, 0.0)]
             .iter()
             .map(|&(z, y)| (sig(z) - y) / 4.0)
@@ -330,7 +362,7 @@ mod tests {
             -0.5 * (1.0 - sig(1.5)).ln(),
             -0.5 * 5.0 * sig(0.0).ln(),
         ];
-        let loss = binary_cross_entropy_with_logits(&z, &y, Some(&w), Some(&pw), Reduction::None);
+        let loss = binary_cross_entropy_with_logits_with(&z, &y, Some(&w), Some(&pw), Reduction::None);
         close(&loss.to_vec(), &want);
         loss.sum().backward();
         // w ((pos_weight y + 1 - y) sigmoid(z) - pos_weight y)
@@ -349,6 +381,6 @@ mod tests {
     )]
     fn with_logits_shapes_must_match() {
         let z = Tensor::<f32>::zeros(&[2]);
-        binary_cross_entropy_with_logits(&z, &Tensor::zeros(&[2, 1]), None, None, Reduction::Mean);
+        binary_cross_entropy_with_logits_with(&z, &Tensor::zeros(&[2, 1]), None, None, Reduction::Mean);
     }
 }

@@ -107,6 +107,21 @@ fn picked_loss<T: Float>(t: &ClassTargets<T>) -> Tensor<T> {
     t.input.gather(1, &t.index).squeeze(1).mul(&t.weights).neg()
 }
 
+/// Negative log-likelihood of `log_probs` `[N, C]` (or `[N, C, d...]`) at the
+/// class indices `target`, averaged: PyTorch's `F.nll_loss(log_probs,
+/// target)` with its defaults; [`nll_loss_with`] takes every option.
+///
+/// ```
+/// use nabla::nn::loss::nll_loss;
+/// use nabla::{IndexTensor, Tensor};
+/// let log_probs = Tensor::from_vec(vec![-0.5f64, -1.5, -2.0, -0.25], &[2, 2]);
+/// let loss = nll_loss(&log_probs, &IndexTensor::from_vec(vec![0, 1], &[2]));
+/// assert_eq!(loss.item(), 0.375);
+/// ```
+pub fn nll_loss<T: Float>(log_probs: &Tensor<T>, target: &IndexTensor) -> Tensor<T> {
+    nll_loss_with(log_probs, target, None, None, Reduction::Mean)
+}
+
 /// The negative log-likelihood of class targets, given log-probabilities:
 /// `loss_i = -w[y_i] log_probs[i, y_i]`, as `torch.nn.functional.nll_loss`.
 ///
@@ -131,17 +146,17 @@ fn picked_loss<T: Float>(t: &ClassTargets<T>) -> Tensor<T> {
 /// ignored the mean is 0 / 0 = NaN, as in PyTorch.
 ///
 /// ```
-/// use nabla::nn::loss::{nll_loss, Reduction};
+/// use nabla::nn::loss::{nll_loss_with, Reduction};
 /// use nabla::{IndexTensor, Tensor};
 /// let log_probs = Tensor::from_vec(vec![-0.5f64, -1.0, -2.0, -3.0, -0.25, -4.0], &[2, 3]);
 /// let target = IndexTensor::from_vec(vec![1, 2], &[2]);
 /// let weight = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3]);
-/// let none = nll_loss(&log_probs, &target, Some(&weight), None, Reduction::None);
+/// let none = nll_loss_with(&log_probs, &target, Some(&weight), None, Reduction::None);
 /// assert_eq!(none.to_vec(), vec![2.0, 12.0]); // 2 * 1.0, 3 * 4.0
-/// let mean = nll_loss(&log_probs, &target, Some(&weight), None, Reduction::Mean);
+/// let mean = nll_loss_with(&log_probs, &target, Some(&weight), None, Reduction::Mean);
 /// assert_eq!(mean.item(), 14.0 / 5.0); // divided by w[1] + w[2]
 /// // Ignoring class 2 leaves the first target only.
-/// let ignored = nll_loss(&log_probs, &target, Some(&weight), Some(2), Reduction::Mean);
+/// let ignored = nll_loss_with(&log_probs, &target, Some(&weight), Some(2), Reduction::Mean);
 /// assert_eq!(ignored.item(), 1.0);
 /// ```
 ///
@@ -150,7 +165,7 @@ fn picked_loss<T: Float>(t: &ClassTargets<T>) -> Tensor<T> {
 /// not fit input of shape [2, 5]: ...`), if `weight` is not `[C]`, or if a
 /// target that is not ignored is `>= C`.
 #[track_caller]
-pub fn nll_loss<T: Float>(
+pub fn nll_loss_with<T: Float>(
     log_probs: &Tensor<T>,
     target: &IndexTensor,
     weight: Option<&Tensor<T>>,
@@ -159,6 +174,22 @@ pub fn nll_loss<T: Float>(
 ) -> Tensor<T> {
     let t = class_targets("nll_loss", log_probs, target, weight, ignore_index);
     reduce_weighted(picked_loss(&t), &t, reduction)
+}
+
+/// Cross-entropy of `logits` `[N, C]` (or `[N, C, d...]`) against class
+/// indices `target` `[N]` (or `[N, d...]`), averaged over the examples:
+/// PyTorch's `F.cross_entropy(logits, target)` with its defaults. For class
+/// weights, an ignored index or another reduction, use [`cross_entropy_with`].
+///
+/// ```
+/// use nabla::nn::loss::cross_entropy;
+/// use nabla::{IndexTensor, Tensor};
+/// let logits = Tensor::from_vec(vec![2.0f64, 0.0, 0.0, 2.0], &[2, 2]);
+/// let loss = cross_entropy(&logits, &IndexTensor::from_vec(vec![0, 1], &[2]));
+/// assert!((loss.item() - (1.0 + (-2.0f64).exp()).ln()).abs() < 1e-12);
+/// ```
+pub fn cross_entropy<T: Float>(logits: &Tensor<T>, target: &IndexTensor) -> Tensor<T> {
+    cross_entropy_with(logits, target, None, None, Reduction::Mean)
 }
 
 /// The cross-entropy of class targets, from logits: `nll_loss` of
@@ -177,11 +208,11 @@ pub fn nll_loss<T: Float>(
 /// `label_smoothing`.
 ///
 /// ```
-/// use nabla::nn::loss::{cross_entropy, Reduction};
+/// use nabla::nn::loss::{cross_entropy_with, Reduction};
 /// use nabla::{IndexTensor, Tensor};
 /// let logits = Tensor::from_vec(vec![0.0f64, 0.0, 1000.0, 0.0], &[2, 2]).requires_grad();
 /// let target = IndexTensor::from_vec(vec![0, 0], &[2]);
-/// let loss = cross_entropy(&logits, &target, None, None, Reduction::None);
+/// let loss = cross_entropy_with(&logits, &target, None, None, Reduction::None);
 /// assert_eq!(loss.to_vec(), vec![2f64.ln(), 0.0]); // log 2, and a certain hit
 /// loss.sum().backward(); // softmax - one_hot
 /// assert_eq!(logits.grad().unwrap().to_vec(), vec![-0.5, 0.5, 0.0, 0.0]);
@@ -190,7 +221,7 @@ pub fn nll_loss<T: Float>(
 /// # Panics
 /// As [`nll_loss`], with `cross_entropy` in the messages.
 #[track_caller]
-pub fn cross_entropy<T: Float>(
+pub fn cross_entropy_with<T: Float>(
     logits: &Tensor<T>,
     target: &IndexTensor,
     weight: Option<&Tensor<T>>,
@@ -290,31 +321,31 @@ mod tests {
         let target = IndexTensor::from_vec(vec![2, 0, 1], &[3]);
         let x = log_probs().requires_grad();
         close(
-            &nll_loss(&x, &target, None, None, Reduction::None).to_vec(),
+            &nll_loss_with(&x, &target, None, None, Reduction::None).to_vec(),
             &[3.0, 4.0, 1.5],
         );
         close(
-            &[nll_loss(&x, &target, None, None, Reduction::Sum).item()],
+            &[nll_loss_with(&x, &target, None, None, Reduction::Sum).item()],
             &[8.5],
         );
         close(
-            &[nll_loss(&x, &target, None, None, Reduction::Mean).item()],
+            &[nll_loss_with(&x, &target, None, None, Reduction::Mean).item()],
             &[8.5 / 3.0],
         );
         let w = Tensor::from_vec(vec![2.0f64, 0.5, 1.0], &[3]);
         // w[y] = 1, 2, 0.5
-        let none = nll_loss(&x, &target, Some(&w), None, Reduction::None);
+        let none = nll_loss_with(&x, &target, Some(&w), None, Reduction::None);
         close(&none.to_vec(), &[3.0, 8.0, 0.75]);
-        let mean = nll_loss(&x, &target, Some(&w), None, Reduction::Mean);
+        let mean = nll_loss_with(&x, &target, Some(&w), None, Reduction::Mean);
         close(&[mean.item()], &[11.75 / 3.5]);
         // Ignore class 0: the second target drops out of sum and weights.
-        let ign = nll_loss(&x, &target, Some(&w), Some(0), Reduction::Mean);
+        let ign = nll_loss_with(&x, &target, Some(&w), Some(0), Reduction::Mean);
         close(&[ign.item()], &[3.75 / 1.5]);
         ign.backward();
         let g = x.grad().unwrap().to_vec();
         close(&g, &[0.0, 0.0, -1.0 / 1.5, 0.0, 0.0, 0.0, 0.0, -0.5 / 1.5, 0.0]);
         close(
-            &nll_loss(&x, &target, None, Some(0), Reduction::None).to_vec(),
+            &nll_loss_with(&x, &target, None, Some(0), Reduction::None).to_vec(),
             &[3.0, 0.0, 1.5],
         );
     }
@@ -324,14 +355,17 @@ mod tests {
         let target = IndexTensor::from_vec(vec![255, 1, 255], &[3]);
         let x = log_probs();
         close(
-            &[nll_loss(&x, &target, None, Some(255), Reduction::Mean).item()],
+            &[nll_loss_with(&x, &target, None, Some(255), Reduction::Mean).item()],
             &[5.0],
         );
         let all = IndexTensor::from_vec(vec![255, 255, 255], &[3]);
-        assert!(nll_loss(&x, &all, None, Some(255), Reduction::Mean)
+        assert!(nll_loss_with(&x, &all, None, Some(255), Reduction::Mean)
             .item()
             .is_nan());
-        assert_eq!(nll_loss(&x, &all, None, Some(255), Reduction::Sum).item(), 0.0);
+        assert_eq!(
+            nll_loss_with(&x, &all, None, Some(255), Reduction::Sum).item(),
+            0.0
+        );
     }
 
     #[test]
@@ -339,16 +373,16 @@ mod tests {
         // [N=1, C=2, d=3]: classes along dimension 1.
         let x = Tensor::from_vec(vec![-1.0f64, -2.0, -3.0, -4.0, -5.0, -6.0], &[1, 2, 3]);
         let target = IndexTensor::from_vec(vec![1, 0, 1], &[1, 3]);
-        let none = nll_loss(&x, &target, None, None, Reduction::None);
+        let none = nll_loss_with(&x, &target, None, None, Reduction::None);
         assert_eq!(none.shape(), &[1, 3]);
         close(&none.to_vec(), &[4.0, 2.0, 6.0]);
         let single = Tensor::from_vec(vec![-1.0f64, -2.0], &[2]);
         let t = IndexTensor::from_vec(vec![1], &[]);
-        let none = nll_loss(&single, &t, None, None, Reduction::None);
+        let none = nll_loss_with(&single, &t, None, None, Reduction::None);
         assert_eq!(none.shape(), &[] as &[usize]);
         close(&none.to_vec(), &[2.0]);
         close(
-            &[nll_loss(&single, &t, None, None, Reduction::Mean).item()],
+            &[nll_loss_with(&single, &t, None, None, Reduction::Mean).item()],
             &[2.0],
         );
     }
@@ -359,9 +393,9 @@ mod tests {
         let target = IndexTensor::from_vec(vec![2, 1], &[2]);
         let lse = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln();
         let want = [lse - 3.0, 3f64.ln()];
-        let loss = cross_entropy(&logits, &target, None, None, Reduction::None);
+        let loss = cross_entropy_with(&logits, &target, None, None, Reduction::None);
         close(&loss.to_vec(), &want);
-        cross_entropy(&logits, &target, None, None, Reduction::Sum).backward();
+        cross_entropy_with(&logits, &target, None, None, Reduction::Sum).backward();
         let e: Vec<f64> = [1.0f64, 2.0, 3.0].iter().map(|v| (v - lse).exp()).collect();
         let third = 1.0 / 3.0;
         close(
@@ -396,14 +430,14 @@ mod tests {
     )]
     fn out_of_range_class_panics() {
         let target = IndexTensor::from_vec(vec![0, 3, 1], &[3]);
-        nll_loss(&log_probs(), &target, None, None, Reduction::Mean);
+        nll_loss_with(&log_probs(), &target, None, None, Reduction::Mean);
     }
 
     #[test]
     #[should_panic(expected = "cross_entropy: target of shape [2] does not fit input of shape [3, 3]")]
     fn target_shape_must_fit() {
         let target = IndexTensor::from_vec(vec![0, 1], &[2]);
-        cross_entropy(&log_probs(), &target, None, None, Reduction::Mean);
+        cross_entropy_with(&log_probs(), &target, None, None, Reduction::Mean);
     }
 
     #[test]
@@ -411,6 +445,6 @@ mod tests {
     fn weight_must_have_one_entry_per_class() {
         let target = IndexTensor::from_vec(vec![0, 1, 2], &[3]);
         let w = Tensor::<f64>::ones(&[2]);
-        nll_loss(&log_probs(), &target, Some(&w), None, Reduction::Mean);
+        nll_loss_with(&log_probs(), &target, Some(&w), None, Reduction::Mean);
     }
 }

@@ -45,12 +45,12 @@
 //! parameters.
 //!
 //! ```
-//! use nabla::nn::loss::{cross_entropy, Reduction};
+//! use nabla::nn::loss::{cross_entropy_with, Reduction};
 //! use nabla::{IndexTensor, Tensor};
 //!
 //! let logits = Tensor::from_vec(vec![2.0f64, 0.0, 0.0, 0.0, 3.0, 0.0], &[2, 3]).requires_grad();
 //! let target = IndexTensor::from_vec(vec![0, 1], &[2]);
-//! let loss = cross_entropy(&logits, &target, None, None, Reduction::Mean);
+//! let loss = cross_entropy_with(&logits, &target, None, None, Reduction::Mean);
 //! loss.backward();
 //! // -log softmax picked at the true classes, averaged: a positive number.
 //! assert!(loss.item() > 0.0);
@@ -61,10 +61,15 @@ mod classification;
 mod modules;
 mod regression;
 
-pub use binary::{binary_cross_entropy, binary_cross_entropy_with_logits};
-pub use classification::{cross_entropy, cross_entropy_with_label_smoothing, nll_loss};
+pub use binary::{
+    binary_cross_entropy, binary_cross_entropy_with, binary_cross_entropy_with_logits,
+    binary_cross_entropy_with_logits_with,
+};
+pub use classification::{
+    cross_entropy, cross_entropy_with, cross_entropy_with_label_smoothing, nll_loss, nll_loss_with,
+};
 pub use modules::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss};
-pub use regression::mse_loss;
+pub use regression::{mse_loss, mse_loss_with};
 
 use crate::element::Float;
 use crate::layout::broadcast_shapes;

@@ -7,8 +7,8 @@
 //! `forward(&self, input, target)`. They hold no parameters.
 
 use super::{
-    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy_with_label_smoothing, mse_loss,
-    nll_loss, Reduction,
+    binary_cross_entropy_with, binary_cross_entropy_with_logits_with, cross_entropy_with_label_smoothing,
+    mse_loss_with, nll_loss_with, Reduction,
 };
 use crate::element::Float;
 use crate::tensor::{IndexTensor, Tensor};
@@ -49,7 +49,7 @@ impl MseLoss {
 
     /// [`mse_loss`]`(input, target, reduction)`.
     pub fn forward<T: Float>(&self, input: &Tensor<T>, target: &Tensor<T>) -> Tensor<T> {
-        mse_loss(input, target, self.reduction)
+        mse_loss_with(input, target, self.reduction)
     }
 }
 
@@ -111,7 +111,7 @@ impl<T: Float> BceLoss<T> {
 
     /// [`binary_cross_entropy`]`(probabilities, target, weight, reduction)`.
     pub fn forward(&self, probabilities: &Tensor<T>, target: &Tensor<T>) -> Tensor<T> {
-        binary_cross_entropy(probabilities, target, self.weight.as_ref(), self.reduction)
+        binary_cross_entropy_with(probabilities, target, self.weight.as_ref(), self.reduction)
     }
 }
 
@@ -184,7 +184,7 @@ impl<T: Float> BceWithLogitsLoss<T> {
 
     /// [`binary_cross_entropy_with_logits`]`(logits, target, weight, pos_weight, reduction)`.
     pub fn forward(&self, logits: &Tensor<T>, target: &Tensor<T>) -> Tensor<T> {
-        binary_cross_entropy_with_logits(
+        binary_cross_entropy_with_logits_with(
             logits,
             target,
             self.weight.as_ref(),
@@ -262,7 +262,7 @@ impl<T: Float> NllLoss<T> {
 
     /// [`nll_loss`]`(log_probs, target, weight, ignore_index, reduction)`.
     pub fn forward(&self, log_probs: &Tensor<T>, target: &IndexTensor) -> Tensor<T> {
-        nll_loss(
+        nll_loss_with(
             log_probs,
             target,
             self.weight.as_ref(),
@@ -376,14 +376,14 @@ mod tests {
             let same = |a: Tensor<f64>, b: Tensor<f64>| assert_eq!(a.to_vec(), b.to_vec());
             same(
                 MseLoss::new().with_reduction(r).forward(&x, &y),
-                mse_loss(&x, &y, r),
+                mse_loss_with(&x, &y, r),
             );
             same(
                 BceLoss::new()
                     .with_weight(w.clone())
                     .with_reduction(r)
                     .forward(&x, &y),
-                binary_cross_entropy(&x, &y, Some(&w), r),
+                binary_cross_entropy_with(&x, &y, Some(&w), r),
             );
             same(
                 BceWithLogitsLoss::new()
@@ -391,7 +391,7 @@ mod tests {
                     .with_pos_weight(w.clone())
                     .with_reduction(r)
                     .forward(&x, &y),
-                binary_cross_entropy_with_logits(&x, &y, Some(&w), Some(&w), r),
+                binary_cross_entropy_with_logits_with(&x, &y, Some(&w), Some(&w), r),
             );
             same(
                 NllLoss::new()
@@ -399,7 +399,7 @@ mod tests {
                     .with_ignore_index(0)
                     .with_reduction(r)
                     .forward(&x, &classes),
-                nll_loss(&x, &classes, Some(&w), Some(0), r),
+                nll_loss_with(&x, &classes, Some(&w), Some(0), r),
             );
             same(
                 CrossEntropyLoss::new()
