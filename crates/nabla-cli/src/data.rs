@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use nabla::data::{
-    Cifar10, DataLoader, Dataset, FashionMnist, ImageFolder, LoaderConfig, Mnist, Normalize, Pipeline,
+    Cifar10, DataLoader, FashionMnist, ImageFolder, LabeledDataset, LoaderConfig, Mnist, Normalize, Pipeline,
     RandomCrop, RandomHorizontalFlip, Split,
 };
 
@@ -68,12 +68,12 @@ impl DatasetKind {
     }
 
     /// Loads a split from `dir` (the data set's folder; the bundled MNIST by default).
-    pub fn load(&self, dir: Option<&Path>, split: Split) -> Result<Arc<dyn Dataset>, String> {
+    pub fn load(&self, dir: Option<&Path>, split: Split) -> Result<Arc<dyn LabeledDataset>, String> {
         let named = |name: &str| {
             dir.map(Path::to_path_buf)
                 .unwrap_or_else(|| nabla::data::data_dir().join(name))
         };
-        let dataset: Arc<dyn Dataset> = match self {
+        let dataset: Arc<dyn LabeledDataset> = match self {
             DatasetKind::Mnist => Arc::new(
                 match dir {
                     None => Mnist::bundled(split),
@@ -101,7 +101,7 @@ impl DatasetKind {
     /// crops and flips for colour images), in order for testing.
     pub fn loader(
         &self,
-        dataset: Arc<dyn Dataset>,
+        dataset: Arc<dyn LabeledDataset>,
         split: Split,
         batch_size: usize,
         seed: u64,

@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use nabla::checkpoint::{load_metadata, load_module, load_tensors};
-use nabla::data::{DataLoader, Dataset, LoaderConfig, Mnist, Normalize, Pipeline, Split};
+use nabla::data::{DataLoader, LabeledDataset, LoaderConfig, Mnist, Normalize, Pipeline, Split};
 use nabla::nn::{zoo, Layer, Module};
 use nabla::{no_grad, Generator, Tensor};
 

@@ -19,8 +19,8 @@ use nabla::data::cifar::{read_class_names, CIFAR10_CLASSES, IMAGE_BYTES, RECORD_
 use nabla::data::download::{self, download, extract_cifar10, DownloadArgs, FileStatus, RemoteDataset};
 use nabla::data::idx::{read_idx_images, read_idx_labels, FASHION_MNIST_CLASSES};
 use nabla::data::{
-    bundled_mnist_dir, Cifar10, CsvDataset, Dataset, FashionMnist, IdxDataset, ImageFolder, LabelColumn,
-    Mnist, Split,
+    bundled_mnist_dir, Cifar10, CsvDataset, FashionMnist, IdxDataset, ImageFolder, LabelColumn,
+    LabeledDataset, Mnist, Split,
 };
 use nabla::Error;
 
@@ -111,7 +111,7 @@ fn expect_err<T>(result: nabla::Result<T>, path: &Path, needle: &str) -> Error {
     e
 }
 
-fn example(data: &dyn Dataset, index: usize) -> Vec<f32> {
+fn example(data: &dyn LabeledDataset, index: usize) -> Vec<f32> {
     let size: usize = data.example_shape().iter().product();
     let mut out = vec![f32::NAN; size];
     data.read_example(index, &mut out);
@@ -789,7 +789,7 @@ fn fashion_mnist_real_files() {
 const TEST_LABEL_HISTOGRAM: [usize; 10] = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009];
 const TRAIN_LABEL_HISTOGRAM: [usize; 10] = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
 
-fn histogram(data: &dyn Dataset) -> Vec<usize> {
+fn histogram(data: &dyn LabeledDataset) -> Vec<usize> {
     let mut h = vec![0; data.num_classes()];
     for i in 0..data.len() {
         h[data.label(i)] += 1;

@@ -9,13 +9,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nabla::data::{
-    example_generator, Batch, DataLoader, Dataset, LoaderConfig, Normalize, Pipeline, RandomCrop,
+    example_generator, Batch, DataLoader, LabeledDataset, LoaderConfig, Normalize, Pipeline, RandomCrop,
     RandomHorizontalFlip, TensorDataset, Transform,
 };
 use nabla::{Generator, IndexTensor, Tensor};
 
 /// `n` examples of shape `[1, 4, 4]`; example `i` holds `i * 100 + k` at position `k`.
-fn images(n: usize) -> Arc<dyn Dataset> {
+fn images(n: usize) -> Arc<dyn LabeledDataset> {
     let data: Vec<f32> = (0..n)
         .flat_map(|i| (0..16).map(move |k| (i * 100 + k) as f32))
         .collect();
@@ -568,7 +568,7 @@ struct Slow {
     panic_on: Option<usize>,
 }
 
-impl Dataset for Slow {
+impl LabeledDataset for Slow {
     fn len(&self) -> usize {
         self.len
     }
@@ -591,7 +591,7 @@ impl Dataset for Slow {
     }
 }
 
-fn slow(len: usize, delay_ms: u64, panic_on: Option<usize>) -> (Arc<dyn Dataset>, Arc<AtomicUsize>) {
+fn slow(len: usize, delay_ms: u64, panic_on: Option<usize>) -> (Arc<dyn LabeledDataset>, Arc<AtomicUsize>) {
     let reads = Arc::new(AtomicUsize::new(0));
     let data = Slow {
         len,

@@ -10,7 +10,7 @@
 //! (`fashion-mnist/`, `cifar10/`).
 //!
 //! ```
-//! use nabla::data::{bundled_mnist_dir, Dataset, Mnist, Split};
+//! use nabla::data::{bundled_mnist_dir, LabeledDataset, Mnist, Split};
 //! assert!(bundled_mnist_dir().ends_with("mnist"));
 //! let test = Mnist::bundled(Split::Test)?;
 //! assert_eq!(test.len(), 10_000);

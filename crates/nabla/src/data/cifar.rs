@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::idx::{format_error, io_error, Split};
-use super::Dataset;
+use super::LabeledDataset;
 use crate::error::Result;
 
 /// Bytes per record: 1 label byte + 3 x 32 x 32 pixel bytes.
@@ -60,7 +60,7 @@ pub const ARCHIVE_FOLDER: &str = "cifar-10-batches-bin";
 /// CIFAR-10 images as bytes, `[3, 32, 32]` examples scaled to `[0, 1]`.
 ///
 /// ```
-/// use nabla::data::{Cifar10, Dataset};
+/// use nabla::data::{Cifar10, LabeledDataset};
 /// let dir = std::env::temp_dir().join(format!("nabla_doc_cifar_{}", std::process::id()));
 /// std::fs::create_dir_all(&dir).unwrap();
 /// let mut record = vec![3u8]; // label: cat
@@ -228,7 +228,7 @@ pub fn read_class_names(path: impl AsRef<Path>) -> Result<Vec<String>> {
     Ok(names)
 }
 
-impl Dataset for Cifar10 {
+impl LabeledDataset for Cifar10 {
     fn len(&self) -> usize {
         self.labels.len()
     }

@@ -12,7 +12,7 @@
 //! transform.
 //!
 //! ```
-//! use nabla::data::{CsvDataset, Dataset, LabelColumn};
+//! use nabla::data::{CsvDataset, LabeledDataset, LabelColumn};
 //! let path = std::env::temp_dir().join(format!("nabla_doc_{}.csv", std::process::id()));
 //! std::fs::write(&path, "x,y,class\n0.5,1,0\n2,-3.25,2\n").unwrap();
 //! let data = CsvDataset::load(&path, LabelColumn::Last, true)?;
@@ -27,7 +27,7 @@
 use std::path::Path;
 
 use super::idx::{format_error, MaybeGz};
-use super::Dataset;
+use super::LabeledDataset;
 use crate::error::{Error, Result};
 
 /// Which column holds the class label.
@@ -309,7 +309,7 @@ fn parse_cell(path: &Path, line: u64, column: usize, cell: &[u8]) -> Result<f32>
     Ok(value)
 }
 
-impl Dataset for CsvDataset {
+impl LabeledDataset for CsvDataset {
     fn len(&self) -> usize {
         self.labels.len()
     }

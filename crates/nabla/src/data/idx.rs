@@ -17,10 +17,10 @@
 //!
 //! Images stay bytes in memory (47 MB for the MNIST training set) and become
 //! `f32` in `[0, 1]` (pixel / 255) one at a time in
-//! [`Dataset::read_example`].
+//! [`LabeledDataset::read_example`].
 //!
 //! ```
-//! use nabla::data::{Dataset, Mnist, Split};
+//! use nabla::data::{LabeledDataset, Mnist, Split};
 //! let test = Mnist::bundled(Split::Test)?; // data/mnist/, SHA-256 checked
 //! assert_eq!((test.len(), test.example_shape()), (10_000, vec![1, 28, 28]));
 //! assert_eq!(test.label(0), 7);
@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 
 use super::checksum::{self, KnownFile};
-use super::Dataset;
+use super::LabeledDataset;
 use crate::error::{Error, Result};
 
 /// Which part of a data set: the training set or the test set.
@@ -333,7 +333,7 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
 
 // ----------------------------------------------------------- the data set
 
-/// Images and labels from a pair of IDX files, as a [`Dataset`] of
+/// Images and labels from a pair of IDX files, as a [`LabeledDataset`] of
 /// `[1, rows, cols]` examples scaled to `[0, 1]`.
 #[derive(Clone, Debug)]
 pub struct IdxDataset {
@@ -420,7 +420,7 @@ impl IdxDataset {
     }
 }
 
-impl Dataset for IdxDataset {
+impl LabeledDataset for IdxDataset {
     fn len(&self) -> usize {
         self.labels.len()
     }
@@ -575,7 +575,7 @@ macro_rules! idx_data_set {
             }
         }
 
-        impl Dataset for $name {
+        impl LabeledDataset for $name {
             fn len(&self) -> usize {
                 self.data.len()
             }

@@ -20,7 +20,7 @@
 //! `Resize((h, w))`; an image already of that size is kept exactly) and kept
 //! as `[C, H, W]` bytes. So a file that cannot be decoded is an error at
 //! load time naming the file, never a failure in the middle of training
-//! ([`Dataset::read_example`] cannot fail), and memory is `N x C x H x W`
+//! ([`LabeledDataset::read_example`] cannot fail), and memory is `N x C x H x W`
 //! bytes (500 cats and dogs at 64x64 RGB: 6 MB).
 
 use std::fs;
@@ -31,7 +31,7 @@ use image::{DynamicImage, ImageReader};
 use rayon::prelude::*;
 
 use super::idx::{format_error, io_error};
-use super::Dataset;
+use super::LabeledDataset;
 use crate::error::Result;
 
 /// The file extensions read (compared case-insensitively).
@@ -42,7 +42,7 @@ pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 /// RGB, 1 for grayscale).
 ///
 /// ```
-/// use nabla::data::{Dataset, ImageFolder};
+/// use nabla::data::{LabeledDataset, ImageFolder};
 /// let root = std::env::temp_dir().join(format!("nabla_doc_folder_{}", std::process::id()));
 /// for (class, value) in [("cats", 10u8), ("dogs", 200)] {
 ///     std::fs::create_dir_all(root.join(class)).unwrap();
@@ -216,7 +216,7 @@ fn decode(path: &Path, height: usize, width: usize, grayscale: bool) -> Result<V
     }
 }
 
-impl Dataset for ImageFolder {
+impl LabeledDataset for ImageFolder {
     fn len(&self) -> usize {
         self.labels.len()
     }

@@ -1,5 +1,5 @@
-//! The [`DataLoader`]: batches of a [`Dataset`] in a seeded, per-epoch
-//! order, with per-example transforms, built ahead of time on worker threads.
+//! The [`DataLoader`]: batches of a data set in a seeded, per-epoch order,
+//! built ahead of time on worker threads by a [`BatchSource`].
 
 use std::fmt;
 use std::iter::FusedIterator;
@@ -9,9 +9,11 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
+use super::collate::{Collate, Collated};
+use super::labeled::LabeledBatches;
 use super::transforms::Pipeline;
-use super::{Batch, Dataset};
-use crate::tensor::{Generator, IndexTensor, Tensor};
+use super::{Dataset, LabeledDataset};
+use crate::tensor::Generator;
 
 /// How a [`DataLoader`] batches, orders and prefetches.
 ///
@@ -52,8 +54,110 @@ impl Default for LoaderConfig {
     }
 }
 
+/// What a [`DataLoader`] batches: reads the examples at some indices of a
+/// data set and turns them into one batch, on whichever thread asks.
+///
+/// Two are provided: [`LabeledBatches`] (a [`LabeledDataset`] with
+/// [`Pipeline`] transforms, read straight into the batch buffer; what
+/// [`DataLoader::new`] builds) and [`Collated`] (any [`Dataset`] with a
+/// [`Collate`] step; what [`DataLoader::collated`] builds). Implement it for
+/// a faster path of your own.
+///
+/// ```
+/// use nabla::data::{BatchContext, BatchSource, DataLoader, LoaderConfig};
+/// /// The squares of the indices, as a batch of `u64`.
+/// struct Squares(usize);
+/// impl BatchSource for Squares {
+///     type Batch = Vec<u64>;
+///     fn len(&self) -> usize {
+///         self.0
+///     }
+///     fn build(&self, indices: &[usize], _context: &BatchContext<'_>) -> Option<Vec<u64>> {
+///         Some(indices.iter().map(|&i| (i * i) as u64).collect())
+///     }
+/// }
+/// let config = LoaderConfig { batch_size: 2, shuffle: false, ..LoaderConfig::default() };
+/// let loader = DataLoader::from_source(Squares(5), config);
+/// assert_eq!(loader.epoch(0).collect::<Vec<_>>(), vec![vec![0, 1], vec![4, 9], vec![16]]);
+/// ```
+pub trait BatchSource: Send + Sync + 'static {
+    /// What a batch is.
+    type Batch: Send + 'static;
+
+    /// The number of examples in the data set.
+    fn len(&self) -> usize;
+
+    /// True when the data set is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batch of the examples at `indices` (in that order), or `None`
+    /// when [`context.is_stopped()`](BatchContext::is_stopped) turned true
+    /// part way (check it between examples, so that dropping an epoch's
+    /// iterator stops its workers promptly). Random transforms of example
+    /// `i` draw from [`context.generator(i)`](BatchContext::generator).
+    fn build(&self, indices: &[usize], context: &BatchContext<'_>) -> Option<Self::Batch>;
+}
+
+impl<S: BatchSource> BatchSource for Arc<S> {
+    type Batch = S::Batch;
+
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn build(&self, indices: &[usize], context: &BatchContext<'_>) -> Option<S::Batch> {
+        (**self).build(indices, context)
+    }
+}
+
+/// What a [`BatchSource`] building a batch may ask: the generator of each
+/// example and whether to stop.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchContext<'a> {
+    seed: u64,
+    epoch: usize,
+    stop: Option<&'a AtomicBool>,
+}
+
+impl BatchContext<'_> {
+    /// The context of a loader seeded with `seed` in `epoch`, never stopped
+    /// (for building a batch by hand, as the loader would).
+    pub fn new(seed: u64, epoch: usize) -> BatchContext<'static> {
+        BatchContext {
+            seed,
+            epoch,
+            stop: None,
+        }
+    }
+
+    /// The epoch being built.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// The generator for the random transforms of example `index` of the
+    /// data set: [`example_generator`]`(seed, epoch, index)`, the same
+    /// whichever thread builds the batch.
+    pub fn generator(&self, index: usize) -> Generator {
+        example_generator(self.seed, self.epoch, index)
+    }
+
+    /// True when the epoch's iterator was dropped and the batch is not wanted.
+    pub fn is_stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+}
+
 /// Splits a data set into batches, in a seeded order that changes every
-/// epoch, with per-example [`Pipeline`] transforms, on background threads.
+/// epoch, built by a [`BatchSource`] on background threads.
+///
+/// [`DataLoader::new`] batches a [`LabeledDataset`] (inputs
+/// `[B, ...example_shape]` and labels `[B]` in a [`Batch`](super::Batch),
+/// with [`Pipeline`] transforms); [`DataLoader::collated`] batches any
+/// [`Dataset`] with a [`Collate`] step (with an optional per-item
+/// transform); [`DataLoader::from_source`] takes any [`BatchSource`].
 ///
 /// # Determinism
 ///
@@ -74,19 +178,19 @@ impl Default for LoaderConfig {
 /// # Threads
 ///
 /// With `workers = n > 0`, [`DataLoader::epoch`] starts `n` threads at once
-/// (fewer if the epoch has fewer batches), which read and transform the
-/// examples. Worker `w` builds the batches `w, w + n, w + 2n, ...` of the
-/// iterator and sends each into its own bounded channel; the iterator takes
-/// its `k`-th batch from worker `k % n`, so batches come out in order without
-/// a reordering buffer. The channels hold `prefetch` batches between them,
-/// plus at most one being built per worker, which bounds the memory. The
-/// inputs become a [`Tensor`] on the consumer's thread.
+/// (fewer if the epoch has fewer batches), which build the batches. Worker
+/// `w` builds the batches `w, w + n, w + 2n, ...` of the iterator and sends
+/// each into its own bounded channel; the iterator takes its `k`-th batch
+/// from worker `k % n`, so batches come out in order without a reordering
+/// buffer. The channels hold `prefetch` batches between them, plus at most
+/// one being built per worker, which bounds the memory.
 ///
 /// Dropping the iterator stops the workers (they check between examples)
-/// and joins them. A panic in a worker (say, in [`Dataset::read_example`]) is
-/// re-raised by the iterator's `next`, with the original payload, when it
-/// reaches the batch the worker failed on; the batches before it arrive
-/// first. With `workers = 0`, `next` reads the batch on the calling thread.
+/// and joins them. A panic in a worker (say, in
+/// [`LabeledDataset::read_example`]) is re-raised by the iterator's `next`,
+/// with the original payload, when it reaches the batch the worker failed
+/// on; the batches before it arrive first. With `workers = 0`, `next`
+/// builds the batch on the calling thread.
 ///
 /// # Example
 ///
@@ -121,37 +225,122 @@ impl Default for LoaderConfig {
 /// assert_eq!(first, again);
 /// assert_ne!(loader.order(0), loader.order(1));
 /// ```
-#[derive(Clone)]
-pub struct DataLoader {
-    dataset: Arc<dyn Dataset>,
+///
+/// Any item type, here `(x, y)` float pairs stacked into two tensors:
+///
+/// ```
+/// use std::sync::Arc;
+/// use nabla::data::{DataLoader, LoaderConfig, Stack, TensorPairDataset};
+/// use nabla::Tensor;
+/// let x = Tensor::arange(0.0, 6.0, 1.0).reshape(&[6, 1]);
+/// let data = TensorPairDataset::new(x.clone(), &x * 2.0);
+/// let config = LoaderConfig { batch_size: 4, ..LoaderConfig::default() };
+/// let loader = DataLoader::collated(Arc::new(data), Stack, config);
+/// for (x, y) in loader.epoch(0) {
+///     assert_eq!((&x * 2.0).to_vec(), y.to_vec());
+/// }
+/// ```
+pub struct DataLoader<S: BatchSource = LabeledBatches> {
+    source: Arc<S>,
     config: LoaderConfig,
-    transforms: Arc<Pipeline>,
 }
 
-impl DataLoader {
-    /// A loader of `dataset` with `config` and no transforms.
+impl<S: BatchSource> Clone for DataLoader<S> {
+    fn clone(&self) -> Self {
+        DataLoader {
+            source: Arc::clone(&self.source),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl DataLoader<LabeledBatches> {
+    /// A loader of the labelled `dataset` with `config` and no transforms.
     ///
     /// # Panics
     /// If `config.batch_size` is 0.
-    pub fn new(dataset: Arc<dyn Dataset>, config: LoaderConfig) -> Self {
-        assert!(config.batch_size > 0, "DataLoader: batch_size must be at least 1");
-        DataLoader {
-            dataset,
-            config,
-            transforms: Arc::new(Pipeline::new()),
-        }
+    pub fn new(dataset: Arc<dyn LabeledDataset>, config: LoaderConfig) -> Self {
+        Self::from_source(LabeledBatches::new(dataset, Pipeline::new()), config)
     }
 
     /// The loader with `transforms` applied to every example (replacing any
     /// earlier pipeline).
-    pub fn with_transforms(mut self, transforms: Pipeline) -> Self {
-        self.transforms = Arc::new(transforms);
-        self
+    pub fn with_transforms(self, transforms: Pipeline) -> Self {
+        let dataset = Arc::clone(self.source.dataset());
+        DataLoader {
+            source: Arc::new(LabeledBatches::new(dataset, transforms)),
+            config: self.config,
+        }
     }
 
     /// The data set.
-    pub fn dataset(&self) -> &Arc<dyn Dataset> {
-        &self.dataset
+    pub fn dataset(&self) -> &Arc<dyn LabeledDataset> {
+        self.source.dataset()
+    }
+
+    /// The transforms applied to every example.
+    pub fn transforms(&self) -> &Pipeline {
+        self.source.transforms()
+    }
+}
+
+impl<D, C> DataLoader<Collated<D, C>>
+where
+    D: Dataset + ?Sized + 'static,
+    C: Collate<D::Item> + 'static,
+    C::Batch: Send + 'static,
+{
+    /// A loader of `dataset` whose batches are its items collated by
+    /// `collate` (as PyTorch's `DataLoader(dataset, collate_fn=...)`).
+    ///
+    /// # Panics
+    /// If `config.batch_size` is 0.
+    pub fn collated(dataset: Arc<D>, collate: C, config: LoaderConfig) -> Self {
+        Self::from_source(Collated::new(dataset, collate), config)
+    }
+
+    /// The loader with `transform` applied to every item before collating,
+    /// drawing any randomness from the example's own generator (replacing
+    /// any earlier item transform).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use nabla::data::{DataLoader, LoaderConfig, Stack, Unlabeled, TensorDataset};
+    /// use nabla::{IndexTensor, Generator, Tensor};
+    /// let images = TensorDataset::new(Tensor::ones(&[8, 1, 2, 2]), IndexTensor::from_vec(vec![0; 8], &[8]), 1);
+    /// let noisy = DataLoader::collated(Arc::new(Unlabeled::new(Arc::new(images))), Stack, LoaderConfig::default())
+    ///     .with_item_transform(|x: Tensor, rng: &mut Generator| &x + &Tensor::randn(x.shape(), rng));
+    /// let batch: Tensor = noisy.epoch(0).next().unwrap();
+    /// assert_eq!(batch.shape(), [8, 1, 2, 2]);
+    /// assert!(batch.to_vec().iter().any(|&v| v != 1.0));
+    /// ```
+    pub fn with_item_transform<F>(self, transform: F) -> Self
+    where
+        F: Fn(D::Item, &mut Generator) -> D::Item + Send + Sync + 'static,
+    {
+        DataLoader {
+            source: Arc::new(self.source.with_transform(transform)),
+            config: self.config,
+        }
+    }
+}
+
+impl<S: BatchSource> DataLoader<S> {
+    /// A loader of the batches `source` builds, with `config`.
+    ///
+    /// # Panics
+    /// If `config.batch_size` is 0.
+    pub fn from_source(source: S, config: LoaderConfig) -> Self {
+        assert!(config.batch_size > 0, "DataLoader: batch_size must be at least 1");
+        DataLoader {
+            source: Arc::new(source),
+            config,
+        }
+    }
+
+    /// What builds the batches.
+    pub fn source(&self) -> &S {
+        &self.source
     }
 
     /// The configuration.
@@ -159,15 +348,20 @@ impl DataLoader {
         &self.config
     }
 
-    /// The transforms applied to every example.
-    pub fn transforms(&self) -> &Pipeline {
-        &self.transforms
+    /// The number of examples in the data set.
+    pub fn len(&self) -> usize {
+        self.source.len()
+    }
+
+    /// True when the data set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.source.is_empty()
     }
 
     /// The number of batches in an epoch: `len / batch_size`, rounded up
     /// unless `drop_last`.
     pub fn num_batches(&self) -> usize {
-        let (n, b) = (self.dataset.len(), self.config.batch_size);
+        let (n, b) = (self.source.len(), self.config.batch_size);
         if self.config.drop_last {
             n / b
         } else {
@@ -179,7 +373,7 @@ impl DataLoader {
     /// any `drop_last`): `0..len` without shuffling, otherwise a Fisher-Yates
     /// shuffle with a generator seeded from `(seed, epoch)`.
     pub fn order(&self, epoch: usize) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.dataset.len()).collect();
+        let mut order: Vec<usize> = (0..self.source.len()).collect();
         if self.config.shuffle {
             let mut rng = Generator::new(mix(SHUFFLE_STREAM, self.config.seed, epoch as u64, 0));
             for i in (1..order.len()).rev() {
@@ -192,7 +386,7 @@ impl DataLoader {
 
     /// The batches of `epoch`, in order. With workers, their threads start
     /// now and build batches ahead.
-    pub fn epoch(&self, epoch: usize) -> EpochIter {
+    pub fn epoch(&self, epoch: usize) -> EpochIter<S> {
         self.epoch_from(epoch, 0)
     }
 
@@ -215,13 +409,13 @@ impl DataLoader {
     /// # Panics
     /// If `first_batch` is greater than [`num_batches`](Self::num_batches)
     /// (equal gives an empty iterator).
-    pub fn epoch_from(&self, epoch: usize, first_batch: usize) -> EpochIter {
+    pub fn epoch_from(&self, epoch: usize, first_batch: usize) -> EpochIter<S> {
         let end = self.num_batches();
         assert!(
             first_batch <= end,
             "DataLoader::epoch_from: batch {first_batch} is past the {end} batches of an epoch \
              ({} examples in batches of {}{})",
-            self.dataset.len(),
+            self.source.len(),
             self.config.batch_size,
             if self.config.drop_last {
                 ", last dropped"
@@ -229,12 +423,8 @@ impl DataLoader {
                 ""
             }
         );
-        let shape = self.dataset.example_shape();
         let job = Arc::new(Job {
-            dataset: Arc::clone(&self.dataset),
-            transforms: Arc::clone(&self.transforms),
-            size: shape.iter().product(),
-            shape,
+            source: Arc::clone(&self.source),
             order: self.order(epoch),
             batch_size: self.config.batch_size,
             seed: self.config.seed,
@@ -253,7 +443,7 @@ impl DataLoader {
         for w in 0..n {
             // The queue depth of this worker: `prefetch` spread over the workers.
             let depth = prefetch / n + usize::from(w < prefetch % n);
-            let (tx, rx) = sync_channel::<RawBatch>(depth);
+            let (tx, rx) = sync_channel::<S::Batch>(depth);
             let job = Arc::clone(&iter.job);
             let stop = Arc::clone(&iter.stop);
             let handle = thread::Builder::new()
@@ -278,13 +468,11 @@ impl DataLoader {
     }
 }
 
-impl fmt::Debug for DataLoader {
+impl<S: BatchSource + fmt::Debug> fmt::Debug for DataLoader<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataLoader")
-            .field("len", &self.dataset.len())
-            .field("example_shape", &self.dataset.example_shape())
+            .field("source", &self.source)
             .field("config", &self.config)
-            .field("transforms", &self.transforms)
             .finish()
     }
 }
@@ -316,7 +504,7 @@ pub fn example_seed(seed: u64, epoch: usize, index: usize) -> u64 {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use nabla::data::{example_generator, DataLoader, Dataset, LoaderConfig, Pipeline};
+/// use nabla::data::{example_generator, DataLoader, LabeledDataset, LoaderConfig, Pipeline};
 /// use nabla::data::{RandomHorizontalFlip, TensorDataset};
 /// use nabla::{IndexTensor, Tensor};
 /// let data = Arc::new(TensorDataset::new(
@@ -339,81 +527,47 @@ pub fn example_generator(seed: u64, epoch: usize, index: usize) -> Generator {
 }
 
 /// What one epoch needs to build any of its batches; shared by the workers.
-struct Job {
-    dataset: Arc<dyn Dataset>,
-    transforms: Arc<Pipeline>,
-    shape: Vec<usize>,
-    size: usize,
+struct Job<S> {
+    source: Arc<S>,
     order: Vec<usize>,
     batch_size: usize,
     seed: u64,
     epoch: usize,
 }
 
-/// A batch before it becomes tensors (built on a worker, sent to the consumer).
-struct RawBatch {
-    inputs: Vec<f32>,
-    targets: Vec<usize>,
-    indices: Vec<usize>,
-}
-
-impl Job {
+impl<S: BatchSource> Job<S> {
     /// Builds batch `b`, or `None` when `stop` is raised part way.
-    fn build(&self, b: usize, stop: Option<&AtomicBool>) -> Option<RawBatch> {
+    fn build(&self, b: usize, stop: Option<&AtomicBool>) -> Option<S::Batch> {
         let start = b * self.batch_size;
         let end = (start + self.batch_size).min(self.order.len());
-        let indices = self.order[start..end].to_vec();
-        let mut inputs = vec![0.0f32; indices.len() * self.size];
-        let mut targets = Vec::with_capacity(indices.len());
-        for (k, &i) in indices.iter().enumerate() {
-            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
-                return None;
-            }
-            let example = &mut inputs[k * self.size..(k + 1) * self.size];
-            self.dataset.read_example(i, example);
-            if !self.transforms.is_empty() {
-                let mut rng = example_generator(self.seed, self.epoch, i);
-                self.transforms.apply(example, &self.shape, &mut rng);
-            }
-            targets.push(self.dataset.label(i));
-        }
-        Some(RawBatch {
-            inputs,
-            targets,
-            indices,
-        })
-    }
-
-    fn batch(&self, raw: RawBatch) -> Batch {
-        let mut shape = vec![raw.indices.len()];
-        shape.extend_from_slice(&self.shape);
-        Batch {
-            inputs: Tensor::from_vec(raw.inputs, &shape),
-            targets: IndexTensor::from_vec(raw.targets, &[raw.indices.len()]),
-            indices: raw.indices,
-        }
+        let context = BatchContext {
+            seed: self.seed,
+            epoch: self.epoch,
+            stop,
+        };
+        self.source.build(&self.order[start..end], &context)
     }
 }
 
-struct Worker {
-    rx: Option<Receiver<RawBatch>>,
+struct Worker<B> {
+    rx: Option<Receiver<B>>,
     handle: Option<JoinHandle<()>>,
 }
 
 /// The batches of one epoch, in order (from [`DataLoader::epoch`]).
 ///
 /// Dropping it early stops and joins its worker threads.
-pub struct EpochIter {
-    job: Arc<Job>,
+pub struct EpochIter<S: BatchSource = LabeledBatches> {
+    job: Arc<Job<S>>,
     /// The first batch this iterator yields (worker `w` builds `first + w + k * workers`).
     first: usize,
     next: usize,
     end: usize,
-    workers: Vec<Worker>,
+    workers: Vec<Worker<S::Batch>>,
     stop: Arc<AtomicBool>,
 }
 
-impl EpochIter {
+impl<S: BatchSource> EpochIter<S> {
     /// The epoch being iterated.
     pub fn epoch(&self) -> usize {
         self.job.epoch
@@ -431,11 +585,11 @@ impl EpochIter {
         self.end
     }
 
-    fn receive(&mut self, b: usize) -> RawBatch {
+    fn receive(&mut self, b: usize) -> S::Batch {
         let w = (b - self.first) % self.workers.len();
         let rx = self.workers[w].rx.as_ref().expect("DataLoader: receiver is open");
         match rx.recv() {
-            Ok(raw) => raw,
+            Ok(batch) => batch,
             Err(_) => {
                 // The worker hung up without sending batch `b`: it panicked.
                 self.next = self.end;
@@ -451,15 +605,15 @@ impl EpochIter {
     }
 }
 
-impl Iterator for EpochIter {
-    type Item = Batch;
+impl<S: BatchSource> Iterator for EpochIter<S> {
+    type Item = S::Batch;
 
-    fn next(&mut self) -> Option<Batch> {
+    fn next(&mut self) -> Option<S::Batch> {
         if self.next >= self.end {
             return None;
         }
         let b = self.next;
-        let raw = if self.workers.is_empty() {
+        let batch = if self.workers.is_empty() {
             self.job
                 .build(b, None)
                 .expect("no stop flag on the calling thread")
@@ -467,7 +621,7 @@ impl Iterator for EpochIter {
             self.receive(b)
         };
         self.next += 1;
-        Some(self.job.batch(raw))
+        Some(batch)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -476,11 +630,11 @@ impl Iterator for EpochIter {
     }
 }
 
-impl ExactSizeIterator for EpochIter {}
+impl<S: BatchSource> ExactSizeIterator for EpochIter<S> {}
 
-impl FusedIterator for EpochIter {}
+impl<S: BatchSource> FusedIterator for EpochIter<S> {}
 
-impl Drop for EpochIter {
+impl<S: BatchSource> Drop for EpochIter<S> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         // Closing the channels wakes workers blocked on a full queue.
@@ -496,7 +650,7 @@ impl Drop for EpochIter {
     }
 }
 
-impl fmt::Debug for EpochIter {
+impl<S: BatchSource> fmt::Debug for EpochIter<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EpochIter")
             .field("epoch", &self.job.epoch)

@@ -2,21 +2,21 @@
 
 use std::sync::Arc;
 
-use super::Dataset;
+use super::LabeledDataset;
 
 /// The examples of `dataset` at `indices`, in that order, as PyTorch's
 /// `Subset`: for quick runs on part of a data set.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use nabla::data::{Dataset, Subset, TensorDataset};
+/// use nabla::data::{LabeledDataset, Subset, TensorDataset};
 /// use nabla::{IndexTensor, Tensor};
 /// let all = Arc::new(TensorDataset::new(Tensor::zeros(&[5, 2]), IndexTensor::from_vec(vec![0, 1, 2, 0, 1], &[5]), 3));
 /// let first_two = Subset::new(all, (0..2).collect());
 /// assert_eq!((first_two.len(), first_two.label(1)), (2, 1));
 /// ```
 pub struct Subset {
-    dataset: Arc<dyn Dataset>,
+    dataset: Arc<dyn LabeledDataset>,
     indices: Vec<usize>,
 }
 
@@ -25,7 +25,7 @@ impl Subset {
     ///
     /// # Panics
     /// If an index is out of range.
-    pub fn new(dataset: Arc<dyn Dataset>, indices: Vec<usize>) -> Self {
+    pub fn new(dataset: Arc<dyn LabeledDataset>, indices: Vec<usize>) -> Self {
         if let Some(&bad) = indices.iter().find(|&&i| i >= dataset.len()) {
             panic!(
                 "Subset: index {bad} is out of range for a data set of {} examples",
@@ -36,7 +36,7 @@ impl Subset {
     }
 }
 
-impl Dataset for Subset {
+impl LabeledDataset for Subset {
     fn len(&self) -> usize {
         self.indices.len()
     }

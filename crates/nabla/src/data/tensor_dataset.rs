@@ -1,13 +1,15 @@
-//! A data set held in memory as one tensor of inputs and one of labels.
+//! Data sets held in memory as tensors: labelled ([`TensorDataset`]) and
+//! float pairs ([`TensorPairDataset`]).
 
-use super::Dataset;
+use super::{Dataset, LabeledDataset};
+use crate::element::Float;
 use crate::tensor::{IndexTensor, Tensor};
 
 /// Examples held in memory: inputs `[N, ...]` and labels `[N]`, as
 /// PyTorch's `TensorDataset`.
 ///
 /// ```
-/// use nabla::data::{Dataset, TensorDataset};
+/// use nabla::data::{LabeledDataset, TensorDataset};
 /// use nabla::{IndexTensor, Tensor};
 /// let data = TensorDataset::new(Tensor::zeros(&[4, 3]), IndexTensor::from_vec(vec![0, 1, 1, 0], &[4]), 2);
 /// assert_eq!((data.len(), data.example_shape()), (4, vec![3]));
@@ -43,7 +45,7 @@ impl TensorDataset {
     }
 }
 
-impl Dataset for TensorDataset {
+impl LabeledDataset for TensorDataset {
     fn len(&self) -> usize {
         self.labels.len()
     }
@@ -63,5 +65,73 @@ impl Dataset for TensorDataset {
     fn read_example(&self, index: usize, out: &mut [f32]) {
         let size = out.len();
         out.copy_from_slice(&self.inputs[index * size..(index + 1) * size]);
+    }
+}
+
+/// Pairs `(x, y)` of float tensors held in memory: inputs `[N, ...]` and
+/// targets `[N, ...]`, as PyTorch's `TensorDataset(x, y)` with float
+/// targets (regression, flows, autoencoders that predict their input).
+/// Item `i` is `(x[i], y[i])`; [`Stack`](super::Stack) batches them.
+///
+/// ```
+/// use nabla::data::{Dataset, TensorPairDataset};
+/// use nabla::Tensor;
+/// let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+/// let y = Tensor::from_vec(vec![0.5f32, -0.5], &[2, 1]);
+/// let data = TensorPairDataset::new(x, y);
+/// let (x1, y1) = data.get(1);
+/// assert_eq!((x1.to_vec(), y1.to_vec()), (vec![3.0, 4.0], vec![-0.5]));
+/// ```
+#[doc(alias = "TensorDataset")]
+pub struct TensorPairDataset<T: Float = f32> {
+    len: usize,
+    inputs: Vec<T>,
+    input_shape: Vec<usize>,
+    targets: Vec<T>,
+    target_shape: Vec<usize>,
+}
+
+impl<T: Float> TensorPairDataset<T> {
+    /// The pairs of `inputs [N, ...]` and `targets [N, ...]`.
+    ///
+    /// # Panics
+    /// If the two do not have the same first dimension, or either is a scalar.
+    pub fn new(inputs: Tensor<T>, targets: Tensor<T>) -> Self {
+        let (n, m) = (inputs.shape().first(), targets.shape().first());
+        if n.is_none() || n != m {
+            panic!(
+                "TensorPairDataset: inputs {:?} and targets {:?} must have the same first dimension",
+                inputs.shape(),
+                targets.shape()
+            );
+        }
+        TensorPairDataset {
+            len: inputs.shape()[0],
+            input_shape: inputs.shape()[1..].to_vec(),
+            inputs: inputs.to_vec(),
+            target_shape: targets.shape()[1..].to_vec(),
+            targets: targets.to_vec(),
+        }
+    }
+}
+
+/// Row `index` of `data`, rows of `shape`.
+fn row<T: Float>(data: &[T], shape: &[usize], index: usize) -> Tensor<T> {
+    let size = shape.iter().product::<usize>();
+    Tensor::from_vec(data[index * size..(index + 1) * size].to_vec(), shape)
+}
+
+impl<T: Float> Dataset for TensorPairDataset<T> {
+    type Item = (Tensor<T>, Tensor<T>);
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, index: usize) -> (Tensor<T>, Tensor<T>) {
+        (
+            row(&self.inputs, &self.input_shape, index),
+            row(&self.targets, &self.target_shape, index),
+        )
     }
 }

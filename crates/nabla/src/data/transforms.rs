@@ -4,18 +4,18 @@
 use std::fmt;
 
 #[cfg(doc)]
-use super::{example_generator, DataLoader, Dataset};
+use super::{example_generator, DataLoader, LabeledDataset};
 use crate::tensor::Generator;
 
 /// A transformation of one example, in place.
 ///
 /// `example` is row-major with `shape` (the data set's
-/// [`example_shape`](super::Dataset::example_shape), `[C, H, W]` for
+/// [`example_shape`](super::LabeledDataset::example_shape), `[C, H, W]` for
 /// images); a transform keeps the number of elements.
 ///
 /// # To-tensor
 ///
-/// There is no separate to-tensor step: [`Dataset::read_example`] already
+/// There is no separate to-tensor step: [`LabeledDataset::read_example`] already
 /// turns an example into row-major `f32` (images as `[C, H, W]`, bytes
 /// scaled from `0..=255` to `[0, 1]`, as torchvision's `ToTensor`), and the
 /// transforms work on that buffer in place.
