@@ -43,6 +43,9 @@
 //! - [`train`]: the training loop ([`train::fit`]): epochs, validation,
 //!   metrics, early stopping, checkpoints every epoch, exact resume, Ctrl-C.
 
+// `#[derive(Module)]` names `::nabla::...` paths, inside this crate too.
+extern crate self as nabla;
+
 pub mod autograd;
 pub mod bench;
 pub mod checkpoint;

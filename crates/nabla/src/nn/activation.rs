@@ -5,13 +5,15 @@ use crate::element::Float;
 use crate::tensor::Tensor;
 
 /// `max(x, 0)` elementwise.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Module)]
+#[module(custom_summary)]
 #[doc(alias = "ReLU")]
 pub struct Relu;
 
 /// `x` for positive x, `negative_slope * x` otherwise (PyTorch's default
 /// slope is 0.01).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Module)]
+#[module(custom_summary)]
 #[doc(alias = "LeakyReLU")]
 pub struct LeakyRelu {
     /// The slope for negative inputs.
@@ -25,33 +27,32 @@ impl Default for LeakyRelu {
 }
 
 /// `1 / (1 + e^-x)` elementwise.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Module)]
 pub struct Sigmoid;
 
 /// `tanh(x)` elementwise.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Module)]
 pub struct Tanh;
 
 /// The exact GELU, `x Phi(x)`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Module)]
+#[module(custom_summary)]
 #[doc(alias = "GELU")]
 pub struct Gelu;
 
 /// Softmax along `dim`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Module)]
 pub struct Softmax {
     /// The dimension that sums to one.
     pub dim: isize,
 }
 
 /// Log-softmax along `dim`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Module)]
 pub struct LogSoftmax {
     /// The dimension normalised over.
     pub dim: isize,
 }
-
-impl<T: Float> Module<T> for Relu {}
 
 impl<T: Float> Summarize<T> for Relu {
     fn describe(&self) -> String {
@@ -65,8 +66,6 @@ impl<T: Float> Layer<T> for Relu {
     }
 }
 
-impl<T: Float> Module<T> for LeakyRelu {}
-
 impl<T: Float> Summarize<T> for LeakyRelu {
     fn describe(&self) -> String {
         "LeakyReLU".to_string()
@@ -79,27 +78,17 @@ impl<T: Float> Layer<T> for LeakyRelu {
     }
 }
 
-impl<T: Float> Module<T> for Sigmoid {}
-
-impl<T: Float> Summarize<T> for Sigmoid {}
-
 impl<T: Float> Layer<T> for Sigmoid {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.sigmoid()
     }
 }
 
-impl<T: Float> Module<T> for Tanh {}
-
-impl<T: Float> Summarize<T> for Tanh {}
-
 impl<T: Float> Layer<T> for Tanh {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.tanh()
     }
 }
-
-impl<T: Float> Module<T> for Gelu {}
 
 impl<T: Float> Summarize<T> for Gelu {
     fn describe(&self) -> String {
@@ -113,19 +102,11 @@ impl<T: Float> Layer<T> for Gelu {
     }
 }
 
-impl<T: Float> Module<T> for Softmax {}
-
-impl<T: Float> Summarize<T> for Softmax {}
-
 impl<T: Float> Layer<T> for Softmax {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.softmax(self.dim)
     }
 }
-
-impl<T: Float> Module<T> for LogSoftmax {}
-
-impl<T: Float> Summarize<T> for LogSoftmax {}
 
 impl<T: Float> Layer<T> for LogSoftmax {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {

@@ -1,12 +1,12 @@
 //! Structural layers: `Flatten` and `Identity`.
 
-use super::{Layer, Module, Summarize};
+use super::{Layer, Module};
 use crate::element::Float;
 use crate::tensor::Tensor;
 
 /// Flattens dimensions `start_dim..=end_dim` into one; the default keeps the
 /// batch dimension: `[N, C, H, W]` becomes `[N, C*H*W]`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Module)]
 pub struct Flatten {
     /// First dimension merged (default 1).
     pub start_dim: isize,
@@ -23,10 +23,6 @@ impl Default for Flatten {
     }
 }
 
-impl<T: Float> Module<T> for Flatten {}
-
-impl<T: Float> Summarize<T> for Flatten {}
-
 impl<T: Float> Layer<T> for Flatten {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.flatten(self.start_dim, self.end_dim)
@@ -34,12 +30,8 @@ impl<T: Float> Layer<T> for Flatten {
 }
 
 /// Returns its input unchanged.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Module)]
 pub struct Identity;
-
-impl<T: Float> Module<T> for Identity {}
-
-impl<T: Float> Summarize<T> for Identity {}
 
 impl<T: Float> Layer<T> for Identity {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {

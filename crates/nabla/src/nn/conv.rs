@@ -68,14 +68,6 @@ fn kernel_multiply_adds<T: Float>(weight: &Tensor<T>, output: &[usize]) -> usize
     output.iter().product::<usize>() * weight.shape()[1..].iter().product::<usize>()
 }
 
-fn parameter_list<T: Float>(weight: &Tensor<T>, bias: &Option<Tensor<T>>) -> Vec<(String, Tensor<T>)> {
-    let mut out = vec![("weight".to_string(), weight.clone())];
-    if let Some(b) = bias {
-        out.push(("bias".to_string(), b.clone()));
-    }
-    out
-}
-
 /// A 2-D convolution layer, as `torch.nn.Conv2d`: input `[N, C, H, W]`,
 /// a bank of `C'` kernels `weight [C', C / groups, kh, kw]`, bias `[C']`,
 /// output `[N, C', H', W']` with H' = floor((H + 2P - D (K - 1) - 1) / S) + 1.
@@ -88,14 +80,18 @@ fn parameter_list<T: Float>(weight: &Tensor<T>, bias: &Option<Tensor<T>>) -> Vec
 /// assert_eq!(y.shape(), &[2, 6, 28, 28]);
 /// assert_eq!(conv.weight.shape(), &[6, 1, 5, 5]);
 /// ```
+#[derive(Module)]
+#[module(custom_summary)]
 pub struct Conv2d<T: Float = f32> {
     /// `[out_channels, in_channels / groups, kh, kw]`.
     pub weight: Tensor<T>,
     /// `[out_channels]`, if the layer has a bias.
     pub bias: Option<Tensor<T>>,
     /// Stride, dilation and groups (its padding is set from `padding`).
+    #[module(skip)]
     pub options: Conv2dOptions,
     /// The zero padding.
+    #[module(skip)]
     pub padding: Padding,
 }
 
@@ -199,12 +195,6 @@ impl<T: Float> Conv2d<T> {
     }
 }
 
-impl<T: Float> Module<T> for Conv2d<T> {
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        parameter_list(&self.weight, &self.bias)
-    }
-}
-
 impl<T: Float> Summarize<T> for Conv2d<T> {
     fn describe(&self) -> String {
         let w = self.weight.shape();
@@ -257,12 +247,15 @@ impl<T: Float> Layer<T> for Conv2d<T> {
 
 /// A 1-D convolution layer, as `torch.nn.Conv1d`: input `[N, C, L]`,
 /// weight `[C', C / groups, k]`, bias `[C']`, output `[N, C', L']`.
+#[derive(Module)]
+#[module(custom_summary)]
 pub struct Conv1d<T: Float = f32> {
     /// `[out_channels, in_channels / groups, k]`.
     pub weight: Tensor<T>,
     /// `[out_channels]`, if the layer has a bias.
     pub bias: Option<Tensor<T>>,
     /// Stride, padding, dilation (their width components) and groups.
+    #[module(skip)]
     pub options: Conv2dOptions,
 }
 
@@ -290,12 +283,6 @@ impl<T: Float> Conv1d<T> {
             bias,
             options,
         }
-    }
-}
-
-impl<T: Float> Module<T> for Conv1d<T> {
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        parameter_list(&self.weight, &self.bias)
     }
 }
 
@@ -343,12 +330,15 @@ impl<T: Float> Layer<T> for Conv1d<T> {
 /// let up: ConvTranspose2d = ConvTranspose2d::new(8, 4, 2, Conv2dOptions::default().stride(2), true, &mut Generator::new(0));
 /// assert_eq!(up.forward(&Tensor::zeros(&[1, 8, 7, 7])).shape(), &[1, 4, 14, 14]);
 /// ```
+#[derive(Module)]
+#[module(custom_summary)]
 pub struct ConvTranspose2d<T: Float = f32> {
     /// `[in_channels, out_channels / groups, kh, kw]`.
     pub weight: Tensor<T>,
     /// `[out_channels]`, if the layer has a bias.
     pub bias: Option<Tensor<T>>,
     /// Stride, padding, output padding, dilation and groups.
+    #[module(skip)]
     pub options: Conv2dOptions,
 }
 
@@ -378,12 +368,6 @@ impl<T: Float> ConvTranspose2d<T> {
             bias,
             options,
         }
-    }
-}
-
-impl<T: Float> Module<T> for ConvTranspose2d<T> {
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        parameter_list(&self.weight, &self.bias)
     }
 }
 

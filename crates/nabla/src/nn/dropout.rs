@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Mutex;
 
-use super::{Layer, Module, Summarize};
+use super::{Layer, Module};
 use crate::element::Float;
 use crate::tensor::{Generator, Tensor};
 
@@ -21,11 +21,26 @@ use crate::tensor::{Generator, Tensor};
 /// dropout.eval();
 /// assert_eq!(dropout.forward(&Tensor::ones(&[3])).to_vec(), vec![1.0; 3]);
 /// ```
+#[derive(Module)]
 pub struct Dropout<T: Float = f32> {
     p: f64,
+    #[module(training)]
     training: bool,
-    generator: Mutex<Generator>,
+    #[module(skip)]
+    generator: MaskGenerator,
     element: PhantomData<T>,
+}
+
+/// The generator of the masks, shared by `forward(&self)` calls; a copy of
+/// the layer (another element type) continues from the same state.
+struct MaskGenerator(Mutex<Generator>);
+
+impl Clone for MaskGenerator {
+    fn clone(&self) -> Self {
+        MaskGenerator(Mutex::new(
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        ))
+    }
 }
 
 impl<T: Float> Dropout<T> {
@@ -39,23 +54,11 @@ impl<T: Float> Dropout<T> {
         Dropout {
             p,
             training: true,
-            generator: Mutex::new(Generator::new(seed)),
+            generator: MaskGenerator(Mutex::new(Generator::new(seed))),
             element: PhantomData,
         }
     }
 }
-
-impl<T: Float> Module<T> for Dropout<T> {
-    fn set_own_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-}
-
-impl<T: Float> Summarize<T> for Dropout<T> {}
 
 impl<T: Float> Layer<T> for Dropout<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
@@ -63,7 +66,7 @@ impl<T: Float> Layer<T> for Dropout<T> {
             return input.clone();
         }
         let scale = 1.0 / (1.0 - self.p);
-        let mut generator = self.generator.lock().unwrap_or_else(|p| p.into_inner());
+        let mut generator = self.generator.0.lock().unwrap_or_else(|p| p.into_inner());
         let mask: Vec<T> = (0..input.numel())
             .map(|_| T::from_f64(if generator.uniform() < self.p { 0.0 } else { scale }))
             .collect();

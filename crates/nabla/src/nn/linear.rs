@@ -23,6 +23,8 @@ use crate::tensor::{Generator, Tensor};
 /// let y = layer.forward(&Tensor::ones(&[5, 3]));
 /// assert_eq!(y.shape(), &[5, 2]);
 /// ```
+#[derive(Module)]
+#[module(custom_summary)]
 pub struct Linear<T: Float = f32> {
     /// `[out_features, in_features]`.
     pub weight: Tensor<T>,
@@ -85,16 +87,6 @@ impl<T: Float> Linear<T> {
     /// `out_features`.
     pub fn out_features(&self) -> usize {
         self.weight.shape()[0]
-    }
-}
-
-impl<T: Float> Module<T> for Linear<T> {
-    fn own_parameters(&self) -> Vec<(String, Tensor<T>)> {
-        let mut out = vec![("weight".to_string(), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            out.push(("bias".to_string(), b.clone()));
-        }
-        out
     }
 }
 

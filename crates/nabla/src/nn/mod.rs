@@ -16,6 +16,7 @@ mod pool;
 mod sequential;
 mod summarize;
 mod summary;
+mod to_dtype;
 pub mod zoo;
 
 pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh};
@@ -25,7 +26,9 @@ pub use dropout::Dropout;
 pub use layer::Layer;
 pub use linear::Linear;
 pub use loss::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss, Reduction};
-pub use module::{AsModule, Module};
+pub use module::{__child, __child_mut, AsModule, Module};
+/// `#[derive(Module)]`: see [`Module`](trait@Module).
+pub use nabla_derive::Module;
 pub use norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
 };
@@ -33,3 +36,4 @@ pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use sequential::Sequential;
 pub use summarize::{Geometry, Summarize};
 pub use summary::{summary, LayerSummary, ReceptiveField, Summary};
+pub use to_dtype::{cast_parameter, ToDtype};

@@ -32,6 +32,72 @@ use crate::tensor::Tensor;
 /// model.eval();
 /// assert!(!model.is_training());
 /// ```
+///
+/// # Deriving
+///
+/// `#[derive(Module)]` writes the impl from the struct's field types, so no
+/// parameter or submodule can be left out:
+///
+/// - `Tensor<T>` fields are parameters, `Option<Tensor<T>>` optional ones
+///   (an absent bias is skipped), `Vec<Tensor<T>>` a list named `field.0`,
+///   `field.1`, ...;
+/// - `#[module(buffer)]` makes such a field a buffer, `#[module(skip)]`
+///   ignores a field, `#[module(training)]` marks the `bool` that
+///   [`train`](Module::train) sets;
+/// - plain data (integers, floats, `bool`, `char`, `String`, `PhantomData`,
+///   the element type `T`, and options, tuples, arrays and `Vec`s of those)
+///   is skipped;
+/// - every other field is a child: `Vec<M>` and `[M; N]` are named
+///   `field.0`, ..., `Option<M>` is a child when present, `Box<dyn Layer<T>>`
+///   is a child too. A field whose type is not a `Module` is a compile
+///   error naming that type (mark it `#[module(skip)]` if it holds none).
+///
+/// The impl is for the struct's type parameter bounded by `Float`; a struct
+/// without one is a `Module<f32>`, or a module of every element type when it
+/// holds no tensors and no modules (as `Relu`). The derive also implements
+/// [`Summarize`](super::Summarize) with its defaults (write your own after
+/// `#[module(custom_summary)]`) and, for a struct generic over its element
+/// type, [`ToDtype`](super::ToDtype).
+///
+/// ```
+/// use nabla::nn::{Layer, Linear, Module};
+/// use nabla::{Float, Generator, Tensor};
+///
+/// #[derive(Module)]
+/// struct Net<T: Float> {
+///     fc: Linear<T>,
+///     blocks: Vec<Linear<T>>,
+///     scale: Tensor<T>,
+///     width: usize,
+/// }
+///
+/// let mut g = Generator::new(0);
+/// let net = Net::<f32> {
+///     fc: Linear::new(2, 3, true, &mut g),
+///     blocks: vec![Linear::new(3, 3, false, &mut g)],
+///     scale: Tensor::ones(&[3]).requires_grad(),
+///     width: 3,
+/// };
+/// let names: Vec<String> = net.state_dict().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["scale", "fc.weight", "fc.bias", "blocks.0.weight"]);
+/// ```
+///
+/// A field that is neither data nor a module does not compile, so it cannot
+/// be forgotten silently:
+///
+/// ```compile_fail
+/// use nabla::nn::{Linear, Module};
+///
+/// struct Scaler {
+///     factor: f32,
+/// }
+///
+/// #[derive(Module)]
+/// struct Net {
+///     fc: Linear,
+///     scaler: Scaler, // error: `Scaler` is not a nabla Module<f32>
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a nabla Module<{T}>",
     label = "not a Module<{T}>",
@@ -234,4 +300,17 @@ impl<T: Float, M: Module<T>> AsModule<T> for M {
     fn as_module_mut(&mut self) -> &mut dyn Module<T> {
         self
     }
+}
+
+/// `#[derive(Module)]`'s view of a child field, called at the field's type
+/// so that a type that is not a module is reported there.
+#[doc(hidden)]
+pub fn __child<T: Float, M: Module<T>>(child: &M) -> &dyn Module<T> {
+    child
+}
+
+/// The mutable form of [`__child`].
+#[doc(hidden)]
+pub fn __child_mut<T: Float, M: Module<T>>(child: &mut M) -> &mut dyn Module<T> {
+    child
 }

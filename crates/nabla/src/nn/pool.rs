@@ -20,9 +20,11 @@ use crate::tensor::Tensor;
 /// let overlapping = MaxPool2d::new(Pool2dOptions::new(3).stride(2).padding(1));
 /// assert_eq!(overlapping.forward(&x).shape(), &[8, 16, 14, 14]);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Module)]
+#[module(custom_summary)]
 pub struct MaxPool2d {
     /// Kernel, stride, padding, dilation, `ceil_mode`.
+    #[module(skip)]
     pub options: Pool2dOptions,
 }
 
@@ -34,8 +36,6 @@ impl MaxPool2d {
         }
     }
 }
-
-impl<T: Float> Module<T> for MaxPool2d {}
 
 impl<T: Float> Summarize<T> for MaxPool2d {
     fn describe(&self) -> String {
@@ -86,9 +86,11 @@ impl<T: Float> Layer<T> for MaxPool2d {
 /// let y = AvgPool2d::new(Pool2dOptions::new(2).padding(1).count_include_pad(false)).forward(&x);
 /// assert_eq!(y.at(&[0, 0, 0, 0]), 1.0);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Module)]
+#[module(custom_summary)]
 pub struct AvgPool2d {
     /// Kernel, stride, padding, `ceil_mode`, `count_include_pad`.
+    #[module(skip)]
     pub options: Pool2dOptions,
 }
 
@@ -100,8 +102,6 @@ impl AvgPool2d {
         }
     }
 }
-
-impl<T: Float> Module<T> for AvgPool2d {}
 
 impl<T: Float> Summarize<T> for AvgPool2d {
     fn describe(&self) -> String {
@@ -153,7 +153,8 @@ impl<T: Float> Layer<T> for AvgPool2d {
 /// assert_eq!(Flatten::default().forward(&pooled).shape(), &[4, 64]);
 /// assert_eq!(AdaptiveAvgPool2d::new((2, 3)).forward(&features).shape(), &[4, 64, 2, 3]);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Module)]
+#[module(custom_summary)]
 pub struct AdaptiveAvgPool2d {
     /// The output's `(height, width)`.
     pub output_size: (usize, usize),
@@ -167,8 +168,6 @@ impl AdaptiveAvgPool2d {
         }
     }
 }
-
-impl<T: Float> Module<T> for AdaptiveAvgPool2d {}
 
 impl<T: Float> Summarize<T> for AdaptiveAvgPool2d {
     fn describe(&self) -> String {

@@ -1,13 +1,21 @@
 //! `Sequential`: layers applied one after another.
 
-use super::{Layer, Module, Summarize};
+use std::any::Any;
+use std::marker::PhantomData;
+
+use super::{Layer, Module, Summarize, ToDtype};
 use crate::element::Float;
 use crate::tensor::Tensor;
 
 /// A chain of layers, each applied to the previous one's output. Children
 /// are named `0`, `1`, ... as in PyTorch, so parameters are `0.weight`, ...
+///
+/// Layers added with [`add`](Sequential::add) keep what they need to change
+/// element type, so the chain converts with [`ToDtype`]; a layer type that
+/// is not generic over its element type goes in boxed with
+/// [`push`](Sequential::push).
 pub struct Sequential<T: Float = f32> {
-    layers: Vec<Box<dyn Layer<T>>>,
+    stages: Vec<Box<dyn Stage<T>>>,
     /// The child names: `0`, `1`, ... unless given with `add_named`.
     names: Vec<String>,
     training: bool,
@@ -16,7 +24,7 @@ pub struct Sequential<T: Float = f32> {
 impl<T: Float> Default for Sequential<T> {
     fn default() -> Self {
         Sequential {
-            layers: Vec::new(),
+            stages: Vec::new(),
             names: Vec::new(),
             training: true,
         }
@@ -29,11 +37,18 @@ impl<T: Float> Sequential<T> {
         Self::default()
     }
 
-    /// The chain with `layer` appended.
+    /// The chain with `layer` appended, named by its position.
     #[allow(clippy::should_implement_trait)]
-    pub fn add(mut self, layer: impl Layer<T> + 'static) -> Self {
-        self.push(Box::new(layer));
-        self
+    pub fn add<L>(self, layer: L) -> Self
+    where
+        L: Layer<T> + ToDtype + 'static,
+        L::Output<f32>:
+            Layer<f32> + ToDtype<Output<f32> = L::Output<f32>, Output<f64> = L::Output<f64>> + 'static,
+        L::Output<f64>:
+            Layer<f64> + ToDtype<Output<f32> = L::Output<f32>, Output<f64> = L::Output<f64>> + 'static,
+    {
+        let name = self.stages.len().to_string();
+        self.add_named(&name, layer)
     }
 
     /// The chain with `layer` appended under `name` (like an
@@ -42,35 +57,48 @@ impl<T: Float> Sequential<T> {
     ///
     /// # Panics
     /// If the name is already taken.
-    pub fn add_named(mut self, name: &str, layer: impl Layer<T> + 'static) -> Self {
+    pub fn add_named<L>(mut self, name: &str, layer: L) -> Self
+    where
+        L: Layer<T> + ToDtype + 'static,
+        L::Output<f32>:
+            Layer<f32> + ToDtype<Output<f32> = L::Output<f32>, Output<f64> = L::Output<f64>> + 'static,
+        L::Output<f64>:
+            Layer<f64> + ToDtype<Output<f32> = L::Output<f32>, Output<f64> = L::Output<f64>> + 'static,
+    {
+        let stage = hold::<T, L::Output<f32>, L::Output<f64>, L>(layer);
+        self.insert(name, stage);
+        self
+    }
+
+    /// Appends a boxed layer of any type, named by its position. The chain
+    /// then no longer converts with [`ToDtype`].
+    pub fn push(&mut self, layer: Box<dyn Layer<T>>) {
+        let name = self.stages.len().to_string();
+        self.insert(&name, Box::new(Fixed(layer)));
+    }
+
+    fn insert(&mut self, name: &str, stage: Box<dyn Stage<T>>) {
         assert!(
             !self.names.iter().any(|n| n == name),
             "Sequential: a layer is already named {name:?}"
         );
         self.names.push(name.to_string());
-        self.layers.push(Box::new(layer));
-        self
-    }
-
-    /// Appends a boxed layer, named by its position.
-    pub fn push(&mut self, layer: Box<dyn Layer<T>>) {
-        self.names.push(self.layers.len().to_string());
-        self.layers.push(layer);
+        self.stages.push(stage);
     }
 
     /// The number of layers.
     pub fn len(&self) -> usize {
-        self.layers.len()
+        self.stages.len()
     }
 
     /// True when there are no layers.
     pub fn is_empty(&self) -> bool {
-        self.layers.is_empty()
+        self.stages.is_empty()
     }
 
     /// The layers, in order.
-    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
-        &self.layers
+    pub fn layers(&self) -> impl Iterator<Item = &dyn Layer<T>> {
+        self.stages.iter().map(|s| s.layer())
     }
 
     /// The layers' names, in order.
@@ -81,21 +109,15 @@ impl<T: Float> Sequential<T> {
 
 impl<T: Float> Layer<T> for Sequential<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        self.layers
+        self.stages
             .iter()
-            .fold(input.clone(), |x, layer| layer.forward(&x))
+            .fold(input.clone(), |x, stage| stage.layer().forward(&x))
     }
 }
 
 impl<T: Float> Summarize<T> for Sequential<T> {
     fn sequential_layers(&self) -> Option<Vec<(&str, &dyn Layer<T>)>> {
-        Some(
-            self.names
-                .iter()
-                .map(String::as_str)
-                .zip(self.layers.iter().map(|l| l.as_ref()))
-                .collect(),
-        )
+        Some(self.names.iter().map(String::as_str).zip(self.layers()).collect())
     }
 }
 
@@ -112,7 +134,7 @@ impl<T: Float> Module<T> for Sequential<T> {
         self.names
             .iter()
             .cloned()
-            .zip(self.layers.iter().map(|l| l.as_module()))
+            .zip(self.stages.iter().map(|s| s.layer().as_module()))
             .collect()
     }
 
@@ -120,7 +142,205 @@ impl<T: Float> Module<T> for Sequential<T> {
         self.names
             .iter()
             .cloned()
-            .zip(self.layers.iter_mut().map(|l| l.as_module_mut()))
+            .zip(self.stages.iter_mut().map(|s| s.layer_mut().as_module_mut()))
             .collect()
+    }
+}
+
+/// Converts layer by layer, keeping names and the training mode.
+///
+/// # Panics
+/// If a layer was appended with [`push`](Sequential::push), naming it.
+impl<T: Float> ToDtype for Sequential<T> {
+    type Output<U: Float> = Sequential<U>;
+
+    fn to_dtype<U: Float>(&self) -> Sequential<U> {
+        let stages = self
+            .stages
+            .iter()
+            .zip(&self.names)
+            .map(|(stage, name)| {
+                let converted: Option<Box<dyn Any>> = if U::DTYPE == f32::DTYPE {
+                    stage.to_f32().map(|s| Box::new(s) as Box<dyn Any>)
+                } else {
+                    stage.to_f64().map(|s| Box::new(s) as Box<dyn Any>)
+                };
+                let converted = converted.unwrap_or_else(|| {
+                    panic!(
+                        "Sequential::to_dtype: layer {name} ({}) was pushed boxed and cannot change element type",
+                        stage.layer().describe()
+                    )
+                });
+                *converted
+                    .downcast::<Box<dyn Stage<U>>>()
+                    .expect("a converted stage has the requested element type")
+            })
+            .collect();
+        Sequential {
+            stages,
+            names: self.names.clone(),
+            training: self.training,
+        }
+    }
+}
+
+/// A layer of a [`Sequential`], with how it changes element type (only
+/// `f32` and `f64` exist, so a stage offers both).
+trait Stage<T: Float>: Send + Sync {
+    fn layer(&self) -> &dyn Layer<T>;
+    fn layer_mut(&mut self) -> &mut dyn Layer<T>;
+    /// The layer over `f32`, or `None` for a layer that cannot convert.
+    fn to_f32(&self) -> Option<Box<dyn Stage<f32>>>;
+    /// The layer over `f64`, or `None` for a layer that cannot convert.
+    fn to_f64(&self) -> Option<Box<dyn Stage<f64>>>;
+}
+
+/// A layer `L` of the family whose `f32` type is `A` and `f64` type is `B`
+/// (`L` is one of the two).
+struct Held<A, B, L> {
+    layer: L,
+    family: PhantomData<fn() -> (A, B)>,
+}
+
+impl<A, B, L> Held<A, B, L> {
+    fn new(layer: L) -> Self {
+        Held {
+            layer,
+            family: PhantomData,
+        }
+    }
+}
+
+impl<A, B> Stage<f32> for Held<A, B, A>
+where
+    A: Layer<f32> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
+    B: Layer<f64> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
+{
+    fn layer(&self) -> &dyn Layer<f32> {
+        &self.layer
+    }
+
+    fn layer_mut(&mut self) -> &mut dyn Layer<f32> {
+        &mut self.layer
+    }
+
+    fn to_f32(&self) -> Option<Box<dyn Stage<f32>>> {
+        Some(Box::new(Held::<A, B, A>::new(self.layer.to_dtype::<f32>())))
+    }
+
+    fn to_f64(&self) -> Option<Box<dyn Stage<f64>>> {
+        Some(Box::new(Held::<A, B, B>::new(self.layer.to_dtype::<f64>())))
+    }
+}
+
+impl<A, B> Stage<f64> for Held<A, B, B>
+where
+    A: Layer<f32> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
+    B: Layer<f64> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
+{
+    fn layer(&self) -> &dyn Layer<f64> {
+        &self.layer
+    }
+
+    fn layer_mut(&mut self) -> &mut dyn Layer<f64> {
+        &mut self.layer
+    }
+
+    fn to_f32(&self) -> Option<Box<dyn Stage<f32>>> {
+        Some(Box::new(Held::<A, B, A>::new(self.layer.to_dtype::<f32>())))
+    }
+
+    fn to_f64(&self) -> Option<Box<dyn Stage<f64>>> {
+        Some(Box::new(Held::<A, B, B>::new(self.layer.to_dtype::<f64>())))
+    }
+}
+
+/// A boxed layer that cannot change element type.
+struct Fixed<T: Float>(Box<dyn Layer<T>>);
+
+impl<T: Float> Stage<T> for Fixed<T> {
+    fn layer(&self) -> &dyn Layer<T> {
+        self.0.as_ref()
+    }
+
+    fn layer_mut(&mut self) -> &mut dyn Layer<T> {
+        self.0.as_mut()
+    }
+
+    fn to_f32(&self) -> Option<Box<dyn Stage<f32>>> {
+        None
+    }
+
+    fn to_f64(&self) -> Option<Box<dyn Stage<f64>>> {
+        None
+    }
+}
+
+/// `layer` as a stage over `T`: `L` is `A` when `T` is `f32` and `B` when
+/// it is `f64` (a layer type generic over its element type); one that is
+/// not is kept without conversion.
+fn hold<T, A, B, L>(layer: L) -> Box<dyn Stage<T>>
+where
+    T: Float,
+    L: Layer<T> + 'static,
+    A: Layer<f32> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
+    B: Layer<f64> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
+{
+    let any: Box<dyn Any> = Box::new(layer);
+    let held: Box<dyn Any> = if T::DTYPE == f32::DTYPE {
+        match any.downcast::<A>() {
+            Ok(a) => Box::new(Box::new(Held::<A, B, A>::new(*a)) as Box<dyn Stage<f32>>),
+            Err(any) => return fixed::<T, L>(any),
+        }
+    } else {
+        match any.downcast::<B>() {
+            Ok(b) => Box::new(Box::new(Held::<A, B, B>::new(*b)) as Box<dyn Stage<f64>>),
+            Err(any) => return fixed::<T, L>(any),
+        }
+    };
+    *held
+        .downcast::<Box<dyn Stage<T>>>()
+        .expect("a stage over f32 or f64 is a stage over T")
+}
+
+fn fixed<T: Float, L: Layer<T> + 'static>(any: Box<dyn Any>) -> Box<dyn Stage<T>> {
+    let layer = any
+        .downcast::<L>()
+        .expect("the value is the layer it was made from");
+    Box::new(Fixed(layer as Box<dyn Layer<T>>))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::zoo;
+    use crate::tensor::Generator;
+
+    #[test]
+    fn a_nested_chain_converts_to_f64_and_back_with_its_names_values_and_mode() {
+        let mut model = zoo::vgg_small::<f32>(10, &mut Generator::new(0));
+        model.eval();
+        let double = model.to_f64();
+        assert!(!double.is_training());
+        let names = |m: &dyn Module<f64>| m.state_dict().into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(names(&double), names(&model.to_f64().to_f32().to_f64()));
+        assert_eq!(double.state_dict().len(), model.state_dict().len());
+        let x = Tensor::<f32>::randn(&[2, 3, 32, 32], &mut Generator::new(1));
+        let y32 = model.forward(&x).to_vec();
+        let y64 = double.forward(&x.to_dtype::<f64>()).to_vec();
+        for (a, b) in y32.iter().zip(&y64) {
+            assert!((*a as f64 - b).abs() < 1e-4, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "Sequential::to_dtype: layer 1 (ReLU) was pushed boxed and cannot change element type"
+    )]
+    fn a_pushed_layer_stops_conversion_naming_it() {
+        let mut model: Sequential =
+            Sequential::new().add(crate::nn::Linear::new(2, 2, true, &mut Generator::new(0)));
+        model.push(Box::new(crate::nn::Relu));
+        let _ = model.to_f64();
     }
 }
