@@ -1,0 +1,380 @@
+//! Batch normalization: [`BatchNorm1d`] and [`BatchNorm2d`] with their
+//! running statistics.
+
+use super::{affine, per_channel, standardize};
+use crate::element::Float;
+use crate::nn::{Layer, Module};
+use crate::tensor::Tensor;
+
+/// The settings of [`BatchNorm1d`] and [`BatchNorm2d`]; the defaults are
+/// PyTorch's.
+///
+/// ```
+/// use nabla::nn::{BatchNorm2d, BatchNormOptions, Module};
+/// let options = BatchNormOptions::default().momentum(None).affine(false);
+/// let bn: BatchNorm2d = BatchNorm2d::with_options(8, options);
+/// assert!(bn.weight.is_none());
+/// assert_eq!(bn.momentum(), None);
+/// assert_eq!(bn.state_dict().len(), 3); // the three buffers
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchNormOptions {
+    /// Added to the variance before the square root (default `1e-5`).
+    pub eps: f64,
+    /// The weight of the newest batch in the running statistics (default
+    /// `Some(0.1)`); `None` gives the cumulative moving average (each of the
+    /// `k` batches seen so far weighs `1/k`).
+    pub momentum: Option<f64>,
+    /// Whether the layer has a learned `weight` and `bias` (default `true`).
+    pub affine: bool,
+    /// Whether the layer keeps running statistics (default `true`). Without
+    /// them, evaluation mode normalises with the batch statistics too.
+    pub track_running_stats: bool,
+}
+
+impl Default for BatchNormOptions {
+    fn default() -> Self {
+        BatchNormOptions {
+            eps: 1e-5,
+            momentum: Some(0.1),
+            affine: true,
+            track_running_stats: true,
+        }
+    }
+}
+
+impl BatchNormOptions {
+    /// Sets `eps`.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Sets `momentum` (`None` for the cumulative moving average).
+    pub fn momentum(mut self, momentum: Option<f64>) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Sets `affine`.
+    pub fn affine(mut self, affine: bool) -> Self {
+        self.affine = affine;
+        self
+    }
+
+    /// Sets `track_running_stats`.
+    pub fn track_running_stats(mut self, track_running_stats: bool) -> Self {
+        self.track_running_stats = track_running_stats;
+        self
+    }
+}
+
+/// Borrowed state of a BatchNorm layer, for the shared forward pass.
+struct BatchNormState<'a, T: Float> {
+    label: String,
+    weight: Option<&'a Tensor<T>>,
+    bias: Option<&'a Tensor<T>>,
+    running_mean: Option<&'a Tensor<T>>,
+    running_var: Option<&'a Tensor<T>>,
+    num_batches_tracked: Option<&'a Tensor<T>>,
+    num_features: usize,
+    eps: f64,
+    momentum: Option<f64>,
+    training: bool,
+}
+
+fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) -> Tensor<T> {
+    let label = &s.label;
+    let shape = input.shape();
+    let ndim = shape.len();
+    let c = s.num_features;
+    assert!(
+        shape[1] == c,
+        "{label}: input of shape {shape:?} has {} channels (dimension 1), expected {c}",
+        shape[1]
+    );
+    let dims: Vec<isize> = (0..ndim as isize).filter(|&d| d != 1).collect();
+    // PyTorch normalises with the batch statistics in training, and in
+    // evaluation too when the layer keeps no running statistics.
+    let running = match (s.running_mean, s.running_var) {
+        (Some(m), Some(v)) if !s.training => Some((m, v)),
+        _ => None,
+    };
+    let normalized = match running {
+        Some((mean, var)) => {
+            let mean = per_channel(label, "running_mean", mean, c, ndim);
+            let var = per_channel(label, "running_var", var, c, ndim);
+            input.sub(&mean).div(&var.add_scalar(T::from_f64(s.eps)).sqrt())
+        }
+        None => {
+            let count = input.numel() / c.max(1);
+            assert!(
+                !s.training || count > 1,
+                "{label}: expected more than 1 value per channel when training, got input of shape {shape:?}"
+            );
+            let (normalized, mean, var) = standardize(input, &dims, s.eps);
+            if s.training {
+                update_running_stats(s, &mean, &var, count);
+            }
+            normalized
+        }
+    };
+    affine(label, normalized, s.weight, s.bias, c, ndim)
+}
+
+/// The in-place, unrecorded update of the running statistics from one
+/// training batch of `count` values per channel, as PyTorch:
+/// `running = (1 - f) running + f batch`, with the unbiased batch variance
+/// and `f` the momentum (or `1 / num_batches_tracked` without one).
+fn update_running_stats<T: Float>(
+    s: &BatchNormState<'_, T>,
+    mean: &Tensor<T>,
+    var: &Tensor<T>,
+    count: usize,
+) {
+    let (Some(running_mean), Some(running_var)) = (s.running_mean, s.running_var) else {
+        return;
+    };
+    for (name, running) in [("running_mean", running_mean), ("running_var", running_var)] {
+        assert!(
+            running.shape() == [s.num_features],
+            "{}: {name} has shape {:?}, expected [{}]",
+            s.label,
+            running.shape(),
+            s.num_features
+        );
+    }
+    let mut tracked = None;
+    if let Some(n) = s.num_batches_tracked {
+        tracked = Some(n.update_data(|d| {
+            d[0] = d[0] + T::one();
+            d[0].as_f64()
+        }));
+    }
+    let factor = match (s.momentum, tracked) {
+        (Some(m), _) => m,
+        (None, Some(n)) => 1.0 / n,
+        (None, None) => 0.0,
+    };
+    let (mean, var) = (mean.to_vec(), var.to_vec());
+    let bessel = count as f64 / (count - 1) as f64;
+    let blend = |running: &Tensor<T>, batch: &[T], scale: f64| {
+        running.update_data(|r| {
+            for (r, &b) in r.iter_mut().zip(batch) {
+                *r = T::from_f64(factor * b.as_f64() * scale + (1.0 - factor) * r.as_f64());
+            }
+        });
+    };
+    blend(running_mean, &mean, 1.0);
+    blend(running_var, &var, bessel);
+}
+
+macro_rules! batch_norm_layer {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $expected:literal, $accepts:expr
+    ) => {
+        $(#[$doc])*
+        #[derive(Module)]
+        pub struct $name<T: Float = f32> {
+            /// `[num_features]`, ones initially; `None` without `affine`.
+            pub weight: Option<Tensor<T>>,
+            /// `[num_features]`, zeros initially; `None` without `affine`.
+            pub bias: Option<Tensor<T>>,
+            /// `[num_features]`, zeros initially; `None` without
+            /// `track_running_stats`.
+            #[module(buffer)]
+            pub running_mean: Option<Tensor<T>>,
+            /// `[num_features]`, ones initially; `None` without
+            /// `track_running_stats`.
+            #[module(buffer)]
+            pub running_var: Option<Tensor<T>>,
+            /// The number of training batches seen, a zero-dimensional
+            /// tensor (stored as the layer's float type, see the type's
+            /// docs); `None` without `track_running_stats`.
+            #[module(buffer)]
+            pub num_batches_tracked: Option<Tensor<T>>,
+            num_features: usize,
+            eps: f64,
+            momentum: Option<f64>,
+            #[module(training)]
+            training: bool,
+        }
+
+        impl<T: Float> $name<T> {
+            /// A layer over `num_features` channels with PyTorch's defaults:
+            /// eps 1e-5, momentum 0.1, affine, tracking running statistics.
+            pub fn new(num_features: usize) -> Self {
+                Self::with_options(num_features, BatchNormOptions::default())
+            }
+
+            /// A layer over `num_features` channels with the given options.
+            pub fn with_options(num_features: usize, options: BatchNormOptions) -> Self {
+                let affine = options.affine;
+                let track = options.track_running_stats;
+                $name {
+                    weight: affine.then(|| Tensor::ones(&[num_features]).requires_grad()),
+                    bias: affine.then(|| Tensor::zeros(&[num_features]).requires_grad()),
+                    running_mean: track.then(|| Tensor::zeros(&[num_features])),
+                    running_var: track.then(|| Tensor::ones(&[num_features])),
+                    num_batches_tracked: track.then(|| Tensor::scalar(T::zero())),
+                    num_features,
+                    eps: options.eps,
+                    momentum: options.momentum,
+                    training: true,
+                }
+            }
+
+            /// The number of channels `C`.
+            pub fn num_features(&self) -> usize {
+                self.num_features
+            }
+
+            /// The constant added to the variance.
+            pub fn eps(&self) -> f64 {
+                self.eps
+            }
+
+            /// The momentum of the running statistics (`None`: cumulative
+            /// moving average).
+            pub fn momentum(&self) -> Option<f64> {
+                self.momentum
+            }
+
+            /// Resets the running statistics to mean 0, variance 1 and no
+            /// batches tracked, in place (unrecorded).
+            pub fn reset_running_stats(&self) {
+                let fill = |t: &Option<Tensor<T>>, v: T| {
+                    if let Some(t) = t {
+                        t.update_data(|d| d.fill(v));
+                    }
+                };
+                fill(&self.running_mean, T::zero());
+                fill(&self.running_var, T::one());
+                fill(&self.num_batches_tracked, T::zero());
+            }
+
+            fn state(&self) -> BatchNormState<'_, T> {
+                BatchNormState {
+                    label: format!("{}({})", stringify!($name), self.num_features),
+                    weight: self.weight.as_ref(),
+                    bias: self.bias.as_ref(),
+                    running_mean: self.running_mean.as_ref(),
+                    running_var: self.running_var.as_ref(),
+                    num_batches_tracked: self.num_batches_tracked.as_ref(),
+                    num_features: self.num_features,
+                    eps: self.eps,
+                    momentum: self.momentum,
+                    training: self.training,
+                }
+            }
+        }
+
+        impl<T: Float> Layer<T> for $name<T> {
+            fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+                let accepts: fn(usize) -> bool = $accepts;
+                assert!(
+                    accepts(input.ndim()),
+                    "{}({}): expected {} input, got shape {:?}",
+                    stringify!($name),
+                    self.num_features,
+                    $expected,
+                    input.shape()
+                );
+                batch_norm_forward(&self.state(), input)
+            }
+        }
+    };
+}
+
+batch_norm_layer! {
+    /// Batch normalization over a 2-D input `[N, C]` or a 3-D input
+    /// `[N, C, L]`, as `torch.nn.BatchNorm1d`: each channel `c` is
+    /// normalised with the mean and variance of its `N` (or `N * L`) values,
+    ///
+    /// ```text
+    /// y[n, c, l] = (x[n, c, l] - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]
+    /// ```
+    ///
+    /// with the biased variance. Output: the input's shape.
+    ///
+    /// **Training mode** (the default) uses the batch statistics and, with
+    /// `track_running_stats`, updates the running statistics in place
+    /// (unrecorded, like PyTorch under `no_grad`):
+    /// `running_mean = (1 - momentum) running_mean + momentum * mean` and
+    /// the same for `running_var` with the *unbiased* batch variance
+    /// (`var * n / (n - 1)`); `num_batches_tracked` grows by one. With
+    /// `momentum: None` the factor is `1 / num_batches_tracked` (cumulative
+    /// average). **Evaluation mode** ([`Module::eval`]) normalises with
+    /// `running_mean` and `running_var` instead, or with the batch
+    /// statistics if the layer tracks none.
+    ///
+    /// Parameters `weight` and `bias` and buffers `running_mean`,
+    /// `running_var`, `num_batches_tracked` carry PyTorch's `state_dict`
+    /// names. PyTorch stores `num_batches_tracked` as an `int64` scalar;
+    /// nabla stores it as a zero-dimensional tensor of the layer's float
+    /// type (exact up to 2^24 batches in `f32`). PyTorch's
+    /// `load_state_dict` converts nabla's float value to `int64`; reading a
+    /// PyTorch checkpoint needs the `I64` value converted to the float type
+    /// on the way in.
+    ///
+    /// ```
+    /// use nabla::nn::{BatchNorm1d, Layer, Module};
+    /// use nabla::Tensor;
+    /// let mut bn: BatchNorm1d = BatchNorm1d::new(2); // BatchNorm1d<f32>
+    /// let x = Tensor::from_vec(vec![1.0, 10.0, 3.0, 30.0], &[2, 2]);
+    /// let y = bn.forward(&x); // each column becomes about [-1, 1]
+    /// assert!((y.at(&[0, 0]) + 1.0).abs() < 1e-4 && (y.at(&[1, 1]) - 1.0).abs() < 1e-4);
+    /// // running_mean = 0.9 * 0 + 0.1 * [2, 20]
+    /// let rm = bn.running_mean.as_ref().unwrap().to_vec();
+    /// assert!((rm[0] - 0.2).abs() < 1e-6 && (rm[1] - 2.0).abs() < 1e-6);
+    /// let names: Vec<String> = bn.state_dict().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]);
+    /// bn.eval(); // now uses the running statistics
+    /// assert_eq!(bn.forward(&Tensor::zeros(&[5, 2, 3])).shape(), &[5, 2, 3]);
+    /// ```
+    ///
+    /// # Panics
+    /// In `forward`, if the input is not 2-D or 3-D, if its dimension 1 is
+    /// not `num_features`, or, in training, if there is only one value per
+    /// channel (the variance is undefined), each naming the layer and shape.
+    BatchNorm1d, "a 2-D [N, C] or 3-D [N, C, L]", |ndim| ndim == 2 || ndim == 3
+}
+
+batch_norm_layer! {
+    /// Batch normalization over a 4-D input `[N, C, H, W]`, as
+    /// `torch.nn.BatchNorm2d`: each channel `c` is normalised with the mean
+    /// and variance of its `N * H * W` values,
+    ///
+    /// ```text
+    /// y[n, c, h, w] = (x[n, c, h, w] - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]
+    /// ```
+    ///
+    /// with the biased variance. Output: the input's shape. Training and
+    /// evaluation modes, the running statistics and their `state_dict`
+    /// names are as in [`BatchNorm1d`].
+    ///
+    /// ```
+    /// use nabla::nn::{BatchNorm2d, BatchNormOptions, Layer, Module};
+    /// use nabla::{Generator, Tensor};
+    /// let mut bn: BatchNorm2d = BatchNorm2d::new(3);
+    /// let x = Tensor::randn(&[4, 3, 5, 5], &mut Generator::new(0)) * 2.0 + 7.0;
+    /// let y = bn.forward(&x);
+    /// let means = y.mean_dims(&[0, 2, 3], false).to_vec();
+    /// assert!(means.iter().all(|m| m.abs() < 1e-5));
+    /// assert_eq!(bn.num_batches_tracked.as_ref().unwrap().item(), 1.0);
+    /// bn.eval();
+    /// let _ = bn.forward(&x); // evaluation does not update the statistics
+    /// assert_eq!(bn.num_batches_tracked.as_ref().unwrap().item(), 1.0);
+    ///
+    /// // Without running statistics: batch statistics in both modes.
+    /// let plain: BatchNorm2d = BatchNorm2d::with_options(3, BatchNormOptions::default().track_running_stats(false));
+    /// assert!(plain.state_dict().iter().all(|(n, _)| n == "weight" || n == "bias"));
+    /// ```
+    ///
+    /// # Panics
+    /// In `forward`, if the input is not 4-D, if its dimension 1 is not
+    /// `num_features`, or, in training, if there is only one value per
+    /// channel, each naming the layer and shape.
+    BatchNorm2d, "a 4-D [N, C, H, W]", |ndim| ndim == 4
+}
