@@ -65,7 +65,10 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
         .any(|f| matches!(f.kind, Kind::Parameter(_) | Kind::Buffer(_) | Kind::Child(_)));
     let element = match float_param {
         Some(t) => Element::Param(t),
-        None if !holds_state => Element::Any(format_ident!("__NablaFloat")),
+        None if !holds_state => {
+            let taken = |name: &str| input.generics.type_params().any(|p| p.ident == name);
+            Element::Any(format_ident!("{}", if taken("T") { "__NablaFloat" } else { "T" }))
+        }
         None => Element::F32,
     };
 

@@ -111,7 +111,7 @@ impl<T: Float> Layer<T> for Sequential<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         self.stages
             .iter()
-            .fold(input.clone(), |x, stage| stage.layer().forward(&x))
+            .fold(input.clone(), |x, stage| stage.forward(&x))
     }
 }
 
@@ -187,6 +187,8 @@ impl<T: Float> ToDtype for Sequential<T> {
 /// A layer of a [`Sequential`], with how it changes element type (only
 /// `f32` and `f64` exist, so a stage offers both).
 trait Stage<T: Float>: Send + Sync {
+    /// The layer's forward, one dynamic call per layer as a boxed layer's.
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T>;
     fn layer(&self) -> &dyn Layer<T>;
     fn layer_mut(&mut self) -> &mut dyn Layer<T>;
     /// The layer over `f32`, or `None` for a layer that cannot convert.
@@ -216,6 +218,10 @@ where
     A: Layer<f32> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
     B: Layer<f64> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
 {
+    fn forward(&self, input: &Tensor<f32>) -> Tensor<f32> {
+        self.layer.forward(input)
+    }
+
     fn layer(&self) -> &dyn Layer<f32> {
         &self.layer
     }
@@ -238,6 +244,10 @@ where
     A: Layer<f32> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
     B: Layer<f64> + ToDtype<Output<f32> = A, Output<f64> = B> + 'static,
 {
+    fn forward(&self, input: &Tensor<f64>) -> Tensor<f64> {
+        self.layer.forward(input)
+    }
+
     fn layer(&self) -> &dyn Layer<f64> {
         &self.layer
     }
@@ -259,6 +269,10 @@ where
 struct Fixed<T: Float>(Box<dyn Layer<T>>);
 
 impl<T: Float> Stage<T> for Fixed<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        self.0.forward(input)
+    }
+
     fn layer(&self) -> &dyn Layer<T> {
         self.0.as_ref()
     }
