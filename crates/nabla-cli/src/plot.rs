@@ -1,26 +1,13 @@
-//! `curves.png`: loss and accuracy per epoch, drawn with plotters.
+//! `curves.png`: every metric the training step logged, per epoch, drawn
+//! with plotters (loss and accuracy for a classifier).
 
 use std::path::Path;
 
+use nabla::train::EpochSummary;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
-/// One epoch's numbers to draw.
-#[derive(Clone, Copy, Debug)]
-pub struct EpochPoint {
-    /// 1-based epoch.
-    pub epoch: usize,
-    /// Mean training loss.
-    pub train_loss: f64,
-    /// Training accuracy in [0, 1].
-    pub train_accuracy: f64,
-    /// Validation (test) loss, if measured.
-    pub validation_loss: Option<f64>,
-    /// Validation (test) accuracy, if measured.
-    pub validation_accuracy: Option<f64>,
-}
-
-/// Points of one line of a chart: (epoch, value).
+/// Points of one line of a chart: (epoch, or step in a step-based run; value).
 type Line = Vec<(f64, f64)>;
 
 /// The font is shipped with the binary so that charts have text on a
@@ -32,37 +19,50 @@ fn ensure_font() -> Result<(), String> {
         .map_err(|_| "the bundled font is invalid".to_string())
 }
 
-/// Writes a two-panel PNG (loss, accuracy) of `points` to `path`.
+/// Writes a PNG with one panel per metric of `summaries` (the training
+/// metrics in order, then any only validation reported), each with its
+/// training and validation (test) line; accuracy in percent.
 ///
 /// # Errors
 /// A one-line message naming the file when it cannot be drawn or written.
-pub fn write_curves(path: &Path, points: &[EpochPoint]) -> Result<(), String> {
+pub fn write_curves(path: &Path, summaries: &[EpochSummary]) -> Result<(), String> {
     ensure_font()?;
     let fail = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
-    let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
+    let mut names: Vec<&str> = Vec::new();
+    for s in summaries {
+        for name in s.train.names().chain(s.validation.iter().flat_map(|v| v.names())) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let width = 500 * names.len().max(1) as u32;
+    let root = BitMapBackend::new(path, (width, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
-    let (left, right) = root.split_horizontally(500);
-    let last_epoch = points.iter().map(|p| p.epoch).max().unwrap_or(1).max(1) as f64;
-    let series = |f: &dyn Fn(&EpochPoint) -> Option<f64>| -> Line {
-        points
-            .iter()
-            .filter_map(|p| f(p).map(|v| (p.epoch as f64, v)))
-            .collect()
+    let areas = root.split_evenly((1, names.len().max(1)));
+    let x = |s: &EpochSummary| s.step.map_or(s.epoch as f64 + 1.0, |step| step as f64);
+    let x_desc = if summaries.iter().any(|s| s.step.is_some()) {
+        "step"
+    } else {
+        "epoch"
     };
-    let panels = [
+    let last_x = summaries.iter().map(x).fold(1.0, f64::max);
+    let series = |f: &dyn Fn(&EpochSummary) -> Option<f64>| -> Line {
+        summaries.iter().filter_map(|s| f(s).map(|v| (x(s), v))).collect()
+    };
+    let panels = names.iter().zip(&areas).map(|(&name, area)| {
+        let (title, scale) = if name == "accuracy" {
+            ("accuracy (%)".to_string(), 100.0)
+        } else {
+            (name.to_string(), 1.0)
+        };
         (
-            &left,
-            "loss",
-            series(&|p| Some(p.train_loss)),
-            series(&|p| p.validation_loss),
-        ),
-        (
-            &right,
-            "accuracy (%)",
-            series(&|p| Some(100.0 * p.train_accuracy)),
-            series(&|p| p.validation_accuracy.map(|a| 100.0 * a)),
-        ),
-    ];
+            area,
+            title,
+            series(&|s| s.train_metric(name).map(|v| scale * v)),
+            series(&|s| s.val_metric(name).map(|v| scale * v)),
+        )
+    });
     for (area, title, train, validation) in panels {
         let all: Vec<f64> = train.iter().chain(&validation).map(|&(_, v)| v).collect();
         let (mut low, mut high) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
@@ -73,15 +73,15 @@ pub fn write_curves(path: &Path, points: &[EpochPoint]) -> Result<(), String> {
         }
         let pad = ((high - low) * 0.1).max(1e-3);
         let mut chart = ChartBuilder::on(area)
-            .caption(title, ("sans-serif", 22))
+            .caption(&title, ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(35)
             .y_label_area_size(55)
-            .build_cartesian_2d(0.5..last_epoch + 0.5, (low - pad)..(high + pad))
+            .build_cartesian_2d(0.5..last_x + 0.5, (low - pad)..(high + pad))
             .map_err(|e| fail(&e))?;
         chart
             .configure_mesh()
-            .x_desc("epoch")
+            .x_desc(x_desc)
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(|e| fail(&e))?;

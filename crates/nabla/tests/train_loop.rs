@@ -11,9 +11,9 @@ use nabla::nn::{Layer, Linear, Module, Relu, Sequential};
 use nabla::optim::{Adam, AdamConfig, Optimizer, PlateauConfig, ReduceLrOnPlateau, Sgd, SgdConfig, StepLr};
 use nabla::train::metrics::{top_k_correct, ConfusionMatrix, RunningMetrics};
 use nabla::train::{
-    evaluate, evaluate_top_k, fit, load_model_from_checkpoint, top_k_accuracy, BatchProgress, EarlyStopping,
-    EpochScheduler, EpochSummary, History, Interrupt, MetricsLog, Outcome, TrainConfig, TrainObserver,
-    TrainingCheckpoint, BEST_FILE, LAST_FILE,
+    evaluate_classifier, evaluate_top_k, fit, load_model_from_checkpoint, top_k_accuracy, BatchProgress,
+    Classification, EarlyStopping, EpochScheduler, EpochSummary, History, Interrupt, MetricsLog, Outcome,
+    RunningMeans, TrainConfig, TrainObserver, TrainingCheckpoint, BEST_FILE, LAST_FILE,
 };
 use nabla::{Error, Generator, IndexTensor, Tensor};
 
@@ -91,7 +91,17 @@ fn fit_plain(
     validation: Option<&DataLoader>,
     config: &TrainConfig,
 ) -> Result<History, Error> {
-    fit(model, optimizer, None, train, validation, config, &mut ())
+    let mut step = Classification::default();
+    fit(
+        model,
+        &mut step,
+        optimizer,
+        None,
+        train,
+        validation,
+        config,
+        &mut (),
+    )
 }
 
 /// A fresh directory under the system's temporary directory.
@@ -122,10 +132,10 @@ fn figures(epochs: &[EpochSummary]) -> Vec<Figures> {
         .map(|s| {
             (
                 s.epoch,
-                s.train_loss.to_bits(),
-                s.train_accuracy.to_bits(),
-                s.val_loss.map(f64::to_bits),
-                s.val_accuracy.map(f64::to_bits),
+                s.train_loss().to_bits(),
+                s.train_metric("accuracy").unwrap().to_bits(),
+                s.val_loss().map(f64::to_bits),
+                s.val_metric("accuracy").map(f64::to_bits),
                 s.lr.to_bits(),
             )
         })
@@ -138,29 +148,32 @@ fn training_reduces_the_loss_and_reaches_high_accuracy() {
     let validation = validation_loader();
     let mut model = mlp(0);
     let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.05).momentum(0.9));
-    let before = evaluate(&mut model, &validation);
+    let before = evaluate_classifier(&mut model, &validation);
     let history = fit_plain(&mut model, &mut optimizer, &train, Some(&validation), &config(12)).unwrap();
     assert_eq!(history.outcome, Outcome::Completed);
     assert_eq!(history.epochs.len(), 12);
     assert_eq!(history.checkpoint, None);
     let first = &history.epochs[0];
     let last = history.epochs.last().unwrap();
-    assert!(last.train_loss < first.train_loss / 3.0, "{first:?} -> {last:?}");
-    assert!(last.val_loss.unwrap() < before.loss / 3.0);
-    assert!(last.train_accuracy > 0.95, "{last:?}");
-    assert!(last.val_accuracy.unwrap() > 0.95, "{last:?}");
+    assert!(
+        last.train_loss() < first.train_loss() / 3.0,
+        "{first:?} -> {last:?}"
+    );
+    assert!(last.val_loss().unwrap() < before.loss / 3.0);
+    assert!(last.train_metric("accuracy").unwrap() > 0.95, "{last:?}");
+    assert!(last.val_metric("accuracy").unwrap() > 0.95, "{last:?}");
     assert!(last.seconds > 0.0 && last.images_per_second > 0.0);
 
     let after = evaluate_top_k(&mut model, &validation, 2);
-    assert_eq!(after.accuracy, last.val_accuracy.unwrap());
-    assert_eq!(after.loss, last.val_loss.unwrap());
+    assert_eq!(after.accuracy, last.val_metric("accuracy").unwrap());
+    assert_eq!(after.loss, last.val_loss().unwrap());
     assert_eq!(after.examples, 120);
     assert_eq!(after.confusion.total(), 120);
     assert_eq!(after.confusion.accuracy(), after.accuracy);
     assert_eq!(after.top_k, 2);
     assert!(after.top_k_accuracy >= after.accuracy);
-    assert_eq!(evaluate(&mut model, &validation).top_k, CLASSES); // 5 capped at 3
-    assert_eq!(evaluate(&mut model, &validation).top_k_accuracy, 1.0);
+    assert_eq!(evaluate_classifier(&mut model, &validation).top_k, CLASSES); // 5 capped at 3
+    assert_eq!(evaluate_classifier(&mut model, &validation).top_k_accuracy, 1.0);
     assert!(
         model.is_training(),
         "evaluate puts the model back in training mode"
@@ -180,7 +193,7 @@ fn metrics_file_has_one_json_line_per_epoch_and_a_test_line() {
         ..config(3)
     };
     let history = fit_plain(&mut model, &mut optimizer, &train, Some(&validation), &config).unwrap();
-    let result = evaluate(&mut model, &validation);
+    let result = evaluate_classifier(&mut model, &validation);
     MetricsLog::append(&path).unwrap().write_test(&result).unwrap();
 
     let text = std::fs::read_to_string(&path).unwrap();
@@ -210,8 +223,8 @@ fn metrics_file_has_one_json_line_per_epoch_and_a_test_line() {
         );
         assert_eq!(line["kind"], "epoch");
         assert_eq!(line["epoch"], i);
-        assert_eq!(line["train_loss"].as_f64(), Some(summary.train_loss));
-        assert_eq!(line["val_accuracy"].as_f64(), summary.val_accuracy);
+        assert_eq!(line["train_loss"].as_f64(), Some(summary.train_loss()));
+        assert_eq!(line["val_accuracy"].as_f64(), summary.val_metric("accuracy"));
         assert_eq!(line["lr"].as_f64(), Some(0.05));
         for key in ["train_accuracy", "val_loss", "seconds", "images_per_second"] {
             assert!(line[key].is_number(), "{key} in {line}");
@@ -250,11 +263,13 @@ fn metrics_file_has_one_json_line_per_epoch_and_a_test_line() {
 
     // A non-finite loss is written as a string and reads back.
     let mut log = MetricsLog::append(&path).unwrap();
-    let diverged = EpochSummary {
-        train_loss: f64::NAN,
-        val_loss: Some(f64::INFINITY),
-        ..history.epochs[0].clone()
-    };
+    let mut diverged = history.epochs[0].clone();
+    diverged.train.insert("loss", f64::NAN);
+    diverged
+        .validation
+        .as_mut()
+        .unwrap()
+        .insert("loss", f64::INFINITY);
     log.write_epoch(&diverged).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let line = text.lines().last().unwrap();
@@ -264,7 +279,7 @@ fn metrics_file_has_one_json_line_per_epoch_and_a_test_line() {
         (&"NaN".into(), &"inf".into())
     );
     let parsed: EpochSummary = serde_json::from_str(line).unwrap();
-    assert!(parsed.train_loss.is_nan() && parsed.val_loss == Some(f64::INFINITY));
+    assert!(parsed.train_loss().is_nan() && parsed.val_loss() == Some(f64::INFINITY));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -367,8 +382,8 @@ fn early_stopping_stops_after_patience_epochs_without_improvement() {
 
     // min_delta: improvements smaller than it do not count.
     let min_delta = EarlyStopping {
-        patience: 1,
         min_delta: 0.1,
+        ..EarlyStopping::new(1)
     };
     let history = fit_stopping(1e-6, min_delta, 5);
     assert_eq!(history.outcome, Outcome::EarlyStopped { epoch: 1 });
@@ -393,7 +408,7 @@ fn a_checkpoint_is_written_every_epoch_and_loads() {
         assert_eq!((state.epoch, state.batch, state.num_batches), (epoch, 0, BATCHES));
         assert_eq!(state.loader_seed, 11);
         assert_eq!(state.history, history.epochs[..epoch]);
-        assert_eq!(state.running, RunningMetrics::default());
+        assert_eq!(state.running, RunningMeans::default());
         assert_eq!(state.scheduler_steps, None);
         assert_eq!(state.learning_rate, 0.05);
     }
@@ -495,7 +510,7 @@ impl TrainObserver for InterruptAt {
     fn on_batch(&mut self, p: &BatchProgress) {
         self.batches_seen.push((p.epoch, p.batch));
         assert_eq!(p.num_batches, BATCHES);
-        assert!(p.loss.is_finite() && p.accuracy >= 0.0 && p.images_per_second > 0.0);
+        assert!(p.loss.is_finite() && p.metric("accuracy").unwrap() >= 0.0 && p.images_per_second > 0.0);
         if self.at == Some((p.epoch, p.batch)) {
             self.interrupt.trigger();
         }
@@ -557,6 +572,7 @@ fn run(
     };
     let history = fit(
         &mut model,
+        &mut Classification::default(),
         optimizer.as_mut(),
         Some(schedule.as_mut()),
         &train,
@@ -597,7 +613,7 @@ fn check_resume_equals_uninterrupted(setup: Setup, workers: usize) {
         .history
         .epochs
         .iter()
-        .map(|s| s.val_loss.unwrap())
+        .map(|s| s.val_loss().unwrap())
         .collect();
     assert!(
         lrs.windows(2).any(|w| w[1] < w[0]),
@@ -637,7 +653,10 @@ fn check_interrupt_then_resume(setup: Setup, workers: usize, at: (usize, usize))
     assert_eq!(stopped.history.checkpoint, Some(split.join(LAST_FILE)));
     let state = TrainingCheckpoint::read(&split).unwrap();
     assert_eq!((state.epoch, state.batch), position);
-    assert_eq!(state.running.seen as usize, (position.1 * BATCH).min(TRAIN_SIZE));
+    assert_eq!(
+        state.running.examples as usize,
+        (position.1 * BATCH).min(TRAIN_SIZE)
+    );
     assert!(state.epoch_seconds > 0.0);
 
     let resumed = run(setup, workers, 3, &split, true, None);
@@ -730,6 +749,7 @@ fn resuming_checks_the_loader_and_the_schedule() {
     let other_seed = train_loader(0, 22);
     let err = fit(
         &mut model,
+        &mut Classification::default(),
         &mut optimizer,
         Some(&mut schedule),
         &other_seed,

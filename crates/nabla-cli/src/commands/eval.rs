@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use nabla::data::Split;
-use nabla::train::{evaluate, load_model_from_checkpoint};
+use nabla::train::{evaluate_classifier, load_model_from_checkpoint};
 
 use crate::data::DatasetKind;
 use crate::models::ModelKind;
@@ -34,7 +34,7 @@ pub fn run(args: Args) -> Result<(), String> {
         .build(&test_set.example_shape(), test_set.num_classes(), 0)?;
     load_model_from_checkpoint(&model, &args.checkpoint).map_err(|e| e.to_string())?;
     let loader = args.dataset.loader(test_set, Split::Test, 256, 0, 2);
-    let result = evaluate(&mut model, &loader);
+    let result = evaluate_classifier(&mut model, &loader);
     println!(
         "{} on the {} test set ({} examples): accuracy {:.2}%, loss {:.4}",
         args.checkpoint.display(),

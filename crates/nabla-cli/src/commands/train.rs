@@ -14,13 +14,13 @@ use nabla::optim::{
     ReduceLrOnPlateau, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr,
 };
 use nabla::train::{
-    fit, install_ctrlc_handler, BatchProgress, EpochScheduler, EpochSummary, Outcome, RunStart, TrainConfig,
-    TrainObserver,
+    fit, install_ctrlc_handler, BatchProgress, Classification, EpochScheduler, EpochSummary, Outcome,
+    RunStart, TrainConfig, TrainObserver,
 };
 
 use crate::data::DatasetKind;
 use crate::models::ModelKind;
-use crate::plot::{write_curves, EpochPoint};
+use crate::plot::write_curves;
 
 /// Arguments of `nabla train`. With none, LeNet-5 on the bundled MNIST.
 #[derive(clap::Args)]
@@ -111,7 +111,7 @@ impl TrainObserver for Progress {
         bar.set_message(format!(
             "loss {:.4} acc {:.2}% {:.0} img/s",
             p.loss,
-            100.0 * p.accuracy,
+            100.0 * p.metric("accuracy").unwrap_or(f64::NAN),
             p.images_per_second
         ));
     }
@@ -120,7 +120,7 @@ impl TrainObserver for Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        let test = match (s.val_loss, s.val_accuracy) {
+        let test = match (s.val_loss(), s.val_metric("accuracy")) {
             (Some(l), Some(a)) => format!("  test loss {l:.4} acc {:.2}%", 100.0 * a),
             _ => String::new(),
         };
@@ -128,8 +128,8 @@ impl TrainObserver for Progress {
             "epoch {:>3}/{}: train loss {:.4} acc {:.2}%{test}  lr {:.2e}  {:.1}s ({:.0} img/s)",
             s.epoch + 1,
             self.epochs,
-            s.train_loss,
-            100.0 * s.train_accuracy,
+            s.train_loss(),
+            100.0 * s.train_metric("accuracy").unwrap_or(f64::NAN),
             s.lr,
             s.seconds,
             s.images_per_second
@@ -254,6 +254,7 @@ fn train(args: Args) -> Result<(), String> {
     };
     let history = fit(
         &mut model,
+        &mut Classification::default(),
         optimizer.as_mut(),
         scheduler.as_mut().map(|s| s.as_mut() as &mut dyn EpochScheduler),
         &train_loader,
@@ -264,19 +265,8 @@ fn train(args: Args) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let model_path = out.join("model.safetensors");
     save_module(&model, &model_path).map_err(|e| e.to_string())?;
-    let points: Vec<EpochPoint> = history
-        .epochs
-        .iter()
-        .map(|s| EpochPoint {
-            epoch: s.epoch + 1,
-            train_loss: s.train_loss,
-            train_accuracy: s.train_accuracy,
-            validation_loss: s.val_loss,
-            validation_accuracy: s.val_accuracy,
-        })
-        .collect();
     let curves = out.join("curves.png");
-    write_curves(&curves, &points)?;
+    write_curves(&curves, &history.epochs)?;
     if let Outcome::Interrupted { .. } = history.outcome {
         println!(
             "interrupted: resume with --resume {}",
@@ -284,7 +274,7 @@ fn train(args: Args) -> Result<(), String> {
         );
     }
     if let Some(last) = history.epochs.last() {
-        if let Some(accuracy) = last.val_accuracy {
+        if let Some(accuracy) = last.val_metric("accuracy") {
             println!("test accuracy {:.2}%", 100.0 * accuracy);
         }
     }

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::fit::{EpochScheduler, EpochSummary};
 use super::metrics::RunningMetrics;
+use super::running::RunningMeans;
+use super::schedule::EpochScheduler;
+use super::summary::EpochSummary;
 use crate::checkpoint::{load_metadata, load_module, load_tensors, save_tensors, LEARNING_RATE_KEY};
 use crate::error::{Error, Result};
 use crate::nn::Module;
@@ -30,6 +32,12 @@ const OPTIMIZER_PREFIX: &str = "optimizer.";
 /// `epoch-0003.safetensors` after the third.
 pub(super) fn epoch_file_name(epochs_done: usize) -> String {
     format!("epoch-{epochs_done:04}.safetensors")
+}
+
+/// The name of the checkpoint kept after `steps` steps of a step-based run:
+/// `step-00001000.safetensors` after the thousandth.
+pub(super) fn step_file_name(steps: usize) -> String {
+    format!("step-{steps:08}.safetensors")
 }
 
 /// A checkpoint directory means its `last.safetensors`.
@@ -65,9 +73,14 @@ pub(super) fn resolve(path: &Path) -> PathBuf {
 /// | `loader_seed` | the training loader's seed: with the epoch, it fixes the order of the examples |
 /// | `learning_rate` | the optimizer's learning rate (shortest decimal that reads back exactly) |
 /// | `scheduler_steps` | the steps the schedule had taken; absent without a schedule |
-/// | `running` | JSON: the partial epoch's `{"loss_sum", "correct", "seen"}` |
-/// | `epoch_seconds` | time spent on the partial epoch |
-/// | `history` | JSON: the finished epochs' [`EpochSummary`]s |
+/// | `steps` | the optimizer steps done since the start of the run |
+/// | `eval_every` | the steps between summaries of a step-based run; absent in an epoch-based run |
+/// | `running` | JSON: the partial epoch's (interval's) [`RunningMeans`], `{"examples", "sums": [{"name", "sum", "count"}, ...]}` |
+/// | `epoch_seconds` | time spent on the partial epoch (interval) |
+/// | `history` | JSON: the finished epochs' (intervals') [`EpochSummary`]s |
+///
+/// Checkpoints written before `steps` and `eval_every` existed (epoch-based,
+/// with `running` as `{"loss_sum", "correct", "seen"}`) are read too.
 ///
 /// The loader's order depends only on its seed and the epoch, so `loader_seed`,
 /// `epoch` and `batch` are the whole random state of the data. A schedule is
@@ -116,11 +129,16 @@ pub struct TrainingCheckpoint {
     pub learning_rate: f64,
     /// The steps the schedule had taken, if there was one.
     pub scheduler_steps: Option<usize>,
-    /// The partial epoch's loss and accuracy sums.
-    pub running: RunningMetrics,
-    /// Seconds spent on the partial epoch.
+    /// The optimizer steps done since the start of the run.
+    pub steps: usize,
+    /// The steps between summaries of a step-based run (`None` in an
+    /// epoch-based run).
+    pub interval: Option<usize>,
+    /// The partial epoch's (interval's) metric sums.
+    pub running: RunningMeans,
+    /// Seconds spent on the partial epoch (interval).
     pub epoch_seconds: f64,
-    /// The finished epochs, in order.
+    /// The finished epochs (intervals), in order.
     pub history: Vec<EpochSummary>,
 }
 
@@ -135,7 +153,9 @@ impl TrainingCheckpoint {
             loader_seed,
             learning_rate: 0.0,
             scheduler_steps: None,
-            running: RunningMetrics::default(),
+            steps: 0,
+            interval: None,
+            running: RunningMeans::default(),
             epoch_seconds: 0.0,
             history: Vec::new(),
         }
@@ -174,12 +194,16 @@ impl TrainingCheckpoint {
                 LEARNING_RATE_KEY.to_string(),
                 optimizer.learning_rate().to_string(),
             ),
+            ("steps".to_string(), self.steps.to_string()),
             ("running".to_string(), to_json(path, &self.running)?),
             ("epoch_seconds".to_string(), self.epoch_seconds.to_string()),
             ("history".to_string(), to_json(path, &self.history)?),
         ]);
         if let Some(steps) = self.scheduler_steps {
             metadata.insert("scheduler_steps".to_string(), steps.to_string());
+        }
+        if let Some(every) = self.interval {
+            metadata.insert("eval_every".to_string(), every.to_string());
         }
         save_tensors(path, &tensors, Some(metadata))
     }
@@ -222,18 +246,26 @@ impl TrainingCheckpoint {
         let number = |key: &str| -> Result<usize> { parse(&bad, key, get(key)?) };
         let json_error =
             |key: &str, e: serde_json::Error| bad(format!("the metadata's {key:?} is not valid: {e}"));
-        let running: RunningMetrics =
-            serde_json::from_str(get("running")?).map_err(|e| json_error("running", e))?;
+        let running = read_running(get("running")?).map_err(|e| json_error("running", e))?;
         let history: Vec<EpochSummary> =
             serde_json::from_str(get("history")?).map_err(|e| json_error("history", e))?;
+        let (epoch, batch, num_batches) = (number("epoch")?, number("batch")?, number("num_batches")?);
         let checkpoint = TrainingCheckpoint {
-            epoch: number("epoch")?,
-            batch: number("batch")?,
-            num_batches: number("num_batches")?,
+            epoch,
+            batch,
+            num_batches,
             loader_seed: parse(&bad, "loader_seed", get("loader_seed")?)?,
             learning_rate: parse(&bad, LEARNING_RATE_KEY, get(LEARNING_RATE_KEY)?)?,
             scheduler_steps: match metadata.get("scheduler_steps") {
                 Some(text) => Some(parse(&bad, "scheduler_steps", text)?),
+                None => None,
+            },
+            steps: match metadata.get("steps") {
+                Some(text) => parse(&bad, "steps", text)?,
+                None => epoch * num_batches + batch,
+            },
+            interval: match metadata.get("eval_every") {
+                Some(text) => Some(parse(&bad, "eval_every", text)?).filter(|&every: &usize| every > 0),
                 None => None,
             },
             running,
@@ -246,18 +278,29 @@ impl TrainingCheckpoint {
                 checkpoint.batch, checkpoint.num_batches
             )));
         }
-        if checkpoint.history.len() != checkpoint.epoch {
-            return Err(bad(format!(
-                "the metadata's history has {} epochs, but its epoch is {}",
-                checkpoint.history.len(),
-                checkpoint.epoch
-            )));
+        let summaries = checkpoint.history.len();
+        match checkpoint.interval {
+            None if summaries != checkpoint.epoch => {
+                return Err(bad(format!(
+                    "the metadata's history has {summaries} epochs, but its epoch is {}",
+                    checkpoint.epoch
+                )));
+            }
+            Some(every)
+                if summaries < checkpoint.steps / every || summaries > checkpoint.steps.div_ceil(every) =>
+            {
+                return Err(bad(format!(
+                    "the metadata's history has {summaries} summaries, but {} steps were taken with a \
+                     summary every {every}",
+                    checkpoint.steps
+                )));
+            }
+            _ => {}
         }
-        if checkpoint.scheduler_steps.is_some_and(|s| s > checkpoint.epoch) {
+        if checkpoint.scheduler_steps.is_some_and(|s| s > summaries) {
             return Err(bad(format!(
-                "the metadata says the schedule took {} steps in {} epochs",
+                "the metadata says the schedule took {} steps in {summaries} epochs",
                 checkpoint.scheduler_steps.unwrap_or(0),
-                checkpoint.epoch
             )));
         }
         Ok(checkpoint)
@@ -278,6 +321,27 @@ impl TrainingCheckpoint {
             });
         }
         Ok(())
+    }
+
+    /// Checks that this checkpoint was made by a run of the same kind:
+    /// epoch-based (`interval` `None`), or step-based with a summary every
+    /// `interval` steps.
+    pub(super) fn check_interval(&self, path: &Path, interval: Option<usize>) -> Result<()> {
+        if self.interval == interval {
+            return Ok(());
+        }
+        let describe = |interval: Option<usize>| match interval {
+            None => "an epoch-based run".to_string(),
+            Some(every) => format!("a step-based run with a summary every {every} steps"),
+        };
+        Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "the checkpoint was made by {}, but this is {}: resuming would not repeat the run",
+                describe(self.interval),
+                describe(interval)
+            ),
+        })
     }
 
     /// Restores a run from the training checkpoint at `path` (a file, or a
@@ -485,6 +549,29 @@ fn with_context(error: Error, file: &str) -> Error {
         },
         other => other,
     }
+}
+
+/// The partial metrics of a checkpoint: [`RunningMeans`], or the
+/// `{"loss_sum", "correct", "seen"}` of checkpoints written before it.
+fn read_running(text: &str) -> serde_json::Result<RunningMeans> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Running {
+        Means(RunningMeans),
+        Classification(RunningMetrics),
+    }
+    Ok(match serde_json::from_str(text)? {
+        Running::Means(means) => means,
+        Running::Classification(old) => {
+            let mut means = RunningMeans::default();
+            if old.seen > 0 {
+                means.add_sum("loss", old.loss_sum, old.seen);
+                means.add_sum("accuracy", old.correct as f64, old.seen);
+                means.examples = old.seen;
+            }
+            means
+        }
+    })
 }
 
 /// `value` as JSON text for the metadata.

@@ -1,383 +1,146 @@
-//! The training loop ([`fit`]), evaluation ([`evaluate`]) and the types they
-//! take and return.
+//! The training loop ([`fit`]) and evaluation with a step ([`evaluate`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
 use super::checkpoint_state::{self, TrainingCheckpoint};
-use super::float_repr;
-use super::interrupt::Interrupt;
-use super::metrics::{top_k_correct, ConfusionMatrix, RunningMetrics};
+use super::config::{EarlyStopping, MonitorMode, TrainConfig};
+use super::observer::{BatchProgress, RunStart, TrainObserver};
+use super::running::RunningMeans;
+use super::schedule::EpochScheduler;
+use super::step::Step;
+use super::summary::{EpochSummary, History, Metrics, Outcome};
 use super::MetricsLog;
 use crate::autograd::no_grad;
 use crate::checkpoint::save_module;
-use crate::data::DataLoader;
+use crate::data::{BatchSource, DataLoader};
 use crate::error::{Error, Result};
-use crate::nn::loss::{cross_entropy_with, cross_entropy_with_label_smoothing, Reduction};
-use crate::nn::{Layer, Module};
-use crate::optim::{clip_grad_norm_with_, LrScheduler, Optimizer, PlateauMode, ReduceLrOnPlateau};
+use crate::nn::AsModule;
+use crate::optim::{clip_grad_norm_with_, Optimizer};
 
-/// How [`fit`] trains: epochs, early stopping, checkpoints, metrics,
-/// resumption, and the interrupt flag it watches.
-///
-/// `Default` gives 10 epochs, no early stopping, no checkpoints, no metrics
-/// file, no clipping or label smoothing, and the Ctrl-C flag
-/// ([`Interrupt::ctrl_c`]; install the handler with
-/// [`install_ctrlc_handler`](super::install_ctrlc_handler)).
+/// The best monitored figure so far and the summaries since it improved.
 #[derive(Clone, Debug)]
-pub struct TrainConfig {
-    /// The total number of epochs. A resumed run trains until it has done
-    /// this many in all, so the same config resumes where a run stopped.
-    pub epochs: usize,
-    /// Stop when the monitored loss has not improved for a while.
-    pub early_stopping: Option<EarlyStopping>,
-    /// A directory for checkpoints (created if needed): `last.safetensors`
-    /// after every epoch and on an interrupt, `epoch-NNNN.safetensors`
-    /// after epoch `NNNN` (counting from 1) if
-    /// [`keep_epoch_checkpoints`](Self::keep_epoch_checkpoints), and
-    /// `best.safetensors` (the model alone, as
-    /// [`save_module`](crate::checkpoint::save_module) writes it) whenever
-    /// the monitored loss improves. `None`: no checkpoints (an interrupt then
-    /// stops without saving).
-    pub checkpoint_dir: Option<PathBuf>,
-    /// Keep every epoch's checkpoint besides `last.safetensors` (default true).
-    pub keep_epoch_checkpoints: bool,
-    /// A JSON-lines file that gets one line per epoch (appended, flushed);
-    /// see the [module docs](super#the-metrics-file).
-    pub metrics_path: Option<PathBuf>,
-    /// Resume from this training checkpoint (a file, or a checkpoint
-    /// directory meaning its `last.safetensors`); see
-    /// [`TrainingCheckpoint::resume`] for what the model, optimizer and
-    /// schedule must be.
-    pub resume_from: Option<PathBuf>,
-    /// Clip the gradients' global 2-norm to this before each step.
-    pub clip_grad_norm: Option<f64>,
-    /// Label smoothing of the training loss, in `[0, 1]` (default 0; the
-    /// reported validation loss is always the plain cross-entropy).
-    pub label_smoothing: f64,
-    /// The flag checked after every step (default: the Ctrl-C flag).
-    pub interrupt: Interrupt,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            epochs: 10,
-            early_stopping: None,
-            checkpoint_dir: None,
-            keep_epoch_checkpoints: true,
-            metrics_path: None,
-            resume_from: None,
-            clip_grad_norm: None,
-            label_smoothing: 0.0,
-            interrupt: Interrupt::ctrl_c(),
-        }
-    }
-}
-
-/// Early stopping on the monitored loss: the validation loss, or the
-/// training loss without validation ([`EpochSummary::monitored_loss`]).
-///
-/// An epoch improves when its loss is below the best so far by more than
-/// `min_delta`; training stops after `patience` epochs in a row without
-/// improvement (as Keras' and Lightning's `EarlyStopping`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EarlyStopping {
-    /// Epochs in a row without improvement that stop training.
-    pub patience: usize,
-    /// The least decrease that counts as an improvement (default 0).
-    pub min_delta: f64,
-}
-
-impl EarlyStopping {
-    /// Stops after `patience` epochs without improvement, `min_delta` 0.
-    pub fn new(patience: usize) -> Self {
-        EarlyStopping {
-            patience,
-            min_delta: 0.0,
-        }
-    }
-}
-
-/// A learning-rate schedule as [`fit`] drives it: one step at the end of
-/// each epoch, after validation, seeing the epoch's summary.
-///
-/// Every [`LrScheduler`] is one (its step ignores the summary), and so is
-/// [`ReduceLrOnPlateau`], which steps on [`EpochSummary::monitored_loss`]
-/// in `Min` mode and on [`EpochSummary::monitored_accuracy`] in `Max` mode.
-///
-/// A schedule's state must follow from its construction and the summaries
-/// it has stepped on: that is how [`TrainingCheckpoint::resume`] restores
-/// it, by stepping a freshly built one through the saved history.
-pub trait EpochScheduler {
-    /// Ends an epoch: sets `optimizer`'s learning rate for the next one.
-    fn step_epoch(&mut self, optimizer: &mut dyn Optimizer, summary: &EpochSummary);
-
-    /// The number of steps taken (0 when freshly built).
-    fn steps_taken(&self) -> usize;
-}
-
-impl<S: LrScheduler> EpochScheduler for S {
-    fn step_epoch(&mut self, optimizer: &mut dyn Optimizer, _summary: &EpochSummary) {
-        self.step(optimizer);
-    }
-
-    fn steps_taken(&self) -> usize {
-        self.last_epoch()
-    }
-}
-
-impl EpochScheduler for ReduceLrOnPlateau {
-    fn step_epoch(&mut self, optimizer: &mut dyn Optimizer, summary: &EpochSummary) {
-        let metric = match self.config().mode {
-            PlateauMode::Min => summary.monitored_loss(),
-            PlateauMode::Max => summary.monitored_accuracy(),
-        };
-        self.step(metric, optimizer);
-    }
-
-    fn steps_taken(&self) -> usize {
-        self.last_epoch()
-    }
-}
-
-/// The figures of one epoch: what the metrics file and the history hold.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochSummary {
-    /// The epoch's index, from 0 (as given to [`DataLoader::epoch`]).
-    pub epoch: usize,
-    /// The mean training loss per example (with the label smoothing
-    /// applied, if any).
-    #[serde(with = "float_repr")]
-    pub train_loss: f64,
-    /// The fraction of training examples predicted right (while training,
-    /// in training mode).
-    #[serde(with = "float_repr")]
-    pub train_accuracy: f64,
-    /// The mean validation loss per example, if there is validation.
-    #[serde(with = "float_repr::option")]
-    pub val_loss: Option<f64>,
-    /// The validation accuracy, if there is validation.
-    #[serde(with = "float_repr::option")]
-    pub val_accuracy: Option<f64>,
-    /// The learning rate the epoch trained with.
-    #[serde(with = "float_repr")]
-    pub lr: f64,
-    /// Wall time of the epoch, validation included (summed over the runs
-    /// of an epoch that was interrupted and resumed).
-    #[serde(with = "float_repr")]
-    pub seconds: f64,
-    /// Training examples per second.
-    #[serde(with = "float_repr")]
-    pub images_per_second: f64,
-}
-
-impl EpochSummary {
-    /// The loss that early stopping, the best checkpoint and
-    /// [`ReduceLrOnPlateau`] watch: the validation loss, or the training
-    /// loss without validation.
-    pub fn monitored_loss(&self) -> f64 {
-        self.val_loss.unwrap_or(self.train_loss)
-    }
-
-    /// The validation accuracy, or the training accuracy without validation.
-    pub fn monitored_accuracy(&self) -> f64 {
-        self.val_accuracy.unwrap_or(self.train_accuracy)
-    }
-}
-
-/// How a call of [`fit`] ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// All [`TrainConfig::epochs`] were run.
-    Completed,
-    /// Early stopping ended training after epoch `epoch` (its index).
-    EarlyStopped {
-        /// The index of the last epoch run.
-        epoch: usize,
-    },
-    /// The interrupt flag stopped training; the checkpoint (if there is a
-    /// checkpoint directory) holds this position: `batch` batches of epoch
-    /// `epoch` done (0 when stopped between epochs).
-    Interrupted {
-        /// The epoch in progress, or the next one when `batch` is 0.
-        epoch: usize,
-        /// The batches of `epoch` done.
-        batch: usize,
-    },
-}
-
-/// What [`fit`] returns.
-#[derive(Clone, Debug, PartialEq)]
-pub struct History {
-    /// Every finished epoch, those of earlier runs included when resumed.
-    pub epochs: Vec<EpochSummary>,
-    /// How training ended.
-    pub outcome: Outcome,
-    /// The index of the epoch with the best monitored loss (the one
-    /// `best.safetensors` holds), if any improved.
-    pub best_epoch: Option<usize>,
-    /// The last checkpoint written by this call, if any.
-    pub checkpoint: Option<PathBuf>,
-}
-
-/// Where a call of [`fit`] starts, for [`TrainObserver::on_start`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RunStart {
-    /// The total number of epochs.
-    pub epochs: usize,
-    /// The first epoch to run (past 0 when resumed).
-    pub first_epoch: usize,
-    /// Batches of `first_epoch` already done (past 0 when resumed mid-epoch).
-    pub first_batch: usize,
-    /// Batches per training epoch.
-    pub num_batches: usize,
-    /// True when resuming from a checkpoint.
-    pub resumed: bool,
-}
-
-/// The progress after one training step, for [`TrainObserver::on_batch`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BatchProgress {
-    /// The epoch's index.
-    pub epoch: usize,
-    /// The index of the batch just trained on, from 0.
-    pub batch: usize,
-    /// Batches in the epoch.
-    pub num_batches: usize,
-    /// The mean loss of the epoch so far.
-    pub loss: f64,
-    /// The accuracy of the epoch so far.
-    pub accuracy: f64,
-    /// This batch's loss.
-    pub batch_loss: f64,
-    /// The learning rate.
-    pub lr: f64,
-    /// Training examples per second over the epoch so far.
-    pub images_per_second: f64,
-}
-
-/// Callbacks from [`fit`], for progress bars and logs. Every method has an
-/// empty default; `()` is the observer that does nothing.
-///
-/// ```
-/// use nabla::train::{BatchProgress, EpochSummary, TrainObserver};
-/// struct Print;
-/// impl TrainObserver for Print {
-///     fn on_batch(&mut self, p: &BatchProgress) {
-///         if p.batch + 1 == p.num_batches {
-///             println!("epoch {}: loss {:.3}, {:.0} images/s", p.epoch + 1, p.loss, p.images_per_second);
-///         }
-///     }
-///     fn on_epoch(&mut self, s: &EpochSummary) {
-///         println!("validation accuracy {:?}", s.val_accuracy);
-///     }
-/// }
-/// ```
-pub trait TrainObserver {
-    /// Before the first step.
-    fn on_start(&mut self, _start: &RunStart) {}
-    /// After each optimizer step.
-    fn on_batch(&mut self, _progress: &BatchProgress) {}
-    /// Before validating after epoch `epoch`, over `num_batches` batches.
-    fn on_validation(&mut self, _epoch: usize, _num_batches: usize) {}
-    /// After a checkpoint file was written.
-    fn on_checkpoint(&mut self, _path: &Path) {}
-    /// At the end of each epoch, after validation, the schedule's step and
-    /// the checkpoint.
-    fn on_epoch(&mut self, _summary: &EpochSummary) {}
-}
-
-impl TrainObserver for () {}
-
-/// The best monitored loss so far and the epochs since it improved.
-#[derive(Clone, Copy, Debug)]
 struct Monitor {
+    metric: String,
+    mode: MonitorMode,
+    min_delta: f64,
     best: f64,
-    best_epoch: Option<usize>,
+    best_index: Option<usize>,
     since_improvement: usize,
 }
 
 impl Monitor {
-    fn new() -> Self {
+    fn new(early: Option<&EarlyStopping>) -> Self {
+        let default = EarlyStopping::new(0);
+        let e = early.unwrap_or(&default);
         Monitor {
-            best: f64::INFINITY,
-            best_epoch: None,
+            metric: e.metric.clone(),
+            mode: e.mode,
+            min_delta: e.min_delta,
+            best: match e.mode {
+                MonitorMode::Min => f64::INFINITY,
+                MonitorMode::Max => f64::NEG_INFINITY,
+            },
+            best_index: None,
             since_improvement: 0,
         }
     }
 
-    /// Records an epoch; true if it improved.
-    fn update(&mut self, summary: &EpochSummary, min_delta: f64) -> bool {
-        let loss = summary.monitored_loss();
-        if loss < self.best - min_delta {
-            self.best = loss;
-            self.best_epoch = Some(summary.epoch);
+    /// Records the summary at `index` of the history; true if it improved.
+    fn update(&mut self, summary: &EpochSummary, index: usize) -> bool {
+        let value = summary.monitored(&self.metric);
+        let improved = match self.mode {
+            MonitorMode::Min => value < self.best - self.min_delta,
+            MonitorMode::Max => value > self.best + self.min_delta,
+        };
+        if improved {
+            self.best = value;
+            self.best_index = Some(index);
             self.since_improvement = 0;
-            true
         } else {
             self.since_improvement += 1;
-            false
         }
+        improved
     }
 
-    fn should_stop(&self, early: Option<EarlyStopping>) -> bool {
+    fn should_stop(&self, early: Option<&EarlyStopping>) -> bool {
         early.is_some_and(|e| self.since_improvement > 0 && self.since_improvement >= e.patience)
     }
 }
 
 /// Trains `model` with `optimizer` (built over `model.parameters()`) on
-/// `train`, for [`TrainConfig::epochs`] epochs, minimising the
-/// cross-entropy of its logits `[B, C]`.
+/// the batches of `train`, each turned into a loss and metrics by `step`
+/// ([`Classification`](super::Classification) for classifiers), for
+/// [`TrainConfig::epochs`] epochs, or [`TrainConfig::max_steps`] steps.
 ///
 /// Each epoch, in order:
 ///
 /// 1. `model.train(true)`, then for each batch of
-///    [`train.epoch(e)`](DataLoader::epoch): zero the gradients, forward,
-///    cross-entropy (mean over the batch), backward, optional clipping,
-///    `optimizer.step()`, [`TrainObserver::on_batch`]; then, if the
-///    [interrupt](TrainConfig::interrupt) flag is set, take it, save the
+///    [`train.epoch(e)`](DataLoader::epoch): zero the gradients,
+///    [`step.train_step`](Step::train_step), backward of its loss, optional
+///    clipping, `optimizer.step()`, [`TrainObserver::on_batch`]; then, if
+///    the [interrupt](TrainConfig::interrupt) flag is set, take it, save the
 ///    checkpoint at this exact batch position and return
 ///    [`Outcome::Interrupted`].
-/// 2. [`evaluate`] on `validation`, if any (in eval mode, without a graph).
+/// 2. [`evaluate`] with the step on `validation`, if any (in eval mode,
+///    without a graph).
 /// 3. The schedule's [`step_epoch`](EpochScheduler::step_epoch).
 /// 4. The metrics line, then the checkpoints (`last`, the epoch's, `best`
 ///    on improvement), [`TrainObserver::on_epoch`].
 /// 5. Early stopping, and the interrupt flag again (stopping between
 ///    epochs, the checkpoint is already written).
 ///
+/// A step-based run ([`TrainConfig::max_steps`]) goes through the epochs
+/// `0, 1, 2, ...` of `train` until it has taken `max_steps` steps, and does
+/// 2 to 5 every [`TrainConfig::eval_every`] steps and after the last one,
+/// in the middle of an epoch as it comes; its summaries and metrics cover
+/// the steps since the previous one.
+///
 /// With [`TrainConfig::resume_from`], the model, optimizer, schedule,
-/// position, partial-epoch metrics and history are first restored from the
+/// position, partial metrics and history are first restored from the
 /// checkpoint, and training goes on exactly as if never stopped: the same
 /// batches in the same order, the same updates, the same final weights bit
 /// for bit (given a loader whose order depends only on its seed and the
-/// epoch, and a model without random state of its own such as
-/// [`Dropout`](crate::nn::Dropout)'s generator, which checkpoints do not
-/// hold).
+/// epoch, a step without random state of its own, and a model without
+/// random state of its own such as [`Dropout`](crate::nn::Dropout)'s
+/// generator, which checkpoints do not hold).
 ///
 /// # Errors
 /// From resuming (see [`TrainingCheckpoint::resume`]; also
 /// [`Error::Format`] when the checkpoint was made with a training loader of
-/// another seed or number of batches), and [`Error::Io`] writing the
+/// another seed or number of batches, or by an epoch-based run for a
+/// step-based one or the other way round), and [`Error::Io`] writing the
 /// checkpoints or the metrics file.
 ///
 /// # Panics
-/// If the model's output is not `[B, C]` logits for the loader's classes
-/// (the loss panics), or if the schedule given with `resume_from` has
-/// already stepped.
-pub fn fit(
-    model: &mut dyn Layer,
+/// If the step panics (say, on a model output of the wrong shape), if the
+/// schedule given with `resume_from` has already stepped, or if a
+/// step-based run's loader has no batches.
+// The loop's inputs are independent and each is needed; a struct of them
+// would only be built to be taken apart again.
+#[allow(clippy::too_many_arguments)]
+pub fn fit<M, S, T>(
+    model: &mut M,
+    step: &mut T,
     optimizer: &mut dyn Optimizer,
     mut scheduler: Option<&mut dyn EpochScheduler>,
-    train: &DataLoader,
-    validation: Option<&DataLoader>,
+    train: &DataLoader<S>,
+    validation: Option<&DataLoader<S>>,
     config: &TrainConfig,
     observer: &mut dyn TrainObserver,
-) -> Result<History> {
+) -> Result<History>
+where
+    M: AsModule + ?Sized,
+    S: BatchSource,
+    T: Step<M, S::Batch> + ?Sized,
+{
     let num_batches = train.num_batches();
     let loader_seed = train.config().seed;
+    let interval = config.interval();
+    assert!(
+        interval.is_none() || num_batches > 0,
+        "fit: a step-based run needs a training loader with at least one batch"
+    );
     let (mut state, resumed) = match &config.resume_from {
         Some(from) => {
             let path = checkpoint_state::resolve(from);
@@ -386,18 +149,24 @@ pub fn fit(
                 model.as_module(),
                 optimizer,
                 scheduler.as_deref_mut(),
-                |c| c.check_loader(&path, num_batches, loader_seed),
+                |c| {
+                    c.check_loader(&path, num_batches, loader_seed)?;
+                    c.check_interval(&path, interval)
+                },
             )?;
             (state, true)
         }
-        None => (TrainingCheckpoint::new(num_batches, loader_seed), false),
+        None => {
+            let mut state = TrainingCheckpoint::new(num_batches, loader_seed);
+            state.interval = interval;
+            (state, false)
+        }
     };
 
-    let early = config.early_stopping;
-    let min_delta = early.map_or(0.0, |e| e.min_delta);
-    let mut monitor = Monitor::new();
-    for summary in &state.history {
-        monitor.update(summary, min_delta);
+    let early = config.early_stopping.as_ref();
+    let mut monitor = Monitor::new(early);
+    for (i, summary) in state.history.iter().enumerate() {
+        monitor.update(summary, i);
     }
     let mut log = config.metrics_path.as_ref().map(MetricsLog::append).transpose()?;
     let dir = config.checkpoint_dir.as_deref();
@@ -409,122 +178,166 @@ pub fn fit(
     }
     observer.on_start(&RunStart {
         epochs: config.epochs,
+        max_steps: config.max_steps,
         first_epoch: state.epoch,
         first_batch: state.batch,
+        first_step: state.steps,
         num_batches,
         resumed,
     });
 
-    let mut checkpoint = None;
-    let mut outcome = Outcome::Completed;
-    if monitor.should_stop(early) {
+    let mut run = Run {
+        state: &mut state,
+        monitor: &mut monitor,
+        log: log.as_mut(),
+        dir,
+        checkpoint: None,
+        outcome: Outcome::Completed,
+    };
+    if run.monitor.should_stop(early) {
         // Resumed from the checkpoint of a run that had stopped early.
-        outcome = Outcome::EarlyStopped {
-            epoch: state.epoch.saturating_sub(1),
+        run.outcome = Outcome::EarlyStopped {
+            epoch: run.state.history.len().saturating_sub(1),
         };
     }
-    while outcome == Outcome::Completed && state.epoch < config.epochs {
-        let epoch = state.epoch;
-        model.train(true);
-        let lr = optimizer.learning_rate();
-        let started = Instant::now();
-        let seconds_before = state.epoch_seconds;
-        for batch in train.epoch_from(epoch, state.batch) {
+    // The epoch (interval) being trained; it spans epochs in a step-based run.
+    let mut period = Period::start(optimizer, run.state.epoch_seconds);
+    while run.outcome == Outcome::Completed && !finished(config, run.state) {
+        let epoch = run.state.epoch;
+        model.as_module_mut().train(true);
+        for batch in train.epoch_from(epoch, run.state.batch) {
             optimizer.zero_grad();
-            let logits = model.forward(&batch.inputs);
-            let loss = cross_entropy_with_label_smoothing(
-                &logits,
-                &batch.targets,
-                None,
-                None,
-                Reduction::Mean,
-                config.label_smoothing,
-            );
-            loss.backward();
+            let output = step.train_step(model, &batch);
+            output.loss.backward();
             if let Some(max_norm) = config.clip_grad_norm {
                 clip_grad_norm_with_(optimizer.parameters(), max_norm, 2.0);
             }
             optimizer.step();
-            let batch_loss = f64::from(loss.item());
-            state.running.add_batch(batch_loss, &logits, &batch.targets);
-            state.batch += 1;
-            let seconds = seconds_before + started.elapsed().as_secs_f64();
+            let batch_loss = run.state.running.add(&output);
+            run.state.batch += 1;
+            run.state.steps += 1;
+            let seconds = period.seconds();
+            let metrics = run.state.running.means();
             observer.on_batch(&BatchProgress {
                 epoch,
-                batch: state.batch - 1,
+                batch: run.state.batch - 1,
                 num_batches,
-                loss: state.running.loss(),
-                accuracy: state.running.accuracy(),
+                step: run.state.steps,
+                loss: metrics.get("loss").unwrap_or(f64::NAN),
+                metrics,
                 batch_loss,
-                lr,
-                images_per_second: state.running.seen as f64 / seconds,
+                lr: period.lr,
+                images_per_second: run.state.running.examples as f64 / seconds,
             });
-            if config.interrupt.take() {
-                state.epoch_seconds = seconds;
-                let checkpoint = match dir {
-                    Some(dir) => {
-                        let path = save(
-                            &mut state,
-                            dir,
-                            None,
-                            model.as_module(),
-                            optimizer,
-                            scheduler.as_deref(),
-                        )?;
-                        observer.on_checkpoint(&path);
-                        Some(path)
-                    }
-                    None => None,
+            let period_ends =
+                interval.is_some_and(|every| run.state.steps % every == 0 || finished(config, run.state));
+            if period_ends {
+                // The summary takes the interrupt flag after its checkpoint.
+                let summary = period.summary(run.state, model, step, validation, observer);
+                run.end_summary(
+                    summary,
+                    config,
+                    model,
+                    optimizer,
+                    scheduler.as_deref_mut(),
+                    observer,
+                )?;
+                if run.outcome != Outcome::Completed || finished(config, run.state) {
+                    break;
+                }
+                model.as_module_mut().train(true);
+                period = Period::start(optimizer, 0.0);
+            } else if config.interrupt.take() {
+                run.state.epoch_seconds = seconds;
+                if let Some(dir) = dir {
+                    let path = save(run.state, dir, None, model, optimizer, scheduler.as_deref())?;
+                    observer.on_checkpoint(&path);
+                    run.checkpoint = Some(path);
+                }
+                run.outcome = Outcome::Interrupted {
+                    epoch,
+                    batch: run.state.batch,
                 };
-                return Ok(History {
-                    epochs: state.history,
-                    outcome: Outcome::Interrupted {
-                        epoch,
-                        batch: state.batch,
-                    },
-                    best_epoch: monitor.best_epoch,
-                    checkpoint,
-                });
+                return Ok(run.into_history());
             }
         }
-        let train_seconds = seconds_before + started.elapsed().as_secs_f64();
+        if interval.is_none() {
+            let summary = period.summary(run.state, model, step, validation, observer);
+            run.end_summary(
+                summary,
+                config,
+                model,
+                optimizer,
+                scheduler.as_deref_mut(),
+                observer,
+            )?;
+            period = Period::start(optimizer, 0.0);
+        } else if run.state.batch >= num_batches {
+            run.state.epoch += 1;
+            run.state.batch = 0;
+        }
+    }
+    Ok(run.into_history())
+}
 
-        let validated = validation.map(|loader| {
-            observer.on_validation(epoch, loader.num_batches());
-            evaluate(model, loader)
-        });
-        let summary = EpochSummary {
-            epoch,
-            train_loss: state.running.loss(),
-            train_accuracy: state.running.accuracy(),
-            val_loss: validated.as_ref().map(|v| v.loss),
-            val_accuracy: validated.as_ref().map(|v| v.accuracy),
-            lr,
-            seconds: seconds_before + started.elapsed().as_secs_f64(),
-            images_per_second: state.running.seen as f64 / train_seconds,
-        };
+/// True when the run has done all its epochs, or all its steps.
+fn finished(config: &TrainConfig, state: &TrainingCheckpoint) -> bool {
+    match config.max_steps {
+        Some(max) => state.steps >= max,
+        None => state.epoch >= config.epochs,
+    }
+}
+
+/// The mutable state of a call of [`fit`] that the end of a summary touches.
+struct Run<'a> {
+    state: &'a mut TrainingCheckpoint,
+    monitor: &'a mut Monitor,
+    log: Option<&'a mut MetricsLog>,
+    dir: Option<&'a Path>,
+    checkpoint: Option<PathBuf>,
+    outcome: Outcome,
+}
+
+impl Run<'_> {
+    /// Steps the schedule on `summary`, records it, writes the metrics line
+    /// and the checkpoints, tells the observer, and decides whether to stop.
+    fn end_summary<M: AsModule + ?Sized>(
+        &mut self,
+        summary: EpochSummary,
+        config: &TrainConfig,
+        model: &M,
+        optimizer: &mut dyn Optimizer,
+        mut scheduler: Option<&mut (dyn EpochScheduler + '_)>,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<()> {
         if let Some(scheduler) = scheduler.as_deref_mut() {
             scheduler.step_epoch(optimizer, &summary);
         }
-        let improved = monitor.update(&summary, min_delta);
-        state.history.push(summary.clone());
-        state.epoch += 1;
-        state.batch = 0;
-        state.running = RunningMetrics::default();
-        state.epoch_seconds = 0.0;
+        let index = self.state.history.len();
+        let improved = self.monitor.update(&summary, index);
+        self.state.history.push(summary.clone());
+        if self.state.interval.is_none() {
+            self.state.epoch += 1;
+            self.state.batch = 0;
+        }
+        self.state.running = RunningMeans::default();
+        self.state.epoch_seconds = 0.0;
 
-        if let Some(log) = &mut log {
+        if let Some(log) = &mut self.log {
             log.write_epoch(&summary)?;
         }
-        if let Some(dir) = dir {
-            let keep = config
-                .keep_epoch_checkpoints
-                .then(|| dir.join(checkpoint_state::epoch_file_name(state.epoch)));
+        if let Some(dir) = self.dir {
+            let keep = config.keep_epoch_checkpoints.then(|| {
+                dir.join(match summary.step {
+                    Some(step) => checkpoint_state::step_file_name(step),
+                    None => checkpoint_state::epoch_file_name(self.state.epoch),
+                })
+            });
             let path = save(
-                &mut state,
+                self.state,
                 dir,
                 keep.as_deref(),
-                model.as_module(),
+                model,
                 optimizer,
                 scheduler.as_deref(),
             )?;
@@ -532,7 +345,7 @@ pub fn fit(
                 observer.on_checkpoint(kept);
             }
             observer.on_checkpoint(&path);
-            checkpoint = Some(path);
+            self.checkpoint = Some(path);
             if improved {
                 let best = dir.join(checkpoint_state::BEST_FILE);
                 save_module(model.as_module(), &best)?;
@@ -541,104 +354,134 @@ pub fn fit(
         }
         observer.on_epoch(&summary);
 
-        if monitor.should_stop(early) {
-            outcome = Outcome::EarlyStopped { epoch };
+        let early = config.early_stopping.as_ref();
+        if self.monitor.should_stop(early) {
+            self.outcome = Outcome::EarlyStopped { epoch: index };
             config.interrupt.take();
         } else if config.interrupt.take() {
-            outcome = Outcome::Interrupted {
-                epoch: state.epoch,
-                batch: 0,
+            self.outcome = Outcome::Interrupted {
+                epoch: self.state.epoch,
+                batch: self.state.batch,
             };
         }
+        Ok(())
     }
-    Ok(History {
-        epochs: state.history,
-        outcome,
-        best_epoch: monitor.best_epoch,
-        checkpoint,
-    })
+
+    fn into_history(self) -> History {
+        History {
+            epochs: self.state.history.clone(),
+            outcome: self.outcome,
+            best_epoch: self.monitor.best_index,
+            checkpoint: self.checkpoint,
+        }
+    }
+}
+
+/// The epoch (or interval) being trained: when it started, the seconds
+/// spent on it before a resume, and its learning rate.
+struct Period {
+    started: Instant,
+    seconds_before: f64,
+    lr: f64,
+}
+
+impl Period {
+    fn start(optimizer: &dyn Optimizer, seconds_before: f64) -> Self {
+        Period {
+            started: Instant::now(),
+            seconds_before,
+            lr: optimizer.learning_rate(),
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.seconds_before + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Validates (if there is validation) and sums up the period.
+    fn summary<M, S, T>(
+        &self,
+        state: &TrainingCheckpoint,
+        model: &mut M,
+        step: &mut T,
+        validation: Option<&DataLoader<S>>,
+        observer: &mut dyn TrainObserver,
+    ) -> EpochSummary
+    where
+        M: AsModule + ?Sized,
+        S: BatchSource,
+        T: Step<M, S::Batch> + ?Sized,
+    {
+        let train_seconds = self.seconds();
+        let validation = validation.map(|loader| {
+            observer.on_validation(state.epoch, loader.num_batches());
+            evaluate(model, loader, step)
+        });
+        EpochSummary {
+            epoch: state.epoch,
+            step: state.interval.map(|_| state.steps),
+            train: state.running.means(),
+            validation,
+            lr: self.lr,
+            seconds: self.seconds(),
+            images_per_second: state.running.examples as f64 / train_seconds,
+        }
+    }
 }
 
 /// Fills in the schedule's part of `state` and writes
 /// it to `dir/last.safetensors` (and first to `also`, if given); returns the
 /// path of `last`.
-fn save(
+fn save<M: AsModule + ?Sized>(
     state: &mut TrainingCheckpoint,
     dir: &Path,
     also: Option<&Path>,
-    model: &dyn Module,
+    model: &M,
     optimizer: &dyn Optimizer,
     scheduler: Option<&dyn EpochScheduler>,
 ) -> Result<PathBuf> {
     state.scheduler_steps = scheduler.map(EpochScheduler::steps_taken);
     if let Some(path) = also {
-        state.save(path, model, optimizer)?;
+        state.save(path, model.as_module(), optimizer)?;
     }
     let last = dir.join(checkpoint_state::LAST_FILE);
-    state.save(&last, model, optimizer)?;
+    state.save(&last, model.as_module(), optimizer)?;
     Ok(last)
 }
 
-/// A model's figures on a data set, from [`evaluate`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct EvalResult {
-    /// The mean cross-entropy per example.
-    pub loss: f64,
-    /// The fraction of examples whose arg-max prediction is right.
-    pub accuracy: f64,
-    /// The `k` of `top_k_accuracy` (capped at the number of classes).
-    pub top_k: usize,
-    /// The fraction whose target is among the `top_k` largest logits.
-    pub top_k_accuracy: f64,
-    /// The number of examples.
-    pub examples: u64,
-    /// Actual against predicted classes, with the data set's class names.
-    pub confusion: ConfusionMatrix,
-}
-
-/// Evaluates `model` on every batch of `loader` (its epoch 0) in eval mode
-/// and without recording a graph, then puts the model back in the mode it
-/// was in: the loss, the accuracy, the top-5 accuracy and the confusion
-/// matrix. See [`evaluate_top_k`].
-pub fn evaluate(model: &mut dyn Layer, loader: &DataLoader) -> EvalResult {
-    evaluate_top_k(model, loader, 5)
-}
-
-/// [`evaluate`] with the top-`k` accuracy for a given `k` (capped at the
-/// number of classes). Figures of an empty loader are NaN.
+/// Evaluates `model` with `step` ([`Step::eval_step`]) on every batch of
+/// `loader` (its epoch 0) in eval mode and without recording a graph, then
+/// puts the model back in the mode it was in: the mean of each metric over
+/// the examples it covers, `loss` first (none for an empty loader).
 ///
-/// # Panics
-/// If `k` is 0, or the model's outputs are not `[B, C]` logits for the data
-/// set's classes.
-pub fn evaluate_top_k(model: &mut dyn Layer, loader: &DataLoader, k: usize) -> EvalResult {
-    assert!(k > 0, "evaluate_top_k: k must be positive");
-    let dataset = loader.dataset();
-    let top_k = k.min(dataset.num_classes().max(1));
-    let mut confusion = ConfusionMatrix::with_class_names(dataset.class_names());
-    let mut running = RunningMetrics::default();
-    let mut in_top_k = 0u64;
-    let was_training = model.is_training();
-    model.eval();
+/// ```
+/// use std::sync::Arc;
+/// use nabla::data::{DataLoader, LoaderConfig, TensorDataset};
+/// use nabla::nn::Linear;
+/// use nabla::train::{evaluate, Classification};
+/// use nabla::{Generator, IndexTensor, Tensor};
+/// let data = TensorDataset::new(Tensor::ones(&[10, 3]), IndexTensor::from_vec(vec![1; 10], &[10]), 2);
+/// let loader = DataLoader::new(Arc::new(data), LoaderConfig { batch_size: 4, ..LoaderConfig::default() });
+/// let mut model = Linear::new(3, 2, true, &mut Generator::new(0));
+/// let metrics = evaluate(&mut model, &loader, &mut Classification::default());
+/// assert_eq!(metrics.names().collect::<Vec<_>>(), ["loss", "accuracy"]);
+/// let accuracy = metrics.get("accuracy").unwrap();
+/// assert!(accuracy == 0.0 || accuracy == 1.0); // the same input and label everywhere
+/// ```
+pub fn evaluate<M, S, T>(model: &mut M, loader: &DataLoader<S>, step: &mut T) -> Metrics
+where
+    M: AsModule + ?Sized,
+    S: BatchSource,
+    T: Step<M, S::Batch> + ?Sized,
+{
+    let mut running = RunningMeans::default();
+    let was_training = model.as_module().is_training();
+    model.as_module_mut().eval();
     no_grad(|| {
         for batch in loader.epoch(0) {
-            let logits = model.forward(&batch.inputs);
-            let loss = cross_entropy_with(&logits, &batch.targets, None, None, Reduction::Mean);
-            running.add_batch(f64::from(loss.item()), &logits, &batch.targets);
-            in_top_k += top_k_correct(&logits, &batch.targets, top_k) as u64;
-            confusion.add_batch(&logits, &batch.targets);
+            running.add(&step.eval_step(model, &batch));
         }
     });
-    model.train(was_training);
-    EvalResult {
-        loss: running.loss(),
-        accuracy: running.accuracy(),
-        top_k,
-        top_k_accuracy: if running.seen == 0 {
-            f64::NAN
-        } else {
-            in_top_k as f64 / running.seen as f64
-        },
-        examples: running.seen,
-        confusion,
-    }
+    model.as_module_mut().train(was_training);
+    running.means()
 }

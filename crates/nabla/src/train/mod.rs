@@ -1,13 +1,19 @@
-//! The training loop for classifiers: epochs over a
-//! [`DataLoader`](crate::data::DataLoader), an [`Optimizer`](crate::optim::Optimizer)
-//! and a learning-rate schedule, train/eval mode switching, metrics,
-//! validation after each epoch, early stopping, a checkpoint every epoch,
-//! exact resumption, and a clean stop on Ctrl-C.
+//! The training loop for any model and any batch: epochs (or a number of
+//! steps) over a [`DataLoader`](crate::data::DataLoader), an
+//! [`Optimizer`](crate::optim::Optimizer) and a learning-rate schedule,
+//! train/eval mode switching, named metrics, validation, early stopping,
+//! checkpoints, exact resumption, and a clean stop on Ctrl-C.
 //!
-//! - [`fit`] runs the loop and returns the [`History`]; [`evaluate`] measures
-//!   a model on a loader (loss, accuracy, top-k, [`ConfusionMatrix`]).
-//! - [`TrainConfig`] says how many epochs, where checkpoints and metrics go,
-//!   early stopping, gradient clipping, and which checkpoint to resume from.
+//! - [`fit`] runs the loop and returns the [`History`]; [`evaluate`]
+//!   measures a model on a loader with a step.
+//! - [`Step`] is what the loop does with a batch: run the model and return
+//!   the loss and named [`Metric`]s ([`StepOutput`]). [`Classification`]
+//!   (cross-entropy and accuracy) is the provided step for classifiers; a
+//!   closure is a step. [`evaluate_classifier`] adds top-k accuracy and
+//!   the [`ConfusionMatrix`].
+//! - [`TrainConfig`] says how many epochs or steps, where checkpoints and
+//!   metrics go, early stopping ([`EarlyStopping`], on any metric),
+//!   gradient clipping, and which checkpoint to resume from.
 //! - [`TrainObserver`] receives a callback per batch and per epoch, for
 //!   progress bars; `()` observes nothing.
 //! - [`EpochScheduler`] is the schedule as the loop drives it, implemented
@@ -17,14 +23,14 @@
 //!   position, history) and [`TrainingCheckpoint::resume`].
 //! - [`interrupt`]: the Ctrl-C handler and the [`Interrupt`] flag.
 //! - [`metrics`]: running loss and accuracy, top-k accuracy, the confusion
-//!   matrix; [`MetricsLog`] writes them as JSON lines.
+//!   matrix; [`MetricsLog`] writes summaries as JSON lines.
 //!
 //! ```
 //! use std::sync::Arc;
 //! use nabla::data::{DataLoader, LoaderConfig, TensorDataset};
 //! use nabla::nn::{Linear, Module, Relu, Sequential};
 //! use nabla::optim::{Optimizer, Sgd, SgdConfig};
-//! use nabla::train::{fit, Outcome, TrainConfig};
+//! use nabla::train::{fit, Classification, Outcome, TrainConfig};
 //! use nabla::{Generator, IndexTensor, Tensor};
 //!
 //! // Two classes: the sign of the first coordinate.
@@ -41,9 +47,10 @@
 //!     .add(Linear::new(16, 2, true, &mut g));
 //! let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.5));
 //! let config = TrainConfig { epochs: 20, ..TrainConfig::default() };
-//! let history = fit(&mut model, &mut optimizer, None, &loader, None, &config, &mut ())?;
+//! let mut step = Classification::default();
+//! let history = fit(&mut model, &mut step, &mut optimizer, None, &loader, None, &config, &mut ())?;
 //! assert_eq!(history.outcome, Outcome::Completed);
-//! assert!(history.epochs.last().unwrap().train_accuracy > 0.9);
+//! assert!(history.epochs.last().unwrap().train_metric("accuracy").unwrap() > 0.9);
 //! # Ok::<(), nabla::Error>(())
 //! ```
 //!
@@ -57,12 +64,17 @@
 //! {"kind":"epoch","epoch":0,"train_loss":0.52,"train_accuracy":0.81,"val_loss":0.31,"val_accuracy":0.9,"lr":0.1,"seconds":1.9,"images_per_second":31000.0}
 //! ```
 //!
+//! This is the line of [`Classification`]; another step gets
+//! `train_<name>` and `val_<name>` for each of its metrics, `loss` first.
 //! `epoch` counts from 0 (the index passed to
-//! [`DataLoader::epoch`](crate::data::DataLoader::epoch)); `val_loss` and
-//! `val_accuracy` are `null` without validation; `lr` is the learning rate
+//! [`DataLoader::epoch`](crate::data::DataLoader::epoch)); the `val_` keys
+//! are `null` without validation; `lr` is the learning rate
 //! the epoch trained with; `seconds` is the epoch's wall time, validation
 //! included, and `images_per_second` the training throughput. A loss that
 //! is not finite is written as the string `"NaN"`, `"inf"` or `"-inf"`.
+//! A step-based run ([`TrainConfig::max_steps`]) writes one line per
+//! summary, `{"kind":"step","epoch":2,"step":1500,...}`, with the same keys
+//! and `step` the optimizer steps done.
 //! [`MetricsLog::write_test`] appends the final test line,
 //!
 //! ```text
@@ -76,17 +88,28 @@
 //! again when it is run again, with the same figures but its time.
 
 mod checkpoint_state;
+mod classification;
+mod config;
 mod fit;
 pub mod interrupt;
 pub mod metrics;
+mod observer;
+mod running;
+mod schedule;
+mod step;
+mod summary;
 
 pub use checkpoint_state::{load_model_from_checkpoint, TrainingCheckpoint, BEST_FILE, LAST_FILE};
-pub use fit::{
-    evaluate, evaluate_top_k, fit, BatchProgress, EarlyStopping, EpochScheduler, EpochSummary, EvalResult,
-    History, Outcome, RunStart, TrainConfig, TrainObserver,
-};
+pub use classification::{evaluate_classifier, evaluate_top_k, Classification, EvalResult};
+pub use config::{EarlyStopping, MonitorMode, TrainConfig};
+pub use fit::{evaluate, fit};
 pub use interrupt::{install_ctrlc_handler, Interrupt};
 pub use metrics::{top_k_accuracy, ConfusionMatrix, RunningMetrics};
+pub use observer::{BatchProgress, RunStart, TrainObserver};
+pub use running::{RunningMeans, RunningSum};
+pub use schedule::EpochScheduler;
+pub use step::{Metric, Step, StepOutput};
+pub use summary::{EpochSummary, History, Metrics, Outcome};
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -105,8 +128,8 @@ use crate::error::{Error, Result};
 /// # let _ = std::fs::remove_file(&path);
 /// let mut log = MetricsLog::append(&path)?;
 /// let summary = EpochSummary {
-///     epoch: 0, train_loss: 0.5, train_accuracy: 0.75, val_loss: None, val_accuracy: None,
-///     lr: 0.1, seconds: 1.0, images_per_second: 1000.0,
+///     epoch: 0, step: None, train: [("loss", 0.5), ("accuracy", 0.75)].into_iter().collect(),
+///     validation: None, lr: 0.1, seconds: 1.0, images_per_second: 1000.0,
 /// };
 /// log.write_epoch(&summary)?;
 /// let text = std::fs::read_to_string(&path).unwrap();
@@ -168,7 +191,8 @@ impl MetricsLog {
             })
     }
 
-    /// Appends an epoch's line: `{"kind":"epoch", ...the summary}`.
+    /// Appends a summary's line: `{"kind":"epoch", ...the summary}`, or
+    /// `"kind":"step"` for a summary of a step-based run.
     ///
     /// # Errors
     /// [`Error::Io`] naming the file.
@@ -180,7 +204,7 @@ impl MetricsLog {
             summary: &'a EpochSummary,
         }
         self.write_line(&Line {
-            kind: "epoch",
+            kind: if summary.step.is_some() { "step" } else { "epoch" },
             summary,
         })
     }
@@ -242,7 +266,7 @@ pub(crate) mod float_repr {
         deserializer.deserialize_any(FloatVisitor)
     }
 
-    pub(super) struct FloatVisitor;
+    struct FloatVisitor;
 
     impl Visitor<'_> for FloatVisitor {
         type Value = f64;
@@ -272,30 +296,6 @@ pub(crate) mod float_repr {
 
         fn visit_unit<E: de::Error>(self) -> Result<f64, E> {
             Ok(f64::NAN)
-        }
-    }
-
-    /// The same for `Option<f64>`: `None` is `null`.
-    pub mod option {
-        use super::FloatVisitor;
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        pub fn serialize<S: Serializer>(value: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
-            match value {
-                Some(v) => super::serialize(v, serializer),
-                None => serializer.serialize_none(),
-            }
-        }
-
-        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
-            /// A present value, through [`FloatVisitor`].
-            struct Present(f64);
-            impl<'de> Deserialize<'de> for Present {
-                fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    d.deserialize_any(FloatVisitor).map(Present)
-                }
-            }
-            Ok(Option::<Present>::deserialize(deserializer)?.map(|p| p.0))
         }
     }
 }
