@@ -17,7 +17,8 @@
 //! - [`save_tensors`] / [`load_tensors`] / [`load_metadata`]: any named tensors.
 //!
 //! **Writes are atomic**: the file is written to a temporary file in the same
-//! directory, flushed to disk, then renamed over the target ([`write_atomic`]),
+//! directory, flushed to disk, then renamed over the target
+//! ([`write_atomic`](crate::fs::write_atomic), re-exported here),
 //! so a crash or an error mid-write leaves the old checkpoint (or none), never
 //! a truncated one. **Reads never panic** on a bad file: a truncated or
 //! corrupted file, a wrong header or an unsupported dtype returns
@@ -46,16 +47,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::fs;
+
+use std::path::Path;
 
 use safetensors::tensor::{Metadata, SafeTensorError, TensorInfo};
 use safetensors::{Dtype, SafeTensors, View};
 
 use crate::element::Float;
 use crate::error::{Error, Result};
+pub use crate::fs::write_atomic;
 use crate::nn::Module;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
@@ -206,100 +207,6 @@ fn serialize<T: Float>(
     let encoded = tensors.iter().map(|(name, t)| (name.as_str(), encode(t)));
     safetensors::serialize(encoded, metadata)
         .map_err(|e| format_error(path, format!("cannot encode the tensors: {e}")))
-}
-
-/// Creates or replaces the file at `path` atomically: `write` fills a new
-/// temporary file in the same directory (a unique hidden name starting with
-/// `.` and the target's name), which is flushed and synced to disk, then
-/// renamed over `path`. Readers of `path` see the old file or the whole new
-/// one, never a partial one.
-///
-/// If `write` fails or panics, or the flush, the sync or the rename fails,
-/// the temporary file is removed and `path` is left as it was. (If the
-/// process is killed mid-write, `path` is still intact; only a stray
-/// temporary file can remain.)
-///
-/// ```
-/// use std::io::Write;
-/// let path = std::env::temp_dir().join(format!("nabla_doc_atomic_{}.txt", std::process::id()));
-/// nabla::checkpoint::write_atomic(&path, |w| w.write_all(b"old"))?;
-/// let failed = nabla::checkpoint::write_atomic(&path, |w| {
-///     w.write_all(b"new, but")?;
-///     Err(std::io::Error::other("disk full"))
-/// });
-/// assert!(matches!(failed, Err(nabla::Error::Io { .. })));
-/// assert_eq!(std::fs::read(&path).unwrap(), b"old");
-/// # std::fs::remove_file(&path).unwrap();
-/// # Ok::<(), nabla::Error>(())
-/// ```
-///
-/// # Errors
-/// [`Error::Io`] naming `path`, with the first I/O error (or the one `write`
-/// returned).
-pub fn write_atomic(
-    path: impl AsRef<Path>,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<()> {
-    let path = path.as_ref();
-    let io_error = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file_name = path.file_name().ok_or_else(|| {
-        io_error(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        ))
-    })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let (temp_path, file) = create_temp_file(&dir, &file_name.to_string_lossy()).map_err(io_error)?;
-    // Removes the temporary file on every way out but success, a panic in
-    // `write` included.
-    let mut guard = RemoveOnDrop(Some(temp_path));
-    let temp_path = guard.0.as_deref().expect("just set");
-    let mut writer = BufWriter::new(file);
-    write(&mut writer).map_err(io_error)?;
-    let file = writer.into_inner().map_err(|e| io_error(e.into_error()))?;
-    file.sync_all().map_err(io_error)?;
-    drop(file);
-    fs::rename(temp_path, path).map_err(io_error)?;
-    guard.0 = None;
-    // Make the rename itself durable. Not every platform or file system can
-    // sync a directory; the file is complete either way.
-    #[cfg(unix)]
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
-/// Removes the file it holds when dropped.
-struct RemoveOnDrop(Option<PathBuf>);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(path) = &self.0 {
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-/// A new file `.{name}.{pid}.{n}.tmp` in `dir`, created exclusively.
-fn create_temp_file(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    loop {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        match OpenOptions::new().write(true).create_new(true).open(&temp) {
-            Ok(file) => return Ok((temp, file)),
-            // Left over by a killed process that had the same id: try the next.
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 // ------------------------------------------------------------------ reading
@@ -726,109 +633,27 @@ fn describe(error: SafeTensorError) -> String {
     }
 }
 
-/// Finds a `"data_offsets": [start, end]` entry of the JSON header with a
-/// number above `data_len`, returning the tensor's name and the number.
-///
-/// A light scan, not a parser: it only needs to be right on valid JSON (the
-/// safetensors crate rejects the rest). Strings are decoded, so an escaped
-/// key is recognised; the tensor is the last key seen at the top level.
+/// Finds a tensor of the JSON header whose `"data_offsets"` has a number
+/// above `data_len`, returning the tensor's name and the number (`None`
+/// also when the header is not JSON: the safetensors crate reports that).
 fn offset_beyond(header: &[u8], data_len: usize) -> Option<(String, u128)> {
-    let mut depth = 0usize;
-    let mut tensor = String::new();
-    let mut i = 0;
-    while i < header.len() {
-        match header[i] {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'"' => {
-                let (text, next) = json_string(header, i + 1);
-                i = skip_whitespace(header, next);
-                if header.get(i) != Some(&b':') {
-                    continue;
-                }
-                if depth == 1 {
-                    tensor = String::from_utf8_lossy(&text).into_owned();
-                } else if depth == 2 && text == b"data_offsets" {
-                    let mut j = skip_whitespace(header, i + 1);
-                    if header.get(j) == Some(&b'[') {
-                        j += 1;
-                        while let Some(&c) = header.get(j) {
-                            if c == b']' {
-                                break;
-                            }
-                            if c.is_ascii_digit() {
-                                let mut number = 0u128;
-                                while let Some(d) = header.get(j).filter(|d| d.is_ascii_digit()) {
-                                    number = number.saturating_mul(10).saturating_add(u128::from(d - b'0'));
-                                    j += 1;
-                                }
-                                if number > data_len as u128 {
-                                    return Some((tensor, number));
-                                }
-                            } else {
-                                j += 1;
-                            }
-                        }
-                    }
-                }
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Decodes the JSON string starting after its opening quote at `start`;
-/// returns its bytes (escapes of non-ASCII characters become `0xFF`, which
-/// no key compared against contains) and the index after the closing quote.
-fn json_string(s: &[u8], start: usize) -> (Vec<u8>, usize) {
-    let mut out = Vec::new();
-    let mut i = start;
-    while i < s.len() {
-        match s[i] {
-            b'"' => return (out, i + 1),
-            b'\\' => {
-                let escaped = s.get(i + 1).copied().unwrap_or(b'\\');
-                i += 2;
-                out.push(match escaped {
-                    b'n' => b'\n',
-                    b't' => b'\t',
-                    b'r' => b'\r',
-                    b'b' => 0x08,
-                    b'f' => 0x0C,
-                    b'u' => {
-                        let code = s
-                            .get(i..i + 4)
-                            .and_then(|h| std::str::from_utf8(h).ok())
-                            .and_then(|h| u32::from_str_radix(h, 16).ok());
-                        i += 4;
-                        match code {
-                            Some(c) if c < 0x80 => c as u8,
-                            _ => 0xFF,
-                        }
-                    }
-                    other => other,
-                });
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    (out, s.len())
-}
-
-fn skip_whitespace(s: &[u8], mut i: usize) -> usize {
-    while s
-        .get(i)
-        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
-    {
-        i += 1;
-    }
-    i
+    let tensors: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header).ok()?;
+    tensors
+        .iter()
+        .filter(|(name, _)| *name != "__metadata__")
+        .find_map(|(name, info)| {
+            let offsets = info.get("data_offsets")?.as_array()?;
+            // Numbers past u64 parse as f64; `as` saturates them.
+            let end = offsets
+                .iter()
+                .filter_map(|n| {
+                    n.as_u64()
+                        .map(u128::from)
+                        .or_else(|| n.as_f64().map(|f| f as u128))
+                })
+                .find(|&n| n > data_len as u128)?;
+            Some((name.clone(), end))
+        })
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ pub mod checkpoint;
 pub mod data;
 mod element;
 mod error;
+pub mod fs;
 mod kernels;
 mod layout;
 pub mod nn;

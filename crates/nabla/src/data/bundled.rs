@@ -20,7 +20,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::idx::{io_error, Mnist, Split};
+use super::files::io_error;
+use super::{Mnist, Split};
 use crate::error::Result;
 
 /// The environment variable that overrides the data directory.

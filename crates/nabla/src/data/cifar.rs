@@ -17,8 +17,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::idx::{format_error, io_error, Split};
+use super::files::{format_error, io_error};
 use super::LabeledDataset;
+use super::Split;
 use crate::error::Result;
 
 /// Bytes per record: 1 label byte + 3 x 32 x 32 pixel bytes.

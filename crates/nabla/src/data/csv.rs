@@ -26,7 +26,7 @@
 
 use std::path::Path;
 
-use super::idx::{format_error, MaybeGz};
+use super::files::{format_error, MaybeGz};
 use super::LabeledDataset;
 use crate::error::{Error, Result};
 

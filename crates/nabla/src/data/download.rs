@@ -48,9 +48,9 @@ use sha2::{Digest, Sha256};
 use super::bundled::data_dir;
 use super::checksum::{self, to_hex, KnownFile};
 use super::cifar::{ARCHIVE_FOLDER, META_FILE, TEST_BATCH, TRAIN_BATCHES};
-use super::idx::{format_error, io_error};
-use crate::checkpoint::write_atomic;
+use super::files::{format_error, io_error};
 use crate::error::{Error, Result};
+use crate::fs::write_atomic;
 
 /// A data set the downloader knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

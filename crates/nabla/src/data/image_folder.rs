@@ -30,7 +30,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader};
 use rayon::prelude::*;
 
-use super::idx::{format_error, io_error};
+use super::files::{format_error, io_error};
 use super::LabeledDataset;
 use crate::error::Result;
 

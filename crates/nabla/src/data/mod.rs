@@ -11,34 +11,53 @@
 //!   the batch buffer ([`LabeledBatches`]), with [`Pipeline`] transforms.
 //! - [`DataLoader`]: either kind, in a seeded order, on prefetch threads,
 //!   resumable mid-epoch; any [`BatchSource`] can feed it.
+//!
+//! The file formats need the `data` cargo feature and [`download`] the
+//! `download` feature (both on by default).
 
+#[cfg(feature = "data")]
 pub mod bundled;
+#[cfg(feature = "data")]
 pub mod checksum;
+#[cfg(feature = "data")]
 pub mod cifar;
 mod collate;
+#[cfg(feature = "data")]
 pub mod csv;
 mod dataset;
+#[cfg(feature = "download")]
 pub mod download;
+#[cfg(feature = "data")]
+mod files;
+#[cfg(feature = "data")]
 pub mod idx;
+#[cfg(feature = "data")]
 pub mod image_folder;
 mod labeled;
 mod loader;
+mod split;
 mod subset;
 mod tensor_dataset;
 mod transforms;
 mod unlabeled;
 
+#[cfg(feature = "data")]
 pub use self::csv::{CsvDataset, LabelColumn};
+#[cfg(feature = "data")]
 pub use bundled::{bundled_mnist_dir, data_dir};
+#[cfg(feature = "data")]
 pub use cifar::Cifar10;
 pub use collate::{Collate, Collated, Stack};
 pub use dataset::{Dataset, LabeledDataset};
-pub use idx::{FashionMnist, IdxDataset, Mnist, Split};
+#[cfg(feature = "data")]
+pub use idx::{FashionMnist, IdxDataset, Mnist};
+#[cfg(feature = "data")]
 pub use image_folder::ImageFolder;
 pub use labeled::{Batch, LabeledBatches};
 pub use loader::{
     example_generator, example_seed, BatchContext, BatchSource, DataLoader, EpochIter, LoaderConfig,
 };
+pub use split::Split;
 pub use subset::Subset;
 pub use tensor_dataset::{TensorDataset, TensorPairDataset};
 pub use transforms::{Normalize, Pipeline, RandomCrop, RandomHorizontalFlip, Transform};

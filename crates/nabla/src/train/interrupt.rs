@@ -40,10 +40,12 @@ static INSTALLED: OnceLock<bool> = OnceLock::new();
 /// Idempotent: only the first call installs; every call returns whether
 /// the handler is in place. It returns `false` when the process already has
 /// a handler set through the `ctrlc` crate (which allows only one) or the
-/// system refused; the training loop works the same without it, it just
+/// system refused, or nabla was built without its `ctrlc` cargo feature
+/// (on by default); the training loop works the same without it, it just
 /// cannot be interrupted by Ctrl-C.
 pub fn install_ctrlc_handler() -> bool {
-    *INSTALLED.get_or_init(|| {
+    #[cfg(feature = "ctrlc")]
+    let install = || {
         ctrlc::set_handler(|| {
             if CTRL_C.swap(true, Ordering::SeqCst) {
                 eprintln!("interrupted twice: exiting without saving");
@@ -51,7 +53,10 @@ pub fn install_ctrlc_handler() -> bool {
             }
         })
         .is_ok()
-    })
+    };
+    #[cfg(not(feature = "ctrlc"))]
+    let install = || false;
+    *INSTALLED.get_or_init(install)
 }
 
 /// True if [`install_ctrlc_handler`] has installed the handler.
