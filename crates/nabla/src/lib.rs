@@ -40,6 +40,7 @@
 //! - [`checkpoint`]: saving and loading tensors, module and optimizer states
 //!   as safetensors files that PyTorch reads and writes (atomic writes,
 //!   errors naming the file and tensor).
+//! - [`prelude`]: the common names in one `use nabla::prelude::*;`.
 //! - [`train`]: the training loop ([`train::fit`]): epochs, validation,
 //!   metrics, early stopping, checkpoints every epoch, exact resume, Ctrl-C.
 
@@ -59,6 +60,7 @@ pub mod nn;
 mod ops;
 pub mod optim;
 mod parallel;
+pub mod prelude;
 mod tensor;
 pub mod train;
 
