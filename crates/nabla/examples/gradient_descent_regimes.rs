@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use nabla::nn::loss::{mse_loss_with, Reduction};
 use nabla::nn::{Layer, Linear, Module};
 use nabla::optim::{Optimizer, Sgd, SgdConfig};
-use nabla::{no_grad, Generator, Tensor};
+use nabla::{no_grad, Generator, IndexTensor, Tensor};
 
 /// y = x . (2, -1, 0.5, 3) + 1 + noise, for `n` Gaussian x.
 fn problem(n: usize, generator: &mut Generator) -> (Tensor, Tensor) {
@@ -42,9 +42,10 @@ fn train(x: &Tensor, y: &Tensor, batch_size: usize, lr: f64, epochs: usize) -> V
         }
         for batch in order.chunks(batch_size) {
             optimizer.zero_grad();
+            let batch = IndexTensor::from(batch);
             let loss = mse_loss_with(
-                &model.forward(&x.index_select(0, batch)),
-                &y.index_select(0, batch),
+                &model.forward(&x.index_select(0, &batch)),
+                &y.index_select(0, &batch),
                 Reduction::Mean,
             );
             loss.backward();

@@ -63,7 +63,7 @@ fn main() {
         }
         let mut total = 0.0;
         for chunk in order.chunks(batch) {
-            let x = train_x.index_select(0, chunk);
+            let x = train_x.index_select(0, &IndexTensor::from(chunk));
             let y = IndexTensor::from_vec(
                 chunk.iter().map(|&i| train_y.as_slice()[i]).collect(),
                 &[chunk.len()],

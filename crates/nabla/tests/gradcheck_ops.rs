@@ -815,13 +815,25 @@ fn stack_along_every_dim() {
 
 #[test]
 fn index_select_with_repeated_indices() {
-    check(|xs| xs[0].index_select(0, &[2, 0, 2, 2]), &[randn(&[3, 4], 190)]);
-    check(|xs| xs[0].index_select(1, &[1, 1, 3]), &[randn(&[3, 4], 191)]);
-    check(|xs| xs[0].index_select(-1, &[0, 3, 0]), &[randn(&[2, 3, 4], 192)]);
-    check(|xs| xs[0].t().index_select(0, &[3, 3, 1]), &[randn(&[3, 4], 193)]);
+    check(
+        |xs| xs[0].index_select(0, &IndexTensor::from([2, 0, 2, 2])),
+        &[randn(&[3, 4], 190)],
+    );
+    check(
+        |xs| xs[0].index_select(1, &IndexTensor::from([1, 1, 3])),
+        &[randn(&[3, 4], 191)],
+    );
+    check(
+        |xs| xs[0].index_select(-1, &IndexTensor::from([0, 3, 0])),
+        &[randn(&[2, 3, 4], 192)],
+    );
+    check(
+        |xs| xs[0].t().index_select(0, &IndexTensor::from([3, 3, 1])),
+        &[randn(&[3, 4], 193)],
+    );
     let w = randn(&[5, 4], 194);
     check(
-        move |xs| xs[0].index_select(0, &[0, 1, 0, 2, 0]).mul(&w),
+        move |xs| xs[0].index_select(0, &IndexTensor::from([0, 1, 0, 2, 0])).mul(&w),
         &[randn(&[3, 4], 195)],
     );
 }
@@ -829,20 +841,20 @@ fn index_select_with_repeated_indices() {
 #[test]
 fn index_add_with_repeated_indices() {
     check(
-        |xs| xs[0].index_add(0, &[2, 0, 2], &xs[1]),
+        |xs| xs[0].index_add(0, &IndexTensor::from([2, 0, 2]), &xs[1]),
         &[randn(&[3, 4], 200), randn(&[3, 4], 201)],
     );
     check(
-        |xs| xs[0].index_add(1, &[1, 1], &xs[1]),
+        |xs| xs[0].index_add(1, &IndexTensor::from([1, 1]), &xs[1]),
         &[randn(&[3, 4], 202), randn(&[3, 2], 203)],
     );
     check(
-        |xs| xs[0].t().index_add(0, &[0, 3, 0], &xs[1].t()),
+        |xs| xs[0].t().index_add(0, &IndexTensor::from([0, 3, 0]), &xs[1].t()),
         &[randn(&[3, 4], 204), randn(&[3, 3], 205)],
     );
     let w = randn(&[3, 4], 206);
     check(
-        move |xs| xs[0].index_add(0, &[1, 1], &xs[1]).mul(&w),
+        move |xs| xs[0].index_add(0, &IndexTensor::from([1, 1]), &xs[1]).mul(&w),
         &[randn(&[3, 4], 207), randn(&[2, 4], 208)],
     );
 }

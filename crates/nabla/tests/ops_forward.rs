@@ -710,24 +710,31 @@ fn stack_values() {
 #[test]
 fn index_select_and_index_add_values() {
     let x = arange64(12).reshape(&[3, 4]);
-    let r = x.index_select(0, &[2, 0, 2]);
+    let r = x.index_select(0, &IndexTensor::from([2, 0, 2]));
     assert_eq!(r.shape(), &[3, 4]);
     assert_eq!(
         r.to_vec(),
         vec![8.0, 9.0, 10.0, 11.0, 0.0, 1.0, 2.0, 3.0, 8.0, 9.0, 10.0, 11.0]
     );
-    let c = x.index_select(1, &[3, 3]);
+    let c = x.index_select(1, &IndexTensor::from([3, 3]));
     assert_eq!(c.shape(), &[3, 2]);
     assert_eq!(c.to_vec(), vec![3.0, 3.0, 7.0, 7.0, 11.0, 11.0]);
-    assert_eq!(x.t().index_select(0, &[1]).to_vec(), vec![1.0, 5.0, 9.0]);
-    assert_eq!(x.index_select(0, &[]).shape(), &[0, 4]);
+    assert_eq!(
+        x.t().index_select(0, &IndexTensor::from([1])).to_vec(),
+        vec![1.0, 5.0, 9.0]
+    );
+    assert_eq!(x.index_select(0, &IndexTensor::from(Vec::new())).shape(), &[0, 4]);
     let base = Tensor::<f64>::zeros(&[3, 2]);
     let src = t64(&[1.0, 2.0, 10.0, 20.0, 100.0, 200.0], &[3, 2]);
     // Index 1 twice: its rows accumulate.
-    let added = base.index_add(0, &[1, 2, 1], &src);
+    let added = base.index_add(0, &IndexTensor::from([1, 2, 1]), &src);
     assert_eq!(added.to_vec(), vec![0.0, 0.0, 101.0, 202.0, 10.0, 20.0]);
     let ones = Tensor::<f64>::ones(&[2, 3]);
-    let added = ones.index_add(1, &[0, 0], &t64(&[1.0, 2.0, 3.0, 4.0], &[2, 2]));
+    let added = ones.index_add(
+        1,
+        &IndexTensor::from([0, 0]),
+        &t64(&[1.0, 2.0, 3.0, 4.0], &[2, 2]),
+    );
     assert_eq!(added.to_vec(), vec![4.0, 1.0, 1.0, 8.0, 1.0, 1.0]);
 }
 

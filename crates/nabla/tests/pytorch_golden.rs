@@ -438,7 +438,7 @@ fn eval<T: Float>(case: &Case, xs: &[Tensor<T>]) -> Result<(Tensor<T>, Option<In
         "stack" => Tensor::stack(&refs, p_isize(case, "dim")?),
         "index_select" => {
             arity(xs, 1)?;
-            xs[0].index_select(p_isize(case, "dim")?, &index()?.values)
+            xs[0].index_select(p_isize(case, "dim")?, &IndexTensor::from(&index()?.values[..]))
         }
         "gather" => {
             arity(xs, 1)?;

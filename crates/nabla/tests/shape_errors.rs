@@ -472,7 +472,7 @@ panics!(
     index_select_out_of_range,
     "index_select: index 3 is out of range for dimension 0 of size 3 (shape [3, 2])",
     {
-        zeros(&[3, 2]).index_select(0, &[0, 3]);
+        zeros(&[3, 2]).index_select(0, &IndexTensor::from([0, 3]));
     }
 );
 
@@ -480,7 +480,7 @@ panics!(
     index_add_out_of_range,
     "index_add: index 5 is out of range for dimension 0 of size 3",
     {
-        zeros(&[3, 2]).index_add(0, &[5], &zeros(&[1, 2]));
+        zeros(&[3, 2]).index_add(0, &IndexTensor::from([5]), &zeros(&[1, 2]));
     }
 );
 
@@ -488,7 +488,7 @@ panics!(
     index_add_source_mismatch,
     "index_add: source of shape [2, 3] does not fit [3, 2] with 2 indices along 0",
     {
-        zeros(&[3, 2]).index_add(0, &[0, 1], &zeros(&[2, 3]));
+        zeros(&[3, 2]).index_add(0, &IndexTensor::from([0, 1]), &zeros(&[2, 3]));
     }
 );
 

@@ -2,11 +2,16 @@
 //! topological order, calling each node's backward formula once all the
 //! gradient that flows into it has been summed.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
+use super::accumulate::{accumulate, accumulate_sparse};
 use super::graph::{BackwardCtx, Edge, Node, NodeState};
 use super::mode::with_grad_mode;
+use super::sparse_grad::SparseGrad;
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -18,11 +23,38 @@ fn leaf_key<T: Float>(t: &Tensor<T>) -> usize {
     Arc::as_ptr(&t.inner) as usize
 }
 
-fn accumulate<T: Float>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) {
-    *slot = Some(match slot.take() {
-        None => g,
-        Some(prev) => &prev + &g,
-    });
+/// What flows into a tensor from one use of it.
+enum Incoming<'a, T: Float> {
+    Dense(Tensor<T>),
+    Sparse(&'a SparseGrad<T>),
+}
+
+impl<T: Float> Incoming<'_, T> {
+    fn shape(&self) -> &[usize] {
+        match self {
+            Incoming::Dense(g) => g.shape(),
+            Incoming::Sparse(g) => &g.shape,
+        }
+    }
+
+    fn add_to(self, slot: &mut Option<Tensor<T>>, in_place: bool) {
+        match self {
+            Incoming::Dense(g) => accumulate(slot, g, in_place),
+            Incoming::Sparse(g) => accumulate_sparse(slot, g),
+        }
+    }
+}
+
+/// Adds `g` into the gradient being summed for the node with `key`.
+fn add_to_node<T: Float>(
+    grads: &mut HashMap<usize, Tensor<T>>,
+    key: usize,
+    g: Incoming<'_, T>,
+    in_place: bool,
+) {
+    let mut slot = grads.remove(&key);
+    g.add_to(&mut slot, in_place);
+    grads.insert(key, slot.expect("just accumulated"));
 }
 
 fn freed_graph_panic(name: &str) -> ! {
@@ -46,21 +78,26 @@ enum Sink<'a, T: Float> {
 }
 
 impl<T: Float> Sink<'_, T> {
-    fn deliver_to_leaf(&mut self, leaf: &Tensor<T>, g: Tensor<T>) {
-        assert!(
-            g.shape() == leaf.shape(),
-            "backward: gradient of shape {:?} for a leaf of shape {:?}",
-            g.shape(),
-            leaf.shape()
-        );
+    fn deliver_to_leaf(&mut self, leaf: &Tensor<T>, g: Incoming<'_, T>, in_place: bool) {
+        if g.shape() != leaf.shape() {
+            panic!(
+                "backward: gradient of shape {:?} for a leaf of shape {:?}",
+                g.shape(),
+                leaf.shape()
+            );
+        }
         match self {
             Sink::LeafGrads => {
                 let mut slot = leaf.inner.grad.lock().unwrap_or_else(|p| p.into_inner());
-                accumulate(&mut slot, g.contiguous());
+                let g = match g {
+                    Incoming::Dense(g) => Incoming::Dense(g.contiguous()),
+                    sparse => sparse,
+                };
+                g.add_to(&mut slot, in_place);
             }
             Sink::Capture { leaves, captured, .. } => {
                 if let Some(&i) = leaves.get(&leaf_key(leaf)) {
-                    accumulate(&mut captured[i], g);
+                    g.add_to(&mut captured[i], in_place);
                 }
             }
         }
@@ -83,6 +120,9 @@ fn run<T: Float>(
     create_graph: bool,
     sink: &mut Sink<'_, T>,
 ) {
+    // Under create_graph the sums are recorded; otherwise they may reuse
+    // buffers in place.
+    let in_place = !create_graph;
     with_grad_mode(create_graph, || {
         // Discover the graph and count, for each node, the edges into it.
         let mut dependencies: HashMap<usize, usize> = HashMap::new();
@@ -102,7 +142,7 @@ fn run<T: Float>(
                 root.shape()
             );
             match &root.inner.grad_fn {
-                None => sink.deliver_to_leaf(root, g),
+                None => sink.deliver_to_leaf(root, Incoming::Dense(g), in_place),
                 Some(node) => {
                     let key = node_key(node);
                     if let std::collections::hash_map::Entry::Vacant(slot) = dependencies.entry(key) {
@@ -110,9 +150,7 @@ fn run<T: Float>(
                         stack.push(Arc::clone(node));
                         ready.push(Arc::clone(node));
                     }
-                    let mut slot = grads.remove(&key);
-                    accumulate(&mut slot, g);
-                    grads.insert(key, slot.expect("just accumulated"));
+                    add_to_node(&mut grads, key, Incoming::Dense(g), in_place);
                 }
             }
         }
@@ -154,12 +192,15 @@ fn run<T: Float>(
                     state.output.1.shape
                 );
                 sink.observe_node(key, &grad);
-                let needs: Vec<bool> = state.edges.iter().map(Option::is_some).collect();
+                let needs: SmallVec<[bool; 4]> = state.edges.iter().map(Option::is_some).collect();
+                let sparse = RefCell::new(Vec::new());
                 let ctx = BackwardCtx {
                     grad: &grad,
                     needs: &needs,
                     node: &node,
                     output: &state.output,
+                    create_graph,
+                    sparse: &sparse,
                 };
                 let input_grads = (state.backward)(&ctx);
                 assert!(
@@ -169,16 +210,17 @@ fn run<T: Float>(
                     input_grads.len(),
                     state.edges.len()
                 );
-                for (edge, g) in state.edges.iter().zip(input_grads) {
-                    match (edge, g) {
-                        (Some(Edge::Leaf(leaf)), Some(g)) => sink.deliver_to_leaf(leaf, g),
-                        (Some(Edge::Node(next)), Some(g)) => {
-                            let next_key = node_key(next);
-                            let mut slot = grads.remove(&next_key);
-                            accumulate(&mut slot, g);
-                            grads.insert(next_key, slot.expect("just accumulated"));
-                        }
-                        _ => {}
+                let dense = input_grads
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| Some((i, Incoming::Dense(g?))));
+                let sparse = sparse.into_inner();
+                let sparse = sparse.iter().map(|(i, g)| (*i, Incoming::Sparse(g)));
+                for (i, g) in dense.chain(sparse) {
+                    match &state.edges[i] {
+                        Some(Edge::Leaf(leaf)) => sink.deliver_to_leaf(leaf, g, in_place),
+                        Some(Edge::Node(next)) => add_to_node(&mut grads, node_key(next), g, in_place),
+                        None => {}
                     }
                 }
             }

@@ -2,9 +2,13 @@
 //! edges to its inputs and the closure that turns the upstream gradient into
 //! downstream gradients (downstream = local x upstream).
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
+use smallvec::SmallVec;
+
 use super::mode::is_grad_enabled;
+use super::sparse_grad::SparseGrad;
 use crate::element::Float;
 use crate::layout::Layout;
 use crate::tensor::{Storage, Tensor};
@@ -25,9 +29,13 @@ pub struct Node<T: Float> {
     pub(crate) state: Mutex<Option<NodeState<T>>>,
 }
 
+/// One per input; `None` for inputs that need no gradient. Inline for up
+/// to two inputs, so that recording a unary or binary op does not allocate
+/// for its edges.
+pub(crate) type Edges<T> = SmallVec<[Option<Edge<T>>; 2]>;
+
 pub(crate) struct NodeState<T: Float> {
-    /// One per input; `None` for inputs that need no gradient.
-    pub edges: Vec<Option<Edge<T>>>,
+    pub edges: Edges<T>,
     pub backward: BackwardFn<T>,
     /// The output's storage and layout, kept without its history so that a
     /// backward formula can use the output without a reference cycle.
@@ -41,6 +49,9 @@ pub struct BackwardCtx<'a, T: Float> {
     pub(crate) needs: &'a [bool],
     pub(crate) node: &'a Arc<Node<T>>,
     pub(crate) output: &'a (Storage<T>, Layout),
+    pub(crate) create_graph: bool,
+    /// Gradients handed over with [`BackwardCtx::sparse_grad`], by input.
+    pub(crate) sparse: &'a RefCell<Vec<(usize, SparseGrad<T>)>>,
 }
 
 impl<T: Float> BackwardCtx<'_, T> {
@@ -64,6 +75,20 @@ impl<T: Float> BackwardCtx<'_, T> {
             true,
             Some(Arc::clone(self.node)),
         )
+    }
+
+    /// Input `input`'s gradient given as values at a region of it (zero
+    /// elsewhere); the formula returns what this returns in that input's
+    /// slot. Outside `create_graph` the engine adds the values into the
+    /// input's gradient buffer in place and this returns `None`; under it,
+    /// the full gradient is built with recorded ops and returned.
+    pub(crate) fn sparse_grad(&self, input: usize, grad: SparseGrad<T>) -> Option<Tensor<T>> {
+        if self.create_graph {
+            Some(grad.to_dense())
+        } else {
+            self.sparse.borrow_mut().push((input, grad));
+            None
+        }
     }
 }
 
@@ -111,24 +136,39 @@ fn edge_of<T: Float>(t: &Tensor<T>) -> Option<Edge<T>> {
 ///
 /// `backward` returns one entry per input, in order: the downstream gradient,
 /// with that input's shape, or `None` when it is not needed.
+///
+/// Recording allocates the node and, when `backward` captures anything, its
+/// closure; the edges of up to two inputs and the output's layout are
+/// stored inline, and `out`'s own handle is reused when nothing else holds
+/// it.
 pub(crate) fn record<T: Float>(
     name: &'static str,
-    out: Tensor<T>,
+    mut out: Tensor<T>,
     inputs: &[&Tensor<T>],
     backward: impl Fn(&BackwardCtx<'_, T>) -> Vec<Option<Tensor<T>>> + Send + Sync + 'static,
 ) -> Tensor<T> {
     if !is_grad_enabled() || !inputs.iter().any(|t| t.inner.requires_grad()) {
         return out;
     }
-    let storage = Arc::clone(&out.inner.storage);
-    let layout = out.inner.layout.clone();
     let node = Arc::new(Node {
         name,
         state: Mutex::new(Some(NodeState {
             edges: inputs.iter().map(|t| edge_of(t)).collect(),
             backward: Box::new(backward),
-            output: (Arc::clone(&storage), layout.clone()),
+            output: (Arc::clone(&out.inner.storage), out.inner.layout.clone()),
         })),
     });
-    Tensor::from_parts(storage, layout, true, Some(node))
+    match Arc::get_mut(&mut out.inner) {
+        Some(inner) => {
+            inner.grad_fn = Some(node);
+            *inner.requires_grad.get_mut() = true;
+            out
+        }
+        None => Tensor::from_parts(
+            Arc::clone(&out.inner.storage),
+            out.inner.layout.clone(),
+            true,
+            Some(node),
+        ),
+    }
 }

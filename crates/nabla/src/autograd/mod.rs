@@ -7,6 +7,7 @@
 //! ops, so with `create_graph` the backward pass is itself recorded and can
 //! be differentiated again ([`grad`], Hessians, Hessian-vector products).
 
+mod accumulate;
 mod dot;
 mod engine;
 mod function;
@@ -14,6 +15,7 @@ mod functional;
 mod gradcheck;
 pub(crate) mod graph;
 mod mode;
+pub(crate) mod sparse_grad;
 
 pub use dot::to_dot;
 pub use function::{apply_function, Function, FunctionCtx};

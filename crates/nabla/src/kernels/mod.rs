@@ -1,6 +1,7 @@
 //! Raw loops on slices: the arithmetic under every op. Kernels know shapes
 //! and strides only as they are handed them, and nothing about the graph.
 
+pub(crate) mod accumulate;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod im2col;

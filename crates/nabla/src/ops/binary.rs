@@ -4,7 +4,7 @@
 use crate::autograd::record;
 use crate::element::Float;
 use crate::kernels::elementwise::{strided_zip_map, zip_map};
-use crate::layout::{broadcast_shapes, broadcast_strides};
+use crate::layout::{broadcast_shapes, broadcast_strides, Dims};
 use crate::tensor::Tensor;
 
 /// Computes `f(a, b)` elementwise over the broadcast of both shapes, with
@@ -39,7 +39,7 @@ impl<T: Float> Tensor<T> {
     /// Elementwise `self + other`, broadcasting. Also `&a + &b`.
     pub fn add(&self, other: &Tensor<T>) -> Tensor<T> {
         let out = broadcast_apply("add", self, other, |x, y| x + y);
-        let (sa, sb) = (self.shape().to_vec(), other.shape().to_vec());
+        let (sa, sb) = (Dims::from_slice(self.shape()), Dims::from_slice(other.shape()));
         record("Add", out, &[self, other], move |ctx| {
             let g = ctx.grad();
             vec![
@@ -52,7 +52,7 @@ impl<T: Float> Tensor<T> {
     /// Elementwise `self - other`, broadcasting. Also `&a - &b`.
     pub fn sub(&self, other: &Tensor<T>) -> Tensor<T> {
         let out = broadcast_apply("sub", self, other, |x, y| x - y);
-        let (sa, sb) = (self.shape().to_vec(), other.shape().to_vec());
+        let (sa, sb) = (Dims::from_slice(self.shape()), Dims::from_slice(other.shape()));
         record("Sub", out, &[self, other], move |ctx| {
             let g = ctx.grad();
             vec![

@@ -7,7 +7,7 @@ use super::binary::broadcast_apply;
 use super::unary::unary_apply;
 use crate::autograd::record;
 use crate::element::Float;
-use crate::layout::broadcast_shapes;
+use crate::layout::{broadcast_shapes, Dims};
 use crate::tensor::Tensor;
 
 fn mask<T: Float>(condition: bool) -> T {
@@ -78,7 +78,10 @@ impl<T: Float> Tensor<T> {
             .collect();
         let out = Tensor::from_contiguous(data, &shape);
         let zero = Tensor::scalar(T::zero());
-        let (shape_t, shape_f) = (on_true.shape().to_vec(), on_false.shape().to_vec());
+        let (shape_t, shape_f) = (
+            Dims::from_slice(on_true.shape()),
+            Dims::from_slice(on_false.shape()),
+        );
         record("Where", out, &[on_true, on_false], move |ctx| {
             let g = ctx.grad();
             vec![

@@ -2,37 +2,21 @@
 //! scatter_add. Each pair is the other's backward.
 
 use crate::autograd::record;
+use crate::autograd::sparse_grad::{Placement, SparseGrad};
 use crate::element::Float;
-use crate::layout::{contiguous_strides, normalize_dim};
+use crate::kernels::accumulate::{for_each_indexed, index_add_assign, scatter_add_assign};
+use crate::layout::{contiguous_strides, normalize_dim, Dims};
 use crate::tensor::{IndexTensor, Tensor};
 
-/// Calls `f(position, input_offset)` for every element of an index tensor of
-/// `shape`: `input_offset` is the offset, in a contiguous tensor with
-/// `strides`, of the same coordinates with the one along `dim` replaced by
-/// the index value.
-fn for_each_indexed(
-    shape: &[usize],
-    strides: &[usize],
-    dim: usize,
-    index: &[usize],
-    mut f: impl FnMut(usize, usize),
-) {
-    let mut coords = vec![0usize; shape.len()];
-    for (p, &i) in index.iter().enumerate() {
-        let offset: usize = coords
-            .iter()
-            .zip(strides)
-            .enumerate()
-            .map(|(d, (&c, &s))| if d == dim { i * s } else { c * s })
-            .sum();
-        f(p, offset);
-        for d in (0..shape.len()).rev() {
-            coords[d] += 1;
-            if coords[d] < shape[d] {
-                break;
-            }
-            coords[d] = 0;
-        }
+/// Panics unless `indices` is a 1-D list of positions along dimension
+/// `dim` of `shape`.
+fn check_index_list(op: &str, shape: &[usize], dim: usize, indices: &IndexTensor) {
+    if indices.ndim() != 1 {
+        panic!("{op}: indices must be 1-D, not of shape {:?}", indices.shape());
+    }
+    let size = shape[dim];
+    if let Some(&bad) = indices.as_slice().iter().find(|&&i| i >= size) {
+        panic!("{op}: index {bad} is out of range for dimension {dim} of size {size} (shape {shape:?})");
     }
 }
 
@@ -134,78 +118,79 @@ impl<T: Float> Tensor<T> {
         Tensor::cat(&expanded.iter().collect::<Vec<_>>(), d)
     }
 
-    /// The slices at `indices` along `dim`, in that order (repeats allowed).
+    /// The slices at `indices` (a 1-D index tensor) along `dim`, in that
+    /// order (repeats allowed); the result has `indices.numel()` entries
+    /// along `dim`.
     ///
     /// ```
-    /// let x = nabla::Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[3, 2]);
-    /// assert_eq!(x.index_select(0, &[2, 0]).to_vec(), vec![4.0, 5.0, 0.0, 1.0]);
+    /// use nabla::{IndexTensor, Tensor};
+    /// let x = Tensor::<f32>::arange(0.0, 6.0, 1.0).reshape(&[3, 2]);
+    /// let rows = IndexTensor::from(vec![2, 0]);
+    /// assert_eq!(x.index_select(0, &rows).to_vec(), vec![4.0, 5.0, 0.0, 1.0]);
     /// ```
-    pub fn index_select(&self, dim: isize, indices: &[usize]) -> Tensor<T> {
+    pub fn index_select(&self, dim: isize, indices: &IndexTensor) -> Tensor<T> {
         let d = normalize_dim("index_select", dim, self.ndim());
+        check_index_list("index_select", self.shape(), d, indices);
         let n = self.shape()[d];
-        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
-            panic!(
-                "index_select: index {bad} is out of range for dimension {dim} of size {n} (shape {:?})",
-                self.shape()
-            );
-        }
+        let list = indices.as_slice();
         let outer: usize = self.shape()[..d].iter().product();
         let inner: usize = self.shape()[d + 1..].iter().product();
-        let mut out = Vec::with_capacity(outer * indices.len() * inner);
+        let mut out = Vec::with_capacity(outer * list.len() * inner);
         self.with_contiguous(|src| {
             for o in 0..outer {
-                for &i in indices {
+                for &i in list {
                     let at = (o * n + i) * inner;
                     out.extend_from_slice(&src[at..at + inner]);
                 }
             }
         });
-        let mut shape = self.shape().to_vec();
-        shape[d] = indices.len();
+        let mut shape = Dims::from_slice(self.shape());
+        shape[d] = list.len();
         let out = Tensor::from_contiguous(out, &shape);
-        let (full, indices) = (self.shape().to_vec(), indices.to_vec());
+        let (full, indices) = (Dims::from_slice(self.shape()), indices.clone());
         record("IndexSelect", out, &[self], move |ctx| {
-            vec![Some(Tensor::zeros(&full).index_add(
-                d as isize,
-                &indices,
-                ctx.grad(),
-            ))]
+            let grad = SparseGrad {
+                shape: full.clone(),
+                values: ctx.grad().clone(),
+                placement: Placement::IndexAdd {
+                    dim: d,
+                    indices: indices.clone(),
+                },
+            };
+            vec![ctx.sparse_grad(0, grad)]
         })
     }
 
-    /// `self` with the slices of `source` added at `indices` along `dim`
-    /// (repeated indices accumulate), as `torch.index_add`.
-    pub fn index_add(&self, dim: isize, indices: &[usize], source: &Tensor<T>) -> Tensor<T> {
+    /// `self` with the slices of `source` added at `indices` (a 1-D index
+    /// tensor) along `dim`, repeated indices accumulating, as
+    /// `torch.index_add`. `source` has `indices.numel()` entries along `dim`
+    /// and `self`'s sizes elsewhere.
+    ///
+    /// ```
+    /// use nabla::{IndexTensor, Tensor};
+    /// let x = Tensor::<f32>::zeros(&[3]);
+    /// let y = x.index_add(0, &IndexTensor::from(vec![2, 2]), &Tensor::ones(&[2]));
+    /// assert_eq!(y.to_vec(), vec![0.0, 0.0, 2.0]);
+    /// ```
+    pub fn index_add(&self, dim: isize, indices: &IndexTensor, source: &Tensor<T>) -> Tensor<T> {
         let d = normalize_dim("index_add", dim, self.ndim());
-        let mut expected = self.shape().to_vec();
-        expected[d] = indices.len();
-        assert!(
-            source.shape() == &expected[..],
-            "index_add: source of shape {:?} does not fit {:?} with {} indices along {dim}",
-            source.shape(),
-            self.shape(),
-            indices.len()
-        );
-        let n = self.shape()[d];
-        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
-            panic!("index_add: index {bad} is out of range for dimension {dim} of size {n}");
+        check_index_list("index_add", self.shape(), d, indices);
+        let mut expected = Dims::from_slice(self.shape());
+        expected[d] = indices.numel();
+        if source.shape() != &expected[..] {
+            panic!(
+                "index_add: source of shape {:?} does not fit {:?} with {} indices along {dim}",
+                source.shape(),
+                self.shape(),
+                indices.numel()
+            );
         }
-        let outer: usize = self.shape()[..d].iter().product();
+        let n = self.shape()[d];
         let inner: usize = self.shape()[d + 1..].iter().product();
         let mut out = self.to_vec();
-        source.with_contiguous(|src| {
-            for o in 0..outer {
-                for (k, &i) in indices.iter().enumerate() {
-                    let to = (o * n + i) * inner;
-                    let from = (o * indices.len() + k) * inner;
-                    for j in 0..inner {
-                        out[to + j] = out[to + j] + src[from + j];
-                    }
-                }
-            }
-        });
+        source.with_contiguous(|src| index_add_assign(&mut out, n, inner, indices.as_slice(), src));
         let out = Tensor::from_contiguous(out, self.shape());
-        let indices = indices.to_vec();
+        let indices = indices.clone();
         record("IndexAdd", out, &[self, source], move |ctx| {
             vec![
                 ctx.needs_input_grad(0).then(|| ctx.grad().clone()),
@@ -235,13 +220,17 @@ impl<T: Float> Tensor<T> {
             });
         });
         let out = Tensor::from_contiguous(out, index.shape());
-        let (full, index) = (self.shape().to_vec(), index.clone());
+        let (full, index) = (Dims::from_slice(self.shape()), index.clone());
         record("Gather", out, &[self], move |ctx| {
-            vec![Some(Tensor::zeros(&full).scatter_add(
-                d as isize,
-                &index,
-                ctx.grad(),
-            ))]
+            let grad = SparseGrad {
+                shape: full.clone(),
+                values: ctx.grad().clone(),
+                placement: Placement::ScatterAdd {
+                    dim: d,
+                    index: index.clone(),
+                },
+            };
+            vec![ctx.sparse_grad(0, grad)]
         })
     }
 
@@ -259,9 +248,7 @@ impl<T: Float> Tensor<T> {
         let strides = contiguous_strides(self.shape());
         let mut out = self.to_vec();
         source.with_contiguous(|src| {
-            for_each_indexed(index.shape(), &strides, d, index.as_slice(), |p, at| {
-                out[at] = out[at] + src[p]
-            });
+            scatter_add_assign(&mut out, &strides, d, index.shape(), index.as_slice(), src)
         });
         let out = Tensor::from_contiguous(out, self.shape());
         let index = index.clone();

@@ -1,6 +1,8 @@
 //! Matrix products: 1-D, 2-D, batched, and broadcast over batch
 //! dimensions, as `torch.matmul`, on the `gemm` crate.
 
+use smallvec::SmallVec;
+
 use crate::autograd::record;
 use crate::element::Float;
 use crate::kernels::elementwise::filled;
@@ -43,8 +45,9 @@ fn matmul_batched<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
             col_stride: l.strides[r - 1] as isize,
         }
     };
-    let mut lhs = Vec::new();
-    let mut rhs = Vec::new();
+    // Inline for a few matrices: an unbatched product allocates only its output.
+    let mut lhs: SmallVec<[MatRef<T>; 4]> = SmallVec::new();
+    let mut rhs: SmallVec<[MatRef<T>; 4]> = SmallVec::new();
     let empty = m * k == 0 || k * n == 0;
     if !empty {
         for_each_offset2(&batch, &sa, la.offset, &sb, lb.offset, |oa, ob| {

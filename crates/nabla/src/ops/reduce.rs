@@ -5,7 +5,7 @@
 use crate::autograd::record;
 use crate::element::Float;
 use crate::kernels::reduce::{arg_best, sum_all, sum_into};
-use crate::layout::{contiguous_strides, normalize_dim, Layout};
+use crate::layout::{contiguous_strides, normalize_dim, Dims, Layout};
 use crate::tensor::{IndexTensor, Tensor};
 
 /// The normalized, sorted, deduplicated dimensions to reduce; empty means all.
@@ -66,7 +66,7 @@ impl<T: Float> Tensor<T> {
     /// The sum of all elements, as a zero-dimensional tensor.
     pub fn sum(&self) -> Tensor<T> {
         let total = self.with_contiguous(sum_all);
-        let shape = self.shape().to_vec();
+        let shape = Dims::from_slice(self.shape());
         record("Sum", Tensor::scalar(total), &[self], move |ctx| {
             vec![Some(ctx.grad().expand(&shape))]
         })
@@ -84,7 +84,7 @@ impl<T: Float> Tensor<T> {
         let dims = reduced_dims("sum", dims, self.ndim());
         let kept = sum_over(self, &dims);
         let out = kept.with_layout(Layout::contiguous(&reduced_shape(self.shape(), &dims, keepdim)));
-        let (shape, kept_shape) = (self.shape().to_vec(), kept.shape().to_vec());
+        let (shape, kept_shape) = (Dims::from_slice(self.shape()), Dims::from_slice(kept.shape()));
         record("Sum", out, &[self], move |ctx| {
             vec![Some(ctx.grad().reshape(&kept_shape).expand(&shape))]
         })

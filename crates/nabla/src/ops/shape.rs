@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use crate::autograd::record;
+use crate::autograd::sparse_grad::{Placement, SparseGrad};
 use crate::element::Float;
 use crate::layout::{broadcast_strides, contiguous_strides, normalize_dim, Dims, Layout};
 use crate::tensor::Tensor;
@@ -59,7 +60,7 @@ impl<T: Float> Tensor<T> {
             strides: contiguous_strides(shape),
             offset: source.layout().offset,
         });
-        let original = self.shape().to_vec();
+        let original = Dims::from_slice(self.shape());
         record("Reshape", out, &[self], move |ctx| {
             vec![Some(ctx.grad().reshape(&original))]
         })
@@ -205,7 +206,7 @@ impl<T: Float> Tensor<T> {
             strides,
             offset: l.offset,
         });
-        let original = self.shape().to_vec();
+        let original = Dims::from_slice(self.shape());
         record("View", out, &[self], move |ctx| {
             vec![Some(ctx.grad().reshape(&original))]
         })
@@ -259,17 +260,16 @@ impl<T: Float> Tensor<T> {
         layout.offset += start * layout.strides[d];
         layout.shape[d] = length;
         let out = self.with_layout(layout);
-        let full = self.shape().to_vec();
+        let full = Dims::from_slice(self.shape());
         record("Narrow", out, &[self], move |ctx| {
-            // The gradient of a slice is the upstream gradient padded with
-            // zeros back to the full size.
-            let g = ctx.grad();
-            let mut before = full.clone();
-            before[d] = start;
-            let mut after = full.clone();
-            after[d] = size - start - length;
-            let parts = [Tensor::zeros(&before), g.clone(), Tensor::zeros(&after)];
-            vec![Some(Tensor::cat(&parts.iter().collect::<Vec<_>>(), d as isize))]
+            // The gradient of a slice is the upstream gradient in the
+            // slice's region of the input and zero elsewhere.
+            let grad = SparseGrad {
+                shape: full.clone(),
+                values: ctx.grad().clone(),
+                placement: Placement::Narrow { dim: d, start },
+            };
+            vec![ctx.sparse_grad(0, grad)]
         })
     }
 

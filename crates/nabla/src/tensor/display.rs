@@ -111,6 +111,26 @@ impl Printer<'_> {
     }
 }
 
+/// The elements' `strings` (row-major, one per element of `shape`) in
+/// nested brackets as PyTorch prints them, right-aligned to the widest,
+/// with the middle of long dimensions elided; lines after the first are
+/// indented by `indent`. A 0-dimensional shape prints its one element.
+pub(super) fn nested_brackets(shape: &[usize], strings: &[String], indent: usize) -> String {
+    if shape.is_empty() {
+        return strings[0].clone();
+    }
+    let mut body = String::new();
+    Printer {
+        shape,
+        strings,
+        width: strings.iter().map(String::len).max().unwrap_or(0),
+        summarize: strings.len() > SUMMARIZE_ABOVE,
+        indent,
+    }
+    .write(&mut body, 0, 0);
+    body
+}
+
 impl<T: Float> fmt::Display for Tensor<T> {
     /// Prints like PyTorch: `tensor([[1., 2.], [3., 4.]], requires_grad=true)`,
     /// with the shape, the element type when it is not `float32`, and the
@@ -119,21 +139,8 @@ impl<T: Float> fmt::Display for Tensor<T> {
         let values: Vec<f64> = self.to_vec().iter().map(|v| v.as_f64()).collect();
         let style = choose_style(&values);
         let strings: Vec<String> = values.iter().map(|&v| format_value(v, style)).collect();
-        let width = strings.iter().map(String::len).max().unwrap_or(0);
-        let mut body = String::new();
         let prefix = "tensor(";
-        if self.ndim() == 0 {
-            body.push_str(&strings[0]);
-        } else {
-            Printer {
-                shape: self.shape(),
-                strings: &strings,
-                width,
-                summarize: self.numel() > SUMMARIZE_ABOVE,
-                indent: prefix.len(),
-            }
-            .write(&mut body, 0, 0);
-        }
+        let body = nested_brackets(self.shape(), &strings, prefix.len());
         write!(f, "{prefix}{body}, shape={:?}", self.shape())?;
         if T::DTYPE != "float32" {
             write!(f, ", dtype={}", T::DTYPE)?;

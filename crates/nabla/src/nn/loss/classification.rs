@@ -77,16 +77,20 @@ fn class_targets<T: Float>(
         }
     }
     let mask = Tensor::from_vec(mask, &batched);
-    let weights = match weight {
-        Some(w) => w.index_select(0, &safe).reshape(&batched).mul(&mask),
-        None => mask.clone(),
-    };
     let mut index_shape = batched.clone();
     index_shape.insert(1, 1);
+    let index = IndexTensor::from_vec(safe, &index_shape);
+    let weights = match weight {
+        Some(w) => w
+            .index_select(0, &index.reshape(&[index.numel()]))
+            .reshape(&batched)
+            .mul(&mask),
+        None => mask.clone(),
+    };
     ClassTargets {
         input,
         target_shape: target.shape().to_vec(),
-        index: IndexTensor::from_vec(safe, &index_shape),
+        index,
         weights,
         mask,
     }
