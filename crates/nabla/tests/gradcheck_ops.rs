@@ -4,7 +4,8 @@
 //! differentiable.
 
 use nabla::autograd::{
-    apply_function, grad_with, gradcheck, gradgradcheck, jacobian, Function, FunctionCtx, GradcheckOptions,
+    apply_function, grad_with, gradcheck, gradgradcheck, jacobian, numerical_jacobian, Function, FunctionCtx,
+    GradcheckOptions,
 };
 use nabla::{no_grad, Generator, IndexTensor, Tensor};
 
@@ -1186,4 +1187,22 @@ fn flip_gradient_matches_finite_differences() {
         &nabla::autograd::GradcheckOptions::default(),
     );
     report.unwrap();
+}
+
+/// The cast is checked with `backward` (a gradient crossing a cast reaches
+/// the leaves' `.grad`, not `autograd::grad`), against central differences
+/// of the f64 function, whose f32 middle part is linear so that a large
+/// step gives an exact difference quotient up to f32 rounding.
+#[test]
+fn to_dtype_round_trip_gradient_matches_finite_differences() {
+    let x = randn(&[2, 3], 301);
+    let w = randn(&[2, 3], 302);
+    let f = |x: &Tensor<f64>| (&x.to_f32().to_f64() * &w).tanh().sum();
+    let leaf = x.detach().requires_grad();
+    f(&leaf).backward();
+    let analytic = leaf.grad().unwrap().to_vec();
+    let numerical = numerical_jacobian(|xs| f(&xs[0]), std::slice::from_ref(&x), 1e-3)[0].to_vec();
+    for (a, n) in analytic.iter().zip(&numerical) {
+        assert!((a - n).abs() < 2e-4, "analytic {a} vs numerical {n}");
+    }
 }

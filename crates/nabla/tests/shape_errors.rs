@@ -449,7 +449,7 @@ panics!(
 );
 
 panics!(cat_empty, "cat: needs at least one tensor", {
-    Tensor::<f64>::cat(&[], 0);
+    Tensor::<f64>::cat(Vec::<Tensor<f64>>::new(), 0);
 });
 
 panics!(
@@ -465,7 +465,7 @@ panics!(stack_mismatch, "stack: shapes [2, 3] and [3, 2] differ", {
 });
 
 panics!(stack_empty, "stack: needs at least one tensor", {
-    Tensor::<f64>::stack(&[], 0);
+    Tensor::<f64>::stack(Vec::<Tensor<f64>>::new(), 0);
 });
 
 panics!(

@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use smallvec::SmallVec;
 
@@ -103,10 +103,18 @@ impl<T: Float> Sink<'_, T> {
         }
     }
 
-    fn observe_node(&mut self, key: usize, g: &Tensor<T>) {
-        if let Sink::Capture { nodes, captured, .. } = self {
-            if let Some(&i) = nodes.get(&key) {
-                captured[i] = Some(g.clone());
+    fn observe_node(&mut self, node: &Arc<Node<T>>, g: &Tensor<T>) {
+        match self {
+            Sink::LeafGrads => {
+                if let Some(tensor) = node.retained_by.get().and_then(Weak::upgrade) {
+                    let mut slot = tensor.grad.lock().unwrap_or_else(|p| p.into_inner());
+                    accumulate(&mut slot, g.clone(), false);
+                }
+            }
+            Sink::Capture { nodes, captured, .. } => {
+                if let Some(&i) = nodes.get(&node_key(node)) {
+                    captured[i] = Some(g.clone());
+                }
             }
         }
     }
@@ -191,7 +199,7 @@ fn run<T: Float>(
                     grad.shape(),
                     state.output.1.shape
                 );
-                sink.observe_node(key, &grad);
+                sink.observe_node(&node, &grad);
                 let needs: SmallVec<[bool; 4]> = state.edges.iter().map(Option::is_some).collect();
                 let sparse = RefCell::new(Vec::new());
                 let ctx = BackwardCtx {
@@ -200,6 +208,7 @@ fn run<T: Float>(
                     node: &node,
                     output: &state.output,
                     create_graph,
+                    into_leaf_grads: matches!(sink, Sink::LeafGrads),
                     sparse: &sparse,
                 };
                 let input_grads = (state.backward)(&ctx);

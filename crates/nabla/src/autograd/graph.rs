@@ -3,7 +3,7 @@
 //! downstream gradients (downstream = local x upstream).
 
 use std::cell::RefCell;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use smallvec::SmallVec;
 
@@ -11,7 +11,7 @@ use super::mode::is_grad_enabled;
 use super::sparse_grad::SparseGrad;
 use crate::element::Float;
 use crate::layout::Layout;
-use crate::tensor::{Storage, Tensor};
+use crate::tensor::{Storage, Tensor, TensorImpl};
 
 /// Computes the gradients of an op's inputs from the gradient of its output.
 pub(crate) type BackwardFn<T> = Box<dyn Fn(&BackwardCtx<'_, T>) -> Vec<Option<Tensor<T>>> + Send + Sync>;
@@ -27,6 +27,9 @@ pub struct Node<T: Float> {
     pub(crate) name: &'static str,
     /// `None` once the graph has been freed by a backward pass.
     pub(crate) state: Mutex<Option<NodeState<T>>>,
+    /// The output tensor whose `.grad` receives this node's gradient, set
+    /// by [`Tensor::retain_grad`]; weak, because the tensor owns the node.
+    pub(crate) retained_by: OnceLock<Weak<TensorImpl<T>>>,
 }
 
 /// One per input; `None` for inputs that need no gradient. Inline for up
@@ -50,6 +53,9 @@ pub struct BackwardCtx<'a, T: Float> {
     pub(crate) node: &'a Arc<Node<T>>,
     pub(crate) output: &'a (Storage<T>, Layout),
     pub(crate) create_graph: bool,
+    /// True when the pass fills the leaves' `.grad` (`backward`), false
+    /// when it returns gradients (`grad`).
+    pub(crate) into_leaf_grads: bool,
     /// Gradients handed over with [`BackwardCtx::sparse_grad`], by input.
     pub(crate) sparse: &'a RefCell<Vec<(usize, SparseGrad<T>)>>,
 }
@@ -143,18 +149,45 @@ fn edge_of<T: Float>(t: &Tensor<T>) -> Option<Edge<T>> {
 /// it.
 pub(crate) fn record<T: Float>(
     name: &'static str,
-    mut out: Tensor<T>,
+    out: Tensor<T>,
     inputs: &[&Tensor<T>],
     backward: impl Fn(&BackwardCtx<'_, T>) -> Vec<Option<Tensor<T>>> + Send + Sync + 'static,
 ) -> Tensor<T> {
     if !is_grad_enabled() || !inputs.iter().any(|t| t.inner.requires_grad()) {
         return out;
     }
+    attach(
+        name,
+        out,
+        inputs.iter().map(|t| edge_of(t)).collect(),
+        Box::new(backward),
+    )
+}
+
+/// Attaches `out` to the graph as the result of op `name` whose input lives
+/// in another graph (of another element type): the node has no edges, and
+/// `backward` (returning no gradients) carries the gradient over itself.
+/// The caller checks that recording is on and the input requires grad.
+pub(crate) fn record_without_edges<T: Float>(
+    name: &'static str,
+    out: Tensor<T>,
+    backward: impl Fn(&BackwardCtx<'_, T>) -> Vec<Option<Tensor<T>>> + Send + Sync + 'static,
+) -> Tensor<T> {
+    attach(name, out, Edges::new(), Box::new(backward))
+}
+
+fn attach<T: Float>(
+    name: &'static str,
+    mut out: Tensor<T>,
+    edges: Edges<T>,
+    backward: BackwardFn<T>,
+) -> Tensor<T> {
     let node = Arc::new(Node {
         name,
+        retained_by: OnceLock::new(),
         state: Mutex::new(Some(NodeState {
-            edges: inputs.iter().map(|t| edge_of(t)).collect(),
-            backward: Box::new(backward),
+            edges,
+            backward,
             output: (Arc::clone(&out.inner.storage), out.inner.layout.clone()),
         })),
     });

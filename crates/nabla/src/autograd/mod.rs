@@ -8,6 +8,7 @@
 //! be differentiated again ([`grad`], Hessians, Hessian-vector products).
 
 mod accumulate;
+mod cast;
 mod dot;
 mod engine;
 mod function;
@@ -15,6 +16,7 @@ mod functional;
 mod gradcheck;
 pub(crate) mod graph;
 mod mode;
+mod multi_output;
 pub(crate) mod sparse_grad;
 
 pub use dot::to_dot;
@@ -26,6 +28,7 @@ pub use gradcheck::{
 };
 pub use graph::{BackwardCtx, Node};
 pub use mode::{is_grad_enabled, no_grad, NoGradGuard};
+pub use multi_output::{apply_multi_output, MultiOutputCtx, MultiOutputFunction};
 
 pub(crate) use graph::record;
 
@@ -76,7 +79,27 @@ impl<T: Float> Tensor<T> {
         self.inner.grad_fn.as_ref().map(|n| n.name)
     }
 
-    /// The gradient accumulated in this leaf by backward passes, if any.
+    /// Makes backward passes also store this non-leaf tensor's gradient in
+    /// its [`grad`](Tensor::grad), as leaves' are, as PyTorch's
+    /// `retain_grad()`. Does nothing for a leaf.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).requires_grad();
+    /// let h = &x * 3.0;
+    /// h.retain_grad();
+    /// (&h * &h).sum().backward(); // d/dh of sum(h^2) = 2h
+    /// assert_eq!(h.grad().unwrap().to_vec(), vec![6.0, 12.0]);
+    /// ```
+    pub fn retain_grad(&self) {
+        if let Some(node) = &self.inner.grad_fn {
+            // A second call finds the tensor already registered.
+            let _ = node.retained_by.set(std::sync::Arc::downgrade(&self.inner));
+        }
+    }
+
+    /// The gradient accumulated by backward passes in this leaf, or in a
+    /// tensor that called [`retain_grad`](Tensor::retain_grad), if any.
     pub fn grad(&self) -> Option<Tensor<T>> {
         self.inner.grad.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

@@ -41,7 +41,7 @@ impl<T: Float> SparseGrad<T> {
                 let mut after = self.shape.clone();
                 after[*dim] = self.shape[*dim] - start - g.shape()[*dim];
                 let parts = [Tensor::zeros(&before), g.clone(), Tensor::zeros(&after)];
-                Tensor::cat(&[&parts[0], &parts[1], &parts[2]], *dim as isize)
+                Tensor::cat(&parts, *dim as isize)
             }
             Placement::IndexAdd { dim, indices } => {
                 Tensor::zeros(&self.shape).index_add(*dim as isize, indices, g)

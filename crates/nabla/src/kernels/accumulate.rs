@@ -1,7 +1,8 @@
-//! Adding a gradient into a gradient buffer in place: the whole buffer, a
-//! box-shaped region of it (the backward of `narrow` / `select`), or slices
-//! at indices (the backward of `index_select` and `gather`). The autograd
-//! engine calls these instead of summing freshly allocated tensors.
+//! Updating a buffer in place: adding a gradient into a gradient buffer
+//! (the whole buffer, a box-shaped region of it for the backward of
+//! `narrow` / `select`, or slices at indices for the backward of
+//! `index_select` and `gather`), which the autograd engine does instead of
+//! summing freshly allocated tensors, and the `+=`, `-=`, `*=` operators.
 
 use crate::element::Float;
 use crate::layout::{for_each_run2, Layout};
@@ -15,29 +16,49 @@ pub(crate) fn add_assign_strided<T: Float>(
     src: &[T],
     src_layout: &Layout,
 ) {
-    debug_assert_eq!(dst_layout.shape, src_layout.shape);
+    update_strided(
+        dst,
+        dst_layout,
+        src,
+        &src_layout.strides,
+        src_layout.offset,
+        |d, s| d + s,
+    );
+}
+
+/// `dst[p] = f(dst[p], src[q])` for every element of `dst_layout`'s
+/// shape, where `q` walks `src_strides` from `src_offset` (stride 0 on
+/// broadcast dimensions). `dst` must not repeat elements.
+pub(crate) fn update_strided<T: Float>(
+    dst: &mut [T],
+    dst_layout: &Layout,
+    src: &[T],
+    src_strides: &[usize],
+    src_offset: usize,
+    f: impl Fn(T, T) -> T,
+) {
     for_each_run2(
         &dst_layout.shape,
         &dst_layout.strides,
         dst_layout.offset,
-        &src_layout.strides,
-        src_layout.offset,
+        src_strides,
+        src_offset,
         |r| match (r.step_a, r.step_b) {
             (1, 1) => {
                 for (d, &s) in dst[r.a..r.a + r.len].iter_mut().zip(&src[r.b..r.b + r.len]) {
-                    *d = *d + s;
+                    *d = f(*d, s);
                 }
             }
             (1, 0) => {
                 let s = src[r.b];
                 for d in &mut dst[r.a..r.a + r.len] {
-                    *d = *d + s;
+                    *d = f(*d, s);
                 }
             }
             (sa, sb) => {
                 for i in 0..r.len {
                     let at = r.a + i * sa;
-                    dst[at] = dst[at] + src[r.b + i * sb];
+                    dst[at] = f(dst[at], src[r.b + i * sb]);
                 }
             }
         },

@@ -41,19 +41,29 @@ fn check_gather_index<T: Float>(op: &str, x: &Tensor<T>, dim: usize, index: &Ind
 }
 
 impl<T: Float> Tensor<T> {
-    /// Joins tensors along an existing dimension; all other sizes must match.
+    /// Joins tensors along an existing dimension; all other sizes must
+    /// match. Takes a slice of tensors or of references, or any iterator of
+    /// either.
     ///
     /// ```
     /// use nabla::Tensor;
     /// let a = Tensor::<f32>::ones(&[2, 1]);
     /// let b = Tensor::<f32>::zeros(&[2, 2]);
     /// assert_eq!(Tensor::cat(&[&a, &b], 1).to_vec(), vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    /// let rows = (0..3).map(|i| Tensor::<f32>::full(&[1, 2], i as f32));
+    /// assert_eq!(Tensor::cat(rows, 0).shape(), &[3, 2]);
     /// ```
-    pub fn cat(tensors: &[&Tensor<T>], dim: isize) -> Tensor<T> {
+    pub fn cat<I>(tensors: I, dim: isize) -> Tensor<T>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<Tensor<T>>,
+    {
+        let owned: Vec<I::Item> = tensors.into_iter().collect();
+        let tensors: Vec<&Tensor<T>> = owned.iter().map(AsRef::as_ref).collect();
         assert!(!tensors.is_empty(), "cat: needs at least one tensor");
         let first = tensors[0].shape();
         let d = normalize_dim("cat", dim, first.len());
-        for t in tensors {
+        for t in &tensors {
             let s = t.shape();
             let ok = s.len() == first.len()
                 && s.iter()
@@ -73,7 +83,7 @@ impl<T: Float> Tensor<T> {
         let row = shape[d] * inner;
         let mut start = 0;
         let mut sizes = Vec::with_capacity(tensors.len());
-        for t in tensors {
+        for t in &tensors {
             let block = t.shape()[d] * inner;
             t.with_contiguous(|src| {
                 for o in 0..outer {
@@ -85,7 +95,7 @@ impl<T: Float> Tensor<T> {
             sizes.push(t.shape()[d]);
         }
         let out = Tensor::from_contiguous(out, &shape);
-        record("Cat", out, tensors, move |ctx| {
+        record("Cat", out, &tensors, move |ctx| {
             let mut offset = 0;
             sizes
                 .iter()
@@ -101,21 +111,30 @@ impl<T: Float> Tensor<T> {
         })
     }
 
-    /// Joins tensors of one shape along a new dimension `dim`.
-    pub fn stack(tensors: &[&Tensor<T>], dim: isize) -> Tensor<T> {
-        assert!(!tensors.is_empty(), "stack: needs at least one tensor");
-        let rank = tensors[0].ndim();
-        for t in tensors {
-            assert!(
-                t.shape() == tensors[0].shape(),
-                "stack: shapes {:?} and {:?} differ",
-                tensors[0].shape(),
-                t.shape()
-            );
+    /// Joins tensors of one shape along a new dimension `dim`. Takes a
+    /// slice of tensors or of references, or any iterator of either.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let steps: Vec<Tensor> = (0..4).map(|t| Tensor::full(&[2], t as f32)).collect();
+    /// assert_eq!(Tensor::stack(&steps, 1).shape(), &[2, 4]);
+    /// ```
+    pub fn stack<I>(tensors: I, dim: isize) -> Tensor<T>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<Tensor<T>>,
+    {
+        let owned: Vec<I::Item> = tensors.into_iter().collect();
+        assert!(!owned.is_empty(), "stack: needs at least one tensor");
+        let first = owned[0].as_ref();
+        for t in &owned {
+            let t = t.as_ref();
+            if t.shape() != first.shape() {
+                panic!("stack: shapes {:?} and {:?} differ", first.shape(), t.shape());
+            }
         }
-        let d = normalize_dim("stack", dim, rank + 1) as isize;
-        let expanded: Vec<Tensor<T>> = tensors.iter().map(|t| t.unsqueeze(d)).collect();
-        Tensor::cat(&expanded.iter().collect::<Vec<_>>(), d)
+        let d = normalize_dim("stack", dim, first.ndim() + 1) as isize;
+        Tensor::cat(owned.iter().map(|t| t.as_ref().unsqueeze(d)), d)
     }
 
     /// The slices at `indices` (a 1-D index tensor) along `dim`, in that

@@ -4,6 +4,7 @@
 //! by side.
 
 mod activation;
+mod assign;
 mod binary;
 mod compare;
 mod conv;

@@ -39,6 +39,20 @@ impl<T: Float> Tensor<T> {
     }
 
     /// A tensor of `shape` filled with zeros.
+    ///
+    /// Nothing in `Tensor::zeros(&[2, 3])` names the element type, and Rust
+    /// does not fall back to the struct's default (`f32`) when inferring
+    /// it, so say it where the context does not: `Tensor::<f32>::zeros`, or
+    /// a typed binding (`let x: Tensor = Tensor::zeros(..)`, where `Tensor`
+    /// alone means `Tensor<f32>`). The same holds for `ones`, `full`, `eye`,
+    /// `arange`, `randn` and the other constructors.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let a = Tensor::<f32>::zeros(&[2, 3]);
+    /// let b: Tensor = Tensor::zeros(&[2, 3]);
+    /// assert_eq!((a.dtype(), b.dtype()), ("float32", "float32"));
+    /// ```
     pub fn zeros(shape: &[usize]) -> Self {
         Self::full(shape, T::zero())
     }

@@ -62,6 +62,14 @@ impl<T: Float> Clone for Tensor<T> {
     }
 }
 
+/// Lets functions that take tensors ([`Tensor::cat`], [`Tensor::stack`])
+/// accept owned tensors and references alike.
+impl<T: Float> AsRef<Tensor<T>> for Tensor<T> {
+    fn as_ref(&self) -> &Tensor<T> {
+        self
+    }
+}
+
 /// A read lock on a tensor's storage, dereferencing to the storage from the
 /// tensor's offset on.
 pub(crate) struct StorageRead<'a, T> {
@@ -220,12 +228,6 @@ impl<T: Float> Tensor<T> {
     /// True when both tensors are views of the same storage.
     pub fn shares_storage_with(&self, other: &Tensor<T>) -> bool {
         Arc::ptr_eq(&self.inner.storage, &other.inner.storage)
-    }
-
-    /// Converts to another element type (a copy; no autograd history).
-    pub fn to_dtype<U: Float>(&self) -> Tensor<U> {
-        let data = self.with_contiguous(|s| s.iter().map(|&x| U::from_f64(x.as_f64())).collect());
-        Tensor::from_contiguous(data, self.shape())
     }
 
     /// Overwrites the elements of this contiguous tensor in place, through
