@@ -57,10 +57,13 @@ fn double_backward_crosses_a_cast() {
 }
 
 #[test]
-fn a_cast_to_the_same_type_is_the_tensor_itself() {
-    let x = Tensor::<f32>::ones(&[2]).requires_grad();
-    let same = x.to_dtype::<f32>();
-    assert!(same.shares_storage_with(&x) && same.is_leaf());
+fn a_cast_to_the_same_type_is_a_recorded_copy() {
+    let x = Tensor::from_vec(vec![1.0f64, 2.0], &[2]).requires_grad();
+    let same = x.to_dtype::<f64>();
+    assert!(!same.shares_storage_with(&x));
+    assert_eq!(same.grad_fn_name(), Some("ToDtype"));
+    let dx = grad(&[&(&same * &same).sum()], &[&x], false)[0].clone().unwrap();
+    assert_eq!(dx.to_vec(), vec![2.0, 4.0]);
 }
 
 #[test]

@@ -14,7 +14,7 @@
 use std::any::Any;
 
 use super::engine;
-use super::graph::record_without_edges;
+use super::graph::{record, record_without_edges};
 use super::mode::is_grad_enabled;
 use crate::element::Float;
 use crate::tensor::Tensor;
@@ -22,7 +22,7 @@ use crate::tensor::Tensor;
 impl<T: Float> Tensor<T> {
     /// Converts to element type `U`, as PyTorch's `x.to(dtype)`: recorded,
     /// so that gradients flow back across the cast (converted to `T`). To
-    /// the same type it returns the tensor itself.
+    /// the same type it is a copy whose gradient passes through unchanged.
     ///
     /// ```
     /// use nabla::Tensor;
@@ -34,7 +34,10 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn to_dtype<U: Float>(&self) -> Tensor<U> {
         if let Some(same) = (self as &dyn Any).downcast_ref::<Tensor<U>>() {
-            return same.clone();
+            // A copy, as to another type, in the same graph: its gradient
+            // passes through unchanged, and `grad` sees through it.
+            let out = Tensor::from_contiguous(same.to_vec(), same.shape());
+            return record("ToDtype", out, &[same], |ctx| vec![Some(ctx.grad().clone())]);
         }
         let data = self.with_contiguous(|s| s.iter().map(|&x| U::from_f64(x.as_f64())).collect());
         let out = Tensor::from_contiguous(data, self.shape());
