@@ -48,6 +48,7 @@
 extern crate self as nabla;
 
 pub mod autograd;
+mod backend;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;

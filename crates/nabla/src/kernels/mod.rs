@@ -6,6 +6,7 @@ pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod im2col;
 pub(crate) mod matmul;
+pub(crate) mod optimizer;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod softmax;

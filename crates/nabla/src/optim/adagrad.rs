@@ -1,7 +1,8 @@
 //! Adagrad, as PyTorch's `torch.optim.Adagrad`.
 
-use super::sgd::{parse_state, state_key, update_with_grad};
+use super::state::OptimizerState;
 use super::Optimizer;
+use crate::backend::ops::OptimizerUpdate;
 use crate::element::Float;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -138,19 +139,15 @@ impl AdagradConfig {
 pub struct Adagrad<T: Float = f32> {
     parameters: Vec<Tensor<T>>,
     config: AdagradConfig,
-    steps: Vec<f64>,
-    sums: Vec<Vec<T>>,
+    state: OptimizerState<T>,
 }
 
 impl<T: Float> Adagrad<T> {
     /// Adagrad over `parameters` (for instance `model.parameters()`).
     pub fn new(parameters: Vec<Tensor<T>>, config: AdagradConfig) -> Self {
         config.validate();
-        let init = T::from_f64(config.initial_accumulator_value);
-        let sums = parameters.iter().map(|p| vec![init; p.numel()]).collect();
         Adagrad {
-            steps: vec![0.0; parameters.len()],
-            sums,
+            state: OptimizerState::eager(&parameters, true, vec!["sum"], config.initial_accumulator_value),
             parameters,
             config,
         }
@@ -165,27 +162,13 @@ impl<T: Float> Adagrad<T> {
 impl<T: Float> Optimizer<T> for Adagrad<T> {
     fn step(&mut self) {
         let c = self.config;
-        let maximize = c.maximize;
-        let decay = c.weight_decay != 0.0;
-        let weight_decay = T::from_f64(c.weight_decay);
-        let eps = T::from_f64(c.eps);
-        let params = self.parameters.iter().zip(&mut self.steps).zip(&mut self.sums);
-        for ((p, step), sum) in params {
-            update_with_grad(p, |data, grad| {
-                *step += 1.0;
-                let clr = c.lr / (1.0 + (*step - 1.0) * c.lr_decay);
-                let neg_clr = T::from_f64(-clr);
-                for ((x, &g), s) in data.iter_mut().zip(grad).zip(sum.iter_mut()) {
-                    let mut g = if maximize { -g } else { g };
-                    if decay {
-                        g = g + weight_decay * *x;
-                    }
-                    *s = *s + g * g;
-                    let std = s.sqrt() + eps;
-                    *x = *x + neg_clr * g / std;
-                }
+        self.state
+            .step(&self.parameters, |step, _| OptimizerUpdate::Adagrad {
+                clr: c.lr / (1.0 + (step - 1.0) * c.lr_decay),
+                weight_decay: c.weight_decay,
+                eps: c.eps,
+                maximize: c.maximize,
             });
-        }
     }
 
     fn parameters(&self) -> &[Tensor<T>] {
@@ -201,25 +184,10 @@ impl<T: Float> Optimizer<T> for Adagrad<T> {
     }
 
     fn state_dict(&self) -> Vec<(String, Tensor<T>)> {
-        let mut out = Vec::with_capacity(2 * self.parameters.len());
-        for (i, p) in self.parameters.iter().enumerate() {
-            out.push((state_key(i, "step"), Tensor::scalar(T::from_f64(self.steps[i]))));
-            out.push((state_key(i, "sum"), Tensor::from_slice(&self.sums[i], p.shape())));
-        }
-        out
+        self.state.state_dict()
     }
 
     fn load_state_dict(&mut self, state: &[(String, Tensor<T>)]) -> Result<()> {
-        let parsed = parse_state(state, &self.parameters, &["step", "sum"], true)?;
-        let (steps, sums) = parsed
-            .into_iter()
-            .map(|entry| {
-                let t = entry.expect("every parameter's state is required");
-                (t[0].item().as_f64(), t[1].to_vec())
-            })
-            .unzip();
-        self.steps = steps;
-        self.sums = sums;
-        Ok(())
+        self.state.load_state_dict(state, &self.parameters)
     }
 }

@@ -1,7 +1,8 @@
 //! Adam and AdamW, as PyTorch's `torch.optim.Adam` and `torch.optim.AdamW`.
 
-use super::sgd::{for_each_chunk, lerp, maximum, parse_state, state_key, update_with_grad};
+use super::state::OptimizerState;
 use super::Optimizer;
+use crate::backend::ops::OptimizerUpdate;
 use crate::element::Float;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -108,16 +109,6 @@ impl AdamConfig {
     }
 }
 
-/// One parameter's state.
-#[derive(Clone)]
-struct AdamState<T> {
-    step: f64,
-    exp_avg: Vec<T>,
-    exp_avg_sq: Vec<T>,
-    /// Empty without AMSGrad.
-    max_exp_avg_sq: Vec<T>,
-}
-
 /// Adam, as PyTorch's `torch.optim.Adam` (with `decoupled_weight_decay`,
 /// AdamW). For each parameter θ with gradient g, at its step t (counted
 /// per parameter, from 1):
@@ -162,7 +153,7 @@ struct AdamState<T> {
 pub struct Adam<T: Float = f32> {
     parameters: Vec<Tensor<T>>,
     config: AdamConfig,
-    state: Vec<Option<AdamState<T>>>,
+    state: OptimizerState<T>,
 }
 
 impl<T: Float> Adam<T> {
@@ -173,11 +164,14 @@ impl<T: Float> Adam<T> {
         } else {
             "Adam"
         });
-        let state = vec![None; parameters.len()];
+        let mut buffers = vec!["exp_avg", "exp_avg_sq"];
+        if config.amsgrad {
+            buffers.push("max_exp_avg_sq");
+        }
         Adam {
+            state: OptimizerState::lazy(parameters.len(), true, buffers),
             parameters,
             config,
-            state,
         }
     }
 
@@ -185,92 +179,23 @@ impl<T: Float> Adam<T> {
     pub fn config(&self) -> &AdamConfig {
         &self.config
     }
-
-    fn keys(&self) -> &'static [&'static str] {
-        if self.config.amsgrad {
-            &["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
-        } else {
-            &["step", "exp_avg", "exp_avg_sq"]
-        }
-    }
 }
 
 impl<T: Float> Optimizer<T> for Adam<T> {
     fn step(&mut self) {
         let c = self.config;
-        let (beta1, beta2) = c.betas;
-        let (maximize, amsgrad) = (c.maximize, c.amsgrad);
-        let coupled = c.weight_decay != 0.0 && !c.decoupled_weight_decay;
-        let decoupled = c.weight_decay != 0.0 && c.decoupled_weight_decay;
-        let weight_decay = T::from_f64(c.weight_decay);
-        let shrink = T::from_f64(1.0 - c.lr * c.weight_decay);
-        let one_minus_beta1 = T::from_f64(1.0 - beta1);
-        let beta2_t = T::from_f64(beta2);
-        let one_minus_beta2 = T::from_f64(1.0 - beta2);
-        let eps = T::from_f64(c.eps);
-        for (p, slot) in self.parameters.iter().zip(&mut self.state) {
-            update_with_grad(p, |data, grad| {
-                let s = slot.get_or_insert_with(|| AdamState {
-                    step: 0.0,
-                    exp_avg: vec![T::zero(); data.len()],
-                    exp_avg_sq: vec![T::zero(); data.len()],
-                    max_exp_avg_sq: if amsgrad {
-                        vec![T::zero(); data.len()]
-                    } else {
-                        Vec::new()
-                    },
-                });
-                s.step += 1.0;
-                // Scalars in f64, as PyTorch computes them in Python.
-                let bias_correction1 = 1.0 - beta1.powf(s.step);
-                let bias_correction2 = 1.0 - beta2.powf(s.step);
-                let neg_step_size = T::from_f64(-(c.lr / bias_correction1));
-                let bias_correction2_sqrt = T::from_f64(bias_correction2.powf(0.5));
-                let update = |x: &mut T, g: T, m: &mut T, v: &mut T, max: Option<&mut T>| {
-                    let mut g = if maximize { -g } else { g };
-                    if decoupled {
-                        *x = *x * shrink;
-                    } else if coupled {
-                        g = g + weight_decay * *x;
-                    }
-                    *m = lerp(*m, g, one_minus_beta1);
-                    *v = *v * beta2_t + one_minus_beta2 * g * g;
-                    let second = match max {
-                        Some(max) => {
-                            *max = maximum(*max, *v);
-                            *max
-                        }
-                        None => *v,
-                    };
-                    let denom = second.sqrt() / bias_correction2_sqrt + eps;
-                    *x = *x + neg_step_size * *m / denom;
-                };
-                if amsgrad {
-                    let moments = s.exp_avg.iter_mut().zip(s.exp_avg_sq.iter_mut());
-                    let elements = data
-                        .iter_mut()
-                        .zip(grad)
-                        .zip(moments)
-                        .zip(s.max_exp_avg_sq.iter_mut());
-                    for (((x, &g), (m, v)), max) in elements {
-                        update(x, g, m, v, Some(max));
-                    }
-                } else {
-                    for_each_chunk(
-                        data,
-                        grad,
-                        &mut s.exp_avg,
-                        &mut s.exp_avg_sq,
-                        |data, grad, ms, vs| {
-                            let moments = ms.iter_mut().zip(vs.iter_mut());
-                            for ((x, &g), (m, v)) in data.iter_mut().zip(grad).zip(moments) {
-                                update(x, g, m, v, None);
-                            }
-                        },
-                    );
-                }
+        self.state
+            .step(&self.parameters, |step, _| OptimizerUpdate::Adam {
+                lr: c.lr,
+                beta1: c.betas.0,
+                beta2: c.betas.1,
+                eps: c.eps,
+                weight_decay: c.weight_decay,
+                decoupled: c.decoupled_weight_decay,
+                amsgrad: c.amsgrad,
+                maximize: c.maximize,
+                step,
             });
-        }
     }
 
     fn parameters(&self) -> &[Tensor<T>] {
@@ -286,39 +211,11 @@ impl<T: Float> Optimizer<T> for Adam<T> {
     }
 
     fn state_dict(&self) -> Vec<(String, Tensor<T>)> {
-        let mut out = Vec::new();
-        for (i, (s, p)) in self.state.iter().zip(&self.parameters).enumerate() {
-            let Some(s) = s else { continue };
-            out.push((state_key(i, "step"), Tensor::scalar(T::from_f64(s.step))));
-            out.push((state_key(i, "exp_avg"), Tensor::from_slice(&s.exp_avg, p.shape())));
-            out.push((
-                state_key(i, "exp_avg_sq"),
-                Tensor::from_slice(&s.exp_avg_sq, p.shape()),
-            ));
-            if self.config.amsgrad {
-                out.push((
-                    state_key(i, "max_exp_avg_sq"),
-                    Tensor::from_slice(&s.max_exp_avg_sq, p.shape()),
-                ));
-            }
-        }
-        out
+        self.state.state_dict()
     }
 
     fn load_state_dict(&mut self, state: &[(String, Tensor<T>)]) -> Result<()> {
-        let parsed = parse_state(state, &self.parameters, self.keys(), false)?;
-        self.state = parsed
-            .into_iter()
-            .map(|entry| {
-                entry.map(|t| AdamState {
-                    step: t[0].item().as_f64(),
-                    exp_avg: t[1].to_vec(),
-                    exp_avg_sq: t[2].to_vec(),
-                    max_exp_avg_sq: t.get(3).map(Tensor::to_vec).unwrap_or_default(),
-                })
-            })
-            .collect();
-        Ok(())
+        self.state.load_state_dict(state, &self.parameters)
     }
 }
 

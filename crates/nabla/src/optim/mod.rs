@@ -16,6 +16,7 @@ mod newton;
 mod rmsprop;
 mod schedule;
 mod sgd;
+mod state;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};

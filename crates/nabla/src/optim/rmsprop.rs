@@ -1,7 +1,8 @@
 //! RMSprop, as PyTorch's `torch.optim.RMSprop`.
 
-use super::sgd::{lerp, parse_state, state_key, update_with_grad};
+use super::state::OptimizerState;
 use super::Optimizer;
+use crate::backend::ops::OptimizerUpdate;
 use crate::element::Float;
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -109,17 +110,6 @@ impl RmsPropConfig {
     }
 }
 
-/// One parameter's state.
-#[derive(Clone)]
-struct RmsPropState<T> {
-    step: f64,
-    square_avg: Vec<T>,
-    /// Empty without momentum.
-    momentum_buffer: Vec<T>,
-    /// Empty unless centered.
-    grad_avg: Vec<T>,
-}
-
 /// RMSprop, as PyTorch's `torch.optim.RMSprop`. For each parameter θ with
 /// gradient g:
 ///
@@ -164,18 +154,24 @@ struct RmsPropState<T> {
 pub struct RmsProp<T: Float = f32> {
     parameters: Vec<Tensor<T>>,
     config: RmsPropConfig,
-    state: Vec<Option<RmsPropState<T>>>,
+    state: OptimizerState<T>,
 }
 
 impl<T: Float> RmsProp<T> {
     /// RMSprop over `parameters` (for instance `model.parameters()`).
     pub fn new(parameters: Vec<Tensor<T>>, config: RmsPropConfig) -> Self {
         config.validate();
-        let state = vec![None; parameters.len()];
+        let mut buffers = vec!["square_avg"];
+        if config.momentum > 0.0 {
+            buffers.push("momentum_buffer");
+        }
+        if config.centered {
+            buffers.push("grad_avg");
+        }
         RmsProp {
+            state: OptimizerState::lazy(parameters.len(), true, buffers),
             parameters,
             config,
-            state,
         }
     }
 
@@ -183,69 +179,21 @@ impl<T: Float> RmsProp<T> {
     pub fn config(&self) -> &RmsPropConfig {
         &self.config
     }
-
-    fn keys(&self) -> Vec<&'static str> {
-        let mut keys = vec!["step", "square_avg"];
-        if self.config.momentum > 0.0 {
-            keys.push("momentum_buffer");
-        }
-        if self.config.centered {
-            keys.push("grad_avg");
-        }
-        keys
-    }
 }
 
 impl<T: Float> Optimizer<T> for RmsProp<T> {
     fn step(&mut self) {
         let c = self.config;
-        let (maximize, centered) = (c.maximize, c.centered);
-        let with_momentum = c.momentum > 0.0;
-        let decay = c.weight_decay != 0.0;
-        let weight_decay = T::from_f64(c.weight_decay);
-        let alpha = T::from_f64(c.alpha);
-        let one_minus_alpha = T::from_f64(1.0 - c.alpha);
-        let eps = T::from_f64(c.eps);
-        let momentum = T::from_f64(c.momentum);
-        let neg_lr = T::from_f64(-c.lr);
-        for (p, slot) in self.parameters.iter().zip(&mut self.state) {
-            update_with_grad(p, |data, grad| {
-                let n = data.len();
-                let s = slot.get_or_insert_with(|| RmsPropState {
-                    step: 0.0,
-                    square_avg: vec![T::zero(); n],
-                    momentum_buffer: if with_momentum {
-                        vec![T::zero(); n]
-                    } else {
-                        Vec::new()
-                    },
-                    grad_avg: if centered { vec![T::zero(); n] } else { Vec::new() },
-                });
-                s.step += 1.0;
-                for (i, ((x, &g), sq)) in data.iter_mut().zip(grad).zip(s.square_avg.iter_mut()).enumerate() {
-                    let mut g = if maximize { -g } else { g };
-                    if decay {
-                        g = g + weight_decay * *x;
-                    }
-                    *sq = *sq * alpha + one_minus_alpha * g * g;
-                    let root = if centered {
-                        let a = &mut s.grad_avg[i];
-                        *a = lerp(*a, g, one_minus_alpha);
-                        (*sq - *a * *a).sqrt()
-                    } else {
-                        sq.sqrt()
-                    };
-                    let denom = root + eps;
-                    if with_momentum {
-                        let b = &mut s.momentum_buffer[i];
-                        *b = *b * momentum + g / denom;
-                        *x = *x + neg_lr * *b;
-                    } else {
-                        *x = *x + neg_lr * g / denom;
-                    }
-                }
+        self.state
+            .step(&self.parameters, |_, _| OptimizerUpdate::RmsProp {
+                lr: c.lr,
+                alpha: c.alpha,
+                eps: c.eps,
+                weight_decay: c.weight_decay,
+                momentum: c.momentum,
+                centered: c.centered,
+                maximize: c.maximize,
             });
-        }
     }
 
     fn parameters(&self) -> &[Tensor<T>] {
@@ -261,50 +209,10 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
     }
 
     fn state_dict(&self) -> Vec<(String, Tensor<T>)> {
-        let mut out = Vec::new();
-        for (i, (s, p)) in self.state.iter().zip(&self.parameters).enumerate() {
-            let Some(s) = s else { continue };
-            out.push((state_key(i, "step"), Tensor::scalar(T::from_f64(s.step))));
-            out.push((
-                state_key(i, "square_avg"),
-                Tensor::from_slice(&s.square_avg, p.shape()),
-            ));
-            if self.config.momentum > 0.0 {
-                out.push((
-                    state_key(i, "momentum_buffer"),
-                    Tensor::from_slice(&s.momentum_buffer, p.shape()),
-                ));
-            }
-            if self.config.centered {
-                out.push((
-                    state_key(i, "grad_avg"),
-                    Tensor::from_slice(&s.grad_avg, p.shape()),
-                ));
-            }
-        }
-        out
+        self.state.state_dict()
     }
 
     fn load_state_dict(&mut self, state: &[(String, Tensor<T>)]) -> Result<()> {
-        let keys = self.keys();
-        let parsed = parse_state(state, &self.parameters, &keys, false)?;
-        let find = |t: &[Tensor<T>], key: &str| -> Vec<T> {
-            keys.iter()
-                .position(|&k| k == key)
-                .map(|k| t[k].to_vec())
-                .unwrap_or_default()
-        };
-        self.state = parsed
-            .into_iter()
-            .map(|entry| {
-                entry.map(|t| RmsPropState {
-                    step: t[0].item().as_f64(),
-                    square_avg: t[1].to_vec(),
-                    momentum_buffer: find(&t, "momentum_buffer"),
-                    grad_avg: find(&t, "grad_avg"),
-                })
-            })
-            .collect();
-        Ok(())
+        self.state.load_state_dict(state, &self.parameters)
     }
 }

@@ -1,12 +1,10 @@
-//! Stochastic gradient descent, as PyTorch's `torch.optim.SGD`; and the
-//! helpers every optimizer of this module shares: reading a parameter's
-//! gradient next to its data, and checking a loaded state.
+//! Stochastic gradient descent, as PyTorch's `torch.optim.SGD`.
 
-use rayon::prelude::*;
-
+use super::state::OptimizerState;
 use super::Optimizer;
+use crate::backend::ops::OptimizerUpdate;
 use crate::element::Float;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::tensor::Tensor;
 
 /// Settings of [`Sgd`]. `Default` gives PyTorch's defaults: `lr` 1e-3 and
@@ -142,18 +140,22 @@ impl SgdConfig {
 pub struct Sgd<T: Float = f32> {
     parameters: Vec<Tensor<T>>,
     config: SgdConfig,
-    momentum_buffers: Vec<Option<Vec<T>>>,
+    state: OptimizerState<T>,
 }
 
 impl<T: Float> Sgd<T> {
     /// SGD over `parameters` (for instance `model.parameters()`).
     pub fn new(parameters: Vec<Tensor<T>>, config: SgdConfig) -> Self {
         config.validate();
-        let momentum_buffers = vec![None; parameters.len()];
+        let buffers = if config.momentum != 0.0 {
+            vec!["momentum_buffer"]
+        } else {
+            Vec::new()
+        };
         Sgd {
+            state: OptimizerState::lazy(parameters.len(), false, buffers),
             parameters,
             config,
-            momentum_buffers,
         }
     }
 
@@ -166,52 +168,25 @@ impl<T: Float> Sgd<T> {
 impl<T: Float> Optimizer<T> for Sgd<T> {
     fn step(&mut self) {
         let c = self.config;
-        let neg_lr = T::from_f64(-c.lr);
-        let weight_decay = T::from_f64(c.weight_decay);
-        let decay = c.weight_decay != 0.0;
-        let momentum = T::from_f64(c.momentum);
-        let keep = T::from_f64(1.0 - c.dampening);
-        let (maximize, nesterov) = (c.maximize, c.nesterov);
-        // The gradient after maximize and weight decay, as PyTorch forms it.
-        let effective = move |g: T, x: T| {
-            let g = if maximize { -g } else { g };
-            if decay {
-                g + weight_decay * x
+        self.state.step(&self.parameters, |_, first_step| {
+            if c.momentum == 0.0 {
+                OptimizerUpdate::Sgd {
+                    lr: c.lr,
+                    weight_decay: c.weight_decay,
+                    maximize: c.maximize,
+                }
             } else {
-                g
+                OptimizerUpdate::SgdMomentum {
+                    lr: c.lr,
+                    weight_decay: c.weight_decay,
+                    maximize: c.maximize,
+                    momentum: c.momentum,
+                    dampening: c.dampening,
+                    nesterov: c.nesterov,
+                    first_step,
+                }
             }
-        };
-        for (p, buffer) in self.parameters.iter().zip(&mut self.momentum_buffers) {
-            update_with_grad(p, |data, grad| {
-                if c.momentum == 0.0 {
-                    for (x, &g) in data.iter_mut().zip(grad) {
-                        *x = *x + neg_lr * effective(g, *x);
-                    }
-                    return;
-                }
-                match buffer {
-                    None => {
-                        // First step: the buffer is the gradient itself.
-                        let mut b = Vec::with_capacity(data.len());
-                        for (x, &g) in data.iter_mut().zip(grad) {
-                            let g = effective(g, *x);
-                            b.push(g);
-                            let d = if nesterov { g + momentum * g } else { g };
-                            *x = *x + neg_lr * d;
-                        }
-                        *buffer = Some(b);
-                    }
-                    Some(b) => for_each_chunk(data, grad, b, &mut [], |data, grad, b, _| {
-                        for ((x, &g), b) in data.iter_mut().zip(grad).zip(b.iter_mut()) {
-                            let g = effective(g, *x);
-                            *b = *b * momentum + keep * g;
-                            let d = if nesterov { g + momentum * *b } else { *b };
-                            *x = *x + neg_lr * d;
-                        }
-                    }),
-                }
-            });
-        }
+        });
     }
 
     fn parameters(&self) -> &[Tensor<T>] {
@@ -227,182 +202,10 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     }
 
     fn state_dict(&self) -> Vec<(String, Tensor<T>)> {
-        self.momentum_buffers
-            .iter()
-            .zip(&self.parameters)
-            .enumerate()
-            .filter_map(|(i, (b, p))| {
-                b.as_ref()
-                    .map(|b| (state_key(i, "momentum_buffer"), Tensor::from_slice(b, p.shape())))
-            })
-            .collect()
+        self.state.state_dict()
     }
 
     fn load_state_dict(&mut self, state: &[(String, Tensor<T>)]) -> Result<()> {
-        let keys: &[&str] = if self.config.momentum != 0.0 {
-            &["momentum_buffer"]
-        } else {
-            &[]
-        };
-        let parsed = parse_state(state, &self.parameters, keys, false)?;
-        self.momentum_buffers = parsed
-            .into_iter()
-            .map(|entry| entry.map(|tensors| tensors[0].to_vec()))
-            .collect();
-        Ok(())
+        self.state.load_state_dict(state, &self.parameters)
     }
-}
-
-// ------------------------------------------------ shared by the optimizers
-
-/// The context that [`Error`]s from `load_state_dict` name.
-pub(super) const STATE_CONTEXT: &str = "optimizer state";
-
-/// PyTorch's name of a state entry: `state.{index}.{key}`.
-pub(super) fn state_key(index: usize, key: &str) -> String {
-    format!("state.{index}.{key}")
-}
-
-/// Runs `f` on the data of parameter `p` (mutable) and its gradient, both
-/// as contiguous row-major slices, unrecorded; returns false (and does
-/// nothing) when `p` is frozen or has no gradient. The gradient is read in
-/// place unless it shares `p`'s storage, when it is copied first.
-pub(super) fn update_with_grad<T: Float>(p: &Tensor<T>, f: impl FnOnce(&mut [T], &[T])) -> bool {
-    if !p.is_requires_grad() {
-        return false;
-    }
-    let Some(grad) = p.grad() else {
-        return false;
-    };
-    assert!(
-        grad.shape() == p.shape(),
-        "optimizer: gradient of shape {:?} for a parameter of shape {:?}",
-        grad.shape(),
-        p.shape()
-    );
-    if grad.shares_storage_with(p) {
-        let copy = grad.to_vec();
-        p.update_data(|data| f(data, &copy));
-    } else {
-        grad.with_contiguous(|g| p.update_data(|data| f(data, g)));
-    }
-    true
-}
-
-/// Runs `f` on matching chunks of a parameter's data, its gradient and up
-/// to two state buffers of the same length (`b` may be empty, and then each
-/// chunk of it is too), in parallel for a large parameter. The updates are
-/// elementwise, so chunks are independent; a big layer's weights (an MLP's
-/// 784 x 256) are worth spreading over threads.
-pub(super) fn for_each_chunk<T: Float>(
-    data: &mut [T],
-    grad: &[T],
-    a: &mut [T],
-    b: &mut [T],
-    f: impl Fn(&mut [T], &[T], &mut [T], &mut [T]) + Sync + Send,
-) {
-    const CHUNK: usize = 1 << 14;
-    if data.len() < 2 * CHUNK || rayon::current_num_threads() == 1 {
-        return f(data, grad, a, b);
-    }
-    let chunks = data
-        .par_chunks_mut(CHUNK)
-        .zip(grad.par_chunks(CHUNK))
-        .zip(a.par_chunks_mut(CHUNK));
-    if b.is_empty() {
-        chunks.for_each(|((x, g), a)| f(x, g, a, &mut []));
-    } else {
-        chunks
-            .zip(b.par_chunks_mut(CHUNK))
-            .for_each(|(((x, g), a), b)| f(x, g, a, b));
-    }
-}
-
-/// PyTorch's `lerp(start, end, weight)`, with its two formulas for small
-/// and large weights.
-#[inline]
-pub(super) fn lerp<T: Float>(start: T, end: T, weight: T) -> T {
-    if weight.abs() < T::from_f64(0.5) {
-        start + weight * (end - start)
-    } else {
-        end - (end - start) * (T::one() - weight)
-    }
-}
-
-/// The larger of two values, NaN if either is (as `torch.maximum`).
-#[inline]
-pub(super) fn maximum<T: Float>(a: T, b: T) -> T {
-    if a.is_nan() || a > b {
-        a
-    } else {
-        b
-    }
-}
-
-/// Checks a state to load against the parameters: every entry must be
-/// named `state.{i}.{key}` with `i` a parameter's index and `key` one of
-/// `keys`, appear once, and have the parameter's shape (a scalar for
-/// `step`); a parameter with any entry (every parameter, if
-/// `every_parameter`) must have all of `keys`. Returns, per parameter,
-/// its tensors in the order of `keys`, or `None` for a parameter with no
-/// state.
-pub(super) fn parse_state<T: Float>(
-    state: &[(String, Tensor<T>)],
-    parameters: &[Tensor<T>],
-    keys: &[&str],
-    every_parameter: bool,
-) -> Result<Vec<Option<Vec<Tensor<T>>>>> {
-    let mut slots: Vec<Vec<Option<Tensor<T>>>> = vec![vec![None; keys.len()]; parameters.len()];
-    for (name, tensor) in state {
-        let unexpected = || Error::UnexpectedTensor {
-            context: STATE_CONTEXT.to_string(),
-            name: name.clone(),
-        };
-        let rest = name.strip_prefix("state.").ok_or_else(unexpected)?;
-        let (index, key) = rest.split_once('.').ok_or_else(unexpected)?;
-        // Canonical decimal indices only ("01" names nothing).
-        let index: usize = match index.parse() {
-            Ok(i) if index == format!("{i}") => i,
-            _ => return Err(unexpected()),
-        };
-        let k = keys.iter().position(|&k| k == key).ok_or_else(unexpected)?;
-        let parameter = parameters.get(index).ok_or_else(unexpected)?;
-        let expected: &[usize] = if key == "step" { &[] } else { parameter.shape() };
-        if tensor.shape() != expected {
-            return Err(Error::ShapeMismatch {
-                context: STATE_CONTEXT.to_string(),
-                name: name.clone(),
-                expected: expected.to_vec(),
-                found: tensor.shape().to_vec(),
-            });
-        }
-        let slot = &mut slots[index][k];
-        if slot.is_some() {
-            return Err(Error::DuplicateTensor {
-                context: STATE_CONTEXT.to_string(),
-                name: name.clone(),
-            });
-        }
-        *slot = Some(tensor.clone());
-    }
-    slots
-        .into_iter()
-        .enumerate()
-        .map(|(i, entry)| {
-            if !every_parameter && entry.iter().all(Option::is_none) {
-                return Ok(None);
-            }
-            entry
-                .into_iter()
-                .zip(keys)
-                .map(|(t, key)| {
-                    t.ok_or_else(|| Error::MissingTensor {
-                        context: STATE_CONTEXT.to_string(),
-                        name: state_key(i, key),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()
-                .map(Some)
-        })
-        .collect()
 }
