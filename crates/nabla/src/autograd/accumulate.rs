@@ -28,7 +28,7 @@ fn exclusive_buffer<T: Float>(t: &Tensor<T>) -> Option<RwLockWriteGuard<'_, Vec<
     if !unobserved {
         return None;
     }
-    let data = inner.storage.write().unwrap_or_else(|p| p.into_inner());
+    let data = crate::backend::write_storage(t);
     (data.len() == layout.numel()).then_some(data)
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod accumulate;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
+pub(crate) mod fill;
 pub(crate) mod im2col;
 pub(crate) mod matmul;
 pub(crate) mod optimizer;

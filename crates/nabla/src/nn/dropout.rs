@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Mutex;
 
 use super::{Layer, Module};
+use crate::backend::{self, ops::RandomFill};
 use crate::element::Float;
 use crate::tensor::{Generator, Tensor};
 
@@ -67,9 +68,11 @@ impl<T: Float> Layer<T> for Dropout<T> {
         }
         let scale = 1.0 / (1.0 - self.p);
         let mut generator = self.generator.0.lock().unwrap_or_else(|p| p.into_inner());
-        let mask: Vec<T> = (0..input.numel())
-            .map(|_| T::from_f64(if generator.uniform() < self.p { 0.0 } else { scale }))
-            .collect();
-        input * &Tensor::from_vec(mask, input.shape())
+        let mask = backend::random(
+            input.shape(),
+            RandomFill::Bernoulli { p: self.p, scale },
+            &mut generator,
+        );
+        input * &mask
     }
 }

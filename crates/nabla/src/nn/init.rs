@@ -1,6 +1,7 @@
 //! Parameter initialisation, in place and seeded, with PyTorch's formulas
 //! (`torch.nn.init`).
 
+use crate::backend::{self, ops::RandomFill};
 use crate::element::Float;
 use crate::tensor::{Generator, Tensor};
 
@@ -35,23 +36,19 @@ pub fn calculate_gain(nonlinearity: &str, negative_slope: f64) -> f64 {
     }
 }
 
-fn fill<T: Float>(tensor: &Tensor<T>, mut draw: impl FnMut() -> f64) {
-    tensor.update_data(|data| data.iter_mut().for_each(|v| *v = T::from_f64(draw())));
-}
-
 /// Fills with draws from U(low, high).
 pub fn uniform_<T: Float>(tensor: &Tensor<T>, low: f64, high: f64, generator: &mut Generator) {
-    fill(tensor, || low + (high - low) * generator.uniform());
+    backend::random_fill(tensor, RandomFill::Uniform { low, high }, generator);
 }
 
 /// Fills with draws from N(mean, std^2).
 pub fn normal_<T: Float>(tensor: &Tensor<T>, mean: f64, std: f64, generator: &mut Generator) {
-    fill(tensor, || mean + std * generator.normal());
+    backend::random_fill(tensor, RandomFill::Normal { mean, std }, generator);
 }
 
 /// Fills with a constant.
 pub fn constant_<T: Float>(tensor: &Tensor<T>, value: f64) {
-    fill(tensor, || value);
+    backend::fill(tensor, T::from_f64(value));
 }
 
 /// Xavier/Glorot uniform: U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)).

@@ -43,7 +43,7 @@ impl<T: Float> Tensor<T> {
         };
         let source_strides = broadcast_strides(source.layout(), self.shape());
         let src = source.storage();
-        let mut dst = self.inner.storage.write().unwrap_or_else(|p| p.into_inner());
+        let mut dst = crate::backend::write_storage(self);
         update_strided(&mut dst, layout, &src, &source_strides, source.layout().offset, f);
     }
 

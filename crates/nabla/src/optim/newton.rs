@@ -150,11 +150,8 @@ impl<T: Float> Newton<T> {
         let mut start = 0;
         for p in &self.parameters {
             let n = p.numel();
-            p.update_data(|data| {
-                for (d, v) in data.iter_mut().zip(&values[start..start + n]) {
-                    *d = T::from_f64(*v);
-                }
-            });
+            let data = values[start..start + n].iter().map(|&v| T::from_f64(v)).collect();
+            p.copy_from(&Tensor::from_vec(data, p.shape()));
             start += n;
         }
     }

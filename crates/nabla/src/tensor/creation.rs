@@ -2,6 +2,7 @@
 //! random draws from a seeded [`Generator`].
 
 use super::{Generator, Tensor};
+use crate::backend::{self, ops::RandomFill};
 use crate::element::Float;
 
 impl<T: Float> Tensor<T> {
@@ -35,7 +36,7 @@ impl<T: Float> Tensor<T> {
 
     /// A tensor of `shape` filled with `value`.
     pub fn full(shape: &[usize], value: T) -> Self {
-        Self::from_contiguous(vec![value; shape.iter().product()], shape)
+        backend::full(shape, value)
     }
 
     /// A tensor of `shape` filled with zeros.
@@ -139,28 +140,20 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(a.to_vec(), b.to_vec()); // same seed, same numbers
     /// ```
     pub fn rand(shape: &[usize], generator: &mut Generator) -> Self {
-        // Keep only as many random bits as T holds, so that rounding can
-        // never carry a draw up to 1.
-        let scale = (1u64 << T::MANTISSA_DIGITS) as f64;
-        let data = (0..shape.iter().product())
-            .map(|_| T::from_f64((generator.uniform() * scale).floor() / scale))
-            .collect();
-        Self::from_contiguous(data, shape)
+        backend::random(shape, RandomFill::UnitUniform, generator)
     }
 
     /// Standard normal draws.
     pub fn randn(shape: &[usize], generator: &mut Generator) -> Self {
-        let data = (0..shape.iter().product())
-            .map(|_| T::from_f64(generator.normal()))
-            .collect();
-        Self::from_contiguous(data, shape)
+        backend::random(shape, RandomFill::Normal { mean: 0.0, std: 1.0 }, generator)
     }
 
     /// Uniform draws from `[low, high)`.
     pub fn uniform(shape: &[usize], low: T, high: T, generator: &mut Generator) -> Self {
-        let data = (0..shape.iter().product())
-            .map(|_| low + (high - low) * T::from_f64(generator.uniform()))
-            .collect();
-        Self::from_contiguous(data, shape)
+        let fill = RandomFill::UniformInElementType {
+            low: low.as_f64(),
+            high: high.as_f64(),
+        };
+        backend::random(shape, fill, generator)
     }
 }

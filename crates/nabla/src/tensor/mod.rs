@@ -6,18 +6,18 @@ mod display;
 mod index_tensor;
 mod random;
 
-use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex};
 
 use crate::autograd::Node;
+use crate::backend::{self, StorageRead};
 use crate::element::Float;
 use crate::layout::{self, Layout};
 pub use index_tensor::IndexTensor;
 pub use random::Generator;
 
 /// The buffer behind one or more tensors. Views share it.
-pub(crate) type Storage<T> = Arc<RwLock<Vec<T>>>;
+pub(crate) type Storage<T> = Arc<backend::Storage<T>>;
 
 /// An n-dimensional array of `f32` (the default) or `f64` that remembers how
 /// it was computed, so that gradients can flow back through it.
@@ -69,20 +69,6 @@ impl<T: Float> AsRef<Tensor<T>> for Tensor<T> {
         self
     }
 }
-
-/// A read lock on a tensor's storage, dereferencing to the storage from the
-/// tensor's offset on.
-pub(crate) struct StorageRead<'a, T> {
-    guard: RwLockReadGuard<'a, Vec<T>>,
-}
-
-impl<T> Deref for StorageRead<'_, T> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        &self.guard
-    }
-}
-
 impl<T: Float> Tensor<T> {
     pub(crate) fn from_parts(
         storage: Storage<T>,
@@ -105,7 +91,7 @@ impl<T: Float> Tensor<T> {
     pub(crate) fn from_contiguous(data: Vec<T>, shape: &[usize]) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
         Self::from_parts(
-            Arc::new(RwLock::new(data)),
+            Arc::new(backend::Storage::from_host(data)),
             Layout::contiguous(shape),
             false,
             None,
@@ -124,35 +110,13 @@ impl<T: Float> Tensor<T> {
 
     /// Reads the whole storage; index it with the layout's offsets.
     pub(crate) fn storage(&self) -> StorageRead<'_, T> {
-        StorageRead {
-            guard: self
-                .inner
-                .storage
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        }
+        backend::read_storage(self)
     }
 
     /// Runs `f` on the elements in row-major order as one slice, copying only
     /// when the tensor is not contiguous.
     pub(crate) fn with_contiguous<R>(&self, f: impl FnOnce(&[T]) -> R) -> R {
-        let layout = self.layout();
-        let data = self.storage();
-        if layout.is_contiguous() {
-            f(&data[layout.offset..layout.offset + layout.numel()])
-        } else {
-            let mut copy = Vec::with_capacity(layout.numel());
-            layout.for_each_run(|start, len, step| {
-                if step == 1 {
-                    copy.extend_from_slice(&data[start..start + len]);
-                } else if step == 0 {
-                    copy.extend(std::iter::repeat_n(data[start], len));
-                } else {
-                    copy.extend((0..len).map(|i| data[start + i * step]));
-                }
-            });
-            f(&copy)
-        }
+        backend::with_contiguous(self, f)
     }
 
     /// The shape, outermost dimension first.
@@ -205,7 +169,7 @@ impl<T: Float> Tensor<T> {
             "item: only a one-element tensor has an item, this one has shape {:?}",
             self.shape()
         );
-        self.storage()[self.layout().offset]
+        backend::element(self, self.layout().offset)
     }
 
     /// The element at a multi-index.
@@ -222,7 +186,7 @@ impl<T: Float> Tensor<T> {
         );
         let l = self.layout();
         let offset = l.offset + index.iter().zip(&l.strides).map(|(i, s)| i * s).sum::<usize>();
-        self.storage()[offset]
+        backend::element(self, offset)
     }
 
     /// True when both tensors are views of the same storage.
@@ -246,18 +210,7 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If the tensor is not contiguous (a strided view).
     pub fn update_data<R>(&self, f: impl FnOnce(&mut [T]) -> R) -> R {
-        let layout = self.layout();
-        assert!(
-            layout.is_contiguous(),
-            "update_data: the tensor of shape {:?} is a strided view; update its base tensor",
-            layout.shape
-        );
-        let mut data = self
-            .inner
-            .storage
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        f(&mut data[layout.offset..layout.offset + layout.numel()])
+        backend::update_data(self, f)
     }
 
     /// Copies `source`'s elements into this contiguous tensor in place,
@@ -272,8 +225,6 @@ impl<T: Float> Tensor<T> {
             source.shape(),
             self.shape()
         );
-        // Read before locking for writing: `source` may share this storage.
-        let values = source.to_vec();
-        self.update_data(|data| data.copy_from_slice(&values));
+        backend::copy_into(self, source);
     }
 }

@@ -2,6 +2,7 @@
 //! running statistics.
 
 use super::{affine, per_channel, standardize};
+use crate::backend;
 use crate::element::Float;
 use crate::nn::{Layer, Module};
 use crate::tensor::Tensor;
@@ -146,10 +147,9 @@ fn update_running_stats<T: Float>(
     }
     let mut tracked = None;
     if let Some(n) = s.num_batches_tracked {
-        tracked = Some(n.update_data(|d| {
-            d[0] = d[0] + T::one();
-            d[0].as_f64()
-        }));
+        let count = n.item() + T::one();
+        backend::fill(n, count);
+        tracked = Some(count.as_f64());
     }
     let factor = match (s.momentum, tracked) {
         (Some(m), _) => m,
@@ -246,7 +246,7 @@ macro_rules! batch_norm_layer {
             pub fn reset_running_stats(&self) {
                 let fill = |t: &Option<Tensor<T>>, v: T| {
                     if let Some(t) = t {
-                        t.update_data(|d| d.fill(v));
+                        backend::fill(t, v);
                     }
                 };
                 fill(&self.running_mean, T::zero());
