@@ -210,7 +210,7 @@ impl<T: Float> Tensor<T> {
     /// # Panics
     /// If the tensor is not contiguous (a strided view).
     pub fn update_data<R>(&self, f: impl FnOnce(&mut [T]) -> R) -> R {
-        backend::update_data(self, f)
+        backend::update_host(self, f)
     }
 
     /// Copies `source`'s elements into this contiguous tensor in place,

@@ -1,0 +1,44 @@
+//! The CPU backend: tensor memory is a host `Vec`, and every operation is a
+//! loop of [`crate::kernels`] over it.
+
+mod memory;
+mod optimizer;
+
+use super::Backend;
+use crate::element::Float;
+use crate::tensor::Tensor;
+
+/// The CPU backend (the only one today).
+pub(crate) struct Cpu;
+
+impl Backend for Cpu {}
+
+/// Runs `f` on `x`'s elements in row-major order as one slice, copying
+/// only when `x` is not contiguous.
+pub(super) fn contiguous_elements<T: Float, R>(x: &Tensor<T>, f: impl FnOnce(&[T]) -> R) -> R {
+    let layout = x.layout();
+    let data = x.inner.storage.read();
+    if layout.is_contiguous() {
+        f(&data[layout.offset..layout.offset + layout.numel()])
+    } else {
+        let mut copy = Vec::with_capacity(layout.numel());
+        layout.for_each_run(|start, len, step| {
+            if step == 1 {
+                copy.extend_from_slice(&data[start..start + len]);
+            } else if step == 0 {
+                copy.extend(std::iter::repeat_n(data[start], len));
+            } else {
+                copy.extend((0..len).map(|i| data[start + i * step]));
+            }
+        });
+        f(&copy)
+    }
+}
+
+/// Runs `f` on the elements of a contiguous tensor as one mutable slice.
+pub(super) fn contiguous_elements_mut<T: Float, R>(x: &Tensor<T>, f: impl FnOnce(&mut [T]) -> R) -> R {
+    let layout = x.layout();
+    debug_assert!(layout.is_contiguous());
+    let mut data = x.inner.storage.write();
+    f(&mut data[layout.offset..layout.offset + layout.numel()])
+}
