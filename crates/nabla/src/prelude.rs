@@ -40,8 +40,8 @@ pub use crate::nn::loss::{
     binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss, Reduction,
 };
 pub use crate::nn::{
-    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Flatten, Gelu, Layer, LayerNorm, Linear, MaxPool2d,
-    Module, Relu, Sequential, Sigmoid, Tanh, ToDtype,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Gelu, Gru, Layer, LayerNorm,
+    Linear, Lstm, MaxPool2d, Module, Relu, Rnn, RnnOptions, Sequential, Sigmoid, Tanh, ToDtype,
 };
 pub use crate::optim::{clip_grad_norm_, Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, Sgd, SgdConfig};
 pub use crate::tensor::{Generator, IndexTensor, Tensor};

@@ -13,6 +13,7 @@ pub mod loss;
 mod module;
 mod norm;
 mod pool;
+mod rnn;
 mod sequential;
 mod summarize;
 mod summary;
@@ -33,6 +34,9 @@ pub use norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
 };
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
+pub use rnn::{
+    Embedding, Gru, GruCell, Lstm, LstmCell, Nonlinearity, RecurrentWeights, Rnn, RnnCell, RnnOptions,
+};
 pub use sequential::Sequential;
 pub use summarize::{Geometry, Summarize};
 pub use summary::{summary, LayerSummary, ReceptiveField, Summary};

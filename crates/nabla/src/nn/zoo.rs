@@ -1,5 +1,6 @@
 //! Ready-made models: LeNet-5 (section 5.4 of the course) in its modern and
-//! 1998 forms, and a small VGG-style CNN for 3x32x32 images.
+//! 1998 forms, a small VGG-style CNN for 3x32x32 images, and the
+//! character-level LSTM language model ([`char_lstm`]).
 //!
 //! Parameter names follow the PyTorch reference definitions, so weights move
 //! both ways through safetensors checkpoints.
@@ -10,6 +11,10 @@ use super::{
 };
 use crate::element::Float;
 use crate::tensor::Generator;
+
+mod char_lstm;
+
+pub use char_lstm::{char_lstm, CharLstm, CharLstmConfig};
 
 /// LeNet-5 as this PyTorch reference, for `[N, 1, 28, 28]` inputs and 10
 /// classes (61,706 parameters):
