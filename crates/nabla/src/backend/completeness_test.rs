@@ -4,10 +4,19 @@
 //! tests show which named operations real workloads use, so that a second
 //! backend knows what it must implement first.
 
+use std::collections::BTreeMap;
+
 use super::counting::calls;
 use crate::nn::{zoo, Layer, Module};
 use crate::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use crate::tensor::{Generator, IndexTensor, Tensor};
+
+/// Asserts that each of `expected` was called exactly that many times.
+fn assert_calls(calls: &BTreeMap<&'static str, usize>, expected: &[(&str, usize)]) {
+    for &(name, n) in expected {
+        assert_eq!(calls.get(name), Some(&n), "{name} in {calls:?}");
+    }
+}
 
 #[test]
 fn a_lenet5_training_step_runs_through_the_backend() {
@@ -27,6 +36,21 @@ fn a_lenet5_training_step_runs_through_the_backend() {
         loss.backward();
         optimizer.step();
     });
+    // Two convolutions and poolings forward and back (the first
+    // convolution's input needs no gradient); cross-entropy gathers the
+    // targets' log-probabilities and adds their gradient back in place.
+    assert_calls(
+        &step,
+        &[
+            ("conv2d", 2),
+            ("conv2d_weight_grad", 2),
+            ("conv2d_input_grad", 1),
+            ("max_pool2d", 2),
+            ("max_pool2d_scatter", 2),
+            ("gather", 1),
+            ("add_at", 1),
+        ],
+    );
     assert_eq!(
         step.get("optimizer_update"),
         Some(&model.parameters().len()),
@@ -66,5 +90,9 @@ fn an_lstm_sized_step_runs_through_the_backend() {
         Tensor::stack(&outputs, 0).pow_scalar(2.0).mean().backward();
         optimizer.step();
     });
+    // The gates' four slices per step send their gradients into the
+    // gates' gradient buffer in place; the outputs are stacked once.
+    assert_calls(&step, &[("cat", 1), ("add_at", 4 * steps)]);
+    assert!(step.get("add_into").is_some_and(|&n| n >= steps), "{step:?}");
     assert_eq!(step.get("optimizer_update"), Some(&3), "{step:?}");
 }

@@ -18,13 +18,17 @@
 
 pub(crate) mod ops;
 
+mod accumulate;
 #[cfg(test)]
 mod completeness_test;
+mod conv;
 #[cfg(test)]
 pub(crate) mod counting;
 mod cpu;
+mod index;
 mod memory;
 mod optimizer;
+mod pool;
 mod storage;
 
 use std::ops::Deref;
@@ -32,15 +36,24 @@ use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 
 use crate::element::Float;
 use crate::tensor::Tensor;
+pub(crate) use accumulate::{add_at, add_into, AccumulateOps};
+pub(crate) use conv::{conv2d, conv2d_input_grad, conv2d_weight_grad, ConvOps};
+pub(crate) use index::{cat, flip, gather, index_select, IndexOps};
 pub(crate) use memory::{
     copy, copy_into, element, fill, full, random, random_fill, read_host, update_host, MemoryOps,
 };
 pub(crate) use optimizer::{optimizer_update, OptimizerOps};
+pub(crate) use pool::{
+    avg_pool2d, avg_pool2d_transpose, max_pool2d, max_pool2d_gather, max_pool2d_scatter, PoolOps,
+};
 pub(crate) use storage::{Device, Storage};
 
 /// Every operation a backend implements, grouped by concern; each group's
 /// trait documents its operations.
-pub(crate) trait Backend: MemoryOps + OptimizerOps {}
+pub(crate) trait Backend:
+    MemoryOps + OptimizerOps + ConvOps + PoolOps + IndexOps + AccumulateOps
+{
+}
 
 /// The CPU backend as the dispatch sees it: counted in unit tests.
 #[cfg(not(test))]

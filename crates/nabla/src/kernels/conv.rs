@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use super::elementwise::filled;
 use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
 use super::matmul::{gemm_into, Mat, MatMut};
+use crate::backend::ops::ConvGeometry;
 use crate::element::Float;
 
 /// How an image's patch matrix is laid out (see [`super::im2col`]).
@@ -23,24 +24,6 @@ pub(crate) enum PatchLayout {
     /// No patch matrix: one product per kernel tap, reading the padded
     /// image through a shifted `[C, OH Wp]` view (stride 1, many channels).
     Taps,
-}
-
-/// The geometry of one 2-D convolution: sizes, and per axis stride,
-/// zero padding and dilation (`(height, width)`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ConvGeometry {
-    pub batch: usize,
-    /// Channels of the convolution's input (`C`).
-    pub in_channels: usize,
-    /// Channels of the convolution's output (`C'`).
-    pub out_channels: usize,
-    pub groups: usize,
-    pub input: (usize, usize),
-    pub kernel: (usize, usize),
-    pub output: (usize, usize),
-    pub stride: (usize, usize),
-    pub padding: (usize, usize),
-    pub dilation: (usize, usize),
 }
 
 impl ConvGeometry {

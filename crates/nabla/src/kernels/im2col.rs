@@ -16,7 +16,7 @@
 //!
 //! All buffers are contiguous NCHW pieces of one image.
 
-use super::conv::ConvGeometry;
+use crate::backend::ops::ConvGeometry;
 use crate::element::Float;
 
 /// The output columns `x0..x1` whose input column `x * stride + offset`

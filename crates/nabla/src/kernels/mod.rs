@@ -6,6 +6,7 @@ pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod fill;
 pub(crate) mod im2col;
+pub(crate) mod index;
 pub(crate) mod matmul;
 pub(crate) mod optimizer;
 pub(crate) mod pool;

@@ -5,8 +5,8 @@
 //! so convolutions can be differentiated twice.
 
 use crate::autograd::record;
+use crate::backend::{self, ops::ConvGeometry};
 use crate::element::Float;
-use crate::kernels::conv::{conv2d_forward, conv2d_input_grad, conv2d_weight_grad, ConvGeometry};
 use crate::tensor::Tensor;
 
 /// A size per spatial axis, given as one number for both or as `(h, w)`.
@@ -120,13 +120,7 @@ fn conv2d_bias_recorded<T: Float>(
     b: Option<&Tensor<T>>,
     g: ConvGeometry,
 ) -> Tensor<T> {
-    let out = x.with_contiguous(|xs| {
-        w.with_contiguous(|ws| match b {
-            Some(b) => b.with_contiguous(|bs| conv2d_forward(xs, ws, Some(bs), &g)),
-            None => conv2d_forward(xs, ws, None, &g),
-        })
-    });
-    let out = Tensor::from_contiguous(out, &[g.batch, g.out_channels, g.output.0, g.output.1]);
+    let out = backend::conv2d(x, w, b, &g);
     let (xc, wc, has_bias) = (x.clone(), w.clone(), b.is_some());
     let inputs: Vec<&Tensor<T>> = [x, w].into_iter().chain(b).collect();
     record("Conv2d", out, &inputs, move |ctx| {
@@ -145,8 +139,7 @@ fn conv2d_bias_recorded<T: Float>(
 
 /// The adjoint of the convolution in its input: `[N, C', OH, OW]` to `[N, C, H, W]`.
 fn conv2d_input_recorded<T: Float>(dy: &Tensor<T>, w: &Tensor<T>, g: ConvGeometry) -> Tensor<T> {
-    let out = dy.with_contiguous(|ds| w.with_contiguous(|ws| conv2d_input_grad(ds, ws, &g)));
-    let out = Tensor::from_contiguous(out, &[g.batch, g.in_channels, g.input.0, g.input.1]);
+    let out = backend::conv2d_input_grad(dy, w, &g);
     let (dyc, wc) = (dy.clone(), w.clone());
     record("ConvTranspose2d", out, &[dy, w], move |ctx| {
         let gg = ctx.grad();
@@ -160,11 +153,7 @@ fn conv2d_input_recorded<T: Float>(dy: &Tensor<T>, w: &Tensor<T>, g: ConvGeometr
 
 /// The weight gradient of the convolution: `[C', C/g, kh, kw]` from `x` and `dy`.
 fn conv2d_weight_recorded<T: Float>(x: &Tensor<T>, dy: &Tensor<T>, g: ConvGeometry) -> Tensor<T> {
-    let out = x.with_contiguous(|xs| dy.with_contiguous(|ds| conv2d_weight_grad(xs, ds, &g)));
-    let out = Tensor::from_contiguous(
-        out,
-        &[g.out_channels, g.in_channels / g.groups, g.kernel.0, g.kernel.1],
-    );
+    let out = backend::conv2d_weight_grad(x, dy, &g);
     let (xc, dyc) = (x.clone(), dy.clone());
     record("Conv2dWeightGrad", out, &[x, dy], move |ctx| {
         let v = ctx.grad();

@@ -2,10 +2,10 @@
 //! scatter_add. Each pair is the other's backward.
 
 use crate::autograd::record;
-use crate::autograd::sparse_grad::{Placement, SparseGrad};
+use crate::autograd::sparse_grad::SparseGrad;
+use crate::backend::{self, ops::Placement};
 use crate::element::Float;
-use crate::kernels::accumulate::{for_each_indexed, index_add_assign, scatter_add_assign};
-use crate::layout::{contiguous_strides, normalize_dim, Dims};
+use crate::layout::{normalize_dim, Dims};
 use crate::tensor::{IndexTensor, Tensor};
 
 /// Panics unless `indices` is a 1-D list of positions along dimension
@@ -61,40 +61,9 @@ impl<T: Float> Tensor<T> {
         let owned: Vec<I::Item> = tensors.into_iter().collect();
         let tensors: Vec<&Tensor<T>> = owned.iter().map(AsRef::as_ref).collect();
         assert!(!tensors.is_empty(), "cat: needs at least one tensor");
-        let first = tensors[0].shape();
-        let d = normalize_dim("cat", dim, first.len());
-        for t in &tensors {
-            let s = t.shape();
-            let ok = s.len() == first.len()
-                && s.iter()
-                    .zip(first)
-                    .enumerate()
-                    .all(|(i, (a, b))| i == d || a == b);
-            assert!(
-                ok,
-                "cat: shapes {first:?} and {s:?} differ outside dimension {dim}"
-            );
-        }
-        let mut shape = first.to_vec();
-        shape[d] = tensors.iter().map(|t| t.shape()[d]).sum();
-        let outer: usize = first[..d].iter().product();
-        let inner: usize = first[d + 1..].iter().product();
-        let mut out = vec![T::zero(); shape.iter().product()];
-        let row = shape[d] * inner;
-        let mut start = 0;
-        let mut sizes = Vec::with_capacity(tensors.len());
-        for t in &tensors {
-            let block = t.shape()[d] * inner;
-            t.with_contiguous(|src| {
-                for o in 0..outer {
-                    out[o * row + start..o * row + start + block]
-                        .copy_from_slice(&src[o * block..(o + 1) * block]);
-                }
-            });
-            start += block;
-            sizes.push(t.shape()[d]);
-        }
-        let out = Tensor::from_contiguous(out, &shape);
+        let d = normalize_dim("cat", dim, tensors[0].ndim());
+        let out = backend::cat(&tensors, d);
+        let sizes: Vec<usize> = tensors.iter().map(|t| t.shape()[d]).collect();
         record("Cat", out, &tensors, move |ctx| {
             let mut offset = 0;
             sizes
@@ -150,22 +119,7 @@ impl<T: Float> Tensor<T> {
     pub fn index_select(&self, dim: isize, indices: &IndexTensor) -> Tensor<T> {
         let d = normalize_dim("index_select", dim, self.ndim());
         check_index_list("index_select", self.shape(), d, indices);
-        let n = self.shape()[d];
-        let list = indices.as_slice();
-        let outer: usize = self.shape()[..d].iter().product();
-        let inner: usize = self.shape()[d + 1..].iter().product();
-        let mut out = Vec::with_capacity(outer * list.len() * inner);
-        self.with_contiguous(|src| {
-            for o in 0..outer {
-                for &i in list {
-                    let at = (o * n + i) * inner;
-                    out.extend_from_slice(&src[at..at + inner]);
-                }
-            }
-        });
-        let mut shape = Dims::from_slice(self.shape());
-        shape[d] = list.len();
-        let out = Tensor::from_contiguous(out, &shape);
+        let out = backend::index_select(self, d, indices);
         let (full, indices) = (Dims::from_slice(self.shape()), indices.clone());
         record("IndexSelect", out, &[self], move |ctx| {
             let grad = SparseGrad {
@@ -204,11 +158,12 @@ impl<T: Float> Tensor<T> {
                 indices.numel()
             );
         }
-        let n = self.shape()[d];
-        let inner: usize = self.shape()[d + 1..].iter().product();
-        let mut out = self.to_vec();
-        source.with_contiguous(|src| index_add_assign(&mut out, n, inner, indices.as_slice(), src));
-        let out = Tensor::from_contiguous(out, self.shape());
+        let out = backend::copy(self);
+        let placement = Placement::IndexAdd {
+            dim: d,
+            indices: indices.clone(),
+        };
+        backend::add_at(&out, &placement, source);
         let indices = indices.clone();
         record("IndexAdd", out, &[self, source], move |ctx| {
             vec![
@@ -231,14 +186,7 @@ impl<T: Float> Tensor<T> {
     pub fn gather(&self, dim: isize, index: &IndexTensor) -> Tensor<T> {
         let d = normalize_dim("gather", dim, self.ndim());
         check_gather_index("gather", self, d, index);
-        let strides = contiguous_strides(self.shape());
-        let mut out = vec![T::zero(); index.as_slice().len()];
-        self.with_contiguous(|src| {
-            for_each_indexed(index.shape(), &strides, d, index.as_slice(), |p, at| {
-                out[p] = src[at]
-            });
-        });
-        let out = Tensor::from_contiguous(out, index.shape());
+        let out = backend::gather(self, d, index);
         let (full, index) = (Dims::from_slice(self.shape()), index.clone());
         record("Gather", out, &[self], move |ctx| {
             let grad = SparseGrad {
@@ -264,12 +212,12 @@ impl<T: Float> Tensor<T> {
             source.shape(),
             index.shape()
         );
-        let strides = contiguous_strides(self.shape());
-        let mut out = self.to_vec();
-        source.with_contiguous(|src| {
-            scatter_add_assign(&mut out, &strides, d, index.shape(), index.as_slice(), src)
-        });
-        let out = Tensor::from_contiguous(out, self.shape());
+        let out = backend::copy(self);
+        let placement = Placement::ScatterAdd {
+            dim: d,
+            index: index.clone(),
+        };
+        backend::add_at(&out, &placement, source);
         let index = index.clone();
         record("ScatterAdd", out, &[self, source], move |ctx| {
             vec![

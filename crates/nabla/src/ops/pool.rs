@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use super::conv::IntoPair;
 use crate::autograd::{is_grad_enabled, record};
-use crate::element::Float;
-use crate::kernels::pool::{
-    avg_pool2d_forward, avg_pool2d_transpose, empty_window_index, gather_by_indices, max_pool2d_forward,
-    scatter_by_indices, AvgPlan, MaxPoolGeometry, EMPTY_WINDOW,
+use crate::backend::{
+    self,
+    ops::{AvgPlan, MaxPoolGeometry, EMPTY_WINDOW},
 };
+use crate::element::Float;
 use crate::tensor::{IndexTensor, Tensor};
 
 /// Kernel size, stride, padding, dilation and rounding of a 2-D pooling,
@@ -190,18 +190,16 @@ fn pool_geometry(op: &str, shape: &[usize], o: &Pool2dOptions) -> ([usize; 2], (
 fn max_pool2d_recorded<T: Float>(
     x: &Tensor<T>,
     g: MaxPoolGeometry,
-    lead: [usize; 2],
     want_indices: bool,
 ) -> (Tensor<T>, Option<Arc<Vec<usize>>>) {
     let recording = is_grad_enabled() && x.is_requires_grad();
-    let (out, indices) = x.with_contiguous(|xs| max_pool2d_forward(xs, &g, want_indices || recording));
-    let out = Tensor::from_contiguous(out, &[lead[0], lead[1], g.output.0, g.output.1]);
+    let (out, indices) = backend::max_pool2d(x, &g, want_indices || recording);
     let indices = indices.map(Arc::new);
     let out = match &indices {
         Some(idx) if recording => {
             let idx = Arc::clone(idx);
             record("MaxPool2d", out, &[x], move |ctx| {
-                vec![Some(scatter_recorded(ctx.grad(), &idx, g, lead))]
+                vec![Some(scatter_recorded(ctx.grad(), &idx, g))]
             })
         }
         _ => out,
@@ -210,32 +208,20 @@ fn max_pool2d_recorded<T: Float>(
 }
 
 /// Adds `dy [N, C, OH, OW]` at the saved positions of `[N, C, H, W]`.
-fn scatter_recorded<T: Float>(
-    dy: &Tensor<T>,
-    indices: &Arc<Vec<usize>>,
-    g: MaxPoolGeometry,
-    lead: [usize; 2],
-) -> Tensor<T> {
-    let out = dy.with_contiguous(|ds| scatter_by_indices(ds, indices, &g));
-    let out = Tensor::from_contiguous(out, &[lead[0], lead[1], g.input.0, g.input.1]);
+fn scatter_recorded<T: Float>(dy: &Tensor<T>, indices: &Arc<Vec<usize>>, g: MaxPoolGeometry) -> Tensor<T> {
+    let out = backend::max_pool2d_scatter(dy, indices, &g);
     let idx = Arc::clone(indices);
     record("MaxPool2dScatter", out, &[dy], move |ctx| {
-        vec![Some(gather_recorded(ctx.grad(), &idx, g, lead))]
+        vec![Some(gather_recorded(ctx.grad(), &idx, g))]
     })
 }
 
 /// Reads `[N, C, H, W]` at the saved positions, giving `[N, C, OH, OW]`.
-fn gather_recorded<T: Float>(
-    v: &Tensor<T>,
-    indices: &Arc<Vec<usize>>,
-    g: MaxPoolGeometry,
-    lead: [usize; 2],
-) -> Tensor<T> {
-    let out = v.with_contiguous(|vs| gather_by_indices(vs, indices, &g));
-    let out = Tensor::from_contiguous(out, &[lead[0], lead[1], g.output.0, g.output.1]);
+fn gather_recorded<T: Float>(v: &Tensor<T>, indices: &Arc<Vec<usize>>, g: MaxPoolGeometry) -> Tensor<T> {
+    let out = backend::max_pool2d_gather(v, indices, &g);
     let idx = Arc::clone(indices);
     record("MaxPool2dGather", out, &[v], move |ctx| {
-        vec![Some(scatter_recorded(ctx.grad(), &idx, g, lead))]
+        vec![Some(scatter_recorded(ctx.grad(), &idx, g))]
     })
 }
 
@@ -248,34 +234,21 @@ const AVG_POOL: AvgNames = ("AvgPool2d", "AvgPool2dTranspose");
 const ADAPTIVE_AVG_POOL: AvgNames = ("AdaptiveAvgPool2d", "AdaptiveAvgPool2dTranspose");
 
 /// The average pooling `plan` applied to `x [N, C, H, W]`, recorded.
-fn avg_recorded<T: Float>(
-    x: &Tensor<T>,
-    plan: &Arc<AvgPlan>,
-    lead: [usize; 2],
-    names: AvgNames,
-) -> Tensor<T> {
-    let out = x.with_contiguous(|xs| avg_pool2d_forward(xs, plan));
-    let (oh, ow) = plan.output();
-    let out = Tensor::from_contiguous(out, &[lead[0], lead[1], oh, ow]);
+fn avg_recorded<T: Float>(x: &Tensor<T>, plan: &Arc<AvgPlan>, names: AvgNames) -> Tensor<T> {
+    let out = backend::avg_pool2d(x, plan);
     let p = Arc::clone(plan);
     record(names.0, out, &[x], move |ctx| {
-        vec![Some(avg_transpose_recorded(ctx.grad(), &p, lead, names))]
+        vec![Some(avg_transpose_recorded(ctx.grad(), &p, names))]
     })
 }
 
 /// The transpose of the average pooling `plan`: `[N, C, OH, OW]` to
 /// `[N, C, H, W]`, recorded.
-fn avg_transpose_recorded<T: Float>(
-    dy: &Tensor<T>,
-    plan: &Arc<AvgPlan>,
-    lead: [usize; 2],
-    names: AvgNames,
-) -> Tensor<T> {
-    let out = dy.with_contiguous(|ds| avg_pool2d_transpose(ds, plan));
-    let out = Tensor::from_contiguous(out, &[lead[0], lead[1], plan.input.0, plan.input.1]);
+fn avg_transpose_recorded<T: Float>(dy: &Tensor<T>, plan: &Arc<AvgPlan>, names: AvgNames) -> Tensor<T> {
+    let out = backend::avg_pool2d_transpose(dy, plan);
     let p = Arc::clone(plan);
     record(names.1, out, &[dy], move |ctx| {
-        vec![Some(avg_recorded(ctx.grad(), &p, lead, names))]
+        vec![Some(avg_recorded(ctx.grad(), &p, names))]
     })
 }
 
@@ -349,14 +322,14 @@ impl<T: Float> Tensor<T> {
             padding: o.padding,
             dilation: o.dilation,
         };
-        let (y, internal) = max_pool2d_recorded(self, g, lead, want_indices);
+        let (y, internal) = max_pool2d_recorded(self, g, want_indices);
         let indices = want_indices.then(|| {
             let internal = internal.expect("indices were computed");
             // Unshared unless the backward holds them too.
             let mut public = Arc::try_unwrap(internal).unwrap_or_else(|shared| shared.to_vec());
             for (i, at) in public.iter_mut().enumerate() {
                 if *at == EMPTY_WINDOW {
-                    *at = empty_window_index(&g, i);
+                    *at = g.empty_window_index(i);
                 }
             }
             IndexTensor::from_vec(public, y.shape())
@@ -416,7 +389,7 @@ impl<T: Float> Tensor<T> {
                 o.count_include_pad,
             ),
         };
-        avg_recorded(self, &Arc::new(plan), lead, AVG_POOL)
+        avg_recorded(self, &Arc::new(plan), AVG_POOL)
     }
 
     /// Adaptive 2-D average pooling of `[N, C, H, W]` (or `[C, H, W]`) to
@@ -451,6 +424,6 @@ impl<T: Float> Tensor<T> {
             rows: AvgPlan::adaptive_bins(oh, shape[2]),
             cols: AvgPlan::adaptive_bins(ow, shape[3]),
         };
-        avg_recorded(self, &Arc::new(plan), [shape[0], shape[1]], ADAPTIVE_AVG_POOL)
+        avg_recorded(self, &Arc::new(plan), ADAPTIVE_AVG_POOL)
     }
 }

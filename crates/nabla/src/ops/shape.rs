@@ -4,7 +4,8 @@
 use std::ops::Range;
 
 use crate::autograd::record;
-use crate::autograd::sparse_grad::{Placement, SparseGrad};
+use crate::autograd::sparse_grad::SparseGrad;
+use crate::backend::{self, ops::Placement};
 use crate::element::Float;
 use crate::layout::{broadcast_strides, contiguous_strides, normalize_dim, Dims, Layout};
 use crate::tensor::Tensor;
@@ -25,7 +26,7 @@ impl<T: Float> Tensor<T> {
         if self.is_contiguous() {
             self.detach()
         } else {
-            Tensor::from_contiguous(self.to_vec(), self.shape())
+            backend::copy(self)
         }
     }
 
@@ -294,35 +295,7 @@ impl<T: Float> Tensor<T> {
     pub fn flip(&self, dims: &[isize]) -> Tensor<T> {
         let rank = self.ndim();
         let flipped: Vec<usize> = dims.iter().map(|&d| normalize_dim("flip", d, rank)).collect();
-        let l = self.layout();
-        // Read through a layout that starts at the last element of each
-        // flipped dimension and walks it backwards.
-        let mut offset = l.offset;
-        for &d in &flipped {
-            if l.shape[d] > 0 {
-                offset += (l.shape[d] - 1) * l.strides[d];
-            }
-        }
-        let data = self.storage();
-        let mut out = Vec::with_capacity(l.numel());
-        let mut index = vec![0usize; rank];
-        for _ in 0..l.numel() {
-            let mut at = offset as isize;
-            for (d, (&i, &stride)) in index.iter().zip(&l.strides).enumerate() {
-                let step = (i * stride) as isize;
-                at += if flipped.contains(&d) { -step } else { step };
-            }
-            out.push(data[at as usize]);
-            for d in (0..rank).rev() {
-                index[d] += 1;
-                if index[d] < l.shape[d] {
-                    break;
-                }
-                index[d] = 0;
-            }
-        }
-        drop(data);
-        let out = Tensor::from_contiguous(out, &l.shape);
+        let out = backend::flip(self, &flipped);
         let dims = dims.to_vec();
         record("Flip", out, &[self], move |ctx| {
             vec![Some(ctx.grad().flip(&dims))]

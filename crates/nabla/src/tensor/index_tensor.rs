@@ -12,6 +12,10 @@ use crate::layout::normalize_dim;
 
 /// An n-dimensional array of indices (never differentiable).
 ///
+/// Indices live in host memory whatever device the tensors they index
+/// are on: the ops check them there (range, shape) before handing them to
+/// the backend, which reads them as plain data.
+///
 /// ```
 /// use nabla::{IndexTensor, Tensor};
 /// let x = Tensor::from_vec(vec![1.0f32, 5.0, 2.0, 7.0, 0.0, 3.0], &[2, 3]);

@@ -156,7 +156,7 @@ impl<T: Float> Tensor<T> {
 
     /// The elements in row-major order.
     pub fn to_vec(&self) -> Vec<T> {
-        self.with_contiguous(|s| s.to_vec())
+        backend::read_host(self, <[T]>::to_vec)
     }
 
     /// The value of a one-element tensor.
@@ -187,6 +187,12 @@ impl<T: Float> Tensor<T> {
         let l = self.layout();
         let offset = l.offset + index.iter().zip(&l.strides).map(|(i, s)| i * s).sum::<usize>();
         backend::element(self, offset)
+    }
+
+    /// True when no other tensor handle or view can observe a change to
+    /// this tensor's elements: what may be written in place unseen.
+    pub(crate) fn is_exclusive(&self) -> bool {
+        Arc::strong_count(&self.inner) == 1 && Arc::strong_count(&self.inner.storage) == 1
     }
 
     /// True when both tensors are views of the same storage.

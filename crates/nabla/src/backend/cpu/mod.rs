@@ -1,8 +1,12 @@
 //! The CPU backend: tensor memory is a host `Vec`, and every operation is a
 //! loop of [`crate::kernels`] over it.
 
+mod accumulate;
+mod conv;
+mod index;
 mod memory;
 mod optimizer;
+mod pool;
 
 use super::Backend;
 use crate::element::Float;

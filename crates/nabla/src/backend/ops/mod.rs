@@ -3,8 +3,14 @@
 //! per call, outside its loops, so dispatch costs one branch per call, not
 //! one per element.
 
+mod accumulate;
+mod conv;
 mod fill;
 mod optimizer;
+mod pool;
 
+pub(crate) use accumulate::Placement;
+pub(crate) use conv::ConvGeometry;
 pub(crate) use fill::RandomFill;
 pub(crate) use optimizer::OptimizerUpdate;
+pub(crate) use pool::{AvgPlan, Bin, MaxPoolGeometry, EMPTY_WINDOW};
