@@ -51,12 +51,13 @@ fn cell_step<T: Float>(
         }
         None => Tensor::zeros(&[batch, hidden]),
     };
-    let before = State {
-        h: state(h, "h"),
+    // No state given: the zero state, which needs no product.
+    let before = h.map(|h| State {
+        h: state(Some(h), "h"),
         c: (kind == CellKind::Lstm).then(|| state(c, "c")),
-    };
+    });
     let recurrence = Recurrence::from_parts(kind, weight_ih, weight_hh, biases[0], biases[1]);
-    let after = recurrence.step(&recurrence.project(&x), &before);
+    let after = recurrence.step(&recurrence.project(&x), before.as_ref());
     if unbatched {
         State {
             h: after.h.squeeze(0),

@@ -64,9 +64,8 @@ impl<T: Float> Gru<T> {
         options: RnnOptions,
         generator: &mut Generator,
     ) -> Self {
-        let kind = CellKind::Gru;
         Gru {
-            stack: Stack::new(kind, input_size, hidden_size, options, generator),
+            stack: Stack::new(CellKind::Gru, input_size, hidden_size, options, generator),
         }
     }
 
@@ -77,9 +76,8 @@ impl<T: Float> Gru<T> {
     /// # Panics
     /// If their number, gate count, sizes or biases do not fit `options`.
     pub fn from_weights(weights: Vec<RecurrentWeights<T>>, options: RnnOptions) -> Self {
-        let kind = CellKind::Gru;
         Gru {
-            stack: Stack::from_weights(kind, weights, options),
+            stack: Stack::from_weights(CellKind::Gru, weights, options),
         }
     }
 

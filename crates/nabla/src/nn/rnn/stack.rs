@@ -241,15 +241,11 @@ impl<T: Float> Stack<T> {
                 let index = layer * directions + direction;
                 let recurrence = Recurrence::new(self.kind, &self.cells[index]);
                 let projected = recurrence.project(&x);
-                let init = State {
-                    h: h0
-                        .as_ref()
-                        .map_or_else(|| Tensor::zeros(&[batch, hidden]), |h| h.select(0, index)),
-                    c: (self.kind == CellKind::Lstm).then(|| {
-                        c0.as_ref()
-                            .map_or_else(|| Tensor::zeros(&[batch, hidden]), |c| c.select(0, index))
-                    }),
-                };
+                // `None`: the zero state, which the first step needs no product for.
+                let init = h0.as_ref().map(|h| State {
+                    h: h.select(0, index),
+                    c: c0.as_ref().map(|c| c.select(0, index)),
+                });
                 let run = Run {
                     recurrence: &recurrence,
                     projected: &projected,
@@ -372,10 +368,10 @@ impl<T: Float> Run<'_, T> {
         }
     }
 
-    /// Reads the sequence forwards; a sequence leaves the batch after its
-    /// last step, keeping the state it had there. Returns every step's
-    /// output and the final state.
-    fn forward(&self, init: State<T>, sizes: Option<&[usize]>) -> (Vec<Tensor<T>>, State<T>) {
+    /// Reads the sequence forwards from `init` (`None` for zeros); a
+    /// sequence leaves the batch after its last step, keeping the state it
+    /// had there. Returns every step's output and the final state.
+    fn forward(&self, init: Option<State<T>>, sizes: Option<&[usize]>) -> (Vec<Tensor<T>>, State<T>) {
         let mut outputs = Vec::with_capacity(self.steps);
         let mut state = init;
         // The final states of the sequences that ended, last rows first.
@@ -386,45 +382,46 @@ impl<T: Float> Run<'_, T> {
                 outputs.push(Tensor::zeros(&[self.batch, self.hidden]));
                 continue;
             }
-            if rows < state.batch() {
-                ended.push(state.rows(rows, state.batch() - rows));
-                state = state.rows(0, rows);
+            if let Some(s) = state.as_ref().filter(|s| rows < s.batch()) {
+                ended.push(s.rows(rows, s.batch() - rows));
+                state = Some(s.rows(0, rows));
             }
-            state = self.recurrence.step(&self.input(t, rows), &state);
-            outputs.push(self.padded(&state.h));
+            let next = self.recurrence.step(&self.input(t, rows), state.as_ref());
+            outputs.push(self.padded(&next.h));
+            state = Some(next);
         }
-        ended.push(state);
+        ended.push(state.unwrap_or_else(|| self.recurrence.zero_state(self.batch)));
         ended.reverse();
         (outputs, State::cat(&ended))
     }
 
     /// Reads the sequence backwards; each sequence starts at its own last
-    /// step from its initial state. Returns every step's output (in time
-    /// order) and the final state.
-    fn backward(&self, init: State<T>, sizes: Option<&[usize]>) -> (Vec<Tensor<T>>, State<T>) {
+    /// step from its initial state (`init`, `None` for zeros). Returns every
+    /// step's output (in time order) and the final state.
+    fn backward(&self, init: Option<State<T>>, sizes: Option<&[usize]>) -> (Vec<Tensor<T>>, State<T>) {
         let mut outputs = vec![None; self.steps];
+        // `None` while every running sequence is still in its zero state.
         let mut state: Option<State<T>> = None;
+        let mut running = 0;
         for t in (0..self.steps).rev() {
             let rows = sizes.map_or(self.batch, |s| s.get(t).copied().unwrap_or(0));
             if rows == 0 {
                 outputs[t] = Some(Tensor::zeros(&[self.batch, self.hidden]));
                 continue;
             }
-            let running = state.as_ref().map_or(0, State::batch);
-            let current = if rows > running {
-                let starting = if rows == self.batch && running == 0 {
-                    init.clone()
-                } else {
-                    init.rows(running, rows - running)
+            if rows > running {
+                let joining = |from: usize| match &init {
+                    Some(init) if from == 0 && rows == self.batch => init.clone(),
+                    Some(init) => init.rows(from, rows - from),
+                    None => self.recurrence.zero_state(rows - from),
                 };
-                match state {
-                    Some(s) => State::cat(&[s, starting]),
-                    None => starting,
-                }
-            } else {
-                state.expect("a running state")
-            };
-            let next = self.recurrence.step(&self.input(t, rows), &current);
+                state = match state {
+                    Some(s) => Some(State::cat(&[s, joining(running)])),
+                    None => init.as_ref().map(|_| joining(0)),
+                };
+                running = rows;
+            }
+            let next = self.recurrence.step(&self.input(t, rows), state.as_ref());
             outputs[t] = Some(self.padded(&next.h));
             state = Some(next);
         }
@@ -432,7 +429,10 @@ impl<T: Float> Run<'_, T> {
             .into_iter()
             .map(|o| o.expect("every step has an output"))
             .collect();
-        (outputs, state.unwrap_or(init))
+        let last = state
+            .or(init)
+            .unwrap_or_else(|| self.recurrence.zero_state(self.batch));
+        (outputs, last)
     }
 }
 

@@ -99,6 +99,14 @@ impl<T: Float> Recurrence<T> {
         }
     }
 
+    /// The zero state of `batch` sequences (with a cell state for an LSTM).
+    pub fn zero_state(&self, batch: usize) -> State<T> {
+        State {
+            h: Tensor::zeros(&[batch, self.hidden]),
+            c: (self.kind == CellKind::Lstm).then(|| Tensor::zeros(&[batch, self.hidden])),
+        }
+    }
+
     /// `x W_ih^T` plus the folded biases, for an input `[..., input_size]`
     /// (every time step at once): `[..., G * H]`. Computed as one product
     /// of `[N, input_size]` rows, whose weight gradient is one product too.
@@ -117,14 +125,18 @@ impl<T: Float> Recurrence<T> {
 
     /// The state after one step, from the step's projected input
     /// `xp = [B, G * H]` (rows of [`project`](Self::project)) and the state
-    /// before it (`h` of `[B, H]`, and `c` for an LSTM).
-    pub fn step(&self, xp: &Tensor<T>, state: &State<T>) -> State<T> {
-        let h = &state.h;
-        let hp = h.matmul(&self.w_hh_t);
+    /// before it (`h` of `[B, H]`, and `c` for an LSTM), `None` for a zero
+    /// state: the first step from zeros then skips `h W_hh^T` and the
+    /// terms it would multiply.
+    pub fn step(&self, xp: &Tensor<T>, state: Option<&State<T>>) -> State<T> {
+        let hp = state.map(|s| s.h.matmul(&self.w_hh_t));
         let hs = self.hidden;
         match self.kind {
             CellKind::Rnn(nonlinearity) => {
-                let pre = xp + &hp;
+                let pre = match &hp {
+                    Some(hp) => xp + hp,
+                    None => xp.clone(),
+                };
                 let h = match nonlinearity {
                     Nonlinearity::Tanh => pre.tanh(),
                     Nonlinearity::Relu => pre.relu(),
@@ -132,30 +144,53 @@ impl<T: Float> Recurrence<T> {
                 State { h, c: None }
             }
             CellKind::Lstm => {
-                let gates = xp + &hp;
+                let gates = match &hp {
+                    Some(hp) => xp + hp,
+                    None => xp.clone(),
+                };
                 // i and f are adjacent: one sigmoid for both.
                 let input_forget = gates.narrow(1, 0, 2 * hs).sigmoid();
                 let i = input_forget.narrow(1, 0, hs);
-                let f = input_forget.narrow(1, hs, hs);
                 let g = gates.narrow(1, 2 * hs, hs).tanh();
                 let o = gates.narrow(1, 3 * hs, hs).sigmoid();
-                let c_prev = state.c.as_ref().expect("an LSTM state carries its cell state");
-                let c = &(&f * c_prev) + &(&i * &g);
+                let c = match state {
+                    Some(s) => {
+                        let c_prev = s.c.as_ref().expect("an LSTM state carries its cell state");
+                        let f = input_forget.narrow(1, hs, hs);
+                        &(&f * c_prev) + &(&i * &g)
+                    }
+                    None => &i * &g,
+                };
                 let h = &o * &c.tanh();
                 State { h, c: Some(c) }
             }
             CellKind::Gru => {
-                let rz = (&xp.narrow(1, 0, 2 * hs) + &hp.narrow(1, 0, 2 * hs)).sigmoid();
+                let xrz = xp.narrow(1, 0, 2 * hs);
+                let rz = match &hp {
+                    Some(hp) => &xrz + &hp.narrow(1, 0, 2 * hs),
+                    None => xrz,
+                }
+                .sigmoid();
                 let r = rz.narrow(1, 0, hs);
                 let z = rz.narrow(1, hs, hs);
-                let hn = hp.narrow(1, 2 * hs, hs);
-                let hn = match &self.hidden_n_bias {
-                    Some(b) => &hn + b,
-                    None => hn,
+                // W_hn h + b_hn, which r multiplies.
+                let hn = match (&hp, &self.hidden_n_bias) {
+                    (Some(hp), Some(b)) => Some(&hp.narrow(1, 2 * hs, hs) + b),
+                    (Some(hp), None) => Some(hp.narrow(1, 2 * hs, hs)),
+                    (None, Some(b)) => Some(b.clone()),
+                    (None, None) => None,
                 };
-                let n = (&xp.narrow(1, 2 * hs, hs) + &(&r * &hn)).tanh();
+                let xn = xp.narrow(1, 2 * hs, hs);
+                let n = match hn {
+                    Some(hn) => &xn + &(&r * &hn),
+                    None => xn,
+                }
+                .tanh();
                 // (1 - z) n + z h, with one product fewer.
-                let h = &n + &(&z * &(h - &n));
+                let h = match state {
+                    Some(s) => &n + &(&z * &(&s.h - &n)),
+                    None => &n - &(&z * &n),
+                };
                 State { h, c: None }
             }
         }
