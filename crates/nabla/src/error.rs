@@ -71,6 +71,15 @@ pub enum Error {
         /// The file's SHA-256, lowercase hex.
         found: String,
     },
+    /// A setting is out of its range or not a finite number (an
+    /// optimizer's learning rate, momentum, weight decay, ...).
+    #[error("{context}: {message}")]
+    InvalidSetting {
+        /// Whose setting: the optimizer's name, say.
+        context: String,
+        /// Which setting, its value and what it must be.
+        message: String,
+    },
     /// A download failed (network error, HTTP error status, wrong checksum);
     /// the target file was left as it was.
     #[error("{}: download from {url} failed: {message}", path.display())]

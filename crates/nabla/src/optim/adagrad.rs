@@ -1,5 +1,6 @@
 //! Adagrad, as PyTorch's `torch.optim.Adagrad`.
 
+use super::settings::non_negative;
 use super::state::OptimizerState;
 use super::Optimizer;
 use crate::backend::ops::OptimizerUpdate;
@@ -83,24 +84,28 @@ impl AdagradConfig {
         self
     }
 
-    fn validate(&self) {
-        assert!(self.lr >= 0.0, "Adagrad: invalid learning rate {}", self.lr);
-        assert!(
-            self.lr_decay >= 0.0,
-            "Adagrad: invalid lr_decay {}",
-            self.lr_decay
-        );
-        assert!(
-            self.weight_decay >= 0.0,
-            "Adagrad: invalid weight_decay {}",
-            self.weight_decay
-        );
-        assert!(
-            self.initial_accumulator_value >= 0.0,
-            "Adagrad: invalid initial_accumulator_value {}",
-            self.initial_accumulator_value
-        );
-        assert!(self.eps >= 0.0, "Adagrad: invalid epsilon {}", self.eps);
+    /// Checks the settings: the learning rate, its decay, the weight decay,
+    /// the initial accumulator value and ε finite and at least 0.
+    ///
+    /// ```
+    /// use nabla::optim::AdagradConfig;
+    /// assert!(AdagradConfig::new(0.1).validate().is_ok());
+    /// assert!(AdagradConfig::new(f64::INFINITY).validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// first setting out of range.
+    pub fn validate(&self) -> Result<()> {
+        non_negative("Adagrad", "learning rate", self.lr)?;
+        non_negative("Adagrad", "lr_decay", self.lr_decay)?;
+        non_negative("Adagrad", "weight_decay", self.weight_decay)?;
+        non_negative(
+            "Adagrad",
+            "initial_accumulator_value",
+            self.initial_accumulator_value,
+        )?;
+        non_negative("Adagrad", "epsilon", self.eps)
     }
 }
 
@@ -134,8 +139,9 @@ impl AdagradConfig {
 /// ```
 ///
 /// # Panics
-/// [`Adagrad::new`] panics on a negative learning rate, learning-rate
-/// decay, weight decay, initial accumulator value or ε.
+/// [`Adagrad::new`] panics where [`Adagrad::try_new`] returns an error: on
+/// a learning rate, learning-rate decay, weight decay, initial accumulator
+/// value or ε that is negative or not finite.
 pub struct Adagrad<T: Float = f32> {
     parameters: Vec<Tensor<T>>,
     config: AdagradConfig,
@@ -144,13 +150,25 @@ pub struct Adagrad<T: Float = f32> {
 
 impl<T: Float> Adagrad<T> {
     /// Adagrad over `parameters` (for instance `model.parameters()`).
+    ///
+    /// # Panics
+    /// If the settings are invalid ([`AdagradConfig::validate`]).
     pub fn new(parameters: Vec<Tensor<T>>, config: AdagradConfig) -> Self {
-        config.validate();
-        Adagrad {
+        Self::try_new(parameters, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Adagrad over `parameters`, or the error of [`AdagradConfig::validate`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// setting out of range.
+    pub fn try_new(parameters: Vec<Tensor<T>>, config: AdagradConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Adagrad {
             state: OptimizerState::eager(&parameters, true, vec!["sum"], config.initial_accumulator_value),
             parameters,
             config,
-        }
+        })
     }
 
     /// The settings (the learning rate as last set).

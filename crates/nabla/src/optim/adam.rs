@@ -1,5 +1,6 @@
 //! Adam and AdamW, as PyTorch's `torch.optim.Adam` and `torch.optim.AdamW`.
 
+use super::settings::{below_one, non_negative};
 use super::state::OptimizerState;
 use super::Optimizer;
 use crate::backend::ops::OptimizerUpdate;
@@ -95,17 +96,31 @@ impl AdamConfig {
         self
     }
 
-    fn validate(&self, name: &str) {
-        let (beta1, beta2) = self.betas;
-        assert!(self.lr >= 0.0, "{name}: invalid learning rate {}", self.lr);
-        assert!(self.eps >= 0.0, "{name}: invalid epsilon {}", self.eps);
-        assert!((0.0..1.0).contains(&beta1), "{name}: invalid beta1 {beta1}");
-        assert!((0.0..1.0).contains(&beta2), "{name}: invalid beta2 {beta2}");
-        assert!(
-            self.weight_decay >= 0.0,
-            "{name}: invalid weight_decay {}",
-            self.weight_decay
-        );
+    /// Checks the settings: the learning rate, ε and weight decay finite
+    /// and at least 0, each β in [0, 1).
+    ///
+    /// ```
+    /// use nabla::optim::AdamConfig;
+    /// assert!(AdamConfig::new(1e-3).validate().is_ok());
+    /// let error = AdamConfig::new(1e-3).weight_decay(-1.0).validate().unwrap_err();
+    /// assert!(error.to_string().starts_with("Adam: invalid weight_decay -1"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// optimizer (`Adam`, or `AdamW` with decoupled weight decay) and the
+    /// first setting out of range.
+    pub fn validate(&self) -> Result<()> {
+        let name = if self.decoupled_weight_decay {
+            "AdamW"
+        } else {
+            "Adam"
+        };
+        non_negative(name, "learning rate", self.lr)?;
+        non_negative(name, "epsilon", self.eps)?;
+        below_one(name, "beta1", self.betas.0)?;
+        below_one(name, "beta2", self.betas.1)?;
+        non_negative(name, "weight_decay", self.weight_decay)
     }
 }
 
@@ -148,8 +163,9 @@ impl AdamConfig {
 /// ```
 ///
 /// # Panics
-/// [`Adam::new`] panics on a negative learning rate, ε or weight decay, or
-/// a β outside [0, 1).
+/// [`Adam::new`] panics where [`Adam::try_new`] returns an error: on a
+/// learning rate, ε or weight decay that is negative or not finite, or a β
+/// outside [0, 1).
 pub struct Adam<T: Float = f32> {
     parameters: Vec<Tensor<T>>,
     config: AdamConfig,
@@ -158,21 +174,29 @@ pub struct Adam<T: Float = f32> {
 
 impl<T: Float> Adam<T> {
     /// Adam over `parameters` (for instance `model.parameters()`).
+    ///
+    /// # Panics
+    /// If the settings are invalid ([`AdamConfig::validate`]).
     pub fn new(parameters: Vec<Tensor<T>>, config: AdamConfig) -> Self {
-        config.validate(if config.decoupled_weight_decay {
-            "AdamW"
-        } else {
-            "Adam"
-        });
+        Self::try_new(parameters, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Adam over `parameters`, or the error of [`AdamConfig::validate`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// setting out of range.
+    pub fn try_new(parameters: Vec<Tensor<T>>, config: AdamConfig) -> Result<Self> {
+        config.validate()?;
         let mut buffers = vec!["exp_avg", "exp_avg_sq"];
         if config.amsgrad {
             buffers.push("max_exp_avg_sq");
         }
-        Adam {
+        Ok(Adam {
             state: OptimizerState::lazy(parameters.len(), true, buffers),
             parameters,
             config,
-        }
+        })
     }
 
     /// The settings (the learning rate as last set).
@@ -328,18 +352,31 @@ impl From<AdamWConfig> for AdamConfig {
 /// ```
 ///
 /// # Panics
-/// [`AdamW::new`] panics on a negative learning rate, ε or weight decay, or
-/// a β outside [0, 1).
+/// [`AdamW::new`] panics where [`AdamW::try_new`] returns an error: on a
+/// learning rate, ε or weight decay that is negative or not finite, or a β
+/// outside [0, 1).
 pub struct AdamW<T: Float = f32> {
     adam: Adam<T>,
 }
 
 impl<T: Float> AdamW<T> {
     /// AdamW over `parameters` (for instance `model.parameters()`).
+    ///
+    /// # Panics
+    /// If the settings are invalid ([`AdamConfig::validate`]).
     pub fn new(parameters: Vec<Tensor<T>>, config: AdamWConfig) -> Self {
-        AdamW {
-            adam: Adam::new(parameters, config.into()),
-        }
+        Self::try_new(parameters, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// AdamW over `parameters`, or the error of [`AdamConfig::validate`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// setting out of range.
+    pub fn try_new(parameters: Vec<Tensor<T>>, config: AdamWConfig) -> Result<Self> {
+        Ok(AdamW {
+            adam: Adam::try_new(parameters, config.into())?,
+        })
     }
 
     /// The settings, as Adam's (with `decoupled_weight_decay` on).

@@ -15,6 +15,7 @@ mod clip;
 mod newton;
 mod rmsprop;
 mod schedule;
+mod settings;
 mod sgd;
 mod state;
 

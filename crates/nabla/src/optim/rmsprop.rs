@@ -1,5 +1,6 @@
 //! RMSprop, as PyTorch's `torch.optim.RMSprop`.
 
+use super::settings::non_negative;
 use super::state::OptimizerState;
 use super::Optimizer;
 use crate::backend::ops::OptimizerUpdate;
@@ -93,20 +94,24 @@ impl RmsPropConfig {
         self
     }
 
-    fn validate(&self) {
-        assert!(self.lr >= 0.0, "RMSprop: invalid learning rate {}", self.lr);
-        assert!(self.eps >= 0.0, "RMSprop: invalid epsilon {}", self.eps);
-        assert!(
-            self.momentum >= 0.0,
-            "RMSprop: invalid momentum {}",
-            self.momentum
-        );
-        assert!(
-            self.weight_decay >= 0.0,
-            "RMSprop: invalid weight_decay {}",
-            self.weight_decay
-        );
-        assert!(self.alpha >= 0.0, "RMSprop: invalid alpha {}", self.alpha);
+    /// Checks the settings: the learning rate, ε, momentum, weight decay
+    /// and α finite and at least 0.
+    ///
+    /// ```
+    /// use nabla::optim::RmsPropConfig;
+    /// assert!(RmsPropConfig::new(1e-2).momentum(0.9).validate().is_ok());
+    /// assert!(RmsPropConfig::new(1e-2).momentum(-1.0).validate().is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// first setting out of range.
+    pub fn validate(&self) -> Result<()> {
+        non_negative("RMSprop", "learning rate", self.lr)?;
+        non_negative("RMSprop", "epsilon", self.eps)?;
+        non_negative("RMSprop", "momentum", self.momentum)?;
+        non_negative("RMSprop", "weight_decay", self.weight_decay)?;
+        non_negative("RMSprop", "alpha", self.alpha)
     }
 }
 
@@ -149,8 +154,9 @@ impl RmsPropConfig {
 /// ```
 ///
 /// # Panics
-/// [`RmsProp::new`] panics on a negative learning rate, ε, momentum,
-/// weight decay or α.
+/// [`RmsProp::new`] panics where [`RmsProp::try_new`] returns an error: on
+/// a learning rate, ε, momentum, weight decay or α that is negative or not
+/// finite.
 pub struct RmsProp<T: Float = f32> {
     parameters: Vec<Tensor<T>>,
     config: RmsPropConfig,
@@ -159,8 +165,20 @@ pub struct RmsProp<T: Float = f32> {
 
 impl<T: Float> RmsProp<T> {
     /// RMSprop over `parameters` (for instance `model.parameters()`).
+    ///
+    /// # Panics
+    /// If the settings are invalid ([`RmsPropConfig::validate`]).
     pub fn new(parameters: Vec<Tensor<T>>, config: RmsPropConfig) -> Self {
-        config.validate();
+        Self::try_new(parameters, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// RMSprop over `parameters`, or the error of [`RmsPropConfig::validate`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// setting out of range.
+    pub fn try_new(parameters: Vec<Tensor<T>>, config: RmsPropConfig) -> Result<Self> {
+        config.validate()?;
         let mut buffers = vec!["square_avg"];
         if config.momentum > 0.0 {
             buffers.push("momentum_buffer");
@@ -168,11 +186,11 @@ impl<T: Float> RmsProp<T> {
         if config.centered {
             buffers.push("grad_avg");
         }
-        RmsProp {
+        Ok(RmsProp {
             state: OptimizerState::lazy(parameters.len(), true, buffers),
             parameters,
             config,
-        }
+        })
     }
 
     /// The settings (the learning rate as last set).

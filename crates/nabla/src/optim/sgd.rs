@@ -1,5 +1,6 @@
 //! Stochastic gradient descent, as PyTorch's `torch.optim.SGD`.
 
+use super::settings::{non_negative, require};
 use super::state::OptimizerState;
 use super::Optimizer;
 use crate::backend::ops::OptimizerUpdate;
@@ -84,20 +85,35 @@ impl SgdConfig {
         self
     }
 
-    fn validate(&self) {
-        assert!(self.lr >= 0.0, "SGD: invalid learning rate {}", self.lr);
-        assert!(self.momentum >= 0.0, "SGD: invalid momentum {}", self.momentum);
-        assert!(
-            self.weight_decay >= 0.0,
-            "SGD: invalid weight_decay {}",
-            self.weight_decay
-        );
-        assert!(
+    /// Checks the settings: the learning rate, momentum, dampening and
+    /// weight decay finite and at least 0, and Nesterov momentum only with
+    /// a momentum and no dampening.
+    ///
+    /// ```
+    /// use nabla::optim::SgdConfig;
+    /// assert!(SgdConfig::new(0.1).momentum(0.9).validate().is_ok());
+    /// let error = SgdConfig::new(f64::NAN).validate().unwrap_err();
+    /// assert_eq!(error.to_string(), "SGD: invalid learning rate NaN: it must be a finite number, at least 0");
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// first setting out of range.
+    pub fn validate(&self) -> Result<()> {
+        non_negative("SGD", "learning rate", self.lr)?;
+        non_negative("SGD", "momentum", self.momentum)?;
+        non_negative("SGD", "dampening", self.dampening)?;
+        non_negative("SGD", "weight_decay", self.weight_decay)?;
+        require(
+            "SGD",
             !self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0),
-            "SGD: Nesterov momentum requires a momentum and zero dampening (momentum {}, dampening {})",
-            self.momentum,
-            self.dampening
-        );
+            || {
+                format!(
+                    "Nesterov momentum requires a momentum and zero dampening (momentum {}, dampening {})",
+                    self.momentum, self.dampening
+                )
+            },
+        )
     }
 }
 
@@ -135,8 +151,9 @@ impl SgdConfig {
 /// ```
 ///
 /// # Panics
-/// [`Sgd::new`] panics on a negative learning rate, momentum or weight
-/// decay, and on Nesterov momentum without momentum or with dampening.
+/// [`Sgd::new`] panics where [`Sgd::try_new`] returns an error: on a
+/// learning rate, momentum, dampening or weight decay that is negative or
+/// not finite, and on Nesterov momentum without momentum or with dampening.
 pub struct Sgd<T: Float = f32> {
     parameters: Vec<Tensor<T>>,
     config: SgdConfig,
@@ -145,18 +162,30 @@ pub struct Sgd<T: Float = f32> {
 
 impl<T: Float> Sgd<T> {
     /// SGD over `parameters` (for instance `model.parameters()`).
+    ///
+    /// # Panics
+    /// If the settings are invalid ([`SgdConfig::validate`]).
     pub fn new(parameters: Vec<Tensor<T>>, config: SgdConfig) -> Self {
-        config.validate();
+        Self::try_new(parameters, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// SGD over `parameters`, or the error of [`SgdConfig::validate`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`](crate::Error::InvalidSetting) naming the
+    /// setting out of range.
+    pub fn try_new(parameters: Vec<Tensor<T>>, config: SgdConfig) -> Result<Self> {
+        config.validate()?;
         let buffers = if config.momentum != 0.0 {
             vec!["momentum_buffer"]
         } else {
             Vec::new()
         };
-        Sgd {
+        Ok(Sgd {
             state: OptimizerState::lazy(parameters.len(), false, buffers),
             parameters,
             config,
-        }
+        })
     }
 
     /// The settings (the learning rate as last set).
