@@ -787,6 +787,40 @@ fn resuming_checks_the_loader_and_the_schedule() {
 }
 
 #[test]
+fn a_non_finite_loss_stops_the_run_before_its_update_without_a_checkpoint() {
+    let dir = temp_dir("diverged");
+    let train = train_loader(0, 1);
+    let mut model = mlp(8);
+    // The output layer's bias: a NaN there reaches the loss (ReLU would
+    // turn one in the first layer into 0).
+    let bias = model.parameters().last().unwrap().clone();
+    let mut poisoned = bias.to_vec();
+    poisoned[0] = f32::NAN;
+    bias.copy_from(&Tensor::from_vec(poisoned.clone(), bias.shape()));
+    let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.05));
+    let stopping = TrainConfig {
+        checkpoint_dir: Some(dir.clone()),
+        stop_on_non_finite_loss: true,
+        ..config(2)
+    };
+    let history = fit_plain(&mut model, &mut optimizer, &train, None, &stopping).unwrap();
+    assert_eq!(history.outcome, Outcome::Diverged { epoch: 0, batch: 0 });
+    assert!(history.epochs.is_empty() && history.checkpoint.is_none());
+    assert!(!dir.join(LAST_FILE).exists(), "no checkpoint of a diverged run");
+    let after = bias.to_vec();
+    assert!(
+        after[0].is_nan() && after[1..] == poisoned[1..],
+        "no update was made"
+    );
+
+    // Without the option the run goes on, as before.
+    let mut optimizer = Sgd::new(model.parameters(), SgdConfig::new(0.05));
+    let history = fit_plain(&mut model, &mut optimizer, &train, None, &config(1)).unwrap();
+    assert_eq!(history.outcome, Outcome::Completed);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn an_interrupt_without_a_checkpoint_directory_stops_without_saving() {
     let train = train_loader(0, 1);
     let mut model = mlp(6);
@@ -813,20 +847,23 @@ fn ctrl_c_sets_the_flag_the_loop_checks() {
     let flag = Interrupt::ctrl_c();
     assert!(flag.is_ctrl_c());
 
-    // A real SIGINT, where the handler is in place.
+    // A real SIGINT, then a SIGTERM (what `kill` and `timeout` send),
+    // where the handler is in place: each sets the flag.
     #[cfg(unix)]
     if installed {
-        let status = std::process::Command::new("kill")
-            .args(["-s", "INT", &std::process::id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let start = std::time::Instant::now();
-        while !flag.is_triggered() {
-            assert!(start.elapsed().as_secs() < 10, "SIGINT did not set the flag");
-            std::thread::sleep(std::time::Duration::from_millis(5));
+        for signal in ["INT", "TERM"] {
+            let status = std::process::Command::new("kill")
+                .args(["-s", signal, &std::process::id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let start = std::time::Instant::now();
+            while !flag.is_triggered() {
+                assert!(start.elapsed().as_secs() < 10, "SIG{signal} did not set the flag");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            assert!(flag.take());
         }
-        assert!(flag.take());
     }
 
     // The default config watches this flag.

@@ -51,6 +51,10 @@ pub struct TrainConfig {
     pub resume_from: Option<PathBuf>,
     /// Clip the gradients' global 2-norm to this before each step.
     pub clip_grad_norm: Option<f64>,
+    /// Stop at the first batch whose loss is NaN or infinite, before its
+    /// update, with [`Outcome::Diverged`](super::Outcome::Diverged)
+    /// (default off: the run goes on, and its weights usually become NaN).
+    pub stop_on_non_finite_loss: bool,
     /// The flag checked after every step (default: the Ctrl-C flag).
     pub interrupt: Interrupt,
 }
@@ -67,6 +71,7 @@ impl Default for TrainConfig {
             metrics_path: None,
             resume_from: None,
             clip_grad_norm: None,
+            stop_on_non_finite_loss: false,
             interrupt: Interrupt::ctrl_c(),
         }
     }

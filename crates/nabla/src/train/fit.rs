@@ -77,7 +77,9 @@ impl Monitor {
 ///
 /// 1. `model.train(true)`, then for each batch of
 ///    [`train.epoch(e)`](DataLoader::epoch): zero the gradients,
-///    [`step.train_step`](Step::train_step), backward of its loss, optional
+///    [`step.train_step`](Step::train_step) (with
+///    [`TrainConfig::stop_on_non_finite_loss`], a loss that is not finite
+///    ends the run here with [`Outcome::Diverged`]), backward of its loss, optional
 ///    clipping, `optimizer.step()`, [`TrainObserver::on_batch`]; then, if
 ///    the [interrupt](TrainConfig::interrupt) flag is set, take it, save the
 ///    checkpoint at this exact batch position and return
@@ -208,6 +210,13 @@ where
         for batch in train.epoch_from(epoch, run.state.batch) {
             optimizer.zero_grad();
             let output = step.train_step(model, &batch);
+            if config.stop_on_non_finite_loss && !output.loss.item().is_finite() {
+                run.outcome = Outcome::Diverged {
+                    epoch,
+                    batch: run.state.batch,
+                };
+                return Ok(run.into_history());
+            }
             output.loss.backward();
             if let Some(max_norm) = config.clip_grad_norm {
                 clip_grad_norm_with_(optimizer.parameters(), max_norm, 2.0);

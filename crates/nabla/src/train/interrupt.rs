@@ -1,10 +1,12 @@
-//! Stopping a training run cleanly: Ctrl-C (with the `ctrlc` crate) sets a
-//! flag that the training loop checks after each optimizer step; it then
-//! saves a checkpoint at the exact batch position and returns
+//! Stopping a training run cleanly: Ctrl-C, or a request to terminate
+//! (SIGTERM, as `kill`, `timeout` and job schedulers send, and SIGHUP when
+//! the terminal goes away), sets a flag (with the `ctrlc` crate) that the
+//! training loop checks after each optimizer step; it then saves a
+//! checkpoint at the exact batch position and returns
 //! [`Outcome::Interrupted`](super::Outcome::Interrupted).
 //!
 //! The handler is optional: [`install_ctrlc_handler`] installs it (once; later
-//! calls do nothing). A second Ctrl-C before the loop has seen the first
+//! calls do nothing). A second signal before the loop has seen the first
 //! exits the process at once, with status 130, for a run that hangs.
 //!
 //! An [`Interrupt`] is the flag the loop checks. [`Interrupt::ctrl_c`] (the
@@ -22,19 +24,22 @@
 //! assert!(!stop.is_triggered()); // ...so a resumed run starts clear
 //! ```
 
+#[cfg(feature = "ctrlc")]
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-/// The process-wide flag that Ctrl-C sets.
+/// The process-wide flag that Ctrl-C (and SIGTERM) sets.
 static CTRL_C: AtomicBool = AtomicBool::new(false);
 
 /// Whether the handler was installed, decided by the first call.
 static INSTALLED: OnceLock<bool> = OnceLock::new();
 
-/// Installs a Ctrl-C (SIGINT; on Windows, CTRL_C_EVENT) handler that sets
-/// the flag of [`Interrupt::ctrl_c`] and prints nothing (the program
+/// Installs a handler of Ctrl-C and of requests to terminate (SIGINT,
+/// SIGTERM and SIGHUP; on Windows, CTRL_C_EVENT and CTRL_BREAK_EVENT) that
+/// sets the flag of [`Interrupt::ctrl_c`] and prints nothing (the program
 /// reports the [`Outcome::Interrupted`](super::Outcome::Interrupted) that
-/// the loop returns). A second Ctrl-C while the flag is still set prints a
+/// the loop returns). A second signal while the flag is still set prints a
 /// line and exits the process with status 130.
 ///
 /// Idempotent: only the first call installs; every call returns whether
@@ -48,7 +53,8 @@ pub fn install_ctrlc_handler() -> bool {
     let install = || {
         ctrlc::set_handler(|| {
             if CTRL_C.swap(true, Ordering::SeqCst) {
-                eprintln!("interrupted twice: exiting without saving");
+                // Not eprintln!: a closed standard error must not stop the exit.
+                let _ = writeln!(std::io::stderr(), "interrupted twice: exiting without saving");
                 std::process::exit(130);
             }
         })

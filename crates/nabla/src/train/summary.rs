@@ -290,6 +290,17 @@ pub enum Outcome {
         /// The batches of `epoch` done.
         batch: usize,
     },
+    /// The loss of a batch was NaN or infinite and
+    /// [`TrainConfig::stop_on_non_finite_loss`](super::TrainConfig::stop_on_non_finite_loss)
+    /// was set: training stopped before that batch's update, without
+    /// writing a checkpoint (the checkpoint directory keeps the last
+    /// summary's).
+    Diverged {
+        /// The epoch in progress.
+        epoch: usize,
+        /// The index of the batch whose loss was not finite, in `epoch`.
+        batch: usize,
+    },
 }
 
 /// What [`fit`](super::fit) returns.
