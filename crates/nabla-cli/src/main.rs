@@ -1,12 +1,21 @@
 //! `nabla`: train, evaluate, inspect and benchmark nabla models from the
-//! command line. Every subcommand has `--help`; errors print one line and
-//! exit with a non-zero code.
+//! command line. Every subcommand has `--help`; errors print one line on
+//! standard error.
+//!
+//! Exit status: 0 when the command did its work, 1 when it failed (a bad
+//! file, a diverged run), 2 for a usage error (an unknown option, a value
+//! out of range), 130 when a training run was stopped by Ctrl-C or SIGTERM
+//! after saving its checkpoint (as shells report a command killed by
+//! Ctrl-C, so that `nabla train && next-step` does not go on).
 
 mod commands;
 mod data;
 mod models;
+mod options;
+mod output;
 mod plot;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +46,21 @@ enum Command {
     Bench(commands::bench::Args),
 }
 
+/// How a command that did not fail ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// It did all it was asked.
+    Done,
+    /// Ctrl-C or SIGTERM stopped it after it saved its state.
+    Interrupted,
+}
+
+/// The exit status of a usage error.
+const USAGE: u8 = 2;
+
+/// The exit status after an interrupt: 128 + SIGINT, as shells report it.
+const INTERRUPTED: u8 = 130;
+
 /// Sizes the global thread pool that nabla's kernels run on (default: all cores).
 fn set_threads(threads: Option<usize>) -> Result<(), String> {
     if let Some(threads) = threads {
@@ -61,6 +85,33 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// has no constant for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// A line on standard error, even when standard error is closed.
+fn complain(message: &str) {
+    let _ = writeln!(std::io::stderr(), "nabla: {message}");
+}
+
+/// clap's report of a usage error as one line: its first paragraph (the
+/// error, with the arguments it names) and its tips, without the usage text.
+fn usage_error_line(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let mut paragraphs = text.split("\n\n").map(|p| {
+        p.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let mut line = paragraphs
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_string();
+    for tip in paragraphs.filter(|p| p.starts_with("tip:")) {
+        line.push_str(&format!(" ({tip})"));
+    }
+    line
+}
+
 fn main() -> ExitCode {
     // Never hand freed pages back to the kernel: a training loop frees and
     // reallocates the same buffers every step, and each returned page costs
@@ -68,20 +119,30 @@ fn main() -> ExitCode {
     // faults per LeNet-5 step with the default delay, none with this).
     // SAFETY: setting an option is a plain store inside mimalloc.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version, printed on standard output.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        Err(e) => {
+            complain(&usage_error_line(&e));
+            return ExitCode::from(USAGE);
+        }
+    };
     let result = match cli.command {
         Command::Train(args) => commands::train::run(args),
-        Command::Eval(args) => commands::eval::run(args),
-        Command::Predict(args) => commands::predict::run(args),
-        Command::Download(args) => commands::download::run(args),
-        Command::Summary(args) => commands::summary::run(args),
-        Command::Graph(args) => commands::graph::run(args),
-        Command::Bench(args) => commands::bench::run(args),
+        Command::Eval(args) => commands::eval::run(args).map(|()| Ending::Done),
+        Command::Predict(args) => commands::predict::run(args).map(|()| Ending::Done),
+        Command::Download(args) => commands::download::run(args).map(|()| Ending::Done),
+        Command::Summary(args) => commands::summary::run(args).map(|()| Ending::Done),
+        Command::Graph(args) => commands::graph::run(args).map(|()| Ending::Done),
+        Command::Bench(args) => commands::bench::run(args).map(|()| Ending::Done),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Ending::Done) => ExitCode::SUCCESS,
+        Ok(Ending::Interrupted) => ExitCode::from(INTERRUPTED),
         Err(message) => {
-            eprintln!("nabla: {message}");
+            complain(&message);
             ExitCode::FAILURE
         }
     }

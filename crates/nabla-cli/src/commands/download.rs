@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use nabla::data::download::{download, RemoteDataset};
 
+use crate::output::say;
+
 /// Arguments of `nabla download`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,6 +23,6 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), String> {
     let dir = args.dir.unwrap_or_else(|| args.dataset.default_dir());
     let report = download(args.dataset, &dir, args.mirror.as_deref()).map_err(|e| e.to_string())?;
-    println!("{report}");
+    say!("{report}");
     Ok(())
 }

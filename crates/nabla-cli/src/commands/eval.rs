@@ -7,6 +7,7 @@ use nabla::train::{evaluate_classifier, load_model_from_checkpoint};
 
 use crate::data::DatasetKind;
 use crate::models::ModelKind;
+use crate::output::say;
 
 /// Arguments of `nabla eval`.
 #[derive(clap::Args)]
@@ -35,7 +36,7 @@ pub fn run(args: Args) -> Result<(), String> {
     load_model_from_checkpoint(&model, &args.checkpoint).map_err(|e| e.to_string())?;
     let loader = args.dataset.loader(test_set, Split::Test, 256, 0, 2);
     let result = evaluate_classifier(&mut model, &loader);
-    println!(
+    say!(
         "{} on the {} test set ({} examples): accuracy {:.2}%, loss {:.4}",
         args.checkpoint.display(),
         args.dataset.name(),
@@ -43,7 +44,7 @@ pub fn run(args: Args) -> Result<(), String> {
         100.0 * result.accuracy,
         result.loss
     );
-    println!(
+    say!(
         "confusion matrix (rows: true class, columns: predicted):\n{}",
         result.confusion
     );

@@ -12,6 +12,7 @@ use nabla::nn::{Layer, Module};
 use nabla::{Generator, IndexTensor, Tensor};
 
 use crate::models::ModelKind;
+use crate::output::{self, say};
 
 /// Arguments of `nabla graph`.
 #[derive(clap::Args)]
@@ -63,10 +64,10 @@ pub fn run(args: Args) -> Result<(), String> {
         expression_graph(&expr, &vars)?
     };
     match args.out {
-        None => print!("{dot}"),
+        None => output::write(format_args!("{dot}")),
         Some(path) => {
             std::fs::write(&path, &dot).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            println!("wrote {}", path.display());
+            say!("wrote {}", path.display());
             let svg = path.with_extension("svg");
             match Command::new("dot")
                 .arg("-Tsvg")
@@ -75,9 +76,9 @@ pub fn run(args: Args) -> Result<(), String> {
                 .arg(&svg)
                 .status()
             {
-                Ok(status) if status.success() => println!("wrote {}", svg.display()),
+                Ok(status) if status.success() => say!("wrote {}", svg.display()),
                 Ok(status) => return Err(format!("dot failed on {} ({status})", path.display())),
-                Err(_) => println!(
+                Err(_) => say!(
                     "(install Graphviz for an SVG: dot -Tsvg {} -o {})",
                     path.display(),
                     svg.display()

@@ -9,6 +9,7 @@ use nabla::{no_grad, Tensor};
 
 use crate::data::DatasetKind;
 use crate::models::ModelKind;
+use crate::output::{self, say};
 
 /// Arguments of `nabla predict`.
 #[derive(clap::Args)]
@@ -27,7 +28,7 @@ pub struct Args {
     #[arg(long)]
     invert: bool,
     /// How many classes to print per image.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = crate::options::count)]
     top: usize,
     /// PNG or JPEG images.
     #[arg(required = true)]
@@ -69,6 +70,9 @@ pub fn run(args: Args) -> Result<(), String> {
     model.eval();
     let (mean, std) = args.dataset.normalization();
     for path in &args.images {
+        if output::closed() {
+            break;
+        }
         let pixels = load_image(path, &shape, args.invert, &mean, &std)?;
         let mut batch = vec![1];
         batch.extend(&shape);
@@ -77,10 +81,10 @@ pub fn run(args: Args) -> Result<(), String> {
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let best: Vec<String> = ranked
             .iter()
-            .take(args.top.max(1))
+            .take(args.top)
             .map(|(class, p)| format!("{class}: {:.2}%", 100.0 * p))
             .collect();
-        println!("{}: {}", path.display(), best.join(", "));
+        say!("{}: {}", path.display(), best.join(", "));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use nabla::nn::summary;
 
 use crate::models::ModelKind;
+use crate::output::say;
 
 /// Arguments of `nabla summary`.
 #[derive(clap::Args)]
@@ -10,11 +11,11 @@ pub struct Args {
     /// The model: mlp, lenet5, lenet5-classic or cnn.
     #[arg(long, default_value = "lenet5")]
     model: ModelKind,
-    /// Batch size of the input the table is computed for.
-    #[arg(long, default_value_t = 1)]
+    /// Batch size of the input the table is computed for (1 to 1024).
+    #[arg(long, default_value_t = 1, value_parser = crate::options::summary_batch)]
     batch: usize,
-    /// Number of classes.
-    #[arg(long, default_value_t = 10)]
+    /// Number of classes (1 to 100000).
+    #[arg(long, default_value_t = 10, value_parser = crate::options::classes)]
     classes: usize,
 }
 
@@ -24,6 +25,6 @@ pub fn run(args: Args) -> Result<(), String> {
     let model = args.model.build(&input, args.classes, 0)?;
     let mut shape = vec![args.batch];
     shape.extend(input);
-    println!("{}", summary(&model, &shape));
+    say!("{}", summary(&model, &shape));
     Ok(())
 }

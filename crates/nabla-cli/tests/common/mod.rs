@@ -1,0 +1,109 @@
+//! What the command-line tests share: running the binary, scratch folders,
+//! and a tiny image-folder data set that trains in a fraction of a second.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `nabla` with `args` to the end.
+pub fn nabla(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nabla"))
+        .args(args)
+        .output()
+        .expect("the nabla binary runs")
+}
+
+/// Starts `nabla` with `args`, standard output and error piped.
+pub fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_nabla"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the nabla binary starts")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh, empty folder under the target directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Sends `signal` (`TERM`, `INT`) to the child.
+pub fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args(["-s", signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -s {signal}");
+}
+
+/// Reads the child's standard output up to the first line that contains
+/// `needle`; returns the lines read.
+pub fn read_until(child: &mut Child, needle: &str) -> Vec<String> {
+    let out = child.stdout.as_mut().expect("piped stdout");
+    let mut lines = Vec::new();
+    for line in BufReader::new(out).lines() {
+        let line = line.expect("utf-8 output");
+        let found = line.contains(needle);
+        lines.push(line);
+        if found {
+            return lines;
+        }
+    }
+    panic!("the output ended without {needle:?}: {lines:?}");
+}
+
+/// Waits for the child for up to `limit`; then asks it to stop with SIGTERM
+/// and waits for that. Returns its status, whether SIGTERM was sent, and its
+/// standard error.
+pub fn wait_or_terminate(mut child: Child, limit: Duration) -> (ExitStatus, bool, String) {
+    let start = Instant::now();
+    let mut terminated = false;
+    loop {
+        if child.try_wait().expect("waitable").is_some() {
+            break;
+        }
+        if !terminated && start.elapsed() > limit {
+            signal(&child, "TERM");
+            terminated = true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("the output");
+    (output.status, terminated, stderr(&output))
+}
+
+/// A two-class image folder (`train/` and `test/`, classes `dark` and
+/// `light`, a few 8x8 PNGs each) under a fresh scratch folder: loads and
+/// trains at once.
+pub fn tiny_image_folder(name: &str) -> PathBuf {
+    let root = scratch(name).join("tiny");
+    for (split, count) in [("train", 12u8), ("test", 4)] {
+        for (class, base) in [("dark", 10u8), ("light", 200)] {
+            let dir = root.join(split).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..count {
+                let image = image::GrayImage::from_fn(8, 8, |x, y| {
+                    image::Luma([base.wrapping_add(((x * 8 + y) as u8 + i) % 40)])
+                });
+                image.save(dir.join(format!("{i:02}.png"))).unwrap();
+            }
+        }
+    }
+    root
+}
