@@ -16,6 +16,7 @@ use std::any::Any;
 use super::engine;
 use super::graph::{record, record_without_edges};
 use super::mode::is_grad_enabled;
+use crate::backend;
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -36,11 +37,10 @@ impl<T: Float> Tensor<T> {
         if let Some(same) = (self as &dyn Any).downcast_ref::<Tensor<U>>() {
             // A copy, as to another type, in the same graph: its gradient
             // passes through unchanged, and `grad` sees through it.
-            let out = Tensor::from_contiguous(same.to_vec(), same.shape());
+            let out = backend::copy(same);
             return record("ToDtype", out, &[same], |ctx| vec![Some(ctx.grad().clone())]);
         }
-        let data = self.with_contiguous(|s| s.iter().map(|&x| U::from_f64(x.as_f64())).collect());
-        let out = Tensor::from_contiguous(data, self.shape());
+        let out = backend::cast::<T, U>(self);
         if !is_grad_enabled() || !self.is_requires_grad() {
             return out;
         }

@@ -1,8 +1,9 @@
 //! Activation functions: relu, leaky_relu, sigmoid, tanh, gelu, softmax and
 //! log_softmax (numerically stable, over any dimension).
 
-use super::unary::unary_apply;
 use crate::autograd::record;
+use crate::backend::ops::UnaryOp;
+use crate::backend::unary;
 use crate::element::Float;
 use crate::kernels::softmax::softmax;
 use crate::layout::normalize_dim;
@@ -11,7 +12,7 @@ use crate::tensor::Tensor;
 impl<T: Float> Tensor<T> {
     /// max(x, 0). The gradient at 0 is 0, as in PyTorch.
     pub fn relu(&self) -> Tensor<T> {
-        let out = unary_apply(self, |x| if x > T::zero() { x } else { T::zero() });
+        let out = unary(UnaryOp::Relu, self);
         let x = self.clone();
         record("Relu", out, &[self], move |ctx| {
             vec![Some(ctx.grad().mul(&x.gt_scalar(T::zero())))]
@@ -20,25 +21,18 @@ impl<T: Float> Tensor<T> {
 
     /// x for x > 0, `negative_slope * x` otherwise.
     pub fn leaky_relu(&self, negative_slope: T) -> Tensor<T> {
-        let out = unary_apply(self, |x| if x > T::zero() { x } else { x * negative_slope });
+        let slope = negative_slope.as_f64();
+        let out = unary(UnaryOp::LeakyRelu(slope), self);
         let x = self.clone();
         record("LeakyRelu", out, &[self], move |ctx| {
-            let local = unary_apply(&x, |v| if v > T::zero() { T::one() } else { negative_slope });
+            let local = unary(UnaryOp::LeakyReluDerivative(slope), &x);
             vec![Some(ctx.grad().mul(&local))]
         })
     }
 
     /// 1 / (1 + e^-x), with local gradient sigma(x) (1 - sigma(x)).
     pub fn sigmoid(&self) -> Tensor<T> {
-        let out = unary_apply(self, |x| {
-            // Two branches so that neither exp overflows.
-            if x >= T::zero() {
-                T::one() / (T::one() + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (T::one() + e)
-            }
-        });
+        let out = unary(UnaryOp::Sigmoid, self);
         record("Sigmoid", out, &[self], |ctx| {
             let y = ctx.output();
             let one_minus_y = y.neg().add_scalar(T::one());
@@ -48,7 +42,7 @@ impl<T: Float> Tensor<T> {
 
     /// The hyperbolic tangent, with local gradient 1 - tanh(x)^2.
     pub fn tanh(&self) -> Tensor<T> {
-        let out = unary_apply(self, T::tanh);
+        let out = unary(UnaryOp::Tanh, self);
         record("Tanh", out, &[self], |ctx| {
             let y = ctx.output();
             vec![Some(ctx.grad().mul(&y.square().neg().add_scalar(T::one())))]
@@ -60,7 +54,7 @@ impl<T: Float> Tensor<T> {
     pub fn gelu(&self) -> Tensor<T> {
         let half = T::from_f64(0.5);
         let inv_sqrt2 = T::from_f64(std::f64::consts::FRAC_1_SQRT_2);
-        let out = unary_apply(self, |x| half * x * (T::one() + (x * inv_sqrt2).erf()));
+        let out = unary(UnaryOp::Gelu, self);
         let x = self.clone();
         record("Gelu", out, &[self], move |ctx| {
             // d/dx x Phi(x) = Phi(x) + x phi(x)

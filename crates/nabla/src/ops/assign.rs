@@ -4,61 +4,33 @@
 use std::ops::{AddAssign, MulAssign, SubAssign};
 
 use crate::autograd::is_grad_enabled;
+use crate::backend::binary_assign;
+use crate::backend::ops::BinaryOp;
 use crate::element::Float;
-use crate::kernels::accumulate::update_strided;
-use crate::layout::broadcast_strides;
 use crate::tensor::Tensor;
 
 impl<T: Float> Tensor<T> {
-    /// Overwrites every element with `f(element, other's element)`,
+    /// Overwrites every element with `op(element, other's element)`,
     /// broadcasting `other` to this tensor's shape, unrecorded.
-    fn update_with(&self, op: &str, other: &Tensor<T>, f: impl Fn(T, T) -> T) {
+    fn update_with(&self, symbol: &str, op: BinaryOp, other: &Tensor<T>) {
         if self.is_requires_grad() && is_grad_enabled() {
             panic!(
-                "{op}: the tensor of shape {:?} requires grad, so changing it in place would make its gradients wrong; update it inside no_grad (as optimizers do) or write `x = &x {} &y`",
+                "{symbol}: the tensor of shape {:?} requires grad, so changing it in place would make its gradients wrong; update it inside no_grad (as optimizers do) or write `x = &x {} &y`",
                 self.shape(),
-                &op[..1]
+                &symbol[..1]
             );
         }
-        let layout = self.layout();
-        let repeats = layout
-            .strides
-            .iter()
-            .zip(&layout.shape)
-            .any(|(&s, &n)| s == 0 && n > 1);
-        let fits =
-            crate::layout::broadcast_shapes(other.shape(), self.shape()).as_deref() == Some(self.shape());
-        if repeats || !fits {
-            panic!(
-                "{op}: cannot update a tensor of shape {:?} in place with one of shape {:?}",
-                self.shape(),
-                other.shape()
-            );
-        }
-        // Read the right side first: it may share this tensor's storage.
-        let source = if self.shares_storage_with(other) {
-            other.contiguous_copy()
-        } else {
-            other.clone()
-        };
-        let source_strides = broadcast_strides(source.layout(), self.shape());
-        let src = source.storage();
-        let mut dst = crate::backend::write_storage(self);
-        update_strided(&mut dst, layout, &src, &source_strides, source.layout().offset, f);
+        binary_assign(op, self, other);
     }
 
-    fn contiguous_copy(&self) -> Tensor<T> {
-        Tensor::from_contiguous(self.to_vec(), self.shape())
-    }
-
-    fn update_with_scalar(&self, op: &str, value: T, f: impl Fn(T, T) -> T) {
-        self.update_with(op, &Tensor::scalar(value), f);
+    fn update_with_scalar(&self, symbol: &str, op: BinaryOp, value: T) {
+        self.update_with(symbol, op, &Tensor::scalar(value));
     }
 }
 
 /// Defines `tensor op= tensor`, `tensor op= &tensor` and `tensor op= scalar`.
 macro_rules! assign_operator {
-    ($trait:ident, $method:ident, $symbol:literal, $f:expr) => {
+    ($trait:ident, $method:ident, $symbol:literal, $op:expr) => {
         impl<T: Float> $trait<&Tensor<T>> for Tensor<T> {
             /// In place, broadcasting the right side; unrecorded.
             ///
@@ -66,25 +38,25 @@ macro_rules! assign_operator {
             /// If the tensor requires grad while recording is on (use
             /// `no_grad`), or the right side does not broadcast to its shape.
             fn $method(&mut self, rhs: &Tensor<T>) {
-                self.update_with($symbol, rhs, $f);
+                self.update_with($symbol, $op, rhs);
             }
         }
         impl<T: Float> $trait<Tensor<T>> for Tensor<T> {
             fn $method(&mut self, rhs: Tensor<T>) {
-                self.update_with($symbol, &rhs, $f);
+                self.update_with($symbol, $op, &rhs);
             }
         }
         impl<T: Float> $trait<T> for Tensor<T> {
             fn $method(&mut self, rhs: T) {
-                self.update_with_scalar($symbol, rhs, $f);
+                self.update_with_scalar($symbol, $op, rhs);
             }
         }
     };
 }
 
-assign_operator!(AddAssign, add_assign, "+=", |a, b| a + b);
-assign_operator!(SubAssign, sub_assign, "-=", |a, b| a - b);
-assign_operator!(MulAssign, mul_assign, "*=", |a, b| a * b);
+assign_operator!(AddAssign, add_assign, "+=", BinaryOp::Add);
+assign_operator!(SubAssign, sub_assign, "-=", BinaryOp::Sub);
+assign_operator!(MulAssign, mul_assign, "*=", BinaryOp::Mul);
 
 #[cfg(test)]
 mod tests {

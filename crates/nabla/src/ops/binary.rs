@@ -2,43 +2,16 @@
 //! div, pow, maximum, minimum.
 
 use crate::autograd::record;
+use crate::backend::binary;
+use crate::backend::ops::BinaryOp;
 use crate::element::Float;
-use crate::kernels::elementwise::{strided_zip_map, zip_map};
-use crate::layout::{broadcast_shapes, broadcast_strides, Dims};
+use crate::layout::Dims;
 use crate::tensor::Tensor;
-
-/// Computes `f(a, b)` elementwise over the broadcast of both shapes, with
-/// no autograd history.
-pub(crate) fn broadcast_apply<T: Float>(
-    op: &str,
-    a: &Tensor<T>,
-    b: &Tensor<T>,
-    f: impl Fn(T, T) -> T + Sync,
-) -> Tensor<T> {
-    let (la, lb) = (a.layout(), b.layout());
-    if la.shape == lb.shape && la.is_contiguous() && lb.is_contiguous() {
-        let n = la.numel();
-        let (da, db) = (a.storage(), b.storage());
-        let out = zip_map(&da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n], f);
-        return Tensor::from_contiguous(out, &la.shape);
-    }
-    let shape = broadcast_shapes(&la.shape, &lb.shape).unwrap_or_else(|| {
-        panic!(
-            "{op}: shapes {:?} and {:?} cannot be broadcast together",
-            la.shape, lb.shape
-        )
-    });
-    let sa = broadcast_strides(la, &shape);
-    let sb = broadcast_strides(lb, &shape);
-    let (da, db) = (a.storage(), b.storage());
-    let out = strided_zip_map(&shape, &da, &sa, la.offset, &db, &sb, lb.offset, f);
-    Tensor::from_contiguous(out, &shape)
-}
 
 impl<T: Float> Tensor<T> {
     /// Elementwise `self + other`, broadcasting. Also `&a + &b`.
     pub fn add(&self, other: &Tensor<T>) -> Tensor<T> {
-        let out = broadcast_apply("add", self, other, |x, y| x + y);
+        let out = binary(BinaryOp::Add, self, other);
         let (sa, sb) = (Dims::from_slice(self.shape()), Dims::from_slice(other.shape()));
         record("Add", out, &[self, other], move |ctx| {
             let g = ctx.grad();
@@ -51,7 +24,7 @@ impl<T: Float> Tensor<T> {
 
     /// Elementwise `self - other`, broadcasting. Also `&a - &b`.
     pub fn sub(&self, other: &Tensor<T>) -> Tensor<T> {
-        let out = broadcast_apply("sub", self, other, |x, y| x - y);
+        let out = binary(BinaryOp::Sub, self, other);
         let (sa, sb) = (Dims::from_slice(self.shape()), Dims::from_slice(other.shape()));
         record("Sub", out, &[self, other], move |ctx| {
             let g = ctx.grad();
@@ -64,7 +37,7 @@ impl<T: Float> Tensor<T> {
 
     /// Elementwise `self * other`, broadcasting. Also `&a * &b`.
     pub fn mul(&self, other: &Tensor<T>) -> Tensor<T> {
-        let out = broadcast_apply("mul", self, other, |x, y| x * y);
+        let out = binary(BinaryOp::Mul, self, other);
         let (a, b) = (self.clone(), other.clone());
         record("Mul", out, &[self, other], move |ctx| {
             let g = ctx.grad();
@@ -77,7 +50,7 @@ impl<T: Float> Tensor<T> {
 
     /// Elementwise `self / other`, broadcasting. Also `&a / &b`.
     pub fn div(&self, other: &Tensor<T>) -> Tensor<T> {
-        let out = broadcast_apply("div", self, other, |x, y| x / y);
+        let out = binary(BinaryOp::Div, self, other);
         let (a, b) = (self.clone(), other.clone());
         record("Div", out, &[self, other], move |ctx| {
             let g = ctx.grad();
@@ -95,7 +68,7 @@ impl<T: Float> Tensor<T> {
     /// The gradient with respect to the exponent, `self^e ln(self)`, is
     /// taken as 0 where `self` is 0 (as PyTorch does).
     pub fn pow(&self, exponent: &Tensor<T>) -> Tensor<T> {
-        let out = broadcast_apply("pow", self, exponent, |x, y| x.powf(y));
+        let out = binary(BinaryOp::Pow, self, exponent);
         let (a, e) = (self.clone(), exponent.clone());
         record("Pow", out, &[self, exponent], move |ctx| {
             let g = ctx.grad();
@@ -116,13 +89,7 @@ impl<T: Float> Tensor<T> {
     /// Elementwise maximum, broadcasting. At ties the gradient is split
     /// evenly between both inputs, as in PyTorch.
     pub fn maximum(&self, other: &Tensor<T>) -> Tensor<T> {
-        let out = broadcast_apply("maximum", self, other, |x, y| {
-            if x.is_nan() || y.is_nan() {
-                T::nan()
-            } else {
-                x.max(y)
-            }
-        });
+        let out = binary(BinaryOp::Maximum, self, other);
         let (a, b) = (self.clone(), other.clone());
         record("Maximum", out, &[self, other], move |ctx| {
             let weight_a = a.gt(&b).add(&tie_half(&a, &b));
@@ -132,13 +99,7 @@ impl<T: Float> Tensor<T> {
 
     /// Elementwise minimum, broadcasting; ties split the gradient evenly.
     pub fn minimum(&self, other: &Tensor<T>) -> Tensor<T> {
-        let out = broadcast_apply("minimum", self, other, |x, y| {
-            if x.is_nan() || y.is_nan() {
-                T::nan()
-            } else {
-                x.min(y)
-            }
-        });
+        let out = binary(BinaryOp::Minimum, self, other);
         let (a, b) = (self.clone(), other.clone());
         record("Minimum", out, &[self, other], move |ctx| {
             let weight_a = a.lt(&b).add(&tie_half(&a, &b));

@@ -3,33 +3,25 @@
 //!
 //! Masks are piecewise constant, so they carry no gradient.
 
-use super::binary::broadcast_apply;
-use super::unary::unary_apply;
 use crate::autograd::record;
+use crate::backend::ops::{BinaryOp, Comparison, UnaryOp};
+use crate::backend::{self, binary, unary};
 use crate::element::Float;
-use crate::layout::{broadcast_shapes, Dims};
+use crate::layout::Dims;
 use crate::tensor::Tensor;
 
-fn mask<T: Float>(condition: bool) -> T {
-    if condition {
-        T::one()
-    } else {
-        T::zero()
-    }
-}
-
 macro_rules! comparisons {
-    ($($name:ident, $scalar_name:ident, $op:tt, $doc:literal;)*) => {
+    ($($name:ident, $scalar_name:ident, $cmp:ident, $doc:literal;)*) => {
         impl<T: Float> Tensor<T> {
             $(
                 #[doc = concat!("Mask of `self ", $doc, " other`, broadcasting.")]
                 pub fn $name(&self, other: &Tensor<T>) -> Tensor<T> {
-                    broadcast_apply(stringify!($name), self, other, |x, y| mask(x $op y))
+                    binary(BinaryOp::Compare(Comparison::$cmp), self, other)
                 }
 
                 #[doc = concat!("Mask of `self ", $doc, " value`.")]
                 pub fn $scalar_name(&self, value: T) -> Tensor<T> {
-                    unary_apply(self, |x| mask(x $op value))
+                    unary(UnaryOp::Compare(Comparison::$cmp, value.as_f64()), self)
                 }
             )*
         }
@@ -37,12 +29,12 @@ macro_rules! comparisons {
 }
 
 comparisons! {
-    eq, eq_scalar, ==, "==";
-    ne, ne_scalar, !=, "!=";
-    lt, lt_scalar, <, "<";
-    le, le_scalar, <=, "<=";
-    gt, gt_scalar, >, ">";
-    ge, ge_scalar, >=, ">=";
+    eq, eq_scalar, Eq, "==";
+    ne, ne_scalar, Ne, "!=";
+    lt, lt_scalar, Lt, "<";
+    le, le_scalar, Le, "<=";
+    gt, gt_scalar, Gt, ">";
+    ge, ge_scalar, Ge, ">=";
 }
 
 impl<T: Float> Tensor<T> {
@@ -57,26 +49,8 @@ impl<T: Float> Tensor<T> {
     /// assert_eq!(y.to_vec(), vec![0.0, 2.0, 0.0]);
     /// ```
     pub fn where_(condition: &Tensor<T>, on_true: &Tensor<T>, on_false: &Tensor<T>) -> Tensor<T> {
-        let shape = broadcast_shapes(condition.shape(), on_true.shape())
-            .and_then(|s| broadcast_shapes(&s, on_false.shape()))
-            .unwrap_or_else(|| {
-                panic!(
-                    "where: shapes {:?}, {:?} and {:?} cannot be broadcast together",
-                    condition.shape(),
-                    on_true.shape(),
-                    on_false.shape()
-                )
-            });
-        let cond = condition.broadcast_view(&shape).contiguous_untracked();
-        let t = on_true.broadcast_view(&shape).to_vec();
-        let f = on_false.broadcast_view(&shape).to_vec();
-        let data = cond
-            .to_vec()
-            .into_iter()
-            .zip(t.into_iter().zip(f))
-            .map(|(c, (t, f))| if c != T::zero() { t } else { f })
-            .collect();
-        let out = Tensor::from_contiguous(data, &shape);
+        let out = backend::where_(condition, on_true, on_false);
+        let cond = condition.clone();
         let zero = Tensor::scalar(T::zero());
         let (shape_t, shape_f) = (
             Dims::from_slice(on_true.shape()),

@@ -2,38 +2,35 @@
 //! clamp, erf, reciprocal, and arithmetic with a scalar.
 
 use crate::autograd::record;
+use crate::backend::ops::UnaryOp;
+use crate::backend::{self, unary};
 use crate::element::Float;
-use crate::kernels::elementwise::map;
 use crate::tensor::Tensor;
-
-/// `f` applied to every element, with no autograd history.
-pub(crate) fn unary_apply<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
-    let out = x.with_contiguous(|s| map(s, f));
-    Tensor::from_contiguous(out, x.shape())
-}
 
 impl<T: Float> Tensor<T> {
     /// `f` applied to every element, **not** recorded for autograd: the
     /// building block of hand-written [`Function`](crate::autograd::Function)
-    /// forwards.
+    /// forwards. The closure runs on the host (a tensor on another device
+    /// would be downloaded and the result uploaded); the built-in ops run
+    /// on the tensor's device.
     ///
     /// ```
     /// let x = nabla::Tensor::from_vec(vec![1.0f32, 4.0], &[2]);
     /// assert_eq!(x.map(|v| v * 10.0).to_vec(), vec![10.0, 40.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
-        unary_apply(self, f)
+        backend::map_host(self, f)
     }
 
     /// `-self`. Also `-&a`.
     pub fn neg(&self) -> Tensor<T> {
-        let out = unary_apply(self, |x| -x);
+        let out = unary(UnaryOp::Neg, self);
         record("Neg", out, &[self], |ctx| vec![Some(ctx.grad().neg())])
     }
 
     /// `e^self`.
     pub fn exp(&self) -> Tensor<T> {
-        let out = unary_apply(self, T::exp);
+        let out = unary(UnaryOp::Exp, self);
         record("Exp", out, &[self], |ctx| {
             vec![Some(ctx.grad().mul(&ctx.output()))]
         })
@@ -41,14 +38,14 @@ impl<T: Float> Tensor<T> {
 
     /// The natural logarithm.
     pub fn log(&self) -> Tensor<T> {
-        let out = unary_apply(self, T::ln);
+        let out = unary(UnaryOp::Log, self);
         let x = self.clone();
         record("Log", out, &[self], move |ctx| vec![Some(ctx.grad().div(&x))])
     }
 
     /// The square root.
     pub fn sqrt(&self) -> Tensor<T> {
-        let out = unary_apply(self, T::sqrt);
+        let out = unary(UnaryOp::Sqrt, self);
         record("Sqrt", out, &[self], |ctx| {
             let two = T::from_f64(2.0);
             vec![Some(ctx.grad().div(&ctx.output().mul_scalar(two)))]
@@ -57,7 +54,7 @@ impl<T: Float> Tensor<T> {
 
     /// `1 / self`.
     pub fn recip(&self) -> Tensor<T> {
-        let out = unary_apply(self, T::recip);
+        let out = unary(UnaryOp::Recip, self);
         record("Reciprocal", out, &[self], |ctx| {
             let y = ctx.output();
             vec![Some(ctx.grad().mul(&y.mul(&y)).neg())]
@@ -66,7 +63,7 @@ impl<T: Float> Tensor<T> {
 
     /// The absolute value; its gradient at 0 is 0, as in PyTorch.
     pub fn abs(&self) -> Tensor<T> {
-        let out = unary_apply(self, T::abs);
+        let out = unary(UnaryOp::Abs, self);
         let x = self.clone();
         record("Abs", out, &[self], move |ctx| {
             vec![Some(ctx.grad().mul(&x.sign()))]
@@ -76,25 +73,13 @@ impl<T: Float> Tensor<T> {
     /// -1, 0 or 1 by the sign of each element. Piecewise constant, so it
     /// carries no gradient.
     pub fn sign(&self) -> Tensor<T> {
-        unary_apply(self, |x| {
-            if x > T::zero() {
-                T::one()
-            } else if x < T::zero() {
-                -T::one()
-            } else {
-                x
-            }
-        })
+        unary(UnaryOp::Sign, self)
     }
 
     /// `self ^ exponent` for a scalar exponent.
     pub fn pow_scalar(&self, exponent: f64) -> Tensor<T> {
         let e = T::from_f64(exponent);
-        let out = if exponent == 2.0 {
-            unary_apply(self, |x| x * x)
-        } else {
-            unary_apply(self, |x| x.powf(e))
-        };
+        let out = unary(UnaryOp::Pow(exponent), self);
         let x = self.clone();
         record("Pow", out, &[self], move |ctx| {
             let local = if exponent == 0.0 {
@@ -117,27 +102,19 @@ impl<T: Float> Tensor<T> {
     /// The gradient passes strictly inside, where `min < x < max`, as in
     /// PyTorch 2 (an element exactly on a bound gets none).
     pub fn clamp(&self, min: Option<T>, max: Option<T>) -> Tensor<T> {
-        let lo = min.unwrap_or(T::neg_infinity());
-        let hi = max.unwrap_or(T::infinity());
-        let out = unary_apply(self, |x| {
-            if x < lo {
-                lo
-            } else if x > hi {
-                hi
-            } else {
-                x
-            }
-        });
+        let min = min.map_or(f64::NEG_INFINITY, T::as_f64);
+        let max = max.map_or(f64::INFINITY, T::as_f64);
+        let out = unary(UnaryOp::Clamp { min, max }, self);
         let x = self.clone();
         record("Clamp", out, &[self], move |ctx| {
-            let inside = unary_apply(&x, |v| if v > lo && v < hi { T::one() } else { T::zero() });
+            let inside = unary(UnaryOp::ClampDerivative { min, max }, &x);
             vec![Some(ctx.grad().mul(&inside))]
         })
     }
 
     /// The Gauss error function, with derivative 2/sqrt(pi) e^(-x^2).
     pub fn erf(&self) -> Tensor<T> {
-        let out = unary_apply(self, T::erf);
+        let out = unary(UnaryOp::Erf, self);
         let x = self.clone();
         record("Erf", out, &[self], move |ctx| {
             let two_over_sqrt_pi = T::from_f64(std::f64::consts::FRAC_2_SQRT_PI);
@@ -148,13 +125,13 @@ impl<T: Float> Tensor<T> {
 
     /// `self + value` for a scalar. Also `&a + value`.
     pub fn add_scalar(&self, value: T) -> Tensor<T> {
-        let out = unary_apply(self, |x| x + value);
+        let out = unary(UnaryOp::AddScalar(value.as_f64()), self);
         record("AddScalar", out, &[self], |ctx| vec![Some(ctx.grad().clone())])
     }
 
     /// `self * value` for a scalar. Also `&a * value`.
     pub fn mul_scalar(&self, value: T) -> Tensor<T> {
-        let out = unary_apply(self, |x| x * value);
+        let out = unary(UnaryOp::MulScalar(value.as_f64()), self);
         record("MulScalar", out, &[self], move |ctx| {
             vec![Some(ctx.grad().mul_scalar(value))]
         })
@@ -162,7 +139,7 @@ impl<T: Float> Tensor<T> {
 
     /// `self / value` for a scalar. Also `&a / value`.
     pub fn div_scalar(&self, value: T) -> Tensor<T> {
-        let out = unary_apply(self, |x| x / value);
+        let out = unary(UnaryOp::DivScalar(value.as_f64()), self);
         record("DivScalar", out, &[self], move |ctx| {
             vec![Some(ctx.grad().div_scalar(value))]
         })
@@ -170,7 +147,7 @@ impl<T: Float> Tensor<T> {
 
     /// `value / self` for a scalar. Also `value / &a`.
     pub fn rdiv_scalar(&self, value: T) -> Tensor<T> {
-        let out = unary_apply(self, |x| value / x);
+        let out = unary(UnaryOp::RDivScalar(value.as_f64()), self);
         let x = self.clone();
         record("RDivScalar", out, &[self], move |ctx| {
             // d(v/x)/dx = -v/x^2 = -(v/x)/x

@@ -3,6 +3,7 @@
 
 mod accumulate;
 mod conv;
+mod elementwise;
 mod index;
 mod memory;
 mod optimizer;

@@ -5,12 +5,14 @@
 
 mod accumulate;
 mod conv;
+mod elementwise;
 mod fill;
 mod optimizer;
 mod pool;
 
 pub(crate) use accumulate::Placement;
 pub(crate) use conv::ConvGeometry;
+pub(crate) use elementwise::{BinaryOp, Comparison, UnaryOp};
 pub(crate) use fill::RandomFill;
 pub(crate) use optimizer::OptimizerUpdate;
 pub(crate) use pool::{AvgPlan, Bin, MaxPoolGeometry, EMPTY_WINDOW};

@@ -3,6 +3,8 @@
 
 use super::{check_broadcasts_to, check_same_shape, reduce, weighted, Reduction};
 use crate::autograd::record;
+use crate::backend;
+use crate::backend::ops::{BinaryOp, UnaryOp};
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -10,20 +12,20 @@ use crate::tensor::Tensor;
 /// cross-entropy: the `float` constant 1e-12, also in double precision.
 const BCE_EPSILON: f32 = 1e-12;
 
-/// The log terms of the binary cross-entropy are clamped to at least this,
-/// so that `log(0)` never appears.
-const LOG_FLOOR: f64 = -100.0;
-
-/// Panics unless every value lies in [0, 1] (NaN does not).
+/// Panics unless every value of `x` lies in [0, 1] (NaN does not).
 #[track_caller]
-fn check_unit_interval<T: Float>(what: &str, values: &[T], shape: &[usize]) {
-    if let Some((i, v)) = values
-        .iter()
-        .enumerate()
-        .find(|(_, &v)| !(v >= T::zero() && v <= T::one()))
-    {
+fn check_unit_interval<T: Float>(what: &str, x: &Tensor<T>) {
+    let outside = backend::read_host(x, |values| {
+        values
+            .iter()
+            .copied()
+            .enumerate()
+            .find(|&(_, v)| !(v >= T::zero() && v <= T::one()))
+    });
+    if let Some((i, v)) = outside {
         panic!(
-            "binary_cross_entropy: every element of the {what} must lie in [0, 1], but element {i} (flat) of the {what} of shape {shape:?} is {v}"
+            "binary_cross_entropy: every element of the {what} must lie in [0, 1], but element {i} (flat) of the {what} of shape {:?} is {v}",
+            x.shape()
         );
     }
 }
@@ -103,17 +105,9 @@ pub fn binary_cross_entropy_with<T: Float>(
     if let Some(w) = weight {
         check_broadcasts_to(name, "weight", w.shape(), p.shape());
     }
-    let (pv, yv) = (p.to_vec(), y.to_vec());
-    check_unit_interval("probabilities", &pv, p.shape());
-    check_unit_interval("target", &yv, y.shape());
-    // (y - 1) max(log(1 - p), -100) - y max(log p, -100), as PyTorch's kernel.
-    let floor = T::from_f64(LOG_FLOOR);
-    let values = pv
-        .iter()
-        .zip(&yv)
-        .map(|(&p, &y)| (y - T::one()) * (-p).ln_1p().max(floor) - y * p.ln().max(floor))
-        .collect();
-    let out = Tensor::from_vec(values, p.shape());
+    check_unit_interval("probabilities", p);
+    check_unit_interval("target", y);
+    let out = backend::binary(BinaryOp::BinaryCrossEntropy, p, y);
     let saved = (p.clone(), y.clone());
     let loss = record("BinaryCrossEntropy", out, &[p, y], move |ctx| {
         let (p, y) = &saved;
@@ -229,7 +223,7 @@ pub fn binary_cross_entropy_with_logits_with<T: Float>(
 /// rounding (`log(1 + u)` would, in `f32`). Its derivative `-sigmoid(-z)` is
 /// written with tensor ops, so it can be differentiated again.
 fn neg_log_sigmoid<T: Float>(z: &Tensor<T>) -> Tensor<T> {
-    let out = z.map(|v| (-v).max(T::zero()) + (-v.abs()).exp().ln_1p());
+    let out = backend::unary(UnaryOp::NegLogSigmoid, z);
     let saved = z.clone();
     record("NegLogSigmoid", out, &[z], move |ctx| {
         vec![Some(ctx.grad().mul(&saved.neg().sigmoid()).neg())]

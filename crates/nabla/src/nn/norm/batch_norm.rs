@@ -3,6 +3,7 @@
 
 use super::{affine, per_channel, standardize};
 use crate::backend;
+use crate::backend::ops::BinaryOp;
 use crate::element::Float;
 use crate::nn::{Layer, Module};
 use crate::tensor::Tensor;
@@ -145,28 +146,23 @@ fn update_running_stats<T: Float>(
             s.num_features
         );
     }
-    let mut tracked = None;
     if let Some(n) = s.num_batches_tracked {
-        let count = n.item() + T::one();
-        backend::fill(n, count);
-        tracked = Some(count.as_f64());
+        backend::binary_assign(BinaryOp::Add, n, &Tensor::scalar(T::one()));
     }
-    let factor = match (s.momentum, tracked) {
+    let factor = match (s.momentum, s.num_batches_tracked) {
         (Some(m), _) => m,
-        (None, Some(n)) => 1.0 / n,
+        (None, Some(n)) => 1.0 / n.item().as_f64(),
         (None, None) => 0.0,
     };
-    let (mean, var) = (mean.to_vec(), var.to_vec());
     let bessel = count as f64 / (count - 1) as f64;
-    let blend = |running: &Tensor<T>, batch: &[T], scale: f64| {
-        running.update_data(|r| {
-            for (r, &b) in r.iter_mut().zip(batch) {
-                *r = T::from_f64(factor * b.as_f64() * scale + (1.0 - factor) * r.as_f64());
-            }
-        });
-    };
-    blend(running_mean, &mean, 1.0);
-    blend(running_var, &var, bessel);
+    let shape = [s.num_features];
+    for (running, batch, scale) in [(running_mean, mean, 1.0), (running_var, var, bessel)] {
+        let blend = BinaryOp::RunningAverage {
+            weight: factor,
+            scale,
+        };
+        backend::binary_assign(blend, running, &batch.detach().reshape(&shape));
+    }
 }
 
 macro_rules! batch_norm_layer {

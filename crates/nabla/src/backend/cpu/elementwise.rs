@@ -1,0 +1,265 @@
+//! Elementwise operations on the CPU: each named operation becomes one
+//! monomorphised closure handed to the loops of `kernels::elementwise`
+//! (the match runs once per call, never per element).
+
+use super::{contiguous_elements, Cpu};
+use crate::backend::ops::{BinaryOp, Comparison, UnaryOp};
+use crate::backend::{ElementwiseOps, MemoryOps};
+use crate::element::Float;
+use crate::kernels::accumulate::update_strided;
+use crate::kernels::elementwise::{map, strided_zip_map, zip_map};
+use crate::layout::{broadcast_strides, Layout};
+use crate::tensor::Tensor;
+
+/// PyTorch's floor under the log terms of the binary cross-entropy.
+const LOG_FLOOR: f64 = -100.0;
+
+fn mask<T: Float>(condition: bool) -> T {
+    if condition {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// `f` applied to every element of `x`.
+fn map_tensor<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
+    let out = contiguous_elements(x, |s| map(s, f));
+    Tensor::from_contiguous(out, x.shape())
+}
+
+/// `f` applied pairwise over `a` and `b` broadcast to `shape`.
+fn zip_tensors<T: Float>(
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    shape: &[usize],
+    f: impl Fn(T, T) -> T + Sync,
+) -> Tensor<T> {
+    let (la, lb) = (a.layout(), b.layout());
+    let (da, db) = (a.inner.storage.read(), b.inner.storage.read());
+    let out = if la.shape == lb.shape && la.is_contiguous() && lb.is_contiguous() {
+        let n = la.numel();
+        zip_map(&da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n], f)
+    } else {
+        let (sa, sb) = (broadcast_strides(la, shape), broadcast_strides(lb, shape));
+        strided_zip_map(shape, &da, &sa, la.offset, &db, &sb, lb.offset, f)
+    };
+    Tensor::from_contiguous(out, shape)
+}
+
+/// `target ← f(target, source)` with `source` broadcast to `target`'s shape.
+fn update<T: Float>(target: &Tensor<T>, source: &Tensor<T>, f: impl Fn(T, T) -> T) {
+    // Read the right side first when it shares the target's storage, which
+    // is locked for writing below.
+    let copied;
+    let source = if target.shares_storage_with(source) {
+        copied = Cpu::copy(source);
+        &copied
+    } else {
+        source
+    };
+    let source_strides = broadcast_strides(source.layout(), target.shape());
+    let src = source.inner.storage.read();
+    let mut dst = target.inner.storage.write();
+    update_strided(
+        &mut dst,
+        target.layout(),
+        &src,
+        &source_strides,
+        source.layout().offset,
+        f,
+    );
+}
+
+/// The elements of `x` broadcast to `shape`, in row-major order.
+fn broadcast_elements<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Vec<T> {
+    let layout = x.layout();
+    let view = x.with_layout(Layout {
+        shape: shape.into(),
+        strides: broadcast_strides(layout, shape),
+        offset: layout.offset,
+    });
+    contiguous_elements(&view, <[T]>::to_vec)
+}
+
+impl ElementwiseOps for Cpu {
+    fn unary<T: Float>(op: UnaryOp, x: &Tensor<T>) -> Tensor<T> {
+        let t = T::from_f64;
+        let (zero, one) = (T::zero(), T::one());
+        match op {
+            UnaryOp::Neg => map_tensor(x, |v| -v),
+            UnaryOp::Exp => map_tensor(x, T::exp),
+            UnaryOp::Log => map_tensor(x, T::ln),
+            UnaryOp::Sqrt => map_tensor(x, T::sqrt),
+            UnaryOp::Recip => map_tensor(x, T::recip),
+            UnaryOp::Abs => map_tensor(x, T::abs),
+            UnaryOp::Sign => map_tensor(x, |v| {
+                if v > zero {
+                    one
+                } else if v < zero {
+                    -one
+                } else {
+                    v
+                }
+            }),
+            UnaryOp::Pow(2.0) => map_tensor(x, |v| v * v),
+            UnaryOp::Pow(e) => {
+                let e = t(e);
+                map_tensor(x, |v| v.powf(e))
+            }
+            UnaryOp::AddScalar(s) => {
+                let s = t(s);
+                map_tensor(x, |v| v + s)
+            }
+            UnaryOp::MulScalar(s) => {
+                let s = t(s);
+                map_tensor(x, |v| v * s)
+            }
+            UnaryOp::DivScalar(s) => {
+                let s = t(s);
+                map_tensor(x, |v| v / s)
+            }
+            UnaryOp::RDivScalar(s) => {
+                let s = t(s);
+                map_tensor(x, |v| s / v)
+            }
+            UnaryOp::Clamp { min, max } => {
+                let (lo, hi) = (t(min), t(max));
+                map_tensor(x, |v| {
+                    if v < lo {
+                        lo
+                    } else if v > hi {
+                        hi
+                    } else {
+                        v
+                    }
+                })
+            }
+            UnaryOp::ClampDerivative { min, max } => {
+                let (lo, hi) = (t(min), t(max));
+                map_tensor(x, |v| mask(v > lo && v < hi))
+            }
+            UnaryOp::Erf => map_tensor(x, Float::erf),
+            UnaryOp::Relu => map_tensor(x, |v| if v > zero { v } else { zero }),
+            UnaryOp::LeakyRelu(slope) => {
+                let slope = t(slope);
+                map_tensor(x, |v| if v > zero { v } else { v * slope })
+            }
+            UnaryOp::LeakyReluDerivative(slope) => {
+                let slope = t(slope);
+                map_tensor(x, |v| if v > zero { one } else { slope })
+            }
+            UnaryOp::Sigmoid => map_tensor(x, |v| {
+                if v >= zero {
+                    one / (one + (-v).exp())
+                } else {
+                    let e = v.exp();
+                    e / (one + e)
+                }
+            }),
+            UnaryOp::Tanh => map_tensor(x, T::tanh),
+            UnaryOp::Gelu => {
+                let (half, inv_sqrt2) = (t(0.5), t(std::f64::consts::FRAC_1_SQRT_2));
+                map_tensor(x, |v| half * v * (one + Float::erf(v * inv_sqrt2)))
+            }
+            UnaryOp::NegLogSigmoid => map_tensor(x, |v| (-v).max(zero) + (-v.abs()).exp().ln_1p()),
+            UnaryOp::Compare(c, s) => {
+                let s = t(s);
+                match c {
+                    Comparison::Eq => map_tensor(x, |v| mask(v == s)),
+                    Comparison::Ne => map_tensor(x, |v| mask(v != s)),
+                    Comparison::Lt => map_tensor(x, |v| mask(v < s)),
+                    Comparison::Le => map_tensor(x, |v| mask(v <= s)),
+                    Comparison::Gt => map_tensor(x, |v| mask(v > s)),
+                    Comparison::Ge => map_tensor(x, |v| mask(v >= s)),
+                }
+            }
+        }
+    }
+
+    fn binary<T: Float>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
+        match op {
+            BinaryOp::Add => zip_tensors(a, b, shape, |x, y| x + y),
+            BinaryOp::Sub => zip_tensors(a, b, shape, |x, y| x - y),
+            BinaryOp::Mul => zip_tensors(a, b, shape, |x, y| x * y),
+            BinaryOp::Div => zip_tensors(a, b, shape, |x, y| x / y),
+            BinaryOp::Pow => zip_tensors(a, b, shape, T::powf),
+            BinaryOp::Maximum => zip_tensors(a, b, shape, |x, y| {
+                if x.is_nan() || y.is_nan() {
+                    T::nan()
+                } else {
+                    x.max(y)
+                }
+            }),
+            BinaryOp::Minimum => zip_tensors(a, b, shape, |x, y| {
+                if x.is_nan() || y.is_nan() {
+                    T::nan()
+                } else {
+                    x.min(y)
+                }
+            }),
+            BinaryOp::Compare(c) => match c {
+                Comparison::Eq => zip_tensors(a, b, shape, |x, y| mask(x == y)),
+                Comparison::Ne => zip_tensors(a, b, shape, |x, y| mask(x != y)),
+                Comparison::Lt => zip_tensors(a, b, shape, |x, y| mask(x < y)),
+                Comparison::Le => zip_tensors(a, b, shape, |x, y| mask(x <= y)),
+                Comparison::Gt => zip_tensors(a, b, shape, |x, y| mask(x > y)),
+                Comparison::Ge => zip_tensors(a, b, shape, |x, y| mask(x >= y)),
+            },
+            BinaryOp::BinaryCrossEntropy => {
+                let (one, floor) = (T::one(), T::from_f64(LOG_FLOOR));
+                zip_tensors(a, b, shape, |p, y| {
+                    (y - one) * (-p).ln_1p().max(floor) - y * p.ln().max(floor)
+                })
+            }
+            BinaryOp::RunningAverage { weight, scale } => zip_tensors(a, b, shape, |r, x| {
+                T::from_f64(weight * x.as_f64() * scale + (1.0 - weight) * r.as_f64())
+            }),
+        }
+    }
+
+    fn binary_assign<T: Float>(op: BinaryOp, target: &Tensor<T>, source: &Tensor<T>) {
+        match op {
+            BinaryOp::Add => update(target, source, |x, y| x + y),
+            BinaryOp::Sub => update(target, source, |x, y| x - y),
+            BinaryOp::Mul => update(target, source, |x, y| x * y),
+            BinaryOp::RunningAverage { weight, scale } => update(target, source, |r, x| {
+                T::from_f64(weight * x.as_f64() * scale + (1.0 - weight) * r.as_f64())
+            }),
+            // The rest have no fused in-place loop: compute, then copy back.
+            other => {
+                let out = Self::binary(other, target, source, target.shape());
+                update(target, &out, |_, y| y);
+            }
+        }
+    }
+
+    fn where_<T: Float>(
+        condition: &Tensor<T>,
+        on_true: &Tensor<T>,
+        on_false: &Tensor<T>,
+        shape: &[usize],
+    ) -> Tensor<T> {
+        let c = broadcast_elements(condition, shape);
+        let (t, f) = (
+            broadcast_elements(on_true, shape),
+            broadcast_elements(on_false, shape),
+        );
+        let zero = T::zero();
+        let out = c
+            .iter()
+            .zip(t.iter().zip(&f))
+            .map(|(&c, (&t, &f))| if c != zero { t } else { f })
+            .collect();
+        Tensor::from_contiguous(out, shape)
+    }
+
+    fn cast<T: Float, U: Float>(x: &Tensor<T>) -> Tensor<U> {
+        let out = contiguous_elements(x, |s| s.iter().map(|&v| U::from_f64(v.as_f64())).collect());
+        Tensor::from_contiguous(out, x.shape())
+    }
+
+    fn map_host<T: Float>(x: &Tensor<T>, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
+        map_tensor(x, f)
+    }
+}

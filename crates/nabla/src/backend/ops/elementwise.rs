@@ -1,0 +1,128 @@
+//! Elementwise operations as named operations. Scalars travel as `f64`
+//! (exact for both element types' values) and are converted to the element
+//! type once per call, outside the loop.
+
+/// An operation applied to every element `x` of one tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum UnaryOp {
+    /// `-x`.
+    Neg,
+    /// `e^x`.
+    Exp,
+    /// The natural logarithm.
+    Log,
+    /// The square root.
+    Sqrt,
+    /// `1 / x`.
+    Recip,
+    /// `|x|`.
+    Abs,
+    /// -1, 0 or 1 by the sign of `x` (NaN and -0 pass through).
+    Sign,
+    /// `x^e` (`x * x` for `e = 2`).
+    Pow(f64),
+    /// `x + v`.
+    AddScalar(f64),
+    /// `x * v`.
+    MulScalar(f64),
+    /// `x / v`.
+    DivScalar(f64),
+    /// `v / x`.
+    RDivScalar(f64),
+    /// `x` clamped into `[min, max]`; NaN passes through.
+    Clamp { min: f64, max: f64 },
+    /// 1 where `min < x < max`, else 0: the derivative of `Clamp`.
+    ClampDerivative { min: f64, max: f64 },
+    /// The Gauss error function.
+    Erf,
+    /// `max(x, 0)` (0 at 0).
+    Relu,
+    /// `x` for `x > 0`, else `slope x`.
+    LeakyRelu(f64),
+    /// 1 for `x > 0`, else `slope`: the derivative of `LeakyRelu`.
+    LeakyReluDerivative(f64),
+    /// `1 / (1 + e^-x)`, by two branches so that no exp overflows.
+    Sigmoid,
+    /// The hyperbolic tangent.
+    Tanh,
+    /// The exact GELU, `x Φ(x) = x (1 + erf(x / √2)) / 2`.
+    Gelu,
+    /// `-log sigmoid(x) = max(-x, 0) + log1p(e^-|x|)`, stably.
+    NegLogSigmoid,
+    /// 1 where `x cmp v` holds, else 0 (a mask).
+    Compare(Comparison, f64),
+}
+
+/// An elementwise comparison; masks hold 1 where it holds, 0 elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Comparison {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Comparison {
+    /// The op's name in messages: `eq`, `lt`, ...
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Comparison::Eq => "eq",
+            Comparison::Ne => "ne",
+            Comparison::Lt => "lt",
+            Comparison::Le => "le",
+            Comparison::Gt => "gt",
+            Comparison::Ge => "ge",
+        }
+    }
+}
+
+/// An operation on pairs `(a, b)` of elements of two tensors broadcast
+/// together, or (in place) of a tensor `a` and a tensor `b` broadcast to
+/// its shape.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum BinaryOp {
+    /// `a + b`.
+    Add,
+    /// `a - b`.
+    Sub,
+    /// `a * b`.
+    Mul,
+    /// `a / b`.
+    Div,
+    /// `a^b`.
+    Pow,
+    /// The larger of `a` and `b`, NaN if either is.
+    Maximum,
+    /// The smaller of `a` and `b`, NaN if either is.
+    Minimum,
+    /// 1 where `a cmp b` holds, else 0 (a mask).
+    Compare(Comparison),
+    /// The binary cross-entropy of a probability `a` against a target `b`,
+    /// `(b - 1) max(log(1 - a), -100) - b max(log a, -100)` as PyTorch's
+    /// kernel.
+    BinaryCrossEntropy,
+    /// `(1 - weight) a + weight scale b`, computed in `f64`: a running
+    /// average `a` moved towards a batch statistic `b` (BatchNorm's
+    /// running mean and variance, `scale` the Bessel correction).
+    RunningAverage { weight: f64, scale: f64 },
+}
+
+impl BinaryOp {
+    /// The op's name in messages: `add`, `mul`, `lt`, ...
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "add",
+            BinaryOp::Sub => "sub",
+            BinaryOp::Mul => "mul",
+            BinaryOp::Div => "div",
+            BinaryOp::Pow => "pow",
+            BinaryOp::Maximum => "maximum",
+            BinaryOp::Minimum => "minimum",
+            BinaryOp::Compare(c) => c.name(),
+            BinaryOp::BinaryCrossEntropy => "binary_cross_entropy",
+            BinaryOp::RunningAverage { .. } => "running average",
+        }
+    }
+}
