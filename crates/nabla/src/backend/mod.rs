@@ -30,6 +30,7 @@ mod index;
 mod memory;
 mod optimizer;
 mod pool;
+mod reduce;
 mod storage;
 
 use std::ops::Deref;
@@ -48,12 +49,13 @@ pub(crate) use optimizer::{optimizer_update, OptimizerOps};
 pub(crate) use pool::{
     avg_pool2d, avg_pool2d_transpose, max_pool2d, max_pool2d_gather, max_pool2d_scatter, PoolOps,
 };
+pub(crate) use reduce::{arg_reduce, reduce_all, softmax, sum_dims, ReduceOps};
 pub(crate) use storage::{Device, Storage};
 
 /// Every operation a backend implements, grouped by concern; each group's
 /// trait documents its operations.
 pub(crate) trait Backend:
-    MemoryOps + OptimizerOps + ConvOps + PoolOps + IndexOps + AccumulateOps + ElementwiseOps
+    MemoryOps + OptimizerOps + ConvOps + PoolOps + IndexOps + AccumulateOps + ElementwiseOps + ReduceOps
 {
 }
 

@@ -1,4 +1,5 @@
-//! Reductions: sums and folds over some dimensions, arg-max along one.
+//! Reductions: sums and folds over some dimensions, arg-max along one,
+//! vector norms.
 
 use rayon::prelude::*;
 
@@ -121,6 +122,26 @@ pub(crate) fn arg_best<T: Float>(
         }
     }
     out
+}
+
+/// PyTorch's `torch.linalg.vector_norm(values, ord)`, accumulated in f64:
+/// any `ord > 0`, `∞` (the largest magnitude), `-∞` (the smallest) or 0
+/// (the number of nonzeros).
+pub(crate) fn vector_norm<T: Float>(values: &[T], ord: f64) -> f64 {
+    let abs = values.iter().map(|v| v.as_f64().abs());
+    if ord == f64::INFINITY {
+        abs.fold(0.0, |m, v| if v.is_nan() || v > m { v } else { m })
+    } else if ord == f64::NEG_INFINITY {
+        abs.fold(f64::INFINITY, |m, v| if v.is_nan() || v < m { v } else { m })
+    } else if ord == 0.0 {
+        abs.filter(|&v| v != 0.0).count() as f64
+    } else if ord == 1.0 {
+        abs.sum()
+    } else if ord == 2.0 {
+        abs.map(|v| v * v).sum::<f64>().sqrt()
+    } else {
+        abs.map(|v| v.powf(ord)).sum::<f64>().powf(1.0 / ord)
+    }
 }
 
 #[cfg(test)]

@@ -2,10 +2,9 @@
 //! log_softmax (numerically stable, over any dimension).
 
 use crate::autograd::record;
-use crate::backend::ops::UnaryOp;
-use crate::backend::unary;
+use crate::backend::ops::{SoftmaxOp, UnaryOp};
+use crate::backend::{self, unary};
 use crate::element::Float;
-use crate::kernels::softmax::softmax;
 use crate::layout::normalize_dim;
 use crate::tensor::Tensor;
 
@@ -78,7 +77,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn softmax(&self, dim: isize) -> Tensor<T> {
         let d = normalize_dim("softmax", dim, self.ndim());
-        let out = self.softmax_untracked(d, false);
+        let out = self.softmax_untracked(d, SoftmaxOp::Softmax);
         record("Softmax", out, &[self], move |ctx| {
             // dx = y * (g - sum(g * y))
             let (g, y) = (ctx.grad(), ctx.output());
@@ -90,7 +89,7 @@ impl<T: Float> Tensor<T> {
     /// log(softmax(x)) along `dim`, computed stably as x - max - log sum e^(x - max).
     pub fn log_softmax(&self, dim: isize) -> Tensor<T> {
         let d = normalize_dim("log_softmax", dim, self.ndim());
-        let out = self.softmax_untracked(d, true);
+        let out = self.softmax_untracked(d, SoftmaxOp::LogSoftmax);
         record("LogSoftmax", out, &[self], move |ctx| {
             // dx = g - softmax(x) * sum(g)
             let (g, y) = (ctx.grad(), ctx.output());
@@ -99,15 +98,14 @@ impl<T: Float> Tensor<T> {
         })
     }
 
-    fn softmax_untracked(&self, d: usize, log: bool) -> Tensor<T> {
-        let shape = self.shape();
-        if shape.is_empty() {
-            let value = if log { T::zero() } else { T::one() };
+    fn softmax_untracked(&self, d: usize, op: SoftmaxOp) -> Tensor<T> {
+        if self.ndim() == 0 {
+            let value = match op {
+                SoftmaxOp::Softmax => T::one(),
+                SoftmaxOp::LogSoftmax => T::zero(),
+            };
             return Tensor::scalar(value);
         }
-        let outer: usize = shape[..d].iter().product();
-        let inner: usize = shape[d + 1..].iter().product();
-        let out = self.with_contiguous(|x| softmax(x, outer, shape[d], inner, log));
-        Tensor::from_contiguous(out, shape)
+        backend::softmax(op, self, d)
     }
 }

@@ -3,9 +3,10 @@
 //! reduction that undoes broadcasting in backward passes.
 
 use crate::autograd::record;
+use crate::backend::ops::{Extremum, ReduceOp};
+use crate::backend::{self, reduce_all};
 use crate::element::Float;
-use crate::kernels::reduce::{arg_best, sum_all, sum_into};
-use crate::layout::{contiguous_strides, normalize_dim, Dims, Layout};
+use crate::layout::{normalize_dim, Dims, Layout};
 use crate::tensor::{IndexTensor, Tensor};
 
 /// The normalized, sorted, deduplicated dimensions to reduce; empty means all.
@@ -42,32 +43,12 @@ fn reduced_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Vec<usize> {
     }
 }
 
-/// Sums `x` over `dims`, untracked; the result has the keepdim shape.
-fn sum_over<T: Float>(x: &Tensor<T>, dims: &[usize]) -> Tensor<T> {
-    let kept = kept_shape(x.shape(), dims);
-    let mut out_strides = contiguous_strides(&kept);
-    for &d in dims {
-        out_strides[d] = 0;
-    }
-    let out = sum_into(&x.storage(), x.layout(), &out_strides, kept.iter().product());
-    Tensor::from_contiguous(out, &kept)
-}
-
-/// `[outer, n, inner]` sizes around dimension `d`.
-fn split_at_dim(shape: &[usize], d: usize) -> (usize, usize, usize) {
-    (
-        shape[..d].iter().product(),
-        shape[d],
-        shape[d + 1..].iter().product(),
-    )
-}
-
 impl<T: Float> Tensor<T> {
     /// The sum of all elements, as a zero-dimensional tensor.
     pub fn sum(&self) -> Tensor<T> {
-        let total = self.with_contiguous(sum_all);
+        let total = reduce_all(ReduceOp::Sum, self);
         let shape = Dims::from_slice(self.shape());
-        record("Sum", Tensor::scalar(total), &[self], move |ctx| {
+        record("Sum", total, &[self], move |ctx| {
             vec![Some(ctx.grad().expand(&shape))]
         })
     }
@@ -82,7 +63,7 @@ impl<T: Float> Tensor<T> {
     /// ```
     pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Tensor<T> {
         let dims = reduced_dims("sum", dims, self.ndim());
-        let kept = sum_over(self, &dims);
+        let kept = backend::sum_dims(self, &dims);
         let out = kept.with_layout(Layout::contiguous(&reduced_shape(self.shape(), &dims, keepdim)));
         let (shape, kept_shape) = (Dims::from_slice(self.shape()), Dims::from_slice(kept.shape()));
         record("Sum", out, &[self], move |ctx| {
@@ -171,81 +152,43 @@ impl<T: Float> Tensor<T> {
     /// The largest element (NaN if any element is NaN, as in PyTorch). The
     /// gradient is shared evenly among ties, as in PyTorch's full reduction.
     pub fn max(&self) -> Tensor<T> {
-        self.extremum(
-            "max",
-            |a, b| {
-                if a.is_nan() || !(b.is_nan() || b > a) {
-                    a
-                } else {
-                    b
-                }
-            },
-            T::neg_infinity(),
-        )
+        self.extremum("Max", ReduceOp::Max)
     }
 
     /// The smallest element; the gradient is shared evenly among ties.
     pub fn min(&self) -> Tensor<T> {
-        self.extremum(
-            "min",
-            |a, b| {
-                if a.is_nan() || !(b.is_nan() || b < a) {
-                    a
-                } else {
-                    b
-                }
-            },
-            T::infinity(),
-        )
+        self.extremum("Min", ReduceOp::Min)
     }
 
-    fn extremum(&self, op: &str, pick: impl Fn(T, T) -> T, init: T) -> Tensor<T> {
-        assert!(
-            self.numel() > 0,
-            "{op}: the tensor of shape {:?} is empty",
-            self.shape()
-        );
-        let value = self.with_contiguous(|s| s.iter().copied().fold(init, &pick));
+    fn extremum(&self, name: &'static str, op: ReduceOp) -> Tensor<T> {
+        let value = reduce_all(op, self);
         let x = self.clone();
-        record(
-            if op == "max" { "Max" } else { "Min" },
-            Tensor::scalar(value),
-            &[self],
-            move |ctx| {
-                let hit = x.eq(&ctx.output().detach());
-                let share = hit.div(&hit.sum().detach());
-                vec![Some(ctx.grad().mul(&share))]
-            },
-        )
+        record(name, value, &[self], move |ctx| {
+            let hit = x.eq(&ctx.output().detach());
+            let share = hit.div(&hit.sum().detach());
+            vec![Some(ctx.grad().mul(&share))]
+        })
     }
 
     /// The indices of the largest elements along `dim` (the first one at
     /// ties; NaN counts as largest).
     pub fn argmax(&self, dim: isize, keepdim: bool) -> IndexTensor {
-        self.arg_extremum("argmax", dim, keepdim, |v, best| v > best)
+        self.arg_extremum("argmax", Extremum::Max, dim, keepdim)
     }
 
     /// The indices of the smallest elements along `dim`.
     pub fn argmin(&self, dim: isize, keepdim: bool) -> IndexTensor {
-        self.arg_extremum("argmin", dim, keepdim, |v, best| v < best)
+        self.arg_extremum("argmin", Extremum::Min, dim, keepdim)
     }
 
-    fn arg_extremum(
-        &self,
-        op: &str,
-        dim: isize,
-        keepdim: bool,
-        better: impl Fn(T, T) -> bool,
-    ) -> IndexTensor {
-        let d = normalize_dim(op, dim, self.ndim());
-        assert!(
-            self.shape()[d] > 0,
-            "{op}: dimension {dim} of {:?} is empty",
-            self.shape()
-        );
-        let (outer, n, inner) = split_at_dim(self.shape(), d);
-        let indices = self.with_contiguous(|s| arg_best(s, outer, n, inner, better));
-        IndexTensor::from_vec(indices, &reduced_shape(self.shape(), &[d], keepdim))
+    fn arg_extremum(&self, name: &str, op: Extremum, dim: isize, keepdim: bool) -> IndexTensor {
+        let d = normalize_dim(name, dim, self.ndim());
+        let indices = backend::arg_reduce(op, self, d);
+        if keepdim {
+            indices
+        } else {
+            indices.reshape(&reduced_shape(self.shape(), &[d], false))
+        }
     }
 
     /// The largest elements along `dim` and their indices, as

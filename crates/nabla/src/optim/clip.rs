@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::backend::ops::{BinaryOp, ReduceOp};
+use crate::backend::{self, reduce_all};
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -64,12 +66,12 @@ pub fn clip_grad_norm_with_<T: Float>(parameters: &[Tensor<T>], max_norm: f64, n
     if grads.is_empty() {
         return T::zero();
     }
-    let norms: Vec<T> = grads
+    let norms: Vec<Tensor<T>> = grads
         .iter()
-        .map(|g| g.with_contiguous(|values| vector_norm(values, norm_type)))
+        .map(|g| reduce_all(ReduceOp::Norm(norm_type), g))
         .collect();
     drop(grads);
-    let total = vector_norm(&norms, norm_type);
+    let total = reduce_all(ReduceOp::Norm(norm_type), &Tensor::stack(&norms, 0)).item();
     // PyTorch computes `max_norm / (total + 1e-6)` as
     // `reciprocal(total + 1e-6) * max_norm` on a tensor of the grads' type.
     let coefficient = T::one() / (total + T::from_f64(1e-6)) * T::from_f64(max_norm);
@@ -80,7 +82,7 @@ pub fn clip_grad_norm_with_<T: Float>(parameters: &[Tensor<T>], max_norm: f64, n
     };
     if coefficient != T::one() {
         for p in parameters {
-            modify_grad(p, |g| g.iter_mut().for_each(|v| *v = *v * coefficient));
+            modify_grad(p, BinaryOp::Mul, coefficient);
         }
     }
     total
@@ -103,40 +105,16 @@ pub fn clip_grad_norm_with_<T: Float>(parameters: &[Tensor<T>], max_norm: f64, n
 pub fn clip_grad_value_<T: Float>(parameters: &[Tensor<T>], clip_value: f64) {
     let (low, high) = (T::from_f64(-clip_value), T::from_f64(clip_value));
     for p in parameters {
-        // clamp_min then clamp_max, as PyTorch's foreach path.
-        modify_grad(p, |g| {
-            for v in g {
-                if !v.is_nan() {
-                    *v = v.max(low).min(high);
-                }
-            }
-        });
+        // clamp_min then clamp_max, as PyTorch's foreach path; NaN stays.
+        modify_grad(p, BinaryOp::Maximum, low);
+        modify_grad(p, BinaryOp::Minimum, high);
     }
 }
 
-/// PyTorch's `torch.linalg.vector_norm(values, ord)`, accumulated in f64.
-fn vector_norm<T: Float>(values: &[T], ord: f64) -> T {
-    let abs = values.iter().map(|v| v.as_f64().abs());
-    let norm = if ord == f64::INFINITY {
-        abs.fold(0.0, |m, v| if v.is_nan() || v > m { v } else { m })
-    } else if ord == f64::NEG_INFINITY {
-        abs.fold(f64::INFINITY, |m, v| if v.is_nan() || v < m { v } else { m })
-    } else if ord == 0.0 {
-        abs.filter(|&v| v != 0.0).count() as f64
-    } else if ord == 1.0 {
-        abs.sum()
-    } else if ord == 2.0 {
-        abs.map(|v| v * v).sum::<f64>().sqrt()
-    } else {
-        abs.map(|v| v.powf(ord)).sum::<f64>().powf(1.0 / ord)
-    };
-    T::from_f64(norm)
-}
-
-/// Runs `f` on the gradient of `p`, if it has one: in place when the
-/// gradient tensor and its storage are used by nothing else, otherwise on
-/// a copy that becomes `p`'s new gradient.
-fn modify_grad<T: Float>(p: &Tensor<T>, f: impl FnOnce(&mut [T])) {
+/// Updates the gradient of `p`, if it has one, to `op(gradient, value)`
+/// elementwise: in place when the gradient tensor and its storage are used
+/// by nothing else, otherwise by replacing it with a new tensor.
+fn modify_grad<T: Float>(p: &Tensor<T>, op: BinaryOp, value: T) {
     let mut slot = p.inner.grad.lock().unwrap_or_else(|e| e.into_inner());
     let Some(grad) = slot.as_ref() else {
         return;
@@ -145,11 +123,10 @@ fn modify_grad<T: Float>(p: &Tensor<T>, f: impl FnOnce(&mut [T])) {
         && Arc::strong_count(&grad.inner.storage) == 1
         && grad.is_contiguous()
         && !grad.shares_storage_with(p);
+    let value = Tensor::scalar(value);
     if unshared {
-        grad.update_data(f);
+        backend::binary_assign(op, grad, &value);
     } else {
-        let mut values = grad.to_vec();
-        f(&mut values);
-        *slot = Some(Tensor::from_vec(values, grad.shape()));
+        *slot = Some(backend::binary(op, grad, &value));
     }
 }

@@ -8,6 +8,7 @@ mod index;
 mod memory;
 mod optimizer;
 mod pool;
+mod reduce;
 
 use super::Backend;
 use crate::element::Float;

@@ -9,6 +9,7 @@ mod elementwise;
 mod fill;
 mod optimizer;
 mod pool;
+mod reduce;
 
 pub(crate) use accumulate::Placement;
 pub(crate) use conv::ConvGeometry;
@@ -16,3 +17,4 @@ pub(crate) use elementwise::{BinaryOp, Comparison, UnaryOp};
 pub(crate) use fill::RandomFill;
 pub(crate) use optimizer::OptimizerUpdate;
 pub(crate) use pool::{AvgPlan, Bin, MaxPoolGeometry, EMPTY_WINDOW};
+pub(crate) use reduce::{Extremum, ReduceOp, SoftmaxOp};

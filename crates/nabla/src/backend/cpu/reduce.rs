@@ -1,0 +1,88 @@
+//! Reductions on the CPU, on the loops of `kernels::reduce` and
+//! `kernels::softmax`.
+
+use super::{contiguous_elements, Cpu};
+use crate::backend::ops::{Extremum, ReduceOp, SoftmaxOp};
+use crate::backend::ReduceOps;
+use crate::element::Float;
+use crate::kernels::reduce::{arg_best, sum_all, sum_into, vector_norm};
+use crate::kernels::softmax::softmax;
+use crate::layout::contiguous_strides;
+use crate::tensor::{IndexTensor, Tensor};
+
+/// `[outer, n, inner]` sizes around dimension `d`.
+fn split_at_dim(shape: &[usize], d: usize) -> (usize, usize, usize) {
+    (
+        shape[..d].iter().product(),
+        shape[d],
+        shape[d + 1..].iter().product(),
+    )
+}
+
+/// `shape` with the dimensions `dims` set to 1.
+fn kept_shape(shape: &[usize], dims: &[usize]) -> Vec<usize> {
+    let mut kept = shape.to_vec();
+    for &d in dims {
+        kept[d] = 1;
+    }
+    kept
+}
+
+impl ReduceOps for Cpu {
+    fn sum_dims<T: Float>(x: &Tensor<T>, dims: &[usize]) -> Tensor<T> {
+        let kept = kept_shape(x.shape(), dims);
+        let mut out_strides = contiguous_strides(&kept);
+        for &d in dims {
+            out_strides[d] = 0;
+        }
+        let out = sum_into(
+            &x.inner.storage.read(),
+            x.layout(),
+            &out_strides,
+            kept.iter().product(),
+        );
+        Tensor::from_contiguous(out, &kept)
+    }
+
+    fn reduce_all<T: Float>(op: ReduceOp, x: &Tensor<T>) -> Tensor<T> {
+        let value = match op {
+            ReduceOp::Sum => contiguous_elements(x, sum_all),
+            ReduceOp::Max => contiguous_elements(x, |s| {
+                s.iter().copied().fold(T::neg_infinity(), |a, b| {
+                    if a.is_nan() || !(b.is_nan() || b > a) {
+                        a
+                    } else {
+                        b
+                    }
+                })
+            }),
+            ReduceOp::Min => contiguous_elements(x, |s| {
+                s.iter().copied().fold(T::infinity(), |a, b| {
+                    if a.is_nan() || !(b.is_nan() || b < a) {
+                        a
+                    } else {
+                        b
+                    }
+                })
+            }),
+            ReduceOp::Norm(ord) => T::from_f64(contiguous_elements(x, |s| vector_norm(s, ord))),
+        };
+        Tensor::scalar(value)
+    }
+
+    fn arg_reduce<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize) -> IndexTensor {
+        let (outer, n, inner) = split_at_dim(x.shape(), dim);
+        let indices = contiguous_elements(x, |s| match op {
+            Extremum::Max => arg_best(s, outer, n, inner, |v, best| v > best),
+            Extremum::Min => arg_best(s, outer, n, inner, |v, best| v < best),
+        });
+        IndexTensor::from_vec(indices, &kept_shape(x.shape(), &[dim]))
+    }
+
+    fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T> {
+        let (outer, n, inner) = split_at_dim(x.shape(), dim);
+        let log = op == SoftmaxOp::LogSoftmax;
+        let out = contiguous_elements(x, |s| softmax(s, outer, n, inner, log));
+        Tensor::from_contiguous(out, x.shape())
+    }
+}

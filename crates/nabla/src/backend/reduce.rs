@@ -1,0 +1,108 @@
+//! Reductions: sums over dimensions, full reductions to one value, the
+//! index of the largest or smallest element along a dimension, and the
+//! softmax family along a dimension.
+
+use super::ops::{Extremum, ReduceOp, SoftmaxOp};
+use super::{device_of, on_device};
+use crate::element::Float;
+use crate::tensor::{IndexTensor, Tensor};
+
+/// The reductions of a backend.
+pub(crate) trait ReduceOps {
+    /// Sums over `dims` (sorted, distinct, in range), as a new contiguous
+    /// tensor of the shape with those dimensions kept as size 1.
+    fn sum_dims<T: Float>(x: &Tensor<T>, dims: &[usize]) -> Tensor<T>;
+    /// All elements reduced by `op`, as a zero-dimensional tensor.
+    fn reduce_all<T: Float>(op: ReduceOp, x: &Tensor<T>) -> Tensor<T>;
+    /// The index of the extreme element along dimension `dim` (of nonzero
+    /// size), of the shape with `dim` kept as size 1.
+    fn arg_reduce<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize) -> IndexTensor;
+    /// `op` along dimension `dim`, as a new contiguous tensor of `x`'s
+    /// shape (of rank at least 1).
+    fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T>;
+}
+
+/// Sums `x` over `dims` (sorted, distinct), keeping them as size 1,
+/// unrecorded.
+///
+/// # Panics
+/// If `dims` is not sorted, distinct and within `x`'s rank.
+pub(crate) fn sum_dims<T: Float>(x: &Tensor<T>, dims: &[usize]) -> Tensor<T> {
+    assert!(
+        dims.windows(2).all(|w| w[0] < w[1]) && dims.last().is_none_or(|&d| d < x.ndim()),
+        "sum: dimensions {dims:?} are not distinct dimensions of a tensor of shape {:?}",
+        x.shape()
+    );
+    on_device!(device_of("sum", &[x]), B => B::sum_dims(x, dims))
+}
+
+/// All elements of `x` reduced by `op` to a zero-dimensional tensor,
+/// unrecorded.
+///
+/// # Panics
+/// For the maximum or minimum of an empty tensor.
+pub(crate) fn reduce_all<T: Float>(op: ReduceOp, x: &Tensor<T>) -> Tensor<T> {
+    let name = match op {
+        ReduceOp::Sum => "sum",
+        ReduceOp::Max => "max",
+        ReduceOp::Min => "min",
+        ReduceOp::Norm(_) => "norm",
+    };
+    assert!(
+        x.numel() > 0 || !matches!(op, ReduceOp::Max | ReduceOp::Min),
+        "{name}: the tensor of shape {:?} is empty",
+        x.shape()
+    );
+    on_device!(device_of(name, &[x]), B => B::reduce_all(op, x))
+}
+
+/// The index of the extreme element of `x` along `dim`, of the shape with
+/// `dim` kept as size 1.
+///
+/// # Panics
+/// If `dim` is out of range or of size 0.
+pub(crate) fn arg_reduce<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize) -> IndexTensor {
+    let name = match op {
+        Extremum::Max => "argmax",
+        Extremum::Min => "argmin",
+    };
+    assert!(
+        x.shape().get(dim).is_some_and(|&n| n > 0),
+        "{name}: dimension {dim} of {:?} is empty",
+        x.shape()
+    );
+    on_device!(device_of(name, &[x]), B => B::arg_reduce(op, x, dim))
+}
+
+/// `op` along dimension `dim` of `x`, unrecorded.
+///
+/// # Panics
+/// If `dim` is not a dimension of `x`.
+pub(crate) fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T> {
+    assert!(
+        dim < x.ndim(),
+        "softmax: dimension {dim} is out of range for a tensor of shape {:?}",
+        x.shape()
+    );
+    on_device!(device_of("softmax", &[x]), B => B::softmax(op, x, dim))
+}
+
+#[cfg(test)]
+impl<B: ReduceOps> ReduceOps for super::counting::Counting<B> {
+    fn sum_dims<T: Float>(x: &Tensor<T>, dims: &[usize]) -> Tensor<T> {
+        super::counting::count("sum_dims");
+        B::sum_dims(x, dims)
+    }
+    fn reduce_all<T: Float>(op: ReduceOp, x: &Tensor<T>) -> Tensor<T> {
+        super::counting::count("reduce_all");
+        B::reduce_all(op, x)
+    }
+    fn arg_reduce<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize) -> IndexTensor {
+        super::counting::count("arg_reduce");
+        B::arg_reduce(op, x, dim)
+    }
+    fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T> {
+        super::counting::count("softmax");
+        B::softmax(op, x, dim)
+    }
+}
