@@ -27,6 +27,7 @@ pub(crate) mod counting;
 mod cpu;
 mod elementwise;
 mod index;
+mod matmul;
 mod memory;
 mod optimizer;
 mod pool;
@@ -42,6 +43,7 @@ pub(crate) use accumulate::{add_at, add_into, AccumulateOps};
 pub(crate) use conv::{conv2d, conv2d_input_grad, conv2d_weight_grad, ConvOps};
 pub(crate) use elementwise::{binary, binary_assign, cast, map_host, unary, where_, ElementwiseOps};
 pub(crate) use index::{cat, flip, gather, index_select, IndexOps};
+pub(crate) use matmul::{matmul, MatmulOps};
 pub(crate) use memory::{
     copy, copy_into, element, fill, full, random, random_fill, read_host, update_host, MemoryOps,
 };
@@ -55,7 +57,15 @@ pub(crate) use storage::{Device, Storage};
 /// Every operation a backend implements, grouped by concern; each group's
 /// trait documents its operations.
 pub(crate) trait Backend:
-    MemoryOps + OptimizerOps + ConvOps + PoolOps + IndexOps + AccumulateOps + ElementwiseOps + ReduceOps
+    MemoryOps
+    + OptimizerOps
+    + ConvOps
+    + PoolOps
+    + IndexOps
+    + AccumulateOps
+    + ElementwiseOps
+    + ReduceOps
+    + MatmulOps
 {
 }
 

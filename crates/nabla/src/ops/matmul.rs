@@ -1,71 +1,10 @@
 //! Matrix products: 1-D, 2-D, batched, and broadcast over batch
 //! dimensions, as `torch.matmul`, on the `gemm` crate.
 
-use smallvec::SmallVec;
-
 use crate::autograd::record;
+use crate::backend;
 use crate::element::Float;
-use crate::kernels::elementwise::filled;
-use crate::kernels::matmul::{gemm_batched, MatRef};
-use crate::layout::{broadcast_shapes, for_each_offset2, Dims, Layout};
 use crate::tensor::Tensor;
-
-/// The product of two tensors of rank >= 2, with broadcast batch dimensions.
-fn matmul_batched<T: Float>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
-    let (la, lb) = (a.layout(), b.layout());
-    let (ra, rb) = (la.shape.len(), lb.shape.len());
-    let (m, k) = (la.shape[ra - 2], la.shape[ra - 1]);
-    let (k2, n) = (lb.shape[rb - 2], lb.shape[rb - 1]);
-    if k != k2 {
-        panic!("matmul: cannot multiply {:?} by {:?}", la.shape, lb.shape);
-    }
-    let batch = broadcast_shapes(&la.shape[..ra - 2], &lb.shape[..rb - 2]).unwrap_or_else(|| {
-        panic!(
-            "matmul: batch dimensions of {:?} and {:?} do not broadcast",
-            la.shape, lb.shape
-        )
-    });
-    let batch_strides = |l: &Layout| {
-        let own = Layout {
-            shape: Dims::from_slice(&l.shape[..l.shape.len() - 2]),
-            strides: Dims::from_slice(&l.strides[..l.strides.len() - 2]),
-            offset: l.offset,
-        };
-        crate::layout::broadcast_strides(&own, &batch)
-    };
-    let (sa, sb) = (batch_strides(la), batch_strides(lb));
-    let (da, db) = (a.storage(), b.storage());
-    let mat = |data: &[T], offset: usize, l: &Layout| {
-        let r = l.strides.len();
-        MatRef {
-            // SAFETY (of the later read): offset and strides come from a
-            // valid layout of this storage.
-            ptr: data[offset..].as_ptr(),
-            row_stride: l.strides[r - 2] as isize,
-            col_stride: l.strides[r - 1] as isize,
-        }
-    };
-    // Inline for a few matrices: an unbatched product allocates only its output.
-    let mut lhs: SmallVec<[MatRef<T>; 4]> = SmallVec::new();
-    let mut rhs: SmallVec<[MatRef<T>; 4]> = SmallVec::new();
-    let empty = m * k == 0 || k * n == 0;
-    if !empty {
-        for_each_offset2(&batch, &sa, la.offset, &sb, lb.offset, |oa, ob| {
-            lhs.push(mat(&da, oa, la));
-            rhs.push(mat(&db, ob, lb));
-        });
-    }
-    let batch_count: usize = batch.iter().product();
-    let mut out = filled(batch_count * m * n, T::zero());
-    if !empty {
-        // SAFETY: each operand addresses m x k (k x n) elements of storage
-        // held by the read guards `da` and `db` for the whole call.
-        unsafe { gemm_batched(&mut out, m, n, k, &lhs, &rhs) };
-    }
-    let mut shape = batch;
-    shape.extend_from_slice(&[m, n]);
-    Tensor::from_contiguous(out, &shape)
-}
 
 /// True when the last two dimensions of `t` are stored column by column,
 /// as in a transposed view of a row-major matrix.
@@ -122,7 +61,7 @@ impl<T: Float> Tensor<T> {
             (1, _) => self.unsqueeze(0).matmul(other).squeeze(-2),
             (_, 1) => self.matmul(&other.unsqueeze(1)).squeeze(-1),
             _ => {
-                let out = matmul_batched(self, other);
+                let out = backend::matmul(self, other);
                 let (a, b) = (self.clone(), other.clone());
                 record("MatMul", out, &[self, other], move |ctx| {
                     let g = ctx.grad();

@@ -5,6 +5,7 @@ mod accumulate;
 mod conv;
 mod elementwise;
 mod index;
+mod matmul;
 mod memory;
 mod optimizer;
 mod pool;
