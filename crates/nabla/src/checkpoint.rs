@@ -54,6 +54,7 @@ use std::path::Path;
 use safetensors::tensor::{Metadata, SafeTensorError, TensorInfo};
 use safetensors::{Dtype, SafeTensors, View};
 
+use crate::backend;
 use crate::element::Float;
 use crate::error::{Error, Result};
 pub use crate::fs::write_atomic;
@@ -164,7 +165,7 @@ impl View for Encoded {
 
 fn encode<T: Float>(tensor: &Tensor<T>) -> Encoded {
     let is_f32 = T::DTYPE == f32::DTYPE;
-    let bytes = tensor.with_contiguous(|values| {
+    let bytes = backend::read_host(tensor, |values| {
         let mut bytes = Vec::with_capacity(values.len() * if is_f32 { 4 } else { 8 });
         for &v in values {
             if is_f32 {

@@ -2,6 +2,7 @@
 //! float pairs ([`TensorPairDataset`]).
 
 use super::{Dataset, LabeledDataset};
+use crate::backend;
 use crate::element::Float;
 use crate::tensor::{IndexTensor, Tensor};
 
@@ -84,11 +85,11 @@ impl LabeledDataset for TensorDataset {
 /// ```
 #[doc(alias = "TensorDataset")]
 pub struct TensorPairDataset<T: Float = f32> {
-    len: usize,
-    inputs: Vec<T>,
-    input_shape: Vec<usize>,
-    targets: Vec<T>,
-    target_shape: Vec<usize>,
+    /// A copy of the inputs, so that changing the caller's tensor later
+    /// does not change the data set.
+    inputs: Tensor<T>,
+    /// A copy of the targets.
+    targets: Tensor<T>,
 }
 
 impl<T: Float> TensorPairDataset<T> {
@@ -106,32 +107,25 @@ impl<T: Float> TensorPairDataset<T> {
             );
         }
         TensorPairDataset {
-            len: inputs.shape()[0],
-            input_shape: inputs.shape()[1..].to_vec(),
-            inputs: inputs.to_vec(),
-            target_shape: targets.shape()[1..].to_vec(),
-            targets: targets.to_vec(),
+            inputs: backend::copy(&inputs),
+            targets: backend::copy(&targets),
         }
     }
 }
 
-/// Row `index` of `data`, rows of `shape`.
-fn row<T: Float>(data: &[T], shape: &[usize], index: usize) -> Tensor<T> {
-    let size = shape.iter().product::<usize>();
-    Tensor::from_vec(data[index * size..(index + 1) * size].to_vec(), shape)
+/// Row `index` of `data`, as a tensor of its own.
+fn row<T: Float>(data: &Tensor<T>, index: usize) -> Tensor<T> {
+    backend::copy(&data.select(0, index))
 }
 
 impl<T: Float> Dataset for TensorPairDataset<T> {
     type Item = (Tensor<T>, Tensor<T>);
 
     fn len(&self) -> usize {
-        self.len
+        self.inputs.shape()[0]
     }
 
     fn get(&self, index: usize) -> (Tensor<T>, Tensor<T>) {
-        (
-            row(&self.inputs, &self.input_shape, index),
-            row(&self.targets, &self.target_shape, index),
-        )
+        (row(&self.inputs, index), row(&self.targets, index))
     }
 }
