@@ -34,9 +34,6 @@ mod pool;
 mod reduce;
 mod storage;
 
-use std::ops::Deref;
-use std::sync::{RwLockReadGuard, RwLockWriteGuard};
-
 use crate::element::Float;
 use crate::tensor::Tensor;
 pub(crate) use accumulate::{add_at, add_into, AccumulateOps};
@@ -107,38 +104,4 @@ pub(crate) fn device_of<T: Float>(op: &str, tensors: &[&Tensor<T>]) -> Device {
         );
     }
     device
-}
-
-/// A read lock on a tensor's whole storage, dereferencing to its elements;
-/// index it with the layout's offsets.
-pub(crate) struct StorageRead<'a, T> {
-    guard: RwLockReadGuard<'a, Vec<T>>,
-}
-
-impl<T> Deref for StorageRead<'_, T> {
-    type Target = [T];
-    fn deref(&self) -> &[T] {
-        &self.guard
-    }
-}
-
-/// The host view of a tensor's whole storage, for the kernels called from
-/// ops that have no named operation yet.
-pub(crate) fn read_storage<T: Float>(tensor: &Tensor<T>) -> StorageRead<'_, T> {
-    StorageRead {
-        guard: tensor.inner.storage.read(),
-    }
-}
-
-/// The host view of a tensor's whole storage, locked for writing, for the
-/// in-place kernels that have no named operation yet (gradient
-/// accumulation, `+=`).
-pub(crate) fn write_storage<T: Float>(tensor: &Tensor<T>) -> RwLockWriteGuard<'_, Vec<T>> {
-    tensor.inner.storage.write()
-}
-
-/// Runs `f` on the elements in row-major order as one host slice, for the
-/// ops that have no named operation yet.
-pub(crate) fn with_contiguous<T: Float, R>(tensor: &Tensor<T>, f: impl FnOnce(&[T]) -> R) -> R {
-    read_host(tensor, f)
 }

@@ -1,8 +1,6 @@
 //! Gradient clipping, as PyTorch's `torch.nn.utils.clip_grad_norm_` and
 //! `clip_grad_value_`.
 
-use std::sync::Arc;
-
 use crate::backend::ops::{BinaryOp, ReduceOp};
 use crate::backend::{self, reduce_all};
 use crate::element::Float;
@@ -119,10 +117,7 @@ fn modify_grad<T: Float>(p: &Tensor<T>, op: BinaryOp, value: T) {
     let Some(grad) = slot.as_ref() else {
         return;
     };
-    let unshared = Arc::strong_count(&grad.inner) == 1
-        && Arc::strong_count(&grad.inner.storage) == 1
-        && grad.is_contiguous()
-        && !grad.shares_storage_with(p);
+    let unshared = grad.is_exclusive() && grad.is_contiguous();
     let value = Tensor::scalar(value);
     if unshared {
         backend::binary_assign(op, grad, &value);

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::autograd::Node;
-use crate::backend::{self, StorageRead};
+use crate::backend;
 use crate::element::Float;
 use crate::layout::{self, Layout};
 pub use index_tensor::IndexTensor;
@@ -106,17 +106,6 @@ impl<T: Float> Tensor<T> {
 
     pub(crate) fn layout(&self) -> &Layout {
         &self.inner.layout
-    }
-
-    /// Reads the whole storage; index it with the layout's offsets.
-    pub(crate) fn storage(&self) -> StorageRead<'_, T> {
-        backend::read_storage(self)
-    }
-
-    /// Runs `f` on the elements in row-major order as one slice, copying only
-    /// when the tensor is not contiguous.
-    pub(crate) fn with_contiguous<R>(&self, f: impl FnOnce(&[T]) -> R) -> R {
-        backend::with_contiguous(self, f)
     }
 
     /// The shape, outermost dimension first.
