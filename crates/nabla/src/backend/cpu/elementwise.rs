@@ -85,47 +85,46 @@ fn broadcast_elements<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Vec<T> {
 impl ElementwiseOps for Cpu {
     fn unary<T: Float>(op: UnaryOp, x: &Tensor<T>) -> Tensor<T> {
         let t = T::from_f64;
-        let (zero, one) = (T::zero(), T::one());
         match op {
-            UnaryOp::Neg => map_tensor(x, |v| -v),
+            UnaryOp::Neg => map_tensor(x, move |v| -v),
             UnaryOp::Exp => map_tensor(x, T::exp),
             UnaryOp::Log => map_tensor(x, T::ln),
             UnaryOp::Sqrt => map_tensor(x, T::sqrt),
             UnaryOp::Recip => map_tensor(x, T::recip),
             UnaryOp::Abs => map_tensor(x, T::abs),
-            UnaryOp::Sign => map_tensor(x, |v| {
-                if v > zero {
-                    one
-                } else if v < zero {
-                    -one
+            UnaryOp::Sign => map_tensor(x, move |v| {
+                if v > T::zero() {
+                    T::one()
+                } else if v < T::zero() {
+                    -T::one()
                 } else {
                     v
                 }
             }),
-            UnaryOp::Pow(2.0) => map_tensor(x, |v| v * v),
+            UnaryOp::Pow(2.0) => map_tensor(x, move |v| v * v),
             UnaryOp::Pow(e) => {
                 let e = t(e);
-                map_tensor(x, |v| v.powf(e))
+                map_tensor(x, move |v| v.powf(e))
             }
             UnaryOp::AddScalar(s) => {
                 let s = t(s);
-                map_tensor(x, |v| v + s)
+                map_tensor(x, move |v| v + s)
             }
             UnaryOp::MulScalar(s) => {
                 let s = t(s);
-                map_tensor(x, |v| v * s)
+                map_tensor(x, move |v| v * s)
             }
             UnaryOp::DivScalar(s) => {
                 let s = t(s);
-                map_tensor(x, |v| v / s)
+                map_tensor(x, move |v| v / s)
             }
             UnaryOp::RDivScalar(s) => {
                 let s = t(s);
-                map_tensor(x, |v| s / v)
+                map_tensor(x, move |v| s / v)
             }
             UnaryOp::Clamp { min, max } => {
                 let (lo, hi) = (t(min), t(max));
-                map_tensor(x, |v| {
+                map_tensor(x, move |v| {
                     if v < lo {
                         lo
                     } else if v > hi {
@@ -137,41 +136,41 @@ impl ElementwiseOps for Cpu {
             }
             UnaryOp::ClampDerivative { min, max } => {
                 let (lo, hi) = (t(min), t(max));
-                map_tensor(x, |v| mask(v > lo && v < hi))
+                map_tensor(x, move |v| mask(v > lo && v < hi))
             }
             UnaryOp::Erf => map_tensor(x, Float::erf),
-            UnaryOp::Relu => map_tensor(x, |v| if v > zero { v } else { zero }),
+            UnaryOp::Relu => map_tensor(x, move |v| if v > T::zero() { v } else { T::zero() }),
             UnaryOp::LeakyRelu(slope) => {
                 let slope = t(slope);
-                map_tensor(x, |v| if v > zero { v } else { v * slope })
+                map_tensor(x, move |v| if v > T::zero() { v } else { v * slope })
             }
             UnaryOp::LeakyReluDerivative(slope) => {
                 let slope = t(slope);
-                map_tensor(x, |v| if v > zero { one } else { slope })
+                map_tensor(x, move |v| if v > T::zero() { T::one() } else { slope })
             }
-            UnaryOp::Sigmoid => map_tensor(x, |v| {
-                if v >= zero {
-                    one / (one + (-v).exp())
+            UnaryOp::Sigmoid => map_tensor(x, move |v| {
+                if v >= T::zero() {
+                    T::one() / (T::one() + (-v).exp())
                 } else {
                     let e = v.exp();
-                    e / (one + e)
+                    e / (T::one() + e)
                 }
             }),
             UnaryOp::Tanh => map_tensor(x, T::tanh),
             UnaryOp::Gelu => {
                 let (half, inv_sqrt2) = (t(0.5), t(std::f64::consts::FRAC_1_SQRT_2));
-                map_tensor(x, |v| half * v * (one + Float::erf(v * inv_sqrt2)))
+                map_tensor(x, move |v| half * v * (T::one() + Float::erf(v * inv_sqrt2)))
             }
-            UnaryOp::NegLogSigmoid => map_tensor(x, |v| (-v).max(zero) + (-v.abs()).exp().ln_1p()),
+            UnaryOp::NegLogSigmoid => map_tensor(x, move |v| (-v).max(T::zero()) + (-v.abs()).exp().ln_1p()),
             UnaryOp::Compare(c, s) => {
                 let s = t(s);
                 match c {
-                    Comparison::Eq => map_tensor(x, |v| mask(v == s)),
-                    Comparison::Ne => map_tensor(x, |v| mask(v != s)),
-                    Comparison::Lt => map_tensor(x, |v| mask(v < s)),
-                    Comparison::Le => map_tensor(x, |v| mask(v <= s)),
-                    Comparison::Gt => map_tensor(x, |v| mask(v > s)),
-                    Comparison::Ge => map_tensor(x, |v| mask(v >= s)),
+                    Comparison::Eq => map_tensor(x, move |v| mask(v == s)),
+                    Comparison::Ne => map_tensor(x, move |v| mask(v != s)),
+                    Comparison::Lt => map_tensor(x, move |v| mask(v < s)),
+                    Comparison::Le => map_tensor(x, move |v| mask(v <= s)),
+                    Comparison::Gt => map_tensor(x, move |v| mask(v > s)),
+                    Comparison::Ge => map_tensor(x, move |v| mask(v >= s)),
                 }
             }
         }
@@ -179,19 +178,19 @@ impl ElementwiseOps for Cpu {
 
     fn binary<T: Float>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
         match op {
-            BinaryOp::Add => zip_tensors(a, b, shape, |x, y| x + y),
-            BinaryOp::Sub => zip_tensors(a, b, shape, |x, y| x - y),
-            BinaryOp::Mul => zip_tensors(a, b, shape, |x, y| x * y),
-            BinaryOp::Div => zip_tensors(a, b, shape, |x, y| x / y),
+            BinaryOp::Add => zip_tensors(a, b, shape, move |x, y| x + y),
+            BinaryOp::Sub => zip_tensors(a, b, shape, move |x, y| x - y),
+            BinaryOp::Mul => zip_tensors(a, b, shape, move |x, y| x * y),
+            BinaryOp::Div => zip_tensors(a, b, shape, move |x, y| x / y),
             BinaryOp::Pow => zip_tensors(a, b, shape, T::powf),
-            BinaryOp::Maximum => zip_tensors(a, b, shape, |x, y| {
+            BinaryOp::Maximum => zip_tensors(a, b, shape, move |x, y| {
                 if x.is_nan() || y.is_nan() {
                     T::nan()
                 } else {
                     x.max(y)
                 }
             }),
-            BinaryOp::Minimum => zip_tensors(a, b, shape, |x, y| {
+            BinaryOp::Minimum => zip_tensors(a, b, shape, move |x, y| {
                 if x.is_nan() || y.is_nan() {
                     T::nan()
                 } else {
@@ -199,20 +198,20 @@ impl ElementwiseOps for Cpu {
                 }
             }),
             BinaryOp::Compare(c) => match c {
-                Comparison::Eq => zip_tensors(a, b, shape, |x, y| mask(x == y)),
-                Comparison::Ne => zip_tensors(a, b, shape, |x, y| mask(x != y)),
-                Comparison::Lt => zip_tensors(a, b, shape, |x, y| mask(x < y)),
-                Comparison::Le => zip_tensors(a, b, shape, |x, y| mask(x <= y)),
-                Comparison::Gt => zip_tensors(a, b, shape, |x, y| mask(x > y)),
-                Comparison::Ge => zip_tensors(a, b, shape, |x, y| mask(x >= y)),
+                Comparison::Eq => zip_tensors(a, b, shape, move |x, y| mask(x == y)),
+                Comparison::Ne => zip_tensors(a, b, shape, move |x, y| mask(x != y)),
+                Comparison::Lt => zip_tensors(a, b, shape, move |x, y| mask(x < y)),
+                Comparison::Le => zip_tensors(a, b, shape, move |x, y| mask(x <= y)),
+                Comparison::Gt => zip_tensors(a, b, shape, move |x, y| mask(x > y)),
+                Comparison::Ge => zip_tensors(a, b, shape, move |x, y| mask(x >= y)),
             },
             BinaryOp::BinaryCrossEntropy => {
-                let (one, floor) = (T::one(), T::from_f64(LOG_FLOOR));
-                zip_tensors(a, b, shape, |p, y| {
-                    (y - one) * (-p).ln_1p().max(floor) - y * p.ln().max(floor)
+                let floor = T::from_f64(LOG_FLOOR);
+                zip_tensors(a, b, shape, move |p, y| {
+                    (y - T::one()) * (-p).ln_1p().max(floor) - y * p.ln().max(floor)
                 })
             }
-            BinaryOp::RunningAverage { weight, scale } => zip_tensors(a, b, shape, |r, x| {
+            BinaryOp::RunningAverage { weight, scale } => zip_tensors(a, b, shape, move |r, x| {
                 T::from_f64(weight * x.as_f64() * scale + (1.0 - weight) * r.as_f64())
             }),
         }
@@ -220,10 +219,10 @@ impl ElementwiseOps for Cpu {
 
     fn binary_assign<T: Float>(op: BinaryOp, target: &Tensor<T>, source: &Tensor<T>) {
         match op {
-            BinaryOp::Add => update(target, source, |x, y| x + y),
-            BinaryOp::Sub => update(target, source, |x, y| x - y),
-            BinaryOp::Mul => update(target, source, |x, y| x * y),
-            BinaryOp::RunningAverage { weight, scale } => update(target, source, |r, x| {
+            BinaryOp::Add => update(target, source, move |x, y| x + y),
+            BinaryOp::Sub => update(target, source, move |x, y| x - y),
+            BinaryOp::Mul => update(target, source, move |x, y| x * y),
+            BinaryOp::RunningAverage { weight, scale } => update(target, source, move |r, x| {
                 T::from_f64(weight * x.as_f64() * scale + (1.0 - weight) * r.as_f64())
             }),
             // The rest have no fused in-place loop: compute, then copy back.
@@ -245,11 +244,10 @@ impl ElementwiseOps for Cpu {
             broadcast_elements(on_true, shape),
             broadcast_elements(on_false, shape),
         );
-        let zero = T::zero();
         let out = c
             .iter()
             .zip(t.iter().zip(&f))
-            .map(|(&c, (&t, &f))| if c != zero { t } else { f })
+            .map(|(&c, (&t, &f))| if c != T::zero() { t } else { f })
             .collect();
         Tensor::from_contiguous(out, shape)
     }
