@@ -1,20 +1,47 @@
 //! The seam is complete: training steps run through the counted backend.
 //!
-//! The compiler already keeps tensor memory private to this module; these
-//! tests show which named operations real workloads use, so that a second
+//! The compiler keeps tensor memory private to the backend module; these
+//! tests show that real workloads compute only through named operations
+//! (forward, backward and the optimizer step make no host transfer and run
+//! no host closure) and which operations they use, so that a second
 //! backend knows what it must implement first.
 
 use std::collections::BTreeMap;
 
 use super::counting::calls;
 use crate::nn::{zoo, Layer, Module};
-use crate::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
+use crate::optim::{
+    Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd,
+    SgdConfig,
+};
 use crate::tensor::{Generator, IndexTensor, Tensor};
 
+type Calls = BTreeMap<&'static str, usize>;
+
+/// Builds an optimizer over the given parameters.
+type MakeOptimizer = fn(Vec<Tensor>) -> Box<dyn Optimizer>;
+
+/// The operations that move values between tensor memory and the host:
+/// a training step that calls none of them ran entirely on its device.
+const HOST_ACCESS: [&str; 4] = ["read_host", "update_host", "element", "map_host"];
+
+fn assert_no_host_access(calls: &Calls) {
+    for name in HOST_ACCESS {
+        assert!(!calls.contains_key(name), "{name} in {calls:?}");
+    }
+}
+
 /// Asserts that each of `expected` was called exactly that many times.
-fn assert_calls(calls: &BTreeMap<&'static str, usize>, expected: &[(&str, usize)]) {
+fn assert_calls(calls: &Calls, expected: &[(&str, usize)]) {
     for &(name, n) in expected {
         assert_eq!(calls.get(name), Some(&n), "{name} in {calls:?}");
+    }
+}
+
+/// Asserts that each of `names` was called.
+fn assert_used(calls: &Calls, names: &[&str]) {
+    for name in names {
+        assert!(calls.contains_key(name), "{name} not in {calls:?}");
     }
 }
 
@@ -36,9 +63,12 @@ fn a_lenet5_training_step_runs_through_the_backend() {
         loss.backward();
         optimizer.step();
     });
+    assert_no_host_access(&step);
     // Two convolutions and poolings forward and back (the first
-    // convolution's input needs no gradient); cross-entropy gathers the
-    // targets' log-probabilities and adds their gradient back in place.
+    // convolution's input needs no gradient); three linear layers, each
+    // one product forward and two back; cross-entropy's log-softmax, and
+    // the gather of the targets' log-probabilities whose gradient is added
+    // back in place; one update per parameter.
     assert_calls(
         &step,
         &[
@@ -47,15 +77,15 @@ fn a_lenet5_training_step_runs_through_the_backend() {
             ("conv2d_input_grad", 1),
             ("max_pool2d", 2),
             ("max_pool2d_scatter", 2),
+            ("matmul", 9),
+            ("softmax", 1),
             ("gather", 1),
             ("add_at", 1),
+            ("optimizer_update", model.parameters().len()),
         ],
     );
-    assert_eq!(
-        step.get("optimizer_update"),
-        Some(&model.parameters().len()),
-        "{step:?}"
-    );
+    // ReLU, bias adds and the loss's mean and sums.
+    assert_used(&step, &["unary", "binary", "sum_dims", "reduce_all"]);
 }
 
 #[test]
@@ -90,9 +120,66 @@ fn an_lstm_sized_step_runs_through_the_backend() {
         Tensor::stack(&outputs, 0).pow_scalar(2.0).mean().backward();
         optimizer.step();
     });
-    // The gates' four slices per step send their gradients into the
-    // gates' gradient buffer in place; the outputs are stacked once.
-    assert_calls(&step, &[("cat", 1), ("add_at", 4 * steps)]);
+    assert_no_host_access(&step);
+    // Two products per step forward; back, the gradients of both weights
+    // at every step and of `h` at all but the first (whose `h` is a
+    // constant). The gates' four slices per step send their gradients into
+    // the gates' gradient buffer in place; the outputs are stacked once.
+    assert_calls(
+        &step,
+        &[
+            ("matmul", 2 * steps + 2 * steps + (steps - 1)),
+            ("cat", 1),
+            ("add_at", 4 * steps),
+            ("optimizer_update", 3),
+        ],
+    );
     assert!(step.get("add_into").is_some_and(|&n| n >= steps), "{step:?}");
-    assert_eq!(step.get("optimizer_update"), Some(&3), "{step:?}");
+    assert_used(&step, &["unary", "binary", "sum_dims", "reduce_all"]);
+}
+
+#[test]
+fn every_optimizer_updates_through_the_backend() {
+    let mut g = Generator::new(2);
+    let optimizers: Vec<(&str, MakeOptimizer)> = vec![
+        ("sgd", |p| Box::new(Sgd::new(p, SgdConfig::new(0.1)))),
+        ("sgd with momentum", |p| {
+            Box::new(Sgd::new(p, SgdConfig::new(0.1).momentum(0.9).nesterov(true)))
+        }),
+        ("adam", |p| {
+            Box::new(Adam::new(p, AdamConfig::new(0.1).amsgrad(true)))
+        }),
+        ("adamw", |p| Box::new(AdamW::new(p, AdamWConfig::new(0.1)))),
+        ("rmsprop", |p| {
+            Box::new(RmsProp::new(
+                p,
+                RmsPropConfig::new(0.1).momentum(0.9).centered(true),
+            ))
+        }),
+        ("adagrad", |p| Box::new(Adagrad::new(p, AdagradConfig::new(0.1)))),
+    ];
+    for (name, make) in optimizers {
+        let w = Tensor::<f32>::randn(&[3, 4], &mut g).requires_grad();
+        let b = Tensor::<f32>::randn(&[4], &mut g).requires_grad();
+        let mut optimizer = make(vec![w.clone(), b.clone()]);
+        let before = (w.to_vec(), b.to_vec());
+        for first in [true, false] {
+            optimizer.zero_grad();
+            (w.sum() + b.sum()).backward();
+            let ((), step) = calls(|| optimizer.step());
+            // One update per parameter and nothing else, but for the state
+            // buffers that a first step allocates.
+            assert_calls(&step, &[("optimizer_update", 2)]);
+            let allowed: &[&str] = if first {
+                &["optimizer_update", "full"]
+            } else {
+                &["optimizer_update"]
+            };
+            assert!(step.keys().all(|k| allowed.contains(k)), "{name}: {step:?}");
+        }
+        // Every gradient is 1, so every optimizer lowers every parameter.
+        let lowered = |now: Vec<f32>, was: Vec<f32>| now.iter().zip(&was).all(|(n, w)| n < w);
+        assert!(lowered(w.to_vec(), before.0), "{name}");
+        assert!(lowered(b.to_vec(), before.1), "{name}");
+    }
 }
