@@ -68,7 +68,7 @@ pub mod train;
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
 pub use element::Float;
 pub use error::{Error, Result};
-pub use ops::{conv_output_size, Conv2dOptions, IntoPair};
+pub use ops::{conv_output_size, Conv2dOptions, GeluApproximation, IntoPair};
 pub use ops::{pool_output_size, Pool2dOptions};
 pub use parallel::on_worker_thread;
 pub use tensor::{Generator, IndexTensor, Tensor};

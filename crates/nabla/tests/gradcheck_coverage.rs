@@ -32,6 +32,9 @@ const CALLS: &[(&str, &[&str])] = &[
     ("Conv2dWeightGrad", &[".conv2d("]),
     ("AvgPool2dTranspose", &[".avg_pool2d("]),
     ("AdaptiveAvgPool2dTranspose", &[".adaptive_avg_pool2d("]),
+    ("LogSumExp", &[".logsumexp("]),
+    ("CumSum", &[".cumsum("]),
+    ("GeluTanh", &["GeluApproximation::Tanh"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -3,7 +3,7 @@
 //! updates (`+=`, `-=`, `*=`), the element-type cast, and `map_host` for
 //! user closures.
 
-use super::ops::{BinaryOp, UnaryOp};
+use super::ops::{BinaryOp, Triangle, UnaryOp};
 use super::{device_of, on_device};
 use crate::element::Float;
 use crate::layout::{broadcast_shapes, Dims};
@@ -29,6 +29,10 @@ pub(crate) trait ElementwiseOps {
         on_false: &Tensor<T>,
         shape: &[usize],
     ) -> Tensor<T>;
+    /// The `triangle` of every matrix of `x` (its last two dimensions; `x`
+    /// has rank at least 2) kept and the rest set to 0, as a new contiguous
+    /// tensor.
+    fn triangle<T: Float>(x: &Tensor<T>, triangle: Triangle) -> Tensor<T>;
     /// Every element converted to `U` (rounded to nearest), as a new
     /// contiguous tensor.
     fn cast<T: Float, U: Float>(x: &Tensor<T>) -> Tensor<U>;
@@ -98,6 +102,24 @@ pub(crate) fn where_<T: Float>(
     on_device!(device_of("where", &tensors), B => B::where_(condition, on_true, on_false, &shape))
 }
 
+/// The `triangle` of every matrix of `x` (its last two dimensions) kept,
+/// the rest set to 0, unrecorded.
+///
+/// # Panics
+/// If `x` has fewer than two dimensions.
+pub(crate) fn triangle<T: Float>(x: &Tensor<T>, triangle: Triangle) -> Tensor<T> {
+    let name = match triangle {
+        Triangle::Lower { .. } => "tril",
+        Triangle::Upper { .. } => "triu",
+    };
+    assert!(
+        x.ndim() >= 2,
+        "{name}: the input must have at least two dimensions, got shape {:?}",
+        x.shape()
+    );
+    on_device!(device_of(name, &[x]), B => B::triangle(x, triangle))
+}
+
 /// `x` converted to element type `U`, unrecorded.
 pub(crate) fn cast<T: Float, U: Float>(x: &Tensor<T>) -> Tensor<U> {
     on_device!(device_of("cast", &[x]), B => B::cast::<T, U>(x))
@@ -151,6 +173,10 @@ impl<B: ElementwiseOps> ElementwiseOps for super::counting::Counting<B> {
     ) -> Tensor<T> {
         super::counting::count("where");
         B::where_(condition, on_true, on_false, shape)
+    }
+    fn triangle<T: Float>(x: &Tensor<T>, triangle: Triangle) -> Tensor<T> {
+        super::counting::count("triangle");
+        B::triangle(x, triangle)
     }
     fn cast<T: Float, U: Float>(x: &Tensor<T>) -> Tensor<U> {
         super::counting::count("cast");

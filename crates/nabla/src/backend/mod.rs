@@ -38,7 +38,9 @@ use crate::element::Float;
 use crate::tensor::Tensor;
 pub(crate) use accumulate::{add_at, add_into, AccumulateOps};
 pub(crate) use conv::{conv2d, conv2d_input_grad, conv2d_weight_grad, ConvOps};
-pub(crate) use elementwise::{binary, binary_assign, cast, map_host, unary, where_, ElementwiseOps};
+pub(crate) use elementwise::{
+    binary, binary_assign, cast, map_host, triangle, unary, where_, ElementwiseOps,
+};
 pub(crate) use index::{cat, flip, gather, index_select, IndexOps};
 pub(crate) use matmul::{matmul, MatmulOps};
 pub(crate) use memory::{
@@ -48,7 +50,7 @@ pub(crate) use optimizer::{optimizer_update, OptimizerOps};
 pub(crate) use pool::{
     avg_pool2d, avg_pool2d_transpose, max_pool2d, max_pool2d_gather, max_pool2d_scatter, PoolOps,
 };
-pub(crate) use reduce::{arg_reduce, reduce_all, softmax, sum_dims, ReduceOps};
+pub(crate) use reduce::{arg_reduce, cumsum, logsumexp, reduce_all, softmax, sum_dims, topk, ReduceOps};
 pub(crate) use storage::{Device, Storage};
 
 /// Every operation a backend implements, grouped by concern; each group's

@@ -1,6 +1,7 @@
 //! Reductions: sums over dimensions, full reductions to one value, the
-//! index of the largest or smallest element along a dimension, and the
-//! softmax family along a dimension.
+//! index of the largest or smallest element along a dimension, the `k`
+//! largest or smallest, and along a dimension the softmax family, the
+//! log-sum-exp and the cumulative sum.
 
 use super::ops::{Extremum, ReduceOp, SoftmaxOp};
 use super::{device_of, on_device};
@@ -17,9 +18,20 @@ pub(crate) trait ReduceOps {
     /// The index of the extreme element along dimension `dim` (of nonzero
     /// size), of the shape with `dim` kept as size 1.
     fn arg_reduce<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize) -> IndexTensor;
+    /// The indices of the `k` extreme elements along dimension `dim` (`k`
+    /// at most its size), the most extreme first, of `x`'s shape with `dim`
+    /// of size `k`. NaN counts as the largest element; ties keep the lower
+    /// index first.
+    fn topk<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize, k: usize) -> IndexTensor;
     /// `op` along dimension `dim`, as a new contiguous tensor of `x`'s
     /// shape (of rank at least 1).
     fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T>;
+    /// `log Σ e^x` along dimension `dim`, computed after subtracting the
+    /// maximum (when finite), of `x`'s shape with `dim` of size 1.
+    fn logsumexp<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T>;
+    /// The running sums along dimension `dim`, accumulated in `f64`, as a
+    /// new contiguous tensor of `x`'s shape.
+    fn cumsum<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T>;
 }
 
 /// Sums `x` over `dims` (sorted, distinct), keeping them as size 1,
@@ -74,17 +86,55 @@ pub(crate) fn arg_reduce<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize) -> I
     on_device!(device_of(name, &[x]), B => B::arg_reduce(op, x, dim))
 }
 
+/// The indices of the `k` extreme elements of `x` along `dim`, the most
+/// extreme first.
+///
+/// # Panics
+/// If `dim` is out of range or `k` exceeds its size.
+pub(crate) fn topk<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize, k: usize) -> IndexTensor {
+    assert_dim("topk", x, dim);
+    assert!(
+        k <= x.shape()[dim],
+        "topk: k = {k} is larger than dimension {dim} of size {} (shape {:?})",
+        x.shape()[dim],
+        x.shape()
+    );
+    on_device!(device_of("topk", &[x]), B => B::topk(op, x, dim, k))
+}
+
 /// `op` along dimension `dim` of `x`, unrecorded.
 ///
 /// # Panics
 /// If `dim` is not a dimension of `x`.
 pub(crate) fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T> {
+    assert_dim("softmax", x, dim);
+    on_device!(device_of("softmax", &[x]), B => B::softmax(op, x, dim))
+}
+
+/// `log Σ e^x` along `dim` of `x`, keeping it as size 1, unrecorded.
+///
+/// # Panics
+/// If `dim` is not a dimension of `x`.
+pub(crate) fn logsumexp<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T> {
+    assert_dim("logsumexp", x, dim);
+    on_device!(device_of("logsumexp", &[x]), B => B::logsumexp(x, dim))
+}
+
+/// The running sums of `x` along `dim`, unrecorded.
+///
+/// # Panics
+/// If `dim` is not a dimension of `x`.
+pub(crate) fn cumsum<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T> {
+    assert_dim("cumsum", x, dim);
+    on_device!(device_of("cumsum", &[x]), B => B::cumsum(x, dim))
+}
+
+fn assert_dim<T: Float>(name: &str, x: &Tensor<T>, dim: usize) {
     assert!(
         dim < x.ndim(),
-        "softmax: dimension {dim} is out of range for a tensor of shape {:?}",
+        "{name}: dimension {dim} is out of range for a tensor of shape {:?}",
         x.shape()
     );
-    on_device!(device_of("softmax", &[x]), B => B::softmax(op, x, dim))
 }
 
 #[cfg(test)]
@@ -101,8 +151,20 @@ impl<B: ReduceOps> ReduceOps for super::counting::Counting<B> {
         super::counting::count("arg_reduce");
         B::arg_reduce(op, x, dim)
     }
+    fn topk<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize, k: usize) -> IndexTensor {
+        super::counting::count("topk");
+        B::topk(op, x, dim, k)
+    }
     fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T> {
         super::counting::count("softmax");
         B::softmax(op, x, dim)
+    }
+    fn logsumexp<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T> {
+        super::counting::count("logsumexp");
+        B::logsumexp(x, dim)
+    }
+    fn cumsum<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T> {
+        super::counting::count("cumsum");
+        B::cumsum(x, dim)
     }
 }

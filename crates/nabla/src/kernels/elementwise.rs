@@ -5,6 +5,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::PARALLEL_THRESHOLD;
+use crate::element::Float;
 use crate::layout::for_each_run2;
 
 /// Chunk size for parallel maps: large enough to amortise scheduling.
@@ -95,5 +96,29 @@ pub(crate) fn strided_zip_map<T: Copy>(
             (sa, sb) => out.extend((0..r.len).map(|i| f(a[r.a + i * sa], b[r.b + i * sb]))),
         }
     });
+    out
+}
+
+/// Each `rows x cols` matrix of a contiguous batch of them with the
+/// elements `(i, j)` for which `keep(i, j)` fails set to 0 (`tril`, `triu`).
+pub(crate) fn keep_triangle<T: Float>(
+    x: &[T],
+    rows: usize,
+    cols: usize,
+    keep: impl Fn(isize, isize) -> bool,
+) -> Vec<T> {
+    let mut out = x.to_vec();
+    if rows * cols == 0 {
+        return out;
+    }
+    for matrix in out.chunks_mut(rows * cols) {
+        for (i, row) in matrix.chunks_mut(cols).enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                if !keep(i as isize, j as isize) {
+                    *v = T::zero();
+                }
+            }
+        }
+    }
     out
 }

@@ -1,5 +1,7 @@
-//! Reductions: sums and folds over some dimensions, arg-max along one,
-//! vector norms.
+//! Reductions: sums and folds over some dimensions, arg-max, top-k and
+//! running sums along one, vector norms.
+
+use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
@@ -119,6 +121,65 @@ pub(crate) fn arg_best<T: Float>(
                 }
             }
             out.push(best);
+        }
+    }
+    out
+}
+
+/// The indices of the `k` best elements along the middle axis of a
+/// contiguous `[outer, n, inner]` block, best first, as
+/// `[outer, k, inner]`: the largest if `largest`, else the smallest. NaN
+/// ranks above every number (so first when largest, last when smallest);
+/// equal elements keep their order.
+pub(crate) fn top_k<T: Float>(
+    x: &[T],
+    outer: usize,
+    n: usize,
+    inner: usize,
+    k: usize,
+    largest: bool,
+) -> Vec<usize> {
+    // NaN is the largest value; numbers compare as usual.
+    let ascending = |a: T, b: T| match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => a.partial_cmp(&b).expect("numbers compare"),
+    };
+    let mut out = vec![0; outer * k * inner];
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |j: usize| x[(o * n + j) * inner + i];
+            order.clear();
+            order.extend(0..n);
+            // A stable sort: ties keep the lower index first.
+            if largest {
+                order.sort_by(|&a, &b| ascending(at(b), at(a)));
+            } else {
+                order.sort_by(|&a, &b| ascending(at(a), at(b)));
+            }
+            for (r, &j) in order[..k].iter().enumerate() {
+                out[(o * k + r) * inner + i] = j;
+            }
+        }
+    }
+    out
+}
+
+/// The running sums along the middle axis of a contiguous
+/// `[outer, n, inner]` block, accumulated in `f64` (as PyTorch's CPU
+/// kernel accumulates `float` in `double`).
+pub(crate) fn cumulative_sum<T: Float>(x: &[T], outer: usize, n: usize, inner: usize) -> Vec<T> {
+    let mut out = vec![T::zero(); x.len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut total = 0.0;
+            for j in 0..n {
+                let at = (o * n + j) * inner + i;
+                total += x[at].as_f64();
+                out[at] = T::from_f64(total);
+            }
         }
     }
     out

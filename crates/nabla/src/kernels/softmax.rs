@@ -1,6 +1,6 @@
-//! Numerically stable softmax and log-softmax along the middle axis of a
-//! contiguous `[outer, n, inner]` block: the maximum is subtracted before
-//! exponentiating, so no input overflows.
+//! Numerically stable softmax, log-softmax and log-sum-exp along the middle
+//! axis of a contiguous `[outer, n, inner]` block: the maximum is
+//! subtracted before exponentiating, so no input overflows.
 
 use rayon::prelude::*;
 
@@ -47,6 +47,24 @@ pub(crate) fn softmax<T: Float>(x: &[T], outer: usize, n: usize, inner: usize, l
     } else {
         for (o, xb) in out.chunks_mut(block).zip(x.chunks(block)).take(outer) {
             softmax_block(xb, o, n, inner, log);
+        }
+    }
+    out
+}
+
+/// `log Σ_k e^(x_k)` along the middle axis of a contiguous
+/// `[outer, n, inner]` block, as `[outer, inner]`: the maximum is
+/// subtracted first (0 instead when it is infinite, as PyTorch does, so
+/// that all -inf gives -inf and +inf gives +inf).
+pub(crate) fn log_sum_exp<T: Float>(x: &[T], outer: usize, n: usize, inner: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let lane = (0..n).map(|k| x[(o * n + k) * inner + i]);
+            let max = lane.clone().fold(T::neg_infinity(), T::max);
+            let shift = if max.is_finite() { max } else { T::zero() };
+            let sum: T = lane.map(|v| (v - shift).exp()).sum();
+            out.push(sum.ln() + shift);
         }
     }
     out

@@ -2,6 +2,7 @@
 
 use super::{Layer, Module, Summarize};
 use crate::element::Float;
+use crate::ops::GeluApproximation;
 use crate::tensor::Tensor;
 
 /// `max(x, 0)` elementwise.
@@ -34,11 +35,33 @@ pub struct Sigmoid;
 #[derive(Clone, Copy, Debug, Default, Module)]
 pub struct Tanh;
 
-/// The exact GELU, `x Phi(x)`.
+/// The GELU, `x Φ(x)`, exact (the default) or by its tanh approximation,
+/// as PyTorch's `nn.GELU(approximate=...)`; see [`Tensor::gelu_with`].
+///
+/// ```
+/// use nabla::nn::{Gelu, Layer};
+/// use nabla::{GeluApproximation, Tensor};
+/// let x = Tensor::from_vec(vec![-1.0f64, 1.0], &[2]);
+/// let exact = Gelu::default().forward(&x);
+/// let tanh = Gelu::new(GeluApproximation::Tanh).forward(&x);
+/// assert_eq!(exact.to_vec(), x.gelu().to_vec());
+/// assert!((exact.to_vec()[1] - tanh.to_vec()[1]).abs() < 1e-3);
+/// ```
 #[derive(Clone, Copy, Debug, Default, Module)]
 #[module(custom_summary)]
 #[doc(alias = "GELU")]
-pub struct Gelu;
+pub struct Gelu {
+    /// Exact (`None`, the default) or the tanh approximation.
+    #[module(skip)]
+    pub approximate: GeluApproximation,
+}
+
+impl Gelu {
+    /// A GELU computed as `approximate` says.
+    pub fn new(approximate: GeluApproximation) -> Self {
+        Gelu { approximate }
+    }
+}
 
 /// Softmax along `dim`.
 #[derive(Clone, Copy, Debug, Module)]
@@ -92,13 +115,16 @@ impl<T: Float> Layer<T> for Tanh {
 
 impl<T: Float> Summarize<T> for Gelu {
     fn describe(&self) -> String {
-        "GELU".to_string()
+        match self.approximate {
+            GeluApproximation::None => "GELU".to_string(),
+            GeluApproximation::Tanh => "GELU(approximate='tanh')".to_string(),
+        }
     }
 }
 
 impl<T: Float> Layer<T> for Gelu {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-        input.gelu()
+        input.gelu_with(self.approximate)
     }
 }
 

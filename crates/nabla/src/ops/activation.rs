@@ -1,12 +1,70 @@
-//! Activation functions: relu, leaky_relu, sigmoid, tanh, gelu, softmax and
-//! log_softmax (numerically stable, over any dimension).
+//! Activation functions: relu, leaky_relu, sigmoid, tanh, gelu (exact and
+//! tanh-approximated), softmax and log_softmax (numerically stable, over any
+//! dimension).
 
-use crate::autograd::record;
-use crate::backend::ops::{SoftmaxOp, UnaryOp};
+use crate::autograd::{is_grad_enabled, record};
+use crate::backend::ops::{SoftmaxOp, UnaryOp, GELU_BETA, GELU_KAPPA};
 use crate::backend::{self, unary};
 use crate::element::Float;
 use crate::layout::normalize_dim;
 use crate::tensor::Tensor;
+
+/// Which GELU to compute: PyTorch's `approximate` argument of `F.gelu` and
+/// `nn.GELU`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[doc(alias = "approximate")]
+pub enum GeluApproximation {
+    /// The exact `x Φ(x)` (`approximate='none'`, the default).
+    #[default]
+    None,
+    /// `x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2` (`approximate='tanh'`).
+    Tanh,
+}
+
+/// The recorded names of the exact GELU and of its tanh approximation.
+type GeluNames = (&'static str, &'static str);
+const GELU_NAMES: GeluNames = ("Gelu", "GeluTanh");
+
+/// The derivative of the GELU at `x`, as recorded tensor ops (so that it
+/// can be differentiated again).
+fn gelu_derivative<T: Float>(x: &Tensor<T>, approximate: GeluApproximation) -> Tensor<T> {
+    let half = T::from_f64(0.5);
+    match approximate {
+        GeluApproximation::None => {
+            // Φ(x) + x φ(x)
+            let inv_sqrt2 = T::from_f64(std::f64::consts::FRAC_1_SQRT_2);
+            let cdf = x
+                .mul_scalar(inv_sqrt2)
+                .erf()
+                .add_scalar(T::one())
+                .mul_scalar(half);
+            let inv_sqrt_2pi = T::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+            let pdf = x.square().mul_scalar(-half).exp().mul_scalar(inv_sqrt_2pi);
+            cdf.add(&x.mul(&pdf))
+        }
+        GeluApproximation::Tanh => {
+            // (1 + t) / 2 + x (1 - t²) β (1 + 3κ x²) / 2, t = tanh(β (x + κ x³))
+            let (beta, kappa) = (GELU_BETA, GELU_KAPPA);
+            let x2 = x.square();
+            let t = x2
+                .mul_scalar(T::from_f64(kappa))
+                .add_scalar(T::one())
+                .mul(x)
+                .mul_scalar(T::from_f64(beta))
+                .tanh();
+            let left = t.add_scalar(T::one()).mul_scalar(half);
+            let slope = x2
+                .mul_scalar(T::from_f64(3.0 * kappa))
+                .add_scalar(T::one())
+                .mul_scalar(T::from_f64(beta));
+            let right = x
+                .mul_scalar(half)
+                .mul(&t.square().neg().add_scalar(T::one()))
+                .mul(&slope);
+            left.add(&right)
+        }
+    }
+}
 
 impl<T: Float> Tensor<T> {
     /// max(x, 0). The gradient at 0 is 0, as in PyTorch.
@@ -48,23 +106,57 @@ impl<T: Float> Tensor<T> {
         })
     }
 
-    /// The exact GELU, x * Phi(x) with Phi the standard normal CDF
-    /// (PyTorch's default `approximate='none'`).
+    /// The exact GELU, `x Φ(x)` with `Φ` the standard normal CDF
+    /// (PyTorch's default `approximate='none'`); see
+    /// [`gelu_with`](Tensor::gelu_with) for the tanh approximation.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let x = Tensor::from_vec(vec![-1.0f64, 0.0, 2.0], &[3]);
+    /// let y = x.gelu().to_vec();
+    /// assert!((y[0] + 0.15865525393145707).abs() < 1e-15 && y[1] == 0.0);
+    /// ```
     pub fn gelu(&self) -> Tensor<T> {
-        let half = T::from_f64(0.5);
-        let inv_sqrt2 = T::from_f64(std::f64::consts::FRAC_1_SQRT_2);
-        let out = unary(UnaryOp::Gelu, self);
+        self.gelu_with(GeluApproximation::None)
+    }
+
+    /// The GELU, exact or by its tanh approximation, as PyTorch's
+    /// `F.gelu(x, approximate=...)`:
+    ///
+    /// - [`GeluApproximation::None`]: `x Φ(x) = x (1 + erf(x / √2)) / 2`;
+    /// - [`GeluApproximation::Tanh`]: `x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2`.
+    ///
+    /// Elementwise, any shape. Differentiable twice.
+    ///
+    /// ```
+    /// use nabla::{GeluApproximation, Tensor};
+    /// let x = Tensor::from_vec(vec![-1.0f64, 0.5, 3.0], &[3]);
+    /// let exact = x.gelu_with(GeluApproximation::None).to_vec();
+    /// let tanh = x.gelu_with(GeluApproximation::Tanh).to_vec();
+    /// for (e, t) in exact.iter().zip(&tanh) {
+    ///     assert!((e - t).abs() < 1e-3); // close, not equal
+    /// }
+    /// ```
+    pub fn gelu_with(&self, approximate: GeluApproximation) -> Tensor<T> {
+        let (forward, derivative) = match approximate {
+            GeluApproximation::None => (UnaryOp::Gelu, UnaryOp::GeluDerivative),
+            GeluApproximation::Tanh => (UnaryOp::GeluTanh, UnaryOp::GeluTanhDerivative),
+        };
+        let out = unary(forward, self);
         let x = self.clone();
-        record("Gelu", out, &[self], move |ctx| {
-            // d/dx x Phi(x) = Phi(x) + x phi(x)
-            let cdf = x
-                .mul_scalar(inv_sqrt2)
-                .erf()
-                .add_scalar(T::one())
-                .mul_scalar(half);
-            let inv_sqrt_2pi = T::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
-            let pdf = x.square().mul_scalar(-half).exp().mul_scalar(inv_sqrt_2pi);
-            vec![Some(ctx.grad().mul(&cdf.add(&x.mul(&pdf))))]
+        let name = match approximate {
+            GeluApproximation::None => GELU_NAMES.0,
+            GeluApproximation::Tanh => GELU_NAMES.1,
+        };
+        record(name, out, &[self], move |ctx| {
+            // One fused pass, unless the backward is itself recorded
+            // (create_graph), which needs the derivative as tensor ops.
+            let local = if is_grad_enabled() {
+                gelu_derivative(&x, approximate)
+            } else {
+                unary(derivative, &x)
+            };
+            vec![Some(ctx.grad().mul(&local))]
         })
     }
 

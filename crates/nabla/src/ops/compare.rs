@@ -1,5 +1,6 @@
 //! Comparisons, which produce masks (1 where true, 0 where false, in the
-//! tensor's element type), and `where_`, which selects by a mask.
+//! tensor's element type), and `where_` and `masked_fill`, which select by
+//! a mask.
 //!
 //! Masks are piecewise constant, so they carry no gradient.
 
@@ -7,7 +8,7 @@ use crate::autograd::record;
 use crate::backend::ops::{BinaryOp, Comparison, UnaryOp};
 use crate::backend::{self, binary, unary};
 use crate::element::Float;
-use crate::layout::Dims;
+use crate::layout::{broadcast_shapes, Dims};
 use crate::tensor::Tensor;
 
 macro_rules! comparisons {
@@ -38,6 +39,33 @@ comparisons! {
 }
 
 impl<T: Float> Tensor<T> {
+    /// `self` with `value` wherever `mask` is nonzero, as PyTorch's
+    /// `x.masked_fill(mask, value)`. The mask is a float tensor, nonzero
+    /// (1) where to fill and 0 where to keep, as the comparisons above make
+    /// them (nabla has no bool tensors). `self` and `mask` broadcast
+    /// together, giving the output's shape. The gradient flows to `self`
+    /// where the mask is 0.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let scores = Tensor::<f32>::zeros(&[2, 2]);
+    /// let future = Tensor::<f32>::ones(&[2, 2]).triu(1); // a causal mask
+    /// let masked = scores.masked_fill(&future, f32::NEG_INFINITY);
+    /// assert_eq!(masked.to_vec(), vec![0.0, f32::NEG_INFINITY, 0.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast together.
+    pub fn masked_fill(&self, mask: &Tensor<T>, value: T) -> Tensor<T> {
+        assert!(
+            broadcast_shapes(self.shape(), mask.shape()).is_some(),
+            "masked_fill: a mask of shape {:?} does not broadcast with the input of shape {:?}",
+            mask.shape(),
+            self.shape()
+        );
+        Tensor::where_(mask, &Tensor::scalar(value), self)
+    }
+
     /// `on_true` where `condition` is nonzero and `on_false` elsewhere, all
     /// three broadcast together (`torch.where`). The gradient flows to the
     /// selected side only.

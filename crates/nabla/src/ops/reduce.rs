@@ -1,6 +1,6 @@
 //! Reductions over all elements or over given dimensions (with `keepdim`):
-//! sum, mean, max/min with their indices, var/std; and `sum_to`, the
-//! reduction that undoes broadcasting in backward passes.
+//! sum, mean, max/min with their indices, var/std, logsumexp; and `sum_to`,
+//! the reduction that undoes broadcasting in backward passes.
 
 use crate::autograd::record;
 use crate::backend::ops::{Extremum, ReduceOp};
@@ -103,6 +103,38 @@ impl<T: Float> Tensor<T> {
             return self.reshape(shape);
         }
         self.sum_dims(&dims, true).reshape(shape)
+    }
+
+    /// `log Σ e^x` along `dim` (negative counts from the end), keeping it
+    /// as size 1 when `keepdim`, as `torch.logsumexp(x, dim, keepdim)`:
+    /// computed after subtracting the maximum, so large inputs do not
+    /// overflow (all -inf gives -inf, as in PyTorch). The gradient is
+    /// `softmax(x)` along `dim` times the upstream gradient.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let x = Tensor::from_vec(vec![1000.0f64, 1000.0, 0.0, 0.0], &[2, 2]);
+    /// let y = x.logsumexp(1, false).to_vec();
+    /// assert!((y[0] - (1000.0 + 2f64.ln())).abs() < 1e-12);
+    /// assert!((y[1] - 2f64.ln()).abs() < 1e-15);
+    /// ```
+    ///
+    /// # Panics
+    /// If `dim` is out of range.
+    pub fn logsumexp(&self, dim: isize, keepdim: bool) -> Tensor<T> {
+        let d = normalize_dim("logsumexp", dim, self.ndim());
+        let kept = backend::logsumexp(self, d);
+        let kept_shape = Dims::from_slice(kept.shape());
+        let out = if keepdim {
+            kept
+        } else {
+            kept.with_layout(Layout::contiguous(&reduced_shape(self.shape(), &[d], false)))
+        };
+        let x = self.clone();
+        record("LogSumExp", out, &[self], move |ctx| {
+            let (g, y) = (ctx.grad().reshape(&kept_shape), ctx.output().reshape(&kept_shape));
+            vec![Some(g.mul(&x.sub(&y).exp()))]
+        })
     }
 
     /// The mean of all elements.

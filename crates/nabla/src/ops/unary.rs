@@ -1,5 +1,5 @@
 //! Elementwise ops of one tensor: neg, exp, log, sqrt, abs, pow by a scalar,
-//! clamp, erf, reciprocal, and arithmetic with a scalar.
+//! clamp, sin, cos, erf, reciprocal, and arithmetic with a scalar.
 
 use crate::autograd::record;
 use crate::backend::ops::UnaryOp;
@@ -109,6 +109,40 @@ impl<T: Float> Tensor<T> {
         record("Clamp", out, &[self], move |ctx| {
             let inside = unary(UnaryOp::ClampDerivative { min, max }, &x);
             vec![Some(ctx.grad().mul(&inside))]
+        })
+    }
+
+    /// The sine (radians), elementwise, with derivative `cos x`.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let x = Tensor::from_vec(vec![0.0f64, std::f64::consts::FRAC_PI_2], &[2]).requires_grad();
+    /// let y = x.sin();
+    /// assert_eq!(y.to_vec(), vec![0.0, 1.0]);
+    /// y.sum().backward();
+    /// let g = x.grad().unwrap().to_vec(); // cos x
+    /// assert!((g[0] - 1.0).abs() < 1e-15 && g[1].abs() < 1e-15);
+    /// ```
+    pub fn sin(&self) -> Tensor<T> {
+        let out = unary(UnaryOp::Sin, self);
+        let x = self.clone();
+        record("Sin", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().mul(&x.cos()))]
+        })
+    }
+
+    /// The cosine (radians), elementwise, with derivative `-sin x`.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let x = Tensor::from_vec(vec![0.0f32, std::f32::consts::PI], &[2]);
+    /// assert_eq!(x.cos().to_vec(), vec![1.0, -1.0]);
+    /// ```
+    pub fn cos(&self) -> Tensor<T> {
+        let out = unary(UnaryOp::Cos, self);
+        let x = self.clone();
+        record("Cos", out, &[self], move |ctx| {
+            vec![Some(ctx.grad().mul(&x.sin()).neg())]
         })
     }
 

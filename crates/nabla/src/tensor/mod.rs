@@ -5,6 +5,7 @@ mod creation;
 mod display;
 mod index_tensor;
 mod random;
+mod sampling;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -2,12 +2,14 @@
 //! monomorphised closure handed to the loops of `kernels::elementwise`
 //! (the match runs once per call, never per element).
 
+use std::f64::consts::FRAC_1_SQRT_2;
+
 use super::{contiguous_elements, Cpu};
-use crate::backend::ops::{BinaryOp, Comparison, UnaryOp};
+use crate::backend::ops::{BinaryOp, Comparison, Triangle, UnaryOp, GELU_BETA, GELU_KAPPA};
 use crate::backend::{ElementwiseOps, MemoryOps};
 use crate::element::Float;
 use crate::kernels::accumulate::update_strided;
-use crate::kernels::elementwise::{map, strided_zip_map, zip_map};
+use crate::kernels::elementwise::{keep_triangle, map, strided_zip_map, zip_map};
 use crate::layout::{broadcast_strides, Layout};
 use crate::tensor::Tensor;
 
@@ -157,9 +159,38 @@ impl ElementwiseOps for Cpu {
                 }
             }),
             UnaryOp::Tanh => map_tensor(x, T::tanh),
+            UnaryOp::Sin => map_tensor(x, T::sin),
+            UnaryOp::Cos => map_tensor(x, T::cos),
             UnaryOp::Gelu => {
-                let (half, inv_sqrt2) = (t(0.5), t(std::f64::consts::FRAC_1_SQRT_2));
+                let (half, inv_sqrt2) = (t(0.5), t(FRAC_1_SQRT_2));
                 map_tensor(x, move |v| half * v * (T::one() + Float::erf(v * inv_sqrt2)))
+            }
+            UnaryOp::GeluDerivative => {
+                let (half, inv_sqrt2) = (t(0.5), t(FRAC_1_SQRT_2));
+                let inv_sqrt_2pi = t(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+                map_tensor(x, move |v| {
+                    let cdf = (Float::erf(v * inv_sqrt2) + T::one()) * half;
+                    let pdf = (v * v * -half).exp() * inv_sqrt_2pi;
+                    cdf + v * pdf
+                })
+            }
+            UnaryOp::GeluTanh => {
+                let (half, beta, kappa) = (t(0.5), t(GELU_BETA), t(GELU_KAPPA));
+                map_tensor(x, move |v| {
+                    half * v * (T::one() + (beta * (v + kappa * v * v * v)).tanh())
+                })
+            }
+            UnaryOp::GeluTanhDerivative => {
+                let (half, beta, kappa) = (t(0.5), t(GELU_BETA), t(GELU_KAPPA));
+                let three_kappa = t(3.0 * GELU_KAPPA);
+                map_tensor(x, move |v| {
+                    // PyTorch's formula, term by term.
+                    let v2 = v * v;
+                    let tanh = (beta * (v + kappa * v2 * v)).tanh();
+                    let left = half * v;
+                    let right = T::one() + tanh;
+                    half * right + left * (T::one() - tanh * tanh) * beta * (T::one() + three_kappa * v2)
+                })
             }
             UnaryOp::NegLogSigmoid => map_tensor(x, move |v| (-v).max(T::zero()) + (-v.abs()).exp().ln_1p()),
             UnaryOp::Compare(c, s) => {
@@ -249,6 +280,16 @@ impl ElementwiseOps for Cpu {
             .zip(t.iter().zip(&f))
             .map(|(&c, (&t, &f))| if c != T::zero() { t } else { f })
             .collect();
+        Tensor::from_contiguous(out, shape)
+    }
+
+    fn triangle<T: Float>(x: &Tensor<T>, triangle: Triangle) -> Tensor<T> {
+        let shape = x.shape();
+        let (rows, cols) = (shape[shape.len() - 2], shape[shape.len() - 1]);
+        let out = contiguous_elements(x, |s| match triangle {
+            Triangle::Lower { diagonal } => keep_triangle(s, rows, cols, |i, j| j - i <= diagonal),
+            Triangle::Upper { diagonal } => keep_triangle(s, rows, cols, |i, j| j - i >= diagonal),
+        });
         Tensor::from_contiguous(out, shape)
     }
 

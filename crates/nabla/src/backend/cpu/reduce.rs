@@ -5,8 +5,8 @@ use super::{contiguous_elements, Cpu};
 use crate::backend::ops::{Extremum, ReduceOp, SoftmaxOp};
 use crate::backend::ReduceOps;
 use crate::element::Float;
-use crate::kernels::reduce::{arg_best, sum_all, sum_into, vector_norm};
-use crate::kernels::softmax::softmax;
+use crate::kernels::reduce::{arg_best, cumulative_sum, sum_all, sum_into, top_k, vector_norm};
+use crate::kernels::softmax::{log_sum_exp, softmax};
 use crate::layout::contiguous_strides;
 use crate::tensor::{IndexTensor, Tensor};
 
@@ -77,6 +77,26 @@ impl ReduceOps for Cpu {
             Extremum::Min => arg_best(s, outer, n, inner, |v, best| v < best),
         });
         IndexTensor::from_vec(indices, &kept_shape(x.shape(), &[dim]))
+    }
+
+    fn topk<T: Float>(op: Extremum, x: &Tensor<T>, dim: usize, k: usize) -> IndexTensor {
+        let (outer, n, inner) = split_at_dim(x.shape(), dim);
+        let indices = contiguous_elements(x, |s| top_k(s, outer, n, inner, k, op == Extremum::Max));
+        let mut shape = x.shape().to_vec();
+        shape[dim] = k;
+        IndexTensor::from_vec(indices, &shape)
+    }
+
+    fn logsumexp<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T> {
+        let (outer, n, inner) = split_at_dim(x.shape(), dim);
+        let out = contiguous_elements(x, |s| log_sum_exp(s, outer, n, inner));
+        Tensor::from_contiguous(out, &kept_shape(x.shape(), &[dim]))
+    }
+
+    fn cumsum<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T> {
+        let (outer, n, inner) = split_at_dim(x.shape(), dim);
+        let out = contiguous_elements(x, |s| cumulative_sum(s, outer, n, inner));
+        Tensor::from_contiguous(out, x.shape())
     }
 
     fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T> {

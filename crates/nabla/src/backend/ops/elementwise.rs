@@ -2,6 +2,13 @@
 //! (exact for both element types' values) and are converted to the element
 //! type once per call, outside the loop.
 
+use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};
+
+/// `√(2/π)`, in the tanh approximation of the GELU.
+pub(crate) const GELU_BETA: f64 = FRAC_2_SQRT_PI * FRAC_1_SQRT_2;
+/// The cubic coefficient of the tanh approximation of the GELU.
+pub(crate) const GELU_KAPPA: f64 = 0.044715;
+
 /// An operation applied to every element `x` of one tensor.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum UnaryOp {
@@ -45,8 +52,19 @@ pub(crate) enum UnaryOp {
     Sigmoid,
     /// The hyperbolic tangent.
     Tanh,
+    /// The sine.
+    Sin,
+    /// The cosine.
+    Cos,
     /// The exact GELU, `x Φ(x) = x (1 + erf(x / √2)) / 2`.
     Gelu,
+    /// The derivative of the exact GELU, `Φ(x) + x φ(x)`.
+    GeluDerivative,
+    /// The tanh approximation of the GELU,
+    /// `x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2`.
+    GeluTanh,
+    /// The derivative of `GeluTanh`.
+    GeluTanhDerivative,
     /// `-log sigmoid(x) = max(-x, 0) + log1p(e^-|x|)`, stably.
     NegLogSigmoid,
     /// 1 where `x cmp v` holds, else 0 (a mask).
@@ -125,4 +143,16 @@ impl BinaryOp {
             BinaryOp::RunningAverage { .. } => "running average",
         }
     }
+}
+
+/// Which triangle of each matrix (the last two dimensions) to keep, the
+/// rest becoming 0: on and below the `diagonal`-th diagonal (`tril`), or on
+/// and above it (`triu`). Diagonal 0 is the main one, positive ones lie
+/// above it, negative ones below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Triangle {
+    /// Keeps element `(i, j)` where `j - i <= diagonal`.
+    Lower { diagonal: isize },
+    /// Keeps element `(i, j)` where `j - i >= diagonal`.
+    Upper { diagonal: isize },
 }
