@@ -107,6 +107,9 @@ fn cumsum() {
 fn gelu_exact_and_tanh() {
     let x = randn(&[3, 5], 21).mul_scalar(2.0);
     check(|x| x[0].gelu(), std::slice::from_ref(&x));
-    check(|x| x[0].gelu_with(GeluApproximation::Tanh), std::slice::from_ref(&x));
+    check(
+        |x| x[0].gelu_with(GeluApproximation::Tanh),
+        std::slice::from_ref(&x),
+    );
     check(|x| x[0].t().gelu_with(GeluApproximation::Tanh), &[x]);
 }
