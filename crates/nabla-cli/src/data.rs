@@ -9,6 +9,15 @@ use nabla::data::{
     RandomCrop, RandomHorizontalFlip, Split,
 };
 
+/// The per-channel mean and standard deviation inputs are normalised with.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Normalization {
+    /// One mean per channel.
+    pub mean: Vec<f32>,
+    /// One standard deviation per channel.
+    pub std: Vec<f32>,
+}
+
 /// A data set by its command-line name, or a folder of images.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatasetKind {
@@ -36,7 +45,8 @@ impl std::str::FromStr for DatasetKind {
                         "unknown dataset {path:?} (expected mnist, fashion-mnist, cifar10 or a folder of images)"
                     ));
                 }
-                DatasetKind::Folder(p)
+                // Absolute, so that a checkpoint's record of it holds from anywhere.
+                DatasetKind::Folder(p.canonicalize().unwrap_or(p))
             }
         })
     }
@@ -56,14 +66,37 @@ impl DatasetKind {
         }
     }
 
-    /// The per-channel mean and standard deviation the inputs are normalised with.
-    pub fn normalization(&self) -> (Vec<f32>, Vec<f32>) {
+    /// The form `FromStr` reads back: the name, or the folder's path.
+    pub fn spec(&self) -> String {
         match self {
+            DatasetKind::Folder(p) => p.display().to_string(),
+            named => named.name(),
+        }
+    }
+
+    /// The data set whose normalisation suits a model of `channels` input
+    /// channels when nothing else says: MNIST for grey, CIFAR-10 for colour.
+    pub fn default_for_channels(channels: usize) -> DatasetKind {
+        if channels == 3 {
+            DatasetKind::Cifar10
+        } else {
+            DatasetKind::Mnist
+        }
+    }
+
+    /// The normalisation of examples with `channels` channels.
+    pub fn normalization_for(&self, channels: usize) -> Normalization {
+        let (mean, std) = match self {
             // PyTorch's MNIST convention, so that models move between the two.
             DatasetKind::Mnist => (vec![0.1307], vec![0.3081]),
             DatasetKind::FashionMnist => (vec![0.2860], vec![0.3530]),
             DatasetKind::Cifar10 => (vec![0.4914, 0.4822, 0.4465], vec![0.2470, 0.2435, 0.2616]),
             DatasetKind::Folder(_) => (vec![0.5; 3], vec![0.5; 3]),
+        };
+        let n = channels.min(mean.len());
+        Normalization {
+            mean: mean[..n].to_vec(),
+            std: std[..n].to_vec(),
         }
     }
 
@@ -103,17 +136,14 @@ impl DatasetKind {
         &self,
         dataset: Arc<dyn LabeledDataset>,
         split: Split,
+        normalization: &Normalization,
         batch_size: usize,
         seed: u64,
         workers: usize,
     ) -> DataLoader {
-        let (mean, std) = self.normalization();
-        let channels = dataset.example_shape().first().copied().unwrap_or(1);
-        let mut pipeline = Pipeline::new().add(Normalize::new(
-            &mean[..channels.min(mean.len())],
-            &std[..channels.min(std.len())],
-        ));
+        let mut pipeline = Pipeline::new().add(Normalize::new(&normalization.mean, &normalization.std));
         let shape = dataset.example_shape();
+        let channels = shape.first().copied().unwrap_or(1);
         if split == Split::Train && channels == 3 && shape.len() == 3 {
             pipeline = pipeline
                 .add(RandomCrop::new((shape[1], shape[2]), 4))

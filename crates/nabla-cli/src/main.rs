@@ -14,6 +14,8 @@ mod models;
 mod options;
 mod output;
 mod plot;
+mod record;
+mod saved;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -88,6 +90,11 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// A line on standard error, even when standard error is closed.
 fn complain(message: &str) {
     let _ = writeln!(std::io::stderr(), "nabla: {message}");
+}
+
+/// A remark on standard error that does not stop the command.
+fn note(message: &str) {
+    let _ = writeln!(std::io::stderr(), "nabla: note: {message}");
 }
 
 /// clap's report of a usage error as one line: its first paragraph (the

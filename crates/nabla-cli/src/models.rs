@@ -6,8 +6,10 @@ use std::str::FromStr;
 use nabla::nn::{zoo, Flatten, Linear, Relu, Sequential};
 use nabla::Generator;
 
-/// A model of the zoo, by its command-line name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A model of the zoo, by its command-line name (also in checkpoints'
+/// records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     /// A multi-layer perceptron: flatten, 256, 128, classes.
     Mlp,

@@ -117,6 +117,39 @@ pub fn save_module<T: Float>(module: &dyn Module<T>, path: impl AsRef<Path>) -> 
     save_tensors(path, &module.state_dict(), Some(pt_metadata()))
 }
 
+/// [`save_module`] with more metadata: `metadata`'s entries are written
+/// beside `{"format": "pt"}` (which they cannot replace), for what a
+/// program wants to know about the model when it loads it (its
+/// architecture, its data's normalisation). PyTorch reads them with
+/// `safe_open(path, "pt").metadata()`; [`load_metadata`] reads them back.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use nabla::checkpoint::{load_metadata, save_module_with_metadata};
+/// use nabla::nn::Linear;
+/// use nabla::Generator;
+/// let path = std::env::temp_dir().join(format!("nabla_doc_module_meta_{}.safetensors", std::process::id()));
+/// let layer: Linear = Linear::new(3, 2, true, &mut Generator::new(0));
+/// let kind = HashMap::from([("model".to_string(), "linear-3-2".to_string())]);
+/// save_module_with_metadata(&layer, &path, kind)?;
+/// let read = load_metadata(&path)?;
+/// assert_eq!((read["model"].as_str(), read["format"].as_str()), ("linear-3-2", "pt"));
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), nabla::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`save_tensors`].
+pub fn save_module_with_metadata<T: Float>(
+    module: &dyn Module<T>,
+    path: impl AsRef<Path>,
+    metadata: HashMap<String, String>,
+) -> Result<()> {
+    let mut all = metadata;
+    all.extend(pt_metadata());
+    save_tensors(path, &module.state_dict(), Some(all))
+}
+
 /// Writes `optimizer.state_dict()` (momentum buffers, moment estimates, step
 /// counts, named `state.{index}.{name}` as in PyTorch) to a safetensors file,
 /// atomically, with the learning rate in the metadata under

@@ -3,25 +3,29 @@
 use std::path::PathBuf;
 
 use nabla::data::Split;
-use nabla::train::{evaluate_classifier, load_model_from_checkpoint};
+use nabla::train::evaluate_classifier;
 
 use crate::data::DatasetKind;
 use crate::models::ModelKind;
 use crate::output::say;
+use crate::saved::{self, SavedModel};
 
 /// Arguments of `nabla eval`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model the checkpoint holds: mlp, lenet5, lenet5-classic or cnn.
-    #[arg(long, default_value = "lenet5")]
-    model: ModelKind,
+    /// The model the checkpoint holds: mlp, lenet5, lenet5-classic or cnn
+    /// (default: the one its metadata records; lenet5 for a file without).
+    #[arg(long)]
+    model: Option<ModelKind>,
     /// A model file (`model.safetensors`, also one saved by PyTorch with the
-    /// same names) or a training checkpoint.
+    /// same names), a training checkpoint, or a run's checkpoints/ folder.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// The data set whose test split is used.
-    #[arg(long, default_value = "mnist")]
-    dataset: DatasetKind,
+    /// The data set whose test split is used (default: the one the model
+    /// was trained on, as recorded; mnist for a file without). Its classes
+    /// must be the model's.
+    #[arg(long)]
+    dataset: Option<DatasetKind>,
     /// Where the data set's files are.
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -29,17 +33,17 @@ pub struct Args {
 
 /// Loads the model, evaluates, prints accuracy and the confusion matrix.
 pub fn run(args: Args) -> Result<(), String> {
-    let test_set = args.dataset.load(args.data_dir.as_deref(), Split::Test)?;
-    let mut model = args
-        .model
-        .build(&test_set.example_shape(), test_set.num_classes(), 0)?;
-    load_model_from_checkpoint(&model, &args.checkpoint).map_err(|e| e.to_string())?;
-    let loader = args.dataset.loader(test_set, Split::Test, 256, 0, 2);
+    let (path, recorded) = saved::read_record(&args.checkpoint, args.model)?;
+    let dataset = saved::dataset(args.dataset.as_ref(), &recorded)?;
+    let test_set = dataset.load(args.data_dir.as_deref(), Split::Test)?;
+    let saved = SavedModel::load(path, recorded, args.model, Some((&dataset, test_set.as_ref())))?;
+    let loader = dataset.loader(test_set, Split::Test, &saved.normalization, 256, 0, 2);
+    let mut model = saved.model;
     let result = evaluate_classifier(&mut model, &loader);
     say!(
         "{} on the {} test set ({} examples): accuracy {:.2}%, loss {:.4}",
         args.checkpoint.display(),
-        args.dataset.name(),
+        dataset.name(),
         result.examples,
         100.0 * result.accuracy,
         result.loss

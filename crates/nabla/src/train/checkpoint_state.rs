@@ -111,7 +111,8 @@ pub(super) fn resolve(path: &Path) -> PathBuf {
 /// let read = TrainingCheckpoint::resume(&path, &restored, &mut optimizer, None)?;
 /// assert_eq!((read.epoch, read.batch, read.loader_seed), (0, 4, 42));
 /// assert_eq!(restored.weight.to_vec(), model.weight.to_vec());
-/// assert_eq!(optimizer.learning_rate(), 0.1);
+/// // The rate the optimizer was built with: a new one given on resuming is kept.
+/// assert_eq!((read.learning_rate, optimizer.learning_rate()), (0.1, 0.5));
 /// # std::fs::remove_file(&path).unwrap();
 /// # Ok::<(), nabla::Error>(())
 /// ```
@@ -140,7 +141,29 @@ pub struct TrainingCheckpoint {
     pub epoch_seconds: f64,
     /// The finished epochs (intervals), in order.
     pub history: Vec<EpochSummary>,
+    /// Further metadata entries, the program's record of the run
+    /// ([`TrainConfig::metadata`](super::TrainConfig::metadata)): written
+    /// beside the state's own keys, and read back as every key that is not
+    /// one of them.
+    pub metadata: HashMap<String, String>,
 }
+
+/// The metadata keys of the state itself (see the table above).
+const OWN_KEYS: [&str; 13] = [
+    "format",
+    KIND_KEY,
+    "epoch",
+    "batch",
+    "num_batches",
+    "loader_seed",
+    LEARNING_RATE_KEY,
+    "scheduler_steps",
+    "steps",
+    "eval_every",
+    "running",
+    "epoch_seconds",
+    "history",
+];
 
 impl TrainingCheckpoint {
     /// The state at the start of training, with a loader of `num_batches`
@@ -158,6 +181,7 @@ impl TrainingCheckpoint {
             running: RunningMeans::default(),
             epoch_seconds: 0.0,
             history: Vec::new(),
+            metadata: HashMap::new(),
         }
     }
 
@@ -204,6 +228,15 @@ impl TrainingCheckpoint {
         }
         if let Some(every) = self.interval {
             metadata.insert("eval_every".to_string(), every.to_string());
+        }
+        for (key, value) in &self.metadata {
+            if OWN_KEYS.contains(&key.as_str()) {
+                return Err(Error::Format {
+                    path: path.to_path_buf(),
+                    message: format!("the metadata key {key:?} is the training checkpoint's own"),
+                });
+            }
+            metadata.insert(key.clone(), value.clone());
         }
         save_tensors(path, &tensors, Some(metadata))
     }
@@ -271,6 +304,11 @@ impl TrainingCheckpoint {
             running,
             epoch_seconds: parse(&bad, "epoch_seconds", get("epoch_seconds")?)?,
             history,
+            metadata: metadata
+                .iter()
+                .filter(|(key, _)| !OWN_KEYS.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
         };
         if checkpoint.batch > checkpoint.num_batches {
             return Err(bad(format!(
@@ -351,12 +389,20 @@ impl TrainingCheckpoint {
     ///
     /// `model` must have the checkpoint's structure (every tensor, same
     /// names and shapes); its tensors are overwritten in place. `optimizer`
-    /// must be built as for the original run, over `model.parameters()`
-    /// (same kind, same hyperparameters); it gets the saved state and
-    /// learning rate. `scheduler` must be built as for the original run,
+    /// must be of the original run's kind, over `model.parameters()`; it
+    /// gets the saved state (moment estimates, momentum buffers), and keeps
+    /// the hyperparameters it was built with. `scheduler` must be built
     /// freshly, on `optimizer` before this call, and is given if and only if
-    /// the run had one: it is stepped through the saved history, which
-    /// brings it (and, on the way, the learning rate) to where it was.
+    /// the run had one: it is stepped through the saved history, which sets
+    /// the learning rate.
+    ///
+    /// So the learning rate comes from what is built, never from the file:
+    /// built as for the original run, the run goes on exactly; built with
+    /// another learning rate, the schedule continues from that one; a
+    /// schedule built over more epochs than the run had (a cosine over 20
+    /// epochs for a run of 10) continues along the longer schedule from the
+    /// epoch reached, which is how a finished run is extended. (The saved
+    /// [`learning_rate`](Self::learning_rate) is kept for information.)
     ///
     /// Everything is read and checked before the model is changed.
     ///
@@ -431,7 +477,6 @@ pub(super) fn resume_checked(
             scheduler.step_epoch(optimizer, summary);
         }
     }
-    optimizer.set_learning_rate(state.learning_rate);
     for (target, value) in updates {
         target.copy_from(&value);
     }

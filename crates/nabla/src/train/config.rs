@@ -1,5 +1,6 @@
 //! How [`fit`](super::fit) trains: [`TrainConfig`] and [`EarlyStopping`].
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::interrupt::Interrupt;
@@ -55,6 +56,15 @@ pub struct TrainConfig {
     /// update, with [`Outcome::Diverged`](super::Outcome::Diverged)
     /// (default off: the run goes on, and its weights usually become NaN).
     pub stop_on_non_finite_loss: bool,
+    /// Entries written into the metadata of every checkpoint the run
+    /// writes (training checkpoints and `best.safetensors`), for the
+    /// program's own record of the run (its model, data and settings); a
+    /// resumed run keeps the entries of its checkpoint, these replacing
+    /// those of the same key. Read back with [`TrainingCheckpoint::read`] or
+    /// [`load_metadata`](crate::checkpoint::load_metadata). Keys the
+    /// training checkpoint uses itself (`epoch`, `history`, ...) are
+    /// refused when saving.
+    pub metadata: HashMap<String, String>,
     /// The flag checked after every step (default: the Ctrl-C flag).
     pub interrupt: Interrupt,
 }
@@ -72,6 +82,7 @@ impl Default for TrainConfig {
             resume_from: None,
             clip_grad_norm: None,
             stop_on_non_finite_loss: false,
+            metadata: HashMap::new(),
             interrupt: Interrupt::ctrl_c(),
         }
     }

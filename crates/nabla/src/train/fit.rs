@@ -12,9 +12,10 @@ use super::step::Step;
 use super::summary::{EpochSummary, History, Metrics, Outcome};
 use super::MetricsLog;
 use crate::autograd::no_grad;
-use crate::checkpoint::save_module;
+use crate::checkpoint::save_module_with_metadata;
 use crate::data::{BatchSource, DataLoader};
 use crate::error::{Error, Result};
+use crate::fs::remove_stale_temp_files;
 use crate::nn::AsModule;
 use crate::optim::{clip_grad_norm_with_, Optimizer};
 
@@ -165,6 +166,8 @@ where
         }
     };
 
+    // A resumed run keeps its record, updated by the config's entries.
+    state.metadata.extend(config.metadata.clone());
     let early = config.early_stopping.as_ref();
     let mut monitor = Monitor::new(early);
     for (i, summary) in state.history.iter().enumerate() {
@@ -177,6 +180,7 @@ where
             path: dir.to_path_buf(),
             source,
         })?;
+        remove_stale_temp_files(dir)?;
     }
     observer.on_start(&RunStart {
         epochs: config.epochs,
@@ -357,7 +361,7 @@ impl Run<'_> {
             self.checkpoint = Some(path);
             if improved {
                 let best = dir.join(checkpoint_state::BEST_FILE);
-                save_module(model.as_module(), &best)?;
+                save_module_with_metadata(model.as_module(), &best, config.metadata.clone())?;
                 observer.on_checkpoint(&best);
             }
         }

@@ -1,0 +1,271 @@
+//! `nabla train`: train a model on a data set, with a progress bar per
+//! epoch, checkpoints every epoch, metrics as JSON lines and a chart, into
+//! a run folder (see [`folder`]); `--resume` continues a run, or extends it
+//! with more epochs (see [`settings`]).
+
+mod folder;
+mod progress;
+mod settings;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use nabla::checkpoint::save_module_with_metadata;
+use nabla::data::{Split, Subset};
+use nabla::nn::Module;
+use nabla::optim::{
+    Adam, AdamConfig, AdamW, AdamWConfig, CosineAnnealingLr, ExponentialLr, Optimizer, PlateauConfig,
+    ReduceLrOnPlateau, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr,
+};
+use nabla::train::{
+    fit, install_ctrlc_handler, Classification, EpochScheduler, Outcome, TrainConfig, TrainingCheckpoint,
+};
+
+pub use settings::{Args, OptimizerKind, ScheduleKind, Settings};
+
+use crate::data::DatasetKind;
+use crate::output::say;
+use crate::plot::write_curves;
+use crate::record::{checkpoint_file, DataRecord, ModelRecord, RunRecord};
+use crate::Ending;
+use folder::{CHECKPOINTS_DIR, CURVES_FILE, METRICS_FILE, MODEL_FILE};
+use progress::Progress;
+use settings::value_name;
+
+fn optimizer(settings: &Settings, model: &dyn Module) -> Result<Box<dyn Optimizer>, String> {
+    let params = model.parameters();
+    let (lr, momentum, weight_decay) = (settings.lr, settings.momentum, settings.weight_decay);
+    let built: nabla::Result<Box<dyn Optimizer>> =
+        match settings.optimizer {
+            OptimizerKind::Sgd => Sgd::try_new(
+                params,
+                SgdConfig::new(lr).momentum(momentum).weight_decay(weight_decay),
+            )
+            .map(|o| Box::new(o) as _),
+            OptimizerKind::Adam => Adam::try_new(params, AdamConfig::new(lr).weight_decay(weight_decay))
+                .map(|o| Box::new(o) as _),
+            OptimizerKind::Adamw => AdamW::try_new(params, AdamWConfig::new(lr).weight_decay(weight_decay))
+                .map(|o| Box::new(o) as _),
+            OptimizerKind::Rmsprop => RmsProp::try_new(
+                params,
+                RmsPropConfig::new(lr)
+                    .momentum(momentum)
+                    .weight_decay(weight_decay),
+            )
+            .map(|o| Box::new(o) as _),
+        };
+    built.map_err(|e| e.to_string())
+}
+
+/// The schedule over `epochs` epochs. A resumed run gets it freshly built
+/// over its (possibly new) total and stepped through the epochs done, so an
+/// extended run follows the longer schedule from the epoch reached.
+fn schedule(
+    kind: ScheduleKind,
+    optimizer: &mut dyn Optimizer,
+    epochs: usize,
+) -> Option<Box<dyn EpochScheduler>> {
+    match kind {
+        ScheduleKind::None => None,
+        ScheduleKind::Cosine => Some(Box::new(CosineAnnealingLr::new(optimizer, epochs, 0.0))),
+        ScheduleKind::Step => Some(Box::new(StepLr::new(optimizer, (epochs / 3).max(1), 0.1))),
+        ScheduleKind::Exponential => Some(Box::new(ExponentialLr::new(optimizer, 0.9))),
+        ScheduleKind::Plateau => Some(Box::new(ReduceLrOnPlateau::new(
+            optimizer,
+            PlateauConfig::default(),
+        ))),
+    }
+}
+
+/// Trains, then reports the test accuracy and the files written.
+pub fn run(args: Args) -> Result<Ending, String> {
+    crate::set_threads(args.threads)?;
+    nabla::on_worker_thread(|| train(args))
+}
+
+/// The run being resumed: its checkpoint file, state and recorded settings.
+struct Resumed {
+    checkpoint: PathBuf,
+    state: TrainingCheckpoint,
+    settings: Option<Settings>,
+}
+
+impl Resumed {
+    fn read(path: &std::path::Path) -> Result<Self, String> {
+        let checkpoint = checkpoint_file(path);
+        let state = TrainingCheckpoint::read(&checkpoint).map_err(|e| e.to_string())?;
+        let settings = RunRecord::read(&checkpoint)?.training;
+        if settings.is_none() {
+            crate::note(&format!(
+                "{} records no settings (written by an older nabla): resuming with the options given",
+                checkpoint.display()
+            ));
+        }
+        Ok(Resumed {
+            checkpoint,
+            state,
+            settings,
+        })
+    }
+
+    /// The epochs done, counting a partial one.
+    fn reached(&self) -> String {
+        match self.state.batch {
+            0 => format!("{} epochs", self.state.epoch),
+            b => format!("{} epochs and {b} batches", self.state.epoch),
+        }
+    }
+}
+
+/// The training run itself, on a thread of the rayon pool (see
+/// [`nabla::on_worker_thread`]).
+fn train(args: Args) -> Result<Ending, String> {
+    let started = Instant::now();
+    let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;
+    let settings = Settings::resolve(&args, resumed.as_ref().and_then(|r| r.settings.as_ref()))?;
+    let dataset: DatasetKind = settings.dataset.parse()?;
+    let out = match (&args.out, &resumed) {
+        (Some(out), _) => out.clone(),
+        (None, Some(r)) => folder::run_folder_of(&r.checkpoint),
+        (None, None) => folder::default_folder(&settings.model.to_string(), &dataset.name()),
+    };
+    if let Some(r) = &resumed {
+        let (done, partial) = (r.state.epoch, r.state.batch > 0);
+        if settings.epochs == done && !partial {
+            say!(
+                "the run of {} has done its {done} epochs: nothing to do (extend it with --epochs above {done})",
+                r.checkpoint.display()
+            );
+            return Ok(Ending::Done);
+        }
+        if settings.epochs < done + usize::from(partial) {
+            return Err(format!(
+                "the run of {} has done {} already: --epochs {} cannot shorten it (give more to extend it)",
+                r.checkpoint.display(),
+                r.reached(),
+                settings.epochs
+            ));
+        }
+    }
+    let resuming_here = resumed
+        .as_ref()
+        .is_some_and(|r| folder::same_folder(&folder::run_folder_of(&r.checkpoint), &out));
+    let claim = folder::claim(&out, resuming_here, args.overwrite)?;
+
+    let data_dir = settings.data_dir.as_deref();
+    let mut train_set = dataset.load(data_dir, Split::Train)?;
+    if let Some(limit) = settings.limit {
+        let n = limit.min(train_set.len());
+        train_set = Arc::new(Subset::new(train_set, (0..n).collect()));
+    }
+    let test_set = dataset.load(data_dir, Split::Test)?;
+    let input = train_set.example_shape();
+    let classes = train_set.num_classes();
+    let mut model = settings.model.build(&input, classes, settings.seed)?;
+    let mut optimizer = optimizer(&settings, &model)?;
+    let mut scheduler = schedule(settings.schedule, optimizer.as_mut(), settings.epochs);
+    let normalization = dataset.normalization_for(input[0]);
+    let record = RunRecord {
+        model: Some(ModelRecord {
+            kind: settings.model,
+            input: input.clone(),
+            classes,
+        }),
+        data: Some(DataRecord {
+            dataset: settings.dataset.clone(),
+            mean: normalization.mean.clone(),
+            std: normalization.std.clone(),
+            class_names: train_set.class_names(),
+        }),
+        training: Some(settings.clone()),
+    };
+    let train_loader = dataset.loader(
+        train_set,
+        Split::Train,
+        &normalization,
+        settings.batch_size,
+        settings.seed,
+        args.workers,
+    );
+    let test_loader = dataset.loader(
+        test_set,
+        Split::Test,
+        &normalization,
+        256,
+        settings.seed,
+        args.workers,
+    );
+
+    let metrics = out.join(METRICS_FILE);
+    let checkpoints = out.join(CHECKPOINTS_DIR);
+    install_ctrlc_handler();
+    let config = TrainConfig {
+        epochs: settings.epochs,
+        checkpoint_dir: Some(checkpoints.clone()),
+        keep_epoch_checkpoints: false,
+        metrics_path: Some(metrics.clone()),
+        resume_from: resumed.as_ref().map(|r| r.checkpoint.clone()),
+        stop_on_non_finite_loss: true,
+        metadata: record.to_metadata(),
+        ..TrainConfig::default()
+    };
+    say!(
+        "training {} on {} ({} examples, {} test) for {} epochs, batch {}, {} on {} threads, into {} ({})",
+        settings.model,
+        dataset.name(),
+        train_loader.dataset().len(),
+        test_loader.dataset().len(),
+        settings.epochs,
+        settings.batch_size,
+        value_name(&settings.optimizer),
+        rayon::current_num_threads(),
+        out.display(),
+        claim.describe()
+    );
+    let mut progress = Progress::new(settings.epochs);
+    let history = fit(
+        &mut model,
+        &mut Classification::default(),
+        optimizer.as_mut(),
+        scheduler.as_mut().map(|s| s.as_mut() as &mut dyn EpochScheduler),
+        &train_loader,
+        Some(&test_loader),
+        &config,
+        &mut progress,
+    )
+    .map_err(|e| e.to_string())?;
+    if let Outcome::Diverged { epoch, batch } = history.outcome {
+        return Err(format!(
+            "training diverged: the loss of epoch {}, batch {} is not a finite number (try a lower --lr \
+             or --weight-decay); no model was written, {} holds the last finished epoch",
+            epoch + 1,
+            batch + 1,
+            checkpoints.display()
+        ));
+    }
+    let model_path = out.join(MODEL_FILE);
+    save_module_with_metadata(&model, &model_path, record.to_metadata()).map_err(|e| e.to_string())?;
+    let curves = out.join(CURVES_FILE);
+    write_curves(&curves, &history.epochs)?;
+    // A stop asked for after the last epoch was saved comes too late to stop anything.
+    let interrupted = matches!(history.outcome,
+        Outcome::Interrupted { epoch, batch } if batch > 0 || epoch < settings.epochs);
+    if interrupted {
+        say!("interrupted: resume with --resume {}", checkpoints.display());
+    }
+    if let Some(last) = history.epochs.last() {
+        if let Some(accuracy) = last.val_metric("accuracy") {
+            say!("test accuracy {:.2}%", 100.0 * accuracy);
+        }
+    }
+    say!("wrote {}", model_path.display());
+    say!("wrote {}", metrics.display());
+    say!("wrote {}", curves.display());
+    say!("done in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(if interrupted {
+        Ending::Interrupted
+    } else {
+        Ending::Done
+    })
+}

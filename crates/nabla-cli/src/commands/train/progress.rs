@@ -1,0 +1,74 @@
+//! The progress of `nabla train` on the terminal: a bar per epoch (on
+//! standard error) and a line per epoch (on standard output).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use nabla::train::{BatchProgress, EpochSummary, RunStart, TrainObserver};
+
+use crate::output::say;
+
+/// An indicatif bar per epoch and a summary line after it.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    epochs: usize,
+}
+
+impl TrainObserver for Progress {
+    fn on_start(&mut self, start: &RunStart) {
+        self.epochs = start.epochs;
+        if start.resumed {
+            say!(
+                "resuming at epoch {}, batch {}",
+                start.first_epoch + 1,
+                start.first_batch
+            );
+        }
+    }
+
+    fn on_batch(&mut self, p: &BatchProgress) {
+        let epochs = self.epochs;
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::new(p.num_batches as u64);
+            bar.set_style(
+                ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(format!("{}/{epochs}", p.epoch + 1));
+            bar
+        });
+        bar.set_position(p.batch as u64 + 1);
+        bar.set_message(format!(
+            "loss {:.4} acc {:.2}% {:.0} img/s",
+            p.loss,
+            100.0 * p.metric("accuracy").unwrap_or(f64::NAN),
+            p.images_per_second
+        ));
+    }
+
+    fn on_epoch(&mut self, s: &EpochSummary) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let test = match (s.val_loss(), s.val_metric("accuracy")) {
+            (Some(l), Some(a)) => format!("  test loss {l:.4} acc {:.2}%", 100.0 * a),
+            _ => String::new(),
+        };
+        say!(
+            "epoch {:>3}/{}: train loss {:.4} acc {:.2}%{test}  lr {:.2e}  {:.1}s ({:.0} img/s)",
+            s.epoch + 1,
+            self.epochs,
+            s.train_loss(),
+            100.0 * s.train_metric("accuracy").unwrap_or(f64::NAN),
+            s.lr,
+            s.seconds,
+            s.images_per_second
+        );
+    }
+}
+
+impl Progress {
+    /// The progress of a run of `epochs` epochs in all.
+    pub fn new(epochs: usize) -> Self {
+        Progress { bar: None, epochs }
+    }
+}

@@ -1,0 +1,266 @@
+//! The options of `nabla train` and the settings of a run: each option as
+//! given, else (when resuming) as the run recorded it, else its default.
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetKind;
+use crate::models::ModelKind;
+use crate::options;
+
+/// Arguments of `nabla train`. With none, LeNet-5 on the bundled MNIST.
+///
+/// With `--resume`, an option left out takes the run's recorded value; the
+/// model, data, batch size, optimizer, schedule, seed and limit cannot
+/// change, while `--epochs`, `--lr`, `--momentum` and `--weight-decay` may.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model: mlp, lenet5, lenet5-classic or cnn [default: lenet5].
+    #[arg(long)]
+    pub model: Option<ModelKind>,
+    /// The data: mnist (bundled), fashion-mnist, cifar10, or a folder with
+    /// train/ and test/ sub-folders of class folders of images [default: mnist].
+    #[arg(long)]
+    pub dataset: Option<DatasetKind>,
+    /// Where the data set's files are (default: data/<dataset>, the bundled MNIST).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Passes over the training set, at least 1 [default: 10]. With
+    /// --resume, the new total: more epochs than the run had extend it, the
+    /// schedule being rebuilt over the new total from the epoch reached.
+    #[arg(long, value_parser = options::count)]
+    pub epochs: Option<usize>,
+    /// Examples per step, at least 1 [default: 64].
+    #[arg(long, value_parser = options::count)]
+    pub batch_size: Option<usize>,
+    /// The optimizer [default: adam].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    /// Learning rate, above 0 [default: 0.001 for adam/adamw/rmsprop, 0.05
+    /// for sgd]. With --resume, the schedule continues from this rate
+    /// instead of the run's.
+    #[arg(long, allow_negative_numbers = true, value_parser = options::positive)]
+    pub lr: Option<f64>,
+    /// Momentum for sgd and rmsprop, in [0, 1) [default: 0.9].
+    #[arg(long, allow_negative_numbers = true, value_parser = options::below_one)]
+    pub momentum: Option<f64>,
+    /// Weight decay, at least 0 (decoupled for adamw) [default: 0].
+    #[arg(long, allow_negative_numbers = true, value_parser = options::non_negative)]
+    pub weight_decay: Option<f64>,
+    /// Learning-rate schedule over the epochs [default: cosine].
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleKind>,
+    /// Seed of the initialisation, shuffling and augmentation [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads for the arithmetic, 1 to 1024 (default: all cores).
+    #[arg(long, value_parser = options::threads)]
+    pub threads: Option<usize>,
+    /// Data-loading threads, 0 (none: load in the training thread) to 64.
+    #[arg(long, default_value_t = 2, value_parser = options::workers)]
+    pub workers: usize,
+    /// Train on the first N training examples only (for quick runs; at least 1).
+    #[arg(long, value_parser = options::count)]
+    pub limit: Option<usize>,
+    /// Output folder (default: runs/<model>-<dataset>, or with --resume the
+    /// run's folder). A folder that holds a run is never overwritten
+    /// without --overwrite.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Replace the run in the output folder (its model, metrics, chart and
+    /// checkpoints) with a new one.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+    /// Continue a run from a training checkpoint (a file, or a run's
+    /// checkpoints/ folder): exactly where it stopped, or past its end with
+    /// a larger --epochs.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+}
+
+/// The optimizers `nabla train` offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Stochastic gradient descent with momentum.
+    Sgd,
+    /// Adam.
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+    /// RMSprop with momentum.
+    Rmsprop,
+}
+
+/// The learning-rate schedules `nabla train` offers, stepped once per epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScheduleKind {
+    /// A constant learning rate.
+    None,
+    /// Cosine annealing to 0 over the run.
+    Cosine,
+    /// x0.1 every third of the run.
+    Step,
+    /// x0.9 per epoch.
+    Exponential,
+    /// x0.1 when the test loss stops improving.
+    Plateau,
+}
+
+/// The name clap knows a value by (`adamw`, `cosine`).
+pub fn value_name(value: &impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Everything that decides a run, as recorded in its checkpoints.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The model.
+    pub model: ModelKind,
+    /// The data set's command-line form: a name, or an image folder's absolute path.
+    pub dataset: String,
+    /// Where the data set's files are, if not in the default place.
+    pub data_dir: Option<PathBuf>,
+    /// The epochs of the whole run.
+    pub epochs: usize,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
+    /// The learning rate the schedule starts from.
+    pub lr: f64,
+    /// Momentum (sgd, rmsprop).
+    pub momentum: f64,
+    /// Weight decay.
+    pub weight_decay: f64,
+    /// The learning-rate schedule.
+    pub schedule: ScheduleKind,
+    /// The seed of initialisation, shuffling and augmentation.
+    pub seed: u64,
+    /// The training examples used, if not all.
+    pub limit: Option<usize>,
+}
+
+/// A path as it will still mean the same folder from elsewhere.
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
+}
+
+impl Settings {
+    /// The settings of a new run: the options given, else the defaults.
+    fn fresh(args: &Args) -> Settings {
+        let optimizer = args.optimizer.unwrap_or(OptimizerKind::Adam);
+        Settings {
+            model: args.model.unwrap_or(ModelKind::Lenet5),
+            dataset: args.dataset.clone().unwrap_or(DatasetKind::Mnist).spec(),
+            data_dir: args.data_dir.as_deref().map(absolute),
+            epochs: args.epochs.unwrap_or(10),
+            batch_size: args.batch_size.unwrap_or(64),
+            optimizer,
+            lr: args.lr.unwrap_or(match optimizer {
+                OptimizerKind::Sgd => 0.05,
+                _ => 1e-3,
+            }),
+            momentum: args.momentum.unwrap_or(0.9),
+            weight_decay: args.weight_decay.unwrap_or(0.0),
+            schedule: args.schedule.unwrap_or(ScheduleKind::Cosine),
+            seed: args.seed.unwrap_or(0),
+            limit: args.limit,
+        }
+    }
+
+    /// The settings of a run: a new one's, or those `recorded` by the run
+    /// being resumed with the options that may change (epochs, learning
+    /// rate, momentum, weight decay) as given.
+    ///
+    /// # Errors
+    /// An option that contradicts the resumed run (another model, data set,
+    /// batch size, optimizer, schedule, seed or limit), naming it; a
+    /// momentum for an optimizer without one.
+    pub fn resolve(args: &Args, recorded: Option<&Settings>) -> Result<Settings, String> {
+        let settings = match recorded {
+            None => Settings::fresh(args),
+            Some(run) => Settings {
+                model: keep("--model", args.model, run.model)?,
+                dataset: keep(
+                    "--dataset",
+                    args.dataset.as_ref().map(DatasetKind::spec),
+                    run.dataset.clone(),
+                )?,
+                data_dir: keep_path("--data-dir", args.data_dir.as_deref(), run.data_dir.as_deref())?,
+                epochs: args.epochs.unwrap_or(run.epochs),
+                batch_size: keep("--batch-size", args.batch_size, run.batch_size)?,
+                optimizer: keep_named("--optimizer", args.optimizer, run.optimizer)?,
+                lr: args.lr.unwrap_or(run.lr),
+                momentum: args.momentum.unwrap_or(run.momentum),
+                weight_decay: args.weight_decay.unwrap_or(run.weight_decay),
+                schedule: keep_named("--schedule", args.schedule, run.schedule)?,
+                seed: keep("--seed", args.seed, run.seed)?,
+                limit: keep_limit(args.limit, run.limit)?,
+            },
+        };
+        if args.momentum.is_some() && matches!(settings.optimizer, OptimizerKind::Adam | OptimizerKind::Adamw)
+        {
+            return Err(format!(
+                "--momentum is for sgd and rmsprop; {} has none",
+                value_name(&settings.optimizer)
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+/// The error for an option that a resumed run cannot change.
+fn cannot_change(option: &str, given: impl Display, recorded: impl Display) -> String {
+    format!(
+        "{option} {given} differs from the resumed run's {recorded}: a resumed run keeps its model, data, \
+         batch size, optimizer, schedule, seed and limit (start a new run with --out to change them)"
+    )
+}
+
+fn keep<T: PartialEq + Display>(option: &str, given: Option<T>, recorded: T) -> Result<T, String> {
+    match given {
+        Some(value) if value != recorded => Err(cannot_change(option, value, recorded)),
+        _ => Ok(recorded),
+    }
+}
+
+fn keep_named<T: PartialEq + clap::ValueEnum>(
+    option: &str,
+    given: Option<T>,
+    recorded: T,
+) -> Result<T, String> {
+    match given {
+        Some(value) if value != recorded => {
+            Err(cannot_change(option, value_name(&value), value_name(&recorded)))
+        }
+        _ => Ok(recorded),
+    }
+}
+
+fn keep_path(option: &str, given: Option<&Path>, recorded: Option<&Path>) -> Result<Option<PathBuf>, String> {
+    let show = |p: Option<&Path>| p.map_or("(the default)".to_string(), |p| p.display().to_string());
+    match given.map(absolute) {
+        Some(value) if Some(value.as_path()) != recorded => {
+            Err(cannot_change(option, value.display(), show(recorded)))
+        }
+        _ => Ok(recorded.map(Path::to_path_buf)),
+    }
+}
+
+fn keep_limit(given: Option<usize>, recorded: Option<usize>) -> Result<Option<usize>, String> {
+    match given {
+        Some(value) if Some(value) != recorded => Err(cannot_change(
+            "--limit",
+            value,
+            recorded.map_or("(none)".to_string(), |n| n.to_string()),
+        )),
+        _ => Ok(recorded),
+    }
+}
