@@ -50,7 +50,9 @@ pub(crate) use optimizer::{optimizer_update, OptimizerOps};
 pub(crate) use pool::{
     avg_pool2d, avg_pool2d_transpose, max_pool2d, max_pool2d_gather, max_pool2d_scatter, PoolOps,
 };
-pub(crate) use reduce::{arg_reduce, cumsum, logsumexp, reduce_all, softmax, sum_dims, topk, ReduceOps};
+pub(crate) use reduce::{
+    arg_reduce, attention_softmax, cumsum, logsumexp, reduce_all, softmax, sum_dims, topk, ReduceOps,
+};
 pub(crate) use storage::{Device, Storage};
 
 /// Every operation a backend implements, grouped by concern; each group's

@@ -1,11 +1,13 @@
 //! Reductions: sums over dimensions, full reductions to one value, the
 //! index of the largest or smallest element along a dimension, the `k`
 //! largest or smallest, and along a dimension the softmax family, the
-//! log-sum-exp and the cumulative sum.
+//! log-sum-exp and the cumulative sum; the fused softmax of attention
+//! scores.
 
-use super::ops::{Extremum, ReduceOp, SoftmaxOp};
+use super::ops::{AttentionSoftmax, Extremum, ReduceOp, SoftmaxOp};
 use super::{device_of, on_device};
 use crate::element::Float;
+use crate::layout::broadcast_shapes;
 use crate::tensor::{IndexTensor, Tensor};
 
 /// The reductions of a backend.
@@ -26,6 +28,12 @@ pub(crate) trait ReduceOps {
     /// `op` along dimension `dim`, as a new contiguous tensor of `x`'s
     /// shape (of rank at least 1).
     fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T>;
+    /// Overwrites the contiguous attention scores `[..., L, S]` (rank at
+    /// least 2) with `softmax(op.scale x + mask)` along the last dimension,
+    /// `mask` (additive) broadcast to their shape, the keys `j > i +
+    /// offset` of query row `i` excluded under `op.causal`; a row with no
+    /// key left becomes 0.
+    fn attention_softmax<T: Float>(scores: &Tensor<T>, mask: Option<&Tensor<T>>, op: AttentionSoftmax);
     /// `log Σ e^x` along dimension `dim`, computed after subtracting the
     /// maximum (when finite), of `x`'s shape with `dim` of size 1.
     fn logsumexp<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T>;
@@ -111,6 +119,35 @@ pub(crate) fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Ten
     on_device!(device_of("softmax", &[x]), B => B::softmax(op, x, dim))
 }
 
+/// Attention weights from scores in place, unrecorded: see
+/// [`ReduceOps::attention_softmax`].
+///
+/// # Panics
+/// If `scores` is a strided view or has fewer than two dimensions, or
+/// `mask` does not broadcast to its shape.
+pub(crate) fn attention_softmax<T: Float>(
+    scores: &Tensor<T>,
+    mask: Option<&Tensor<T>>,
+    op: AttentionSoftmax,
+) {
+    assert!(
+        scores.ndim() >= 2 && scores.is_contiguous(),
+        "attention_softmax: the scores must be a contiguous tensor [..., L, S], got shape {:?}",
+        scores.shape()
+    );
+    let mut tensors = vec![scores];
+    if let Some(m) = mask {
+        assert!(
+            broadcast_shapes(m.shape(), scores.shape()).is_some_and(|b| b.as_slice() == scores.shape()),
+            "attention_softmax: a mask of shape {:?} does not broadcast to the scores' shape {:?}",
+            m.shape(),
+            scores.shape()
+        );
+        tensors.push(m);
+    }
+    on_device!(device_of("attention_softmax", &tensors), B => B::attention_softmax(scores, mask, op))
+}
+
 /// `log Σ e^x` along `dim` of `x`, keeping it as size 1, unrecorded.
 ///
 /// # Panics
@@ -158,6 +195,10 @@ impl<B: ReduceOps> ReduceOps for super::counting::Counting<B> {
     fn softmax<T: Float>(op: SoftmaxOp, x: &Tensor<T>, dim: usize) -> Tensor<T> {
         super::counting::count("softmax");
         B::softmax(op, x, dim)
+    }
+    fn attention_softmax<T: Float>(scores: &Tensor<T>, mask: Option<&Tensor<T>>, op: AttentionSoftmax) {
+        super::counting::count("attention_softmax");
+        B::attention_softmax(scores, mask, op)
     }
     fn logsumexp<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T> {
         super::counting::count("logsumexp");

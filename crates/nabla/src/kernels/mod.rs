@@ -2,6 +2,7 @@
 //! and strides only as they are handed them, and nothing about the graph.
 
 pub(crate) mod accumulate;
+pub(crate) mod attention;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod fill;

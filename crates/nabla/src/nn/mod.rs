@@ -2,6 +2,7 @@
 //! initialisation, and the losses in [`loss`].
 
 mod activation;
+mod attention;
 mod basic;
 mod conv;
 mod dropout;
@@ -21,6 +22,10 @@ mod to_dtype;
 pub mod zoo;
 
 pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh};
+pub use attention::{
+    generate_square_subsequent_mask, scaled_dot_product_attention, AttentionArgs, AttentionMask, KvCache,
+    MultiheadAttention, MultiheadAttentionOptions,
+};
 pub use basic::{Flatten, Identity};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d, Padding};
 pub use dropout::Dropout;

@@ -5,6 +5,7 @@
 
 mod activation;
 mod assign;
+mod attention;
 mod binary;
 mod compare;
 mod conv;

@@ -1,13 +1,14 @@
 //! Reductions on the CPU, on the loops of `kernels::reduce` and
 //! `kernels::softmax`.
 
-use super::{contiguous_elements, Cpu};
-use crate::backend::ops::{Extremum, ReduceOp, SoftmaxOp};
+use super::{contiguous_elements, contiguous_elements_mut, Cpu};
+use crate::backend::ops::{AttentionSoftmax, Extremum, ReduceOp, SoftmaxOp};
 use crate::backend::ReduceOps;
 use crate::element::Float;
+use crate::kernels::attention::{attention_softmax, MaskRows};
 use crate::kernels::reduce::{arg_best, cumulative_sum, sum_all, sum_into, top_k, vector_norm};
 use crate::kernels::softmax::{log_sum_exp, softmax};
-use crate::layout::contiguous_strides;
+use crate::layout::{broadcast_strides, contiguous_strides};
 use crate::tensor::{IndexTensor, Tensor};
 
 /// `[outer, n, inner]` sizes around dimension `d`.
@@ -17,6 +18,20 @@ fn split_at_dim(shape: &[usize], d: usize) -> (usize, usize, usize) {
         shape[d],
         shape[d + 1..].iter().product(),
     )
+}
+
+/// The storage offset of the first element of every row (in row-major
+/// order over `outer`, the shape without its last dimension) under
+/// `strides`.
+fn row_starts(outer: &[usize], strides: &[usize], offset: usize) -> Vec<usize> {
+    let mut starts = vec![offset];
+    for (&n, &stride) in outer.iter().zip(strides) {
+        starts = starts
+            .iter()
+            .flat_map(|&base| (0..n).map(move |i| base + i * stride))
+            .collect();
+    }
+    starts
 }
 
 /// `shape` with the dimensions `dims` set to 1.
@@ -85,6 +100,28 @@ impl ReduceOps for Cpu {
         let mut shape = x.shape().to_vec();
         shape[dim] = k;
         IndexTensor::from_vec(indices, &shape)
+    }
+
+    fn attention_softmax<T: Float>(scores: &Tensor<T>, mask: Option<&Tensor<T>>, op: AttentionSoftmax) {
+        let shape = scores.shape();
+        let rank = shape.len();
+        let (l, s) = (shape[rank - 2], shape[rank - 1]);
+        let scale = T::from_f64(op.scale);
+        let Some(mask) = mask else {
+            contiguous_elements_mut(scores, |x| attention_softmax(x, s, l, scale, op.causal, None));
+            return;
+        };
+        let strides = broadcast_strides(mask.layout(), shape);
+        let starts = row_starts(&shape[..rank - 1], &strides[..rank - 1], mask.layout().offset);
+        let data = mask.inner.storage.read();
+        let rows = MaskRows {
+            data: &data,
+            starts: &starts,
+            step: strides[rank - 1],
+        };
+        contiguous_elements_mut(scores, |x| {
+            attention_softmax(x, s, l, scale, op.causal, Some(&rows))
+        });
     }
 
     fn logsumexp<T: Float>(x: &Tensor<T>, dim: usize) -> Tensor<T> {

@@ -17,4 +17,4 @@ pub(crate) use elementwise::{BinaryOp, Comparison, Triangle, UnaryOp, GELU_BETA,
 pub(crate) use fill::RandomFill;
 pub(crate) use optimizer::OptimizerUpdate;
 pub(crate) use pool::{AvgPlan, Bin, MaxPoolGeometry, EMPTY_WINDOW};
-pub(crate) use reduce::{Extremum, ReduceOp, SoftmaxOp};
+pub(crate) use reduce::{AttentionSoftmax, Extremum, ReduceOp, SoftmaxOp};

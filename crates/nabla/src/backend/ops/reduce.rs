@@ -23,6 +23,15 @@ pub(crate) enum Extremum {
     Min,
 }
 
+/// The softmax of attention scores along their last dimension, fused with
+/// their scaling and masks: `softmax(scale x + mask)`, where a causal mask
+/// `Some(offset)` excludes the keys `j > i + offset` of query row `i`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct AttentionSoftmax {
+    pub(crate) scale: f64,
+    pub(crate) causal: Option<isize>,
+}
+
 /// The softmax family along one dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SoftmaxOp {
