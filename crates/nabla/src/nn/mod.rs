@@ -19,6 +19,7 @@ mod sequential;
 mod summarize;
 mod summary;
 mod to_dtype;
+mod transformer;
 pub mod zoo;
 
 pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh};
@@ -46,3 +47,8 @@ pub use sequential::Sequential;
 pub use summarize::{Geometry, Summarize};
 pub use summary::{summary, LayerSummary, ReceptiveField, Summary};
 pub use to_dtype::{cast_parameter, ToDtype};
+pub use transformer::{
+    LearnedPositionalEmbedding, SinusoidalPositionalEncoding, TransformerActivation, TransformerDecoder,
+    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, TransformerLayerOptions,
+    TransformerMasks,
+};
