@@ -32,6 +32,7 @@ const CALLS: &[(&str, &[&str])] = &[
     ("Conv2dWeightGrad", &[".conv2d("]),
     ("AvgPool2dTranspose", &[".avg_pool2d("]),
     ("AdaptiveAvgPool2dTranspose", &[".adaptive_avg_pool2d("]),
+    ("AttentionWeights", &["scaled_dot_product_attention("]),
     ("LogSumExp", &[".logsumexp("]),
     ("CumSum", &[".cumsum("]),
     ("GeluTanh", &["GeluApproximation::Tanh"]),

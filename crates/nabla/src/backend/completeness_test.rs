@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use super::counting::calls;
-use crate::nn::{zoo, Layer, Module};
+use crate::nn::{
+    zoo, AttentionMask, Layer, Module, TransformerEncoderLayer, TransformerLayerOptions, TransformerMasks,
+};
 use crate::optim::{
     Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd,
     SgdConfig,
@@ -136,6 +138,40 @@ fn an_lstm_sized_step_runs_through_the_backend() {
     );
     assert!(step.get("add_into").is_some_and(|&n| n >= steps), "{step:?}");
     assert_used(&step, &["unary", "binary", "sum_dims", "reduce_all"]);
+}
+
+#[test]
+fn a_transformer_layer_step_runs_through_the_backend() {
+    let (batch, len, d, heads) = (4, 16, 32, 4);
+    let mut g = Generator::new(3);
+    let options = TransformerLayerOptions::default()
+        .dim_feedforward(4 * d)
+        .batch_first(true)
+        .norm_first(true);
+    let layer = TransformerEncoderLayer::<f32>::new(d, heads, options, &mut g);
+    let x = Tensor::<f32>::randn(&[batch, len, d], &mut g);
+    let mut padding = vec![0.0; batch * len];
+    padding[len - 3..len].fill(1.0);
+    let padding = AttentionMask::Block(Tensor::from_vec(padding, &[batch, len]));
+    let mut optimizer = AdamW::new(layer.parameters(), AdamWConfig::new(1e-3));
+    let ((), step) = calls(|| {
+        let masks = TransformerMasks::causal().key_padding_mask(&padding);
+        layer.forward_with(&x, &masks).pow_scalar(2.0).mean().backward();
+        optimizer.step();
+    });
+    assert_no_host_access(&step);
+    // Every head and batch element in one fused masked softmax; the three
+    // dropouts and the attention weights' draw their masks on the device.
+    assert_calls(
+        &step,
+        &[
+            ("attention_softmax", 1),
+            ("random_fill", 4),
+            ("optimizer_update", layer.parameters().len()),
+        ],
+    );
+    assert!(!step.contains_key("softmax"), "{step:?}");
+    assert_used(&step, &["matmul", "unary", "binary", "sum_dims"]);
 }
 
 #[test]

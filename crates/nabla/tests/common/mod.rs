@@ -234,6 +234,20 @@ pub fn compare<T: Float>(
     want: &Data,
     worst: &mut Worst,
 ) -> Result<(), String> {
+    compare_within::<T>(label, what, got, want, tolerance(dtype), worst)
+}
+
+/// [`compare`] with the tolerances `(rtol, atol)`, for results whose
+/// rounding errors in `f32` grow with their depth (a stack of layers and
+/// its backward pass).
+pub fn compare_within<T: Float>(
+    label: &str,
+    what: &str,
+    got: &Data,
+    want: &Data,
+    (rtol, atol): (f64, f64),
+    worst: &mut Worst,
+) -> Result<(), String> {
     let label = format!("{label}: {what}");
     if got.shape != want.shape {
         return Err(format!(
@@ -241,7 +255,6 @@ pub fn compare<T: Float>(
             got.shape, want.shape
         ));
     }
-    let (rtol, atol) = tolerance(dtype);
     let mut bad: Option<(usize, f64)> = None; // (flat index, error / allowed)
     let mut bad_count = 0;
     for (i, (&g, &w)) in got.values.iter().zip(&want.values).enumerate() {
