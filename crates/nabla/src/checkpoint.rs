@@ -23,6 +23,11 @@
 //! a truncated one. **Reads never panic** on a bad file: a truncated or
 //! corrupted file, a wrong header or an unsupported dtype returns
 //! [`Error::Format`] naming the file (and the tensor, when one is at fault).
+//! **Reads check before they read**: a file is read through a memory map,
+//! its header checked first (the byte ranges against the file's length,
+//! and against the module's tensors or the optimizer's parameters when
+//! loading one), so a header claiming huge tensors, or a file far bigger
+//! than the module, is refused by name without its data being read.
 //!
 //! ```
 //! use nabla::checkpoint::{load_module, save_module};
@@ -45,14 +50,14 @@
 //! # Ok::<(), nabla::Error>(())
 //! ```
 
+mod bounds;
+mod mapped;
+
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::fs;
-
 use std::path::Path;
 
-use safetensors::tensor::{Metadata, SafeTensorError, TensorInfo};
-use safetensors::{Dtype, SafeTensors, View};
+use safetensors::{Dtype, View};
 
 use crate::backend;
 use crate::element::Float;
@@ -61,6 +66,9 @@ pub use crate::fs::write_atomic;
 use crate::nn::Module;
 use crate::optim::Optimizer;
 use crate::tensor::Tensor;
+pub(crate) use bounds::check_optimizer_state;
+use mapped::format_error;
+pub(crate) use mapped::MappedSafetensors;
 
 /// The metadata key under which [`save_optimizer`] stores the learning rate.
 pub const LEARNING_RATE_KEY: &str = "learning_rate";
@@ -261,11 +269,8 @@ fn serialize<T: Float>(
 /// tensor has another dtype (`F16`, `BF16`, other integers, ...), naming
 /// the tensor and the dtype.
 pub fn load_tensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<T>)>> {
-    let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let file = Parsed::new(path, &bytes)?;
-    file.header
-        .offset_keys()
+    let file = MappedSafetensors::open(path.as_ref())?;
+    file.names()
         .into_iter()
         .map(|name| {
             let tensor = file.decode(&name)?;
@@ -288,10 +293,7 @@ pub fn load_tensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Ten
 /// # Errors
 /// As [`load_tensors`].
 pub fn load_metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>> {
-    let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let file = Parsed::new(path, &bytes)?;
-    Ok(file.header.metadata().clone().unwrap_or_default())
+    Ok(MappedSafetensors::open(path.as_ref())?.metadata())
 }
 
 /// What [`load_module`] did, by tensor name.
@@ -396,15 +398,17 @@ pub fn load_module<T: Float>(
 ) -> Result<LoadReport> {
     let path = path.as_ref();
     let context = || path.display().to_string();
-    let bytes = read_file(path)?;
-    let file = Parsed::new(path, &bytes)?;
+    let file = MappedSafetensors::open(path)?;
 
+    // Every name and shape is checked against the module before any data
+    // is read: a file far bigger than the module is refused (with `strict`)
+    // or left unread, whatever its tensors claim.
     let targets = module.state_dict();
     let expected: HashSet<&str> = targets.iter().map(|(n, _)| n.as_str()).collect();
     let mut report = LoadReport::default();
-    let mut updates = Vec::new();
+    let mut to_read = Vec::new();
     for (name, target) in &targets {
-        let Some(info) = file.header.info(name) else {
+        let Some(info) = file.info(name) else {
             if strict {
                 return Err(Error::MissingTensor {
                     context: context(),
@@ -435,10 +439,10 @@ pub fn load_module<T: Float>(
             "load_module: the module's tensor {name:?} of shape {:?} is a strided view and cannot be loaded in place",
             target.shape()
         );
-        updates.push((target, file.decode::<T>(name)?));
+        to_read.push((name, target));
         report.loaded.push(name.clone());
     }
-    for name in file.header.offset_keys() {
+    for name in file.names() {
         if !expected.contains(name.as_str()) {
             if strict {
                 return Err(Error::UnexpectedTensor {
@@ -449,6 +453,10 @@ pub fn load_module<T: Float>(
             report.unexpected.push(name);
         }
     }
+    let updates = to_read
+        .into_iter()
+        .map(|(name, target)| Ok((target, file.decode::<T>(name)?)))
+        .collect::<Result<Vec<_>>>()?;
     for (target, value) in updates {
         target.copy_from(&value);
     }
@@ -462,24 +470,23 @@ pub fn load_module<T: Float>(
 ///
 /// # Errors
 /// [`Error::Io`] and [`Error::Format`] as in [`load_tensors`], also when the
-/// metadata lacks a valid [`LEARNING_RATE_KEY`]; the optimizer's own error
-/// for a missing, unexpected or wrong-shaped tensor, with the file's name
-/// added to its context.
+/// metadata lacks a valid [`LEARNING_RATE_KEY`]. Before any tensor is
+/// read, each must be named `state.{index}.{name}` for one of the
+/// optimizer's parameters, with that parameter's shape (a scalar for
+/// `step`), at most 16 per parameter: else [`Error::UnexpectedTensor`],
+/// [`Error::ShapeMismatch`] or [`Error::Format`] naming the file and the
+/// tensor. Then the optimizer's own error for a missing, unexpected or
+/// wrong-shaped tensor, with the file's name added to its context.
 pub fn load_optimizer<T: Float>(optimizer: &mut dyn Optimizer<T>, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let bytes = read_file(path)?;
-    let file = Parsed::new(path, &bytes)?;
-    let learning_rate = file
-        .header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(LEARNING_RATE_KEY))
-        .ok_or_else(|| {
-            format_error(
-                path,
-                format!("the metadata has no {LEARNING_RATE_KEY:?}: not an optimizer checkpoint"),
-            )
-        })?;
+    let file = MappedSafetensors::open(path)?;
+    let metadata = file.metadata();
+    let learning_rate = metadata.get(LEARNING_RATE_KEY).ok_or_else(|| {
+        format_error(
+            path,
+            format!("the metadata has no {LEARNING_RATE_KEY:?}: not an optimizer checkpoint"),
+        )
+    })?;
     let learning_rate: f64 = learning_rate
         .parse()
         .ok()
@@ -490,9 +497,13 @@ pub fn load_optimizer<T: Float>(optimizer: &mut dyn Optimizer<T>, path: impl AsR
                 format!("the metadata's {LEARNING_RATE_KEY:?} is {learning_rate:?}, not a finite number"),
             )
         })?;
-    let state = file
-        .header
-        .offset_keys()
+    let names = file.names();
+    check_optimizer_state(
+        &file,
+        names.iter().map(|n| (n.as_str(), n.as_str())),
+        optimizer.parameters(),
+    )?;
+    let state = names
         .into_iter()
         .map(|name| {
             let tensor = file.decode(&name)?;
@@ -535,173 +546,9 @@ fn in_file(error: Error, path: &Path) -> Error {
     }
 }
 
-fn format_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Format {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// The length of the header-length field.
-const N_LEN: usize = 8;
-
-/// A validated safetensors file: its header and its data section.
-struct Parsed<'a> {
-    path: &'a Path,
-    header: Metadata,
-    data: &'a [u8],
-}
-
-impl<'a> Parsed<'a> {
-    /// Parses and validates the whole file: header length, JSON, every
-    /// tensor's byte range against its shape and dtype and against the data
-    /// section. The safetensors crate does most of this; the checks before
-    /// it give clearer messages for the common cases and reject byte ranges
-    /// beyond the file, whose sum could overflow inside the crate.
-    fn new(path: &'a Path, bytes: &'a [u8]) -> Result<Self> {
-        let err = |message: String| format_error(path, message);
-        let Some(length_field) = bytes.get(..N_LEN) else {
-            return Err(err(format!(
-                "the file is {} bytes long, too short for a safetensors file (which starts with an \
-                 8-byte header length): truncated or not a safetensors file",
-                bytes.len()
-            )));
-        };
-        let n = u64::from_le_bytes(length_field.try_into().expect("8 bytes"));
-        let available = bytes.len() - N_LEN;
-        if n > available as u64 {
-            return Err(err(format!(
-                "the header length field says {n} bytes but only {available} bytes follow: \
-                 truncated or not a safetensors file"
-            )));
-        }
-        let n = n as usize;
-        let header_bytes = &bytes[N_LEN..N_LEN + n];
-        if header_bytes.first() != Some(&b'{') {
-            return Err(err(
-                "the header is not a JSON object (it does not start with '{'): not a safetensors file"
-                    .to_string(),
-            ));
-        }
-        let data_len = available - n;
-        if let Some((name, end)) = offset_beyond(header_bytes, data_len) {
-            return Err(err(format!(
-                "tensor {name:?}: its data would end at byte {end} of the data section, which has \
-                 only {data_len} bytes: truncated or corrupted file"
-            )));
-        }
-        let (n, header) = SafeTensors::read_metadata(bytes).map_err(|e| err(describe(e)))?;
-        Ok(Parsed {
-            path,
-            header,
-            data: &bytes[N_LEN + n..],
-        })
-    }
-
-    /// The tensor `name` (which the header has) as a `Tensor<T>`.
-    fn decode<T: Float>(&self, name: &str) -> Result<Tensor<T>> {
-        let info: &TensorInfo = self
-            .header
-            .info(name)
-            .ok_or_else(|| format_error(self.path, format!("tensor {name:?}: not in the header")))?;
-        let bad = |message: String| format_error(self.path, format!("tensor {name:?}: {message}"));
-        let (start, end) = info.data_offsets;
-        let bytes = self
-            .data
-            .get(start..end)
-            .ok_or_else(|| bad(format!("byte range {start}..{end} is outside the data section")))?;
-        let values: Vec<T> = match info.dtype {
-            Dtype::F32 => bytes
-                .chunks_exact(4)
-                .map(|c| T::from_f64(f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64))
-                .collect(),
-            Dtype::F64 => bytes
-                .chunks_exact(8)
-                .map(|c| T::from_f64(f64::from_le_bytes(c.try_into().expect("8 bytes"))))
-                .collect(),
-            // PyTorch stores counters (BatchNorm's num_batches_tracked) as
-            // int64; nabla keeps them in the float type.
-            Dtype::I64 => bytes
-                .chunks_exact(8)
-                .map(|c| T::from_f64(i64::from_le_bytes(c.try_into().expect("8 bytes")) as f64))
-                .collect(),
-            other => {
-                return Err(bad(format!(
-                    "dtype {other} is not supported (nabla reads F32, F64 and I64 tensors)"
-                )))
-            }
-        };
-        let numel = info.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        if numel != Some(values.len()) || bytes.len() % (info.dtype.bitsize() / 8) != 0 {
-            return Err(bad(format!(
-                "{} bytes of {} do not make shape {:?}",
-                bytes.len(),
-                info.dtype,
-                info.shape
-            )));
-        }
-        Ok(Tensor::from_contiguous(values, &info.shape))
-    }
-}
-
-/// A message for the safetensors crate's validation errors.
-fn describe(error: SafeTensorError) -> String {
-    match error {
-        SafeTensorError::MetadataIncompleteBuffer => "the tensors in the header do not cover the data \
-                                                      section exactly: truncated, extended or corrupted file"
-            .to_string(),
-        SafeTensorError::InvalidOffset(name) => {
-            format!("tensor {name:?}: its byte range does not follow the previous tensor's: corrupted header")
-        }
-        SafeTensorError::TensorInvalidInfo => {
-            "a tensor's byte range does not match its shape and dtype: corrupted header".to_string()
-        }
-        other => format!("invalid safetensors header: {other}"),
-    }
-}
-
-/// Finds a tensor of the JSON header whose `"data_offsets"` has a number
-/// above `data_len`, returning the tensor's name and the number (`None`
-/// also when the header is not JSON: the safetensors crate reports that).
-fn offset_beyond(header: &[u8], data_len: usize) -> Option<(String, u128)> {
-    let tensors: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header).ok()?;
-    tensors
-        .iter()
-        .filter(|(name, _)| *name != "__metadata__")
-        .find_map(|(name, info)| {
-            let offsets = info.get("data_offsets")?.as_array()?;
-            // Numbers past u64 parse as f64; `as` saturates them.
-            let end = offsets
-                .iter()
-                .filter_map(|n| {
-                    n.as_u64()
-                        .map(u128::from)
-                        .or_else(|| n.as_f64().map(|f| f as u128))
-                })
-                .find(|&n| n > data_len as u128)?;
-            Some((name.clone(), end))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_offset_scan_finds_the_tensor_and_the_number() {
-        let header = br#"{"__metadata__":{"data_offsets":"[0, 99]"},"a\u0062":{"dtype":"F32","shape":[1],"d\u0061ta_offsets":[0, 400]}}"#;
-        assert_eq!(offset_beyond(header, 4), Some(("ab".to_string(), 400)));
-        assert_eq!(offset_beyond(header, 400), None);
-        let huge = br#"{"x":{"data_offsets":[0,99999999999999999999999999999999999999999999999]}}"#;
-        assert_eq!(offset_beyond(huge, 10).map(|(n, _)| n), Some("x".to_string()));
-    }
 
     #[test]
     fn encoding_is_little_endian_row_major() {

@@ -136,26 +136,36 @@ impl Cifar10 {
         let mut labels = Vec::new();
         for path in files {
             let path = path.as_ref();
-            let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
-            if bytes.is_empty() {
+            // The length is checked before the file is read.
+            let metadata = fs::metadata(path).map_err(|e| io_error(path, e))?;
+            if metadata.is_dir() {
+                return Err(io_error(
+                    path,
+                    std::io::Error::new(
+                        std::io::ErrorKind::IsADirectory,
+                        "a directory, where a CIFAR batch file should be",
+                    ),
+                ));
+            }
+            let len = usize::try_from(metadata.len()).unwrap_or(usize::MAX);
+            if len == 0 {
                 return Err(format_error(
                     path,
                     "empty file: a CIFAR batch holds at least one record",
                 ));
             }
-            if bytes.len() % RECORD_BYTES != 0 {
+            if len % RECORD_BYTES != 0 {
                 return Err(format_error(
                     path,
                     format!(
-                        "truncated: {} bytes is not a whole number of {RECORD_BYTES}-byte records \
+                        "truncated: {len} bytes is not a whole number of {RECORD_BYTES}-byte records \
                          (1 label byte + {IMAGE_BYTES} pixel bytes); {} whole records and {} bytes over",
-                        bytes.len(),
-                        bytes.len() / RECORD_BYTES,
-                        bytes.len() % RECORD_BYTES
+                        len / RECORD_BYTES,
+                        len % RECORD_BYTES
                     ),
                 ));
             }
-            let count = bytes.len() / RECORD_BYTES;
+            let count = len / RECORD_BYTES;
             if let Some(expected) = records_per_file {
                 if count != expected {
                     return Err(format_error(
@@ -163,6 +173,16 @@ impl Cifar10 {
                         format!("count mismatch: {count} records, a CIFAR-10 batch holds {expected}"),
                     ));
                 }
+            }
+            let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
+            if bytes.len() != len {
+                return Err(format_error(
+                    path,
+                    format!(
+                        "the file changed while it was read: {len} bytes, then {}",
+                        bytes.len()
+                    ),
+                ));
             }
             pixels.reserve(count * IMAGE_BYTES);
             labels.reserve(count);

@@ -29,14 +29,28 @@ pub(crate) fn io_error(path: &Path, source: io::Error) -> Error {
 pub(crate) struct MaybeGz {
     pub(crate) path: PathBuf,
     pub(crate) gzipped: bool,
+    /// The file's length on disk, for a regular file (not a pipe).
+    pub(crate) len: Option<u64>,
     reader: Box<dyn Read + Send>,
 }
 
 impl MaybeGz {
     /// Opens `path`; gzip is recognised by its magic bytes `1f 8b`. A file
-    /// whose name ends in `.gz` must be gzipped.
+    /// whose name ends in `.gz` must be gzipped. A directory is an
+    /// [`Error::Io`] of kind `IsADirectory`.
     pub(crate) fn open(path: &Path) -> Result<MaybeGz> {
         let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+        let metadata = file.metadata().map_err(|e| io_error(path, e))?;
+        if metadata.is_dir() {
+            return Err(io_error(
+                path,
+                io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "a directory, where a data file should be",
+                ),
+            ));
+        }
+        let len = metadata.is_file().then_some(metadata.len());
         let mut head = [0u8; 2];
         let n = read_full(&mut file, &mut head).map_err(|e| io_error(path, e))?;
         file.rewind().map_err(|e| io_error(path, e))?;
@@ -63,6 +77,7 @@ impl MaybeGz {
         Ok(MaybeGz {
             path: path.to_path_buf(),
             gzipped,
+            len,
             reader,
         })
     }

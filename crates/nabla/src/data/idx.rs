@@ -13,7 +13,11 @@
 //! data, an image count that differs from the label count, images of the
 //! wrong size, a label out of range, a gzip stream that is corrupt or cut
 //! short. A file is gzipped if it starts with the gzip magic bytes `1f 8b`;
-//! a file named `*.gz` that does not is an error.
+//! a file named `*.gz` that does not is an error. What a header announces
+//! is checked before the data is read: against the file's length (or what
+//! a gzipped file of that length can hold), against
+//! [`MAX_IDX_DATA_BYTES`], and the image and label counts against each
+//! other, so a header claiming billions of images costs nothing.
 //!
 //! Images stay bytes in memory (47 MB for the MNIST training set) and become
 //! `f32` in `[0, 1]` (pixel / 255) one at a time in
@@ -33,7 +37,7 @@ use std::path::{Path, PathBuf};
 use super::checksum::{self, KnownFile};
 use super::files::{format_error, io_error, MaybeGz};
 use super::{LabeledDataset, Split};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The magic number of an IDX file of unsigned-byte images (3 dimensions).
 pub const IDX_IMAGES_MAGIC: u32 = 0x0000_0803;
@@ -111,68 +115,204 @@ fn be_u32(bytes: &[u8]) -> u32 {
     u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
-/// Reads the rest after the data announced by the header: there must be none.
-fn check_no_trailing(file: &mut MaybeGz, announced: &str) -> Result<()> {
-    let rest = file.count_rest()?;
-    if rest > 0 {
+/// The most bytes of data (pixels or labels) an IDX file may announce:
+/// nabla holds IDX data in memory, and a header announcing more is refused
+/// before anything is read (MNIST's training images are 47 MB).
+pub const MAX_IDX_DATA_BYTES: u64 = 1 << 32;
+
+/// Deflate, gzip's compression, expands each compressed byte into at most
+/// 1032 bytes: a gzipped file cannot hold more than this many times its
+/// length.
+const MAX_DEFLATE_RATIO: u64 = 1032;
+
+/// Checks the `len` bytes of data that the header (of `header_len` bytes)
+/// announces as `announced` against the file, before reading them: within
+/// [`MAX_IDX_DATA_BYTES`], and no more than a gzipped file can hold, or
+/// exactly what follows the header of a plain file (`truncated` words the
+/// error for fewer bytes).
+fn check_announced(
+    file: &MaybeGz,
+    header_len: u64,
+    len: u64,
+    announced: &str,
+    truncated: impl FnOnce(u64) -> String,
+) -> Result<()> {
+    if len > MAX_IDX_DATA_BYTES {
         return Err(format_error(
             &file.path,
             format!(
-                "{rest} bytes of trailing data after the {announced} the header announces (count mismatch)"
+                "the header announces {announced}, {len} bytes, more than the {MAX_IDX_DATA_BYTES} \
+                 bytes nabla reads from an IDX file: a corrupted header"
             ),
         ));
+    }
+    let Some(on_disk) = file.len else {
+        return Ok(());
+    };
+    if file.gzipped {
+        let most = on_disk.saturating_mul(MAX_DEFLATE_RATIO);
+        if header_len + len > most {
+            return Err(format_error(
+                &file.path,
+                format!(
+                    "truncated: the header announces {announced}, {len} bytes, but {on_disk} bytes of \
+                     gzip data hold at most {most}"
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    let found = on_disk.saturating_sub(header_len);
+    if found < len {
+        return Err(format_error(&file.path, truncated(found)));
+    }
+    if found > len {
+        return Err(trailing(&file.path, found - len, announced));
     }
     Ok(())
 }
 
-/// Reads an IDX file of images (magic 2051), gzipped or not.
-///
-/// # Errors
-/// [`Error::Io`] if the file cannot be read; [`Error::Format`] naming the
-/// file for a wrong magic number, a truncated header or pixel section,
-/// trailing bytes, a zero count or dimension, or corrupt gzip data.
-pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
-    let path = path.as_ref();
-    let mut file = MaybeGz::open(path)?;
-    let header: [u8; 16] = read_header(&mut file, "images")?;
-    check_magic(path, be_u32(&header[0..4]), IDX_IMAGES_MAGIC, "images")?;
-    let count = be_u32(&header[4..8]) as usize;
-    let rows = be_u32(&header[8..12]) as usize;
-    let cols = be_u32(&header[12..16]) as usize;
-    if count == 0 {
-        return Err(format_error(path, "the header announces 0 images"));
+fn trailing(path: &Path, rest: u64, announced: &str) -> Error {
+    format_error(
+        path,
+        format!("{rest} bytes of trailing data after the {announced} the header announces (count mismatch)"),
+    )
+}
+
+/// Reads the rest after the data announced by the header: there must be none.
+fn check_no_trailing(file: &mut MaybeGz, announced: &str) -> Result<()> {
+    let rest = file.count_rest()?;
+    if rest > 0 {
+        return Err(trailing(&file.path, rest, announced));
     }
-    if rows == 0 || cols == 0 {
-        return Err(format_error(
-            path,
-            format!("invalid image dimensions {rows}x{cols}"),
-        ));
-    }
-    let len = count
-        .checked_mul(rows)
-        .and_then(|n| n.checked_mul(cols))
-        .ok_or_else(|| {
-            format_error(
+    Ok(())
+}
+
+/// An IDX file of images whose header is read and checked against the
+/// file; its pixels are next.
+struct ImagesFile {
+    file: MaybeGz,
+    count: usize,
+    rows: usize,
+    cols: usize,
+    len: usize,
+}
+
+impl ImagesFile {
+    fn open(path: &Path) -> Result<Self> {
+        let mut file = MaybeGz::open(path)?;
+        let header: [u8; 16] = read_header(&mut file, "images")?;
+        check_magic(path, be_u32(&header[0..4]), IDX_IMAGES_MAGIC, "images")?;
+        let count = be_u32(&header[4..8]) as usize;
+        let rows = be_u32(&header[8..12]) as usize;
+        let cols = be_u32(&header[12..16]) as usize;
+        if count == 0 {
+            return Err(format_error(path, "the header announces 0 images"));
+        }
+        if rows == 0 || cols == 0 {
+            return Err(format_error(
                 path,
-                format!("the header announces {count} images of {rows}x{cols}: too large"),
+                format!("invalid image dimensions {rows}x{cols}"),
+            ));
+        }
+        let len = count
+            .checked_mul(rows)
+            .and_then(|n| n.checked_mul(cols))
+            .ok_or_else(|| {
+                format_error(
+                    path,
+                    format!("the header announces {count} images of {rows}x{cols}: too large"),
+                )
+            })?;
+        check_announced(
+            &file,
+            16,
+            len as u64,
+            &format!("{count} images of {rows}x{cols}"),
+            |found| truncated_images(count, rows, cols, len, found),
+        )?;
+        Ok(ImagesFile {
+            file,
+            count,
+            rows,
+            cols,
+            len,
+        })
+    }
+
+    fn read(mut self) -> Result<IdxImages> {
+        let (count, rows, cols, len) = (self.count, self.rows, self.cols, self.len);
+        let pixels = self.file.read_exact_or_count(len)?.map_err(|found| {
+            format_error(
+                &self.file.path,
+                truncated_images(count, rows, cols, len, found as u64),
             )
         })?;
-    let pixels = file.read_exact_or_count(len)?.map_err(|found| {
-        format_error(
-            path,
-            format!(
-                "truncated: the header announces {count} images of {rows}x{cols} ({len} bytes of pixels) \
-                 but only {found} bytes follow it"
-            ),
-        )
-    })?;
-    check_no_trailing(&mut file, &format!("{count} images of {rows}x{cols}"))?;
-    Ok(IdxImages {
-        count,
-        rows,
-        cols,
-        pixels,
-    })
+        check_no_trailing(&mut self.file, &format!("{count} images of {rows}x{cols}"))?;
+        Ok(IdxImages {
+            count,
+            rows,
+            cols,
+            pixels,
+        })
+    }
+}
+
+fn truncated_images(count: usize, rows: usize, cols: usize, len: usize, found: u64) -> String {
+    format!(
+        "truncated: the header announces {count} images of {rows}x{cols} ({len} bytes of pixels) \
+         but only {found} bytes follow it"
+    )
+}
+
+/// An IDX file of labels whose header is read and checked against the
+/// file; its labels are next.
+struct LabelsFile {
+    file: MaybeGz,
+    count: usize,
+}
+
+impl LabelsFile {
+    fn open(path: &Path) -> Result<Self> {
+        let mut file = MaybeGz::open(path)?;
+        let header: [u8; 8] = read_header(&mut file, "labels")?;
+        check_magic(path, be_u32(&header[0..4]), IDX_LABELS_MAGIC, "labels")?;
+        let count = be_u32(&header[4..8]) as usize;
+        if count == 0 {
+            return Err(format_error(path, "the header announces 0 labels"));
+        }
+        check_announced(&file, 8, count as u64, &format!("{count} labels"), |found| {
+            truncated_labels(count, found)
+        })?;
+        Ok(LabelsFile { file, count })
+    }
+
+    fn read(mut self) -> Result<Vec<u8>> {
+        let count = self.count;
+        let labels = self
+            .file
+            .read_exact_or_count(count)?
+            .map_err(|found| format_error(&self.file.path, truncated_labels(count, found as u64)))?;
+        check_no_trailing(&mut self.file, &format!("{count} labels"))?;
+        Ok(labels)
+    }
+}
+
+fn truncated_labels(count: usize, found: u64) -> String {
+    format!("truncated: the header announces {count} labels but only {found} bytes follow it")
+}
+
+/// Reads an IDX file of images (magic 2051), gzipped or not. The header is
+/// checked against the file before the pixels are read.
+///
+/// # Errors
+/// [`Error::Io`] if the file cannot be read (or is a directory);
+/// [`Error::Format`] naming the file for a wrong magic number, a truncated
+/// header or pixel section, trailing bytes, a zero count or dimension, more
+/// data announced than [`MAX_IDX_DATA_BYTES`] (or than a gzipped file of its
+/// length can hold), or corrupt gzip data.
+pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
+    ImagesFile::open(path.as_ref())?.read()
 }
 
 /// Reads an IDX file of labels (magic 2049), gzipped or not.
@@ -180,22 +320,7 @@ pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
 /// # Errors
 /// As [`read_idx_images`].
 pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
-    let path = path.as_ref();
-    let mut file = MaybeGz::open(path)?;
-    let header: [u8; 8] = read_header(&mut file, "labels")?;
-    check_magic(path, be_u32(&header[0..4]), IDX_LABELS_MAGIC, "labels")?;
-    let count = be_u32(&header[4..8]) as usize;
-    if count == 0 {
-        return Err(format_error(path, "the header announces 0 labels"));
-    }
-    let labels = file.read_exact_or_count(count)?.map_err(|found| {
-        format_error(
-            path,
-            format!("truncated: the header announces {count} labels but only {found} bytes follow it"),
-        )
-    })?;
-    check_no_trailing(&mut file, &format!("{count} labels"))?;
-    Ok(labels)
+    LabelsFile::open(path.as_ref())?.read()
 }
 
 // ----------------------------------------------------------- the data set
@@ -224,20 +349,44 @@ impl IdxDataset {
         labels: impl AsRef<Path>,
         class_names: Vec<String>,
     ) -> Result<Self> {
-        let (images_path, labels_path) = (images.as_ref(), labels.as_ref());
-        let images = read_idx_images(images_path)?;
-        let labels = read_idx_labels(labels_path)?;
-        if labels.len() != images.count {
+        Self::load_checked(images.as_ref(), labels.as_ref(), class_names, None)
+    }
+
+    /// [`load`](Self::load), with images of `(rows, cols)` when `size` is
+    /// given (the data set's name for the error). Both headers are read and
+    /// checked against each other before any pixel or label is.
+    fn load_checked(
+        images_path: &Path,
+        labels_path: &Path,
+        class_names: Vec<String>,
+        size: Option<(usize, usize, &str)>,
+    ) -> Result<Self> {
+        let images = ImagesFile::open(images_path)?;
+        if let Some((rows, cols, name)) = size {
+            if (images.rows, images.cols) != (rows, cols) {
+                return Err(format_error(
+                    images_path,
+                    format!(
+                        "images are {}x{}, {name} images are {rows}x{cols}",
+                        images.rows, images.cols
+                    ),
+                ));
+            }
+        }
+        let labels = LabelsFile::open(labels_path)?;
+        if labels.count != images.count {
             return Err(format_error(
                 labels_path,
                 format!(
                     "count mismatch: {} labels, but {} holds {} images",
-                    labels.len(),
+                    labels.count,
                     images_path.display(),
                     images.count
                 ),
             ));
         }
+        let images = images.read()?;
+        let labels = labels.read()?;
         let num_classes = class_names.len();
         if let Some((i, &l)) = labels
             .iter()
@@ -271,19 +420,6 @@ impl IdxDataset {
     /// `(rows, cols)` of one image.
     pub fn image_size(&self) -> (usize, usize) {
         (self.rows, self.cols)
-    }
-
-    fn require_size(self, images_path: &Path, rows: usize, cols: usize, name: &str) -> Result<Self> {
-        if (self.rows, self.cols) != (rows, cols) {
-            return Err(format_error(
-                images_path,
-                format!(
-                    "images are {}x{}, {name} images are {rows}x{cols}",
-                    self.rows, self.cols
-                ),
-            ));
-        }
-        Ok(self)
     }
 }
 
@@ -323,7 +459,8 @@ impl LabeledDataset for IdxDataset {
 }
 
 /// The file in `dir` for `stem`: `stem.gz`, else `stem`, else (for MNIST's
-/// other spelling) `train-images.idx3-ubyte`.
+/// other spelling) `train-images.idx3-ubyte`. A directory under one of
+/// those names is reported as such, not as a missing file.
 fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
     let dotted = stem.replacen("-idx", ".idx", 1);
     let candidates = [
@@ -337,6 +474,26 @@ fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
         if p.is_file() {
             return Ok(p);
         }
+    }
+    if let Some(folder) = candidates.iter().map(|c| dir.join(c)).find(|p| p.is_dir()) {
+        return Err(io_error(
+            &folder,
+            io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "a directory, where the IDX file should be",
+            ),
+        ));
+    }
+    if !dir.is_dir() {
+        let (kind, what) = if dir.exists() {
+            (io::ErrorKind::NotADirectory, "not a directory")
+        } else {
+            (io::ErrorKind::NotFound, "no such directory")
+        };
+        return Err(io_error(
+            dir,
+            io::Error::new(kind, format!("{what} (it should hold the data set's files)")),
+        ));
     }
     Err(io_error(
         &dir.join(&candidates[0]),
@@ -362,7 +519,7 @@ fn load_split(dir: &Path, split: Split, name: &str, classes: Vec<String>) -> Res
     let prefix = split_prefix(split);
     let images = find_file(dir, &format!("{prefix}-images-idx3-ubyte"))?;
     let labels = find_file(dir, &format!("{prefix}-labels-idx1-ubyte"))?;
-    IdxDataset::load(&images, &labels, classes)?.require_size(&images, 28, 28, name)
+    IdxDataset::load_checked(&images, &labels, classes, Some((28, 28, name)))
 }
 
 /// The known files of `split` (images, labels) among four known files.
@@ -384,11 +541,11 @@ fn load_verified_split(
     let [images, labels] = known_split(files, split);
     checksum::verify_sha256(dir.join(images.name), images.sha256)?;
     checksum::verify_sha256(dir.join(labels.name), labels.sha256)?;
-    IdxDataset::load(dir.join(images.name), dir.join(labels.name), classes)?.require_size(
+    IdxDataset::load_checked(
         &dir.join(images.name),
-        28,
-        28,
-        name,
+        &dir.join(labels.name),
+        classes,
+        Some((28, 28, name)),
     )
 }
 

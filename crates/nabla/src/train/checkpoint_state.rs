@@ -8,7 +8,9 @@ use super::metrics::RunningMetrics;
 use super::running::RunningMeans;
 use super::schedule::EpochScheduler;
 use super::summary::EpochSummary;
-use crate::checkpoint::{load_metadata, load_module, load_tensors, save_tensors, LEARNING_RATE_KEY};
+use crate::checkpoint::{
+    check_optimizer_state, load_metadata, load_module, save_tensors, MappedSafetensors, LEARNING_RATE_KEY,
+};
 use crate::error::{Error, Result};
 use crate::nn::Module;
 use crate::optim::Optimizer;
@@ -435,15 +437,25 @@ pub(super) fn resume_checked(
     scheduler: Option<&mut (dyn EpochScheduler + '_)>,
     check: impl FnOnce(&TrainingCheckpoint) -> Result<()>,
 ) -> Result<TrainingCheckpoint> {
-    let state = TrainingCheckpoint::read(path)?;
+    let file = MappedSafetensors::open(path)?;
+    let state = TrainingCheckpoint::from_metadata(path, &file.metadata())?;
     check(&state)?;
     let context = || path.display().to_string();
     let format_error = |message: String| Error::Format {
         path: path.to_path_buf(),
         message,
     };
-    let (model_tensors, optimizer_state) = split(path, load_tensors::<f32>(path)?)?;
-    let updates = match_model(path, model, model_tensors)?;
+    // Names and shapes first, from the header: nothing is read from a file
+    // that does not fit the model and the optimizer.
+    let (model_names, optimizer_names) = split(&file)?;
+    let targets = match_model(&file, model, model_names)?;
+    check_optimizer_state(
+        &file,
+        optimizer_names
+            .iter()
+            .map(|(in_file, in_state)| (in_file.as_str(), in_state.as_str())),
+        optimizer.parameters(),
+    )?;
 
     let scheduler = match (state.scheduler_steps, scheduler) {
         (Some(steps), Some(scheduler)) => {
@@ -469,6 +481,11 @@ pub(super) fn resume_checked(
         }
     };
 
+    let optimizer_state = optimizer_names
+        .into_iter()
+        .map(|(in_file, in_state)| Ok((in_state, file.decode(&in_file)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let updates = read_model(&file, targets)?;
     optimizer
         .load_state_dict(&optimizer_state)
         .map_err(|e| with_context(e, &context()))?;
@@ -494,31 +511,39 @@ pub(super) fn resume_checked(
 /// tensors, with the same shapes.
 pub fn load_model_from_checkpoint(model: &dyn Module, path: impl AsRef<Path>) -> Result<()> {
     let path = resolve(path.as_ref());
-    if !load_metadata(&path)?.contains_key(KIND_KEY) {
+    let file = MappedSafetensors::open(&path)?;
+    if !file.metadata().contains_key(KIND_KEY) {
         return load_module(model, &path, true).map(|_| ());
     }
-    let (model_tensors, _) = split(&path, load_tensors::<f32>(&path)?)?;
-    for (target, value) in match_model(&path, model, model_tensors)? {
+    let (model_names, _) = split(&file)?;
+    let targets = match_model(&file, model, model_names)?;
+    for (target, value) in read_model(&file, targets)? {
         target.copy_from(&value);
     }
     Ok(())
 }
 
-type Named = Vec<(String, Tensor)>;
+/// The model's tensor names of a checkpoint: by the name in the model to
+/// the name in the file.
+type ModelNames = HashMap<String, String>;
 
-/// Splits a checkpoint's tensors into the model's and the optimizer's, by
-/// prefix (removed).
-fn split(path: &Path, tensors: Named) -> Result<(HashMap<String, Tensor>, Named)> {
+/// The optimizer's tensor names of a checkpoint: the name in the file and
+/// the name in the optimizer's state.
+type OptimizerNames = Vec<(String, String)>;
+
+/// Splits a checkpoint's tensor names into the model's and the optimizer's,
+/// by prefix.
+fn split(file: &MappedSafetensors) -> Result<(ModelNames, OptimizerNames)> {
     let mut model = HashMap::new();
     let mut optimizer = Vec::new();
-    for (name, tensor) in tensors {
+    for name in file.names() {
         if let Some(rest) = name.strip_prefix(MODEL_PREFIX) {
-            model.insert(rest.to_string(), tensor);
+            model.insert(rest.to_string(), name);
         } else if let Some(rest) = name.strip_prefix(OPTIMIZER_PREFIX) {
-            optimizer.push((rest.to_string(), tensor));
+            optimizer.push((name.clone(), rest.to_string()));
         } else {
             return Err(Error::UnexpectedTensor {
-                context: path.display().to_string(),
+                context: file.path().display().to_string(),
                 name,
             });
         }
@@ -526,27 +551,29 @@ fn split(path: &Path, tensors: Named) -> Result<(HashMap<String, Tensor>, Named)
     Ok((model, optimizer))
 }
 
-/// Pairs each tensor of `model` with the checkpoint's, strictly.
+/// Pairs each tensor of `model` with the checkpoint's (its name in the
+/// file), strictly: same names, same shapes, no other model tensor.
 fn match_model(
-    path: &Path,
+    file: &MappedSafetensors,
     model: &dyn Module,
-    mut tensors: HashMap<String, Tensor>,
-) -> Result<Vec<(Tensor, Tensor)>> {
-    let context = || path.display().to_string();
-    let mut updates = Vec::new();
+    mut names: ModelNames,
+) -> Result<Vec<(Tensor, String)>> {
+    let context = || file.path().display().to_string();
+    let mut targets = Vec::new();
     for (name, target) in model.state_dict() {
-        let Some(value) = tensors.remove(&name) else {
+        let Some(in_file) = names.remove(&name) else {
             return Err(Error::MissingTensor {
                 context: context(),
                 name: format!("{MODEL_PREFIX}{name}"),
             });
         };
-        if value.shape() != target.shape() {
+        let found = &file.info(&in_file).expect("a name of the file").shape;
+        if found.as_slice() != target.shape() {
             return Err(Error::ShapeMismatch {
                 context: context(),
-                name: format!("{MODEL_PREFIX}{name}"),
+                name: in_file,
                 expected: target.shape().to_vec(),
-                found: value.shape().to_vec(),
+                found: found.clone(),
             });
         }
         assert!(
@@ -554,15 +581,23 @@ fn match_model(
             "resume: the model's tensor {name:?} of shape {:?} is a strided view and cannot be loaded in place",
             target.shape()
         );
-        updates.push((target, value));
+        targets.push((target, in_file));
     }
-    if let Some(name) = tensors.into_keys().min() {
+    if let Some(in_file) = names.into_values().min() {
         return Err(Error::UnexpectedTensor {
             context: context(),
-            name: format!("{MODEL_PREFIX}{name}"),
+            name: in_file,
         });
     }
-    Ok(updates)
+    Ok(targets)
+}
+
+/// Reads the checkpoint's tensor for each target that [`match_model`] paired.
+fn read_model(file: &MappedSafetensors, targets: Vec<(Tensor, String)>) -> Result<Vec<(Tensor, Tensor)>> {
+    targets
+        .into_iter()
+        .map(|(target, in_file)| Ok((target, file.decode(&in_file)?)))
+        .collect()
 }
 
 /// Adds the file to the context of an optimizer's state error.
