@@ -273,6 +273,20 @@ fn checkpoints_record_their_model_and_data_and_eval_refuses_another_model() {
         "{err}"
     );
     assert!(ok(&["eval", "--checkpoint", out.join("checkpoints").to_str().unwrap()]).contains("accuracy"));
+    // --resume builds the recorded model too, and refuses another.
+    let err = fails(&[
+        "train",
+        "--resume",
+        out.join("checkpoints").to_str().unwrap(),
+        "--model",
+        "lenet5-classic",
+        "--epochs",
+        "2",
+    ]);
+    assert!(
+        err.contains("--model lenet5-classic differs from the resumed run's lenet5"),
+        "{err}"
+    );
 
     // A file without the record (as PyTorch writes one) still loads with --model.
     let bare = runs.join("bare.safetensors");
@@ -360,6 +374,64 @@ fn predict_uses_the_recorded_shape_classes_and_normalisation() {
         model.to_str().unwrap(),
         jpeg.to_str().unwrap(),
     ]);
+}
+
+/// An image folder of ten classes (`c0`..`c9`, two 8x8 PNGs each in
+/// `train/` and `test/`), like CIFAR-10 in its classes.
+fn ten_class_folder(name: &str) -> std::path::PathBuf {
+    let root = scratch(name).join("ten");
+    for split in ["train", "test"] {
+        for class in 0..10u8 {
+            let dir = root.join(split).join(format!("c{class}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..2u8 {
+                let image = image::RgbImage::from_fn(8, 8, |x, y| {
+                    image::Rgb([class * 25, (x * 30) as u8, (y * 30) as u8 + i])
+                });
+                image.save(dir.join(format!("{i}.png"))).unwrap();
+            }
+        }
+    }
+    root
+}
+
+#[test]
+fn predict_with_an_unrecorded_cnn_needs_no_dataset() {
+    // A cnn for 3x32x32 images in 10 classes, saved without its record as
+    // PyTorch or an older nabla saves one: predict used to take it for
+    // MNIST's one channel and panic.
+    let data = ten_class_folder("bare-cnn");
+    let out = scratch("bare-cnn-run");
+    ok(&[
+        "train",
+        "--dataset",
+        data.to_str().unwrap(),
+        "--model",
+        "cnn",
+        "--epochs",
+        "1",
+        "--workers",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let bare = out.join("bare.safetensors");
+    save_tensors(
+        &bare,
+        &load_tensors::<f32>(&out.join("model.safetensors")).unwrap(),
+        Some(HashMap::from([("format".into(), "pt".into())])),
+    )
+    .unwrap();
+    let image = data.join("test/c3/0.png");
+    let text = ok(&[
+        "predict",
+        "--model",
+        "cnn",
+        "--checkpoint",
+        bare.to_str().unwrap(),
+        image.to_str().unwrap(),
+    ]);
+    assert_eq!(text.matches('%').count(), 3, "{text}");
 }
 
 #[test]
