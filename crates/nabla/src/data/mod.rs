@@ -35,6 +35,7 @@ pub mod idx;
 pub mod image_folder;
 mod labeled;
 mod loader;
+mod random_affine;
 mod split;
 mod subset;
 mod tensor_dataset;
@@ -57,6 +58,7 @@ pub use labeled::{Batch, LabeledBatches};
 pub use loader::{
     example_generator, example_seed, BatchContext, BatchSource, DataLoader, EpochIter, LoaderConfig,
 };
+pub use random_affine::RandomAffine;
 pub use split::Split;
 pub use subset::Subset;
 pub use tensor_dataset::{TensorDataset, TensorPairDataset};

@@ -143,7 +143,7 @@ impl fmt::Debug for Pipeline {
     }
 }
 
-fn check_len(what: &str, example: &[f32], shape: &[usize]) {
+pub(super) fn check_len(what: &str, example: &[f32], shape: &[usize]) {
     let n: usize = shape.iter().product();
     assert!(
         example.len() == n,
@@ -234,7 +234,7 @@ impl Transform for Normalize {
 
 /// The height and width of an example `[..., H, W]` and how many `H x W`
 /// planes it has.
-fn planes(what: &str, shape: &[usize]) -> (usize, usize, usize) {
+pub(super) fn planes(what: &str, shape: &[usize]) -> (usize, usize, usize) {
     assert!(
         shape.len() >= 2,
         "{what}: needs an example of shape [C, H, W] or [H, W], got {shape:?}"

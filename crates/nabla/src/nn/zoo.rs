@@ -1,13 +1,14 @@
 //! Ready-made models: LeNet-5 (section 5.4 of the course) in its modern and
-//! 1998 forms, a small VGG-style CNN for 3x32x32 images, and the
-//! character-level LSTM language model ([`char_lstm`]).
+//! 1998 forms and with batch normalisation, a small VGG-style CNN for
+//! 3x32x32 images, and the character-level LSTM language model
+//! ([`char_lstm`]).
 //!
 //! Parameter names follow the PyTorch reference definitions, so weights move
 //! both ways through safetensors checkpoints.
 
 use super::{
-    AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Padding, Relu, Sequential,
-    Tanh,
+    AdaptiveAvgPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Linear, MaxPool2d, Padding,
+    Relu, Sequential, Tanh,
 };
 use crate::element::Float;
 use crate::tensor::Generator;
@@ -73,6 +74,49 @@ pub fn lenet5_classic<T: Float>(generator: &mut Generator) -> Sequential<T> {
         .add_named("tanh3", Tanh)
         .add_named("fc2", Linear::new(120, 84, true, generator))
         .add_named("tanh4", Tanh)
+        .add_named("fc3", Linear::new(84, 10, true, generator))
+}
+
+/// [`lenet5`] with batch normalisation (section 5.5 of the course) after
+/// each convolution and each hidden linear layer, before its ReLU:
+///
+/// ```text
+/// conv1 = Conv2d(1, 6, 5, padding=2), bn1 = BatchNorm2d(6),  ReLU, MaxPool2d(2)
+/// conv2 = Conv2d(6, 16, 5),           bn2 = BatchNorm2d(16), ReLU, MaxPool2d(2)
+/// flatten to 400
+/// fc1 = Linear(400, 120), bn3 = BatchNorm1d(120), ReLU
+/// fc2 = Linear(120, 84),  bn4 = BatchNorm1d(84),  ReLU
+/// fc3 = Linear(84, 10)
+/// ```
+///
+/// 62,158 parameters (the 61,706 of LeNet-5 and a scale and shift per
+/// normalised channel), and each norm's running mean and variance as buffers.
+///
+/// ```
+/// use nabla::nn::{zoo, Layer, Module};
+/// use nabla::{Generator, Tensor};
+/// let model = zoo::lenet5_bn::<f32>(&mut Generator::new(0));
+/// assert_eq!(model.num_parameters(), 61_706 + 2 * (6 + 16 + 120 + 84));
+/// assert_eq!(model.forward(&Tensor::zeros(&[2, 1, 28, 28])).shape(), &[2, 10]);
+/// assert!(model.state_dict().iter().any(|(n, _)| n == "bn1.running_mean"));
+/// ```
+pub fn lenet5_bn<T: Float>(generator: &mut Generator) -> Sequential<T> {
+    Sequential::new()
+        .add_named("conv1", Conv2d::new(1, 6, 5, generator).padding(2))
+        .add_named("bn1", BatchNorm2d::new(6))
+        .add_named("relu1", Relu)
+        .add_named("pool1", MaxPool2d::new(2))
+        .add_named("conv2", Conv2d::new(6, 16, 5, generator))
+        .add_named("bn2", BatchNorm2d::new(16))
+        .add_named("relu2", Relu)
+        .add_named("pool2", MaxPool2d::new(2))
+        .add_named("flatten", Flatten::default())
+        .add_named("fc1", Linear::new(400, 120, true, generator))
+        .add_named("bn3", BatchNorm1d::new(120))
+        .add_named("relu3", Relu)
+        .add_named("fc2", Linear::new(120, 84, true, generator))
+        .add_named("bn4", BatchNorm1d::new(84))
+        .add_named("relu4", Relu)
         .add_named("fc3", Linear::new(84, 10, true, generator))
 }
 
