@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use nabla::data::{
     Cifar10, DataLoader, FashionMnist, ImageFolder, LabeledDataset, LoaderConfig, Mnist, Normalize, Pipeline,
-    RandomCrop, RandomHorizontalFlip, Split,
+    RandomAffine, RandomCrop, RandomHorizontalFlip, Split,
 };
 
 /// The per-channel mean and standard deviation inputs are normalised with.
@@ -17,6 +17,22 @@ pub struct Normalization {
     /// One standard deviation per channel.
     pub std: Vec<f32>,
 }
+
+impl Normalization {
+    /// The normalisation that leaves `channels` channels as they are
+    /// (mean 0, standard deviation 1): inputs fed as raw pixels in [0, 1].
+    pub fn identity(channels: usize) -> Normalization {
+        Normalization {
+            mean: vec![0.0; channels],
+            std: vec![1.0; channels],
+        }
+    }
+}
+
+/// The largest rotation of `--augment`, in degrees either way.
+const DIGIT_ROTATION_DEGREES: f64 = 10.0;
+/// The largest shift of `--augment`, as a fraction of the size (2.8 pixels of 28).
+const DIGIT_SHIFT: f64 = 0.1;
 
 /// A data set by its command-line name, or a folder of images.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,22 +157,66 @@ impl DatasetKind {
         seed: u64,
         workers: usize,
     ) -> DataLoader {
-        let mut pipeline = Pipeline::new().add(Normalize::new(&normalization.mean, &normalization.std));
-        let shape = dataset.example_shape();
-        let channels = shape.first().copied().unwrap_or(1);
-        if split == Split::Train && channels == 3 && shape.len() == 3 {
-            pipeline = pipeline
-                .add(RandomCrop::new((shape[1], shape[2]), 4))
-                .add(RandomHorizontalFlip::new(0.5));
-        }
-        let config = LoaderConfig {
-            batch_size,
-            shuffle: split == Split::Train,
-            drop_last: false,
-            seed,
-            workers,
-            prefetch: 4,
-        };
-        DataLoader::new(dataset, config).with_transforms(pipeline)
+        let pipeline = pipeline(&dataset.example_shape(), split, normalization, false);
+        with_pipeline(dataset, split, pipeline, batch_size, seed, workers)
     }
+
+    /// The training loader, as [`loader`](Self::loader) gives it, and with
+    /// `distort_digits` grey 28x28 digits distorted by small random
+    /// rotations and shifts (LeNet-5's distortions, `--augment`).
+    pub fn training_loader(
+        &self,
+        dataset: Arc<dyn LabeledDataset>,
+        normalization: &Normalization,
+        batch_size: usize,
+        seed: u64,
+        workers: usize,
+        distort_digits: bool,
+    ) -> DataLoader {
+        let pipeline = pipeline(
+            &dataset.example_shape(),
+            Split::Train,
+            normalization,
+            distort_digits,
+        );
+        with_pipeline(dataset, Split::Train, pipeline, batch_size, seed, workers)
+    }
+}
+
+/// The transforms of a split's examples of `shape`.
+fn pipeline(shape: &[usize], split: Split, normalization: &Normalization, distort_digits: bool) -> Pipeline {
+    let channels = shape.first().copied().unwrap_or(1);
+    let mut pipeline = Pipeline::new();
+    // Distortions come before the normalisation, so that pixels moved in
+    // from outside are black (0), not the normalised mean.
+    if split == Split::Train && distort_digits && channels == 1 && shape.len() == 3 {
+        pipeline = pipeline.add(RandomAffine::new(DIGIT_ROTATION_DEGREES, DIGIT_SHIFT));
+    }
+    pipeline = pipeline.add(Normalize::new(&normalization.mean, &normalization.std));
+    if split == Split::Train && channels == 3 && shape.len() == 3 {
+        pipeline = pipeline
+            .add(RandomCrop::new((shape[1], shape[2]), 4))
+            .add(RandomHorizontalFlip::new(0.5));
+    }
+    pipeline
+}
+
+/// A loader over `dataset` with `pipeline`, shuffled for training.
+fn with_pipeline(
+    dataset: Arc<dyn LabeledDataset>,
+    split: Split,
+    pipeline: Pipeline,
+    batch_size: usize,
+    seed: u64,
+    workers: usize,
+) -> DataLoader {
+    let config = LoaderConfig {
+        batch_size,
+        shuffle: split == Split::Train,
+        drop_last: false,
+        seed,
+        workers,
+        prefetch: 4,
+    };
+    DataLoader::new(dataset, config).with_transforms(pipeline)
 }

@@ -10,9 +10,11 @@
 
 mod commands;
 mod data;
+mod graph_svg;
 mod models;
 mod options;
 mod output;
+mod picture;
 mod plot;
 mod record;
 mod saved;
@@ -42,10 +44,12 @@ enum Command {
     Download(commands::download::Args),
     /// Print a model's layers: output shapes, parameters, receptive fields, multiply-adds.
     Summary(commands::summary::Args),
-    /// Draw the computational graph of an expression or a model's loss as Graphviz DOT.
+    /// Draw the computational graph of an expression or a model's loss (DOT or SVG).
     Graph(commands::graph::Args),
     /// Measure the standard benchmarks (training steps, matrix products, convolution).
     Bench(commands::bench::Args),
+    /// Draw kernels, a trained model's filters or a digit's feature maps as PNG.
+    Show(commands::show::Args),
 }
 
 /// How a command that did not fail ended.
@@ -144,6 +148,7 @@ fn main() -> ExitCode {
         Command::Summary(args) => commands::summary::run(args).map(|()| Ending::Done),
         Command::Graph(args) => commands::graph::run(args).map(|()| Ending::Done),
         Command::Bench(args) => commands::bench::run(args).map(|()| Ending::Done),
+        Command::Show(args) => commands::show::run(args).map(|()| Ending::Done),
     };
     match result {
         Ok(Ending::Done) => ExitCode::SUCCESS,

@@ -17,6 +17,8 @@ pub enum ModelKind {
     Lenet5,
     /// LeNet-5 of 1998: tanh and average pooling.
     Lenet5Classic,
+    /// LeNet-5 with batch normalisation before each hidden ReLU.
+    Lenet5Bn,
     /// The small VGG-style CNN with BatchNorm.
     Cnn,
 }
@@ -28,9 +30,10 @@ impl FromStr for ModelKind {
             "mlp" => Ok(ModelKind::Mlp),
             "lenet5" => Ok(ModelKind::Lenet5),
             "lenet5-classic" => Ok(ModelKind::Lenet5Classic),
+            "lenet5-bn" => Ok(ModelKind::Lenet5Bn),
             "cnn" => Ok(ModelKind::Cnn),
             other => Err(format!(
-                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic or cnn)"
+                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn or cnn)"
             )),
         }
     }
@@ -42,6 +45,7 @@ impl fmt::Display for ModelKind {
             ModelKind::Mlp => "mlp",
             ModelKind::Lenet5 => "lenet5",
             ModelKind::Lenet5Classic => "lenet5-classic",
+            ModelKind::Lenet5Bn => "lenet5-bn",
             ModelKind::Cnn => "cnn",
         })
     }
@@ -74,11 +78,16 @@ impl ModelKind {
                     .add_named("relu2", Relu)
                     .add_named("fc3", Linear::new(128, classes, true, &mut g)))
             }
-            ModelKind::Lenet5 | ModelKind::Lenet5Classic if !lenet_input || classes != 10 => Err(format!(
-                "{self} takes 1x28x28 images in 10 classes, not {input:?} in {classes}"
-            )),
+            ModelKind::Lenet5 | ModelKind::Lenet5Classic | ModelKind::Lenet5Bn
+                if !lenet_input || classes != 10 =>
+            {
+                Err(format!(
+                    "{self} takes 1x28x28 images in 10 classes, not {input:?} in {classes}"
+                ))
+            }
             ModelKind::Lenet5 => Ok(zoo::lenet5(&mut g)),
             ModelKind::Lenet5Classic => Ok(zoo::lenet5_classic(&mut g)),
+            ModelKind::Lenet5Bn => Ok(zoo::lenet5_bn(&mut g)),
             ModelKind::Cnn if input.len() != 3 || input[0] != 3 => {
                 Err(format!("cnn takes 3-channel images, not {input:?}"))
             }

@@ -14,7 +14,8 @@ type Line = Vec<(f64, f64)>;
 /// machine without fonts.
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
-fn ensure_font() -> Result<(), String> {
+/// Registers the bundled font as `sans-serif` (again is harmless).
+pub fn ensure_font() -> Result<(), String> {
     register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| "the bundled font is invalid".to_string())
 }

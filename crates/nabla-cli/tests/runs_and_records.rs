@@ -332,6 +332,68 @@ fn checkpoints_record_their_model_and_data_and_eval_refuses_another_model() {
 }
 
 #[test]
+fn a_run_on_raw_pixels_records_it_and_eval_feeds_raw_pixels_too() {
+    let out = scratch("raw-pixels");
+    ok(&[
+        "train",
+        "--no-normalize",
+        "--epochs",
+        "1",
+        "--limit",
+        "256",
+        "--workers",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let model = out.join("model.safetensors");
+    let meta = load_metadata(&model).unwrap();
+    let data: serde_json::Value = serde_json::from_str(&meta["nabla_data"]).unwrap();
+    assert_eq!(
+        (&data["mean"], &data["std"]),
+        (&serde_json::json!([0.0]), &serde_json::json!([1.0]))
+    );
+    let training: serde_json::Value = serde_json::from_str(&meta["nabla_training"]).unwrap();
+    assert_eq!(
+        (&training["normalize"], &training["augment"]),
+        (&false.into(), &false.into())
+    );
+
+    // Normalised inputs would give another accuracy than the run's own test pass.
+    let accuracy = metrics(&out)[0]["val_accuracy"].as_f64().unwrap();
+    let report = ok(&["eval", "--checkpoint", model.to_str().unwrap()]);
+    assert!(
+        report.contains(&format!("accuracy {:.2}%", 100.0 * accuracy)),
+        "{report} vs {accuracy}"
+    );
+
+    // A resumed run keeps its preparation of the data: --no-normalize may be
+    // repeated, --augment (which it did not have) is refused by name.
+    let checkpoints = out.join("checkpoints");
+    let err = fails(&[
+        "train",
+        "--resume",
+        checkpoints.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--augment",
+    ]);
+    assert!(
+        err.contains("--augment was not an option of the resumed run"),
+        "{err}"
+    );
+    ok(&[
+        "train",
+        "--resume",
+        checkpoints.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--no-normalize",
+    ]);
+    assert_eq!(metrics(&out).len(), 2);
+}
+
+#[test]
 fn predict_uses_the_recorded_shape_classes_and_normalisation() {
     let data = tiny_image_folder("predict-cnn");
     let out = scratch("predict-cnn-run");

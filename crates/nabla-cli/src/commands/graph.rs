@@ -1,6 +1,6 @@
 //! `nabla graph`: the computational graph of an expression or of a model's
 //! loss as Graphviz DOT, with every forward value and gradient (the course's
-//! figures 2.3 to 2.6), and SVG when Graphviz's `dot` is installed.
+//! figures 2.3 to 2.6), or as SVG laid out by nabla itself (`--format svg`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +35,19 @@ pub struct Args {
     /// instead of printing it.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// dot (Graphviz's language) or svg (laid out by nabla, no Graphviz
+    /// needed); default svg when --out ends in .svg, else dot.
+    #[arg(long, value_enum)]
+    format: Option<GraphFormat>,
+}
+
+/// What `nabla graph` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// An SVG picture.
+    Svg,
 }
 
 /// Builds the graph and writes it out.
@@ -63,6 +76,13 @@ pub fn run(args: Args) -> Result<(), String> {
         };
         expression_graph(&expr, &vars)?
     };
+    let out_is_svg = args
+        .out
+        .as_ref()
+        .is_some_and(|p| p.extension().is_some_and(|e| e == "svg"));
+    if args.format == Some(GraphFormat::Svg) || (args.format.is_none() && out_is_svg) {
+        return crate::graph_svg::write(&dot, args.out.as_deref());
+    }
     match args.out {
         None => output::write(format_args!("{dot}")),
         Some(path) => {

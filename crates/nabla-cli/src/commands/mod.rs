@@ -5,5 +5,6 @@ pub mod download;
 pub mod eval;
 pub mod graph;
 pub mod predict;
+pub mod show;
 pub mod summary;
 pub mod train;

@@ -8,7 +8,7 @@ use crate::output::say;
 /// Arguments of `nabla summary`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model: mlp, lenet5, lenet5-classic or cnn.
+    /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn.
     #[arg(long, default_value = "lenet5")]
     model: ModelKind,
     /// Batch size of the input the table is computed for (1 to 1024).

@@ -24,7 +24,7 @@ use nabla::train::{
 
 pub use settings::{Args, OptimizerKind, ScheduleKind, Settings};
 
-use crate::data::DatasetKind;
+use crate::data::{DatasetKind, Normalization};
 use crate::output::say;
 use crate::plot::write_curves;
 use crate::record::{checkpoint_file, DataRecord, ModelRecord, RunRecord};
@@ -165,7 +165,12 @@ fn train(args: Args) -> Result<Ending, String> {
     let mut model = settings.model.build(&input, classes, settings.seed)?;
     let mut optimizer = optimizer(&settings, &model)?;
     let mut scheduler = schedule(settings.schedule, optimizer.as_mut(), settings.epochs);
-    let normalization = dataset.normalization_for(input[0]);
+    // Recorded below, so that eval, predict and show prepare inputs the same way.
+    let normalization = if settings.normalize {
+        dataset.normalization_for(input[0])
+    } else {
+        Normalization::identity(input[0])
+    };
     let record = RunRecord {
         model: Some(ModelRecord {
             kind: settings.model,
@@ -180,13 +185,13 @@ fn train(args: Args) -> Result<Ending, String> {
         }),
         training: Some(settings.clone()),
     };
-    let train_loader = dataset.loader(
+    let train_loader = dataset.training_loader(
         train_set,
-        Split::Train,
         &normalization,
         settings.batch_size,
         settings.seed,
         args.workers,
+        settings.augment,
     );
     let test_loader = dataset.loader(
         test_set,

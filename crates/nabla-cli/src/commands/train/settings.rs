@@ -13,11 +13,11 @@ use crate::options;
 /// Arguments of `nabla train`. With none, LeNet-5 on the bundled MNIST.
 ///
 /// With `--resume`, an option left out takes the run's recorded value; the
-/// model, data, batch size, optimizer, schedule, seed and limit cannot
-/// change, while `--epochs`, `--lr`, `--momentum` and `--weight-decay` may.
+/// model, data (and its augmentation and normalisation), batch size,
+/// optimizer, schedule, seed and limit cannot change, while `--epochs`, `--lr`, `--momentum` and `--weight-decay` may.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model: mlp, lenet5, lenet5-classic or cnn [default: lenet5].
+    /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn [default: lenet5].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// The data: mnist (bundled), fashion-mnist, cifar10, or a folder with
@@ -52,6 +52,15 @@ pub struct Args {
     /// Learning-rate schedule over the epochs [default: cosine].
     #[arg(long, value_enum)]
     pub schedule: Option<ScheduleKind>,
+    /// Distort the training digits by small random rotations (up to 10
+    /// degrees) and shifts (up to 10%), as LeNet-5 was trained in 1998.
+    #[arg(long)]
+    pub augment: bool,
+    /// Feed the pixels in [0, 1] as they are instead of normalising them
+    /// (to measure what normalisation buys; recorded, so that eval, predict
+    /// and show feed the model the same way).
+    #[arg(long)]
+    pub no_normalize: bool,
     /// Seed of the initialisation, shuffling and augmentation [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -141,10 +150,22 @@ pub struct Settings {
     pub weight_decay: f64,
     /// The learning-rate schedule.
     pub schedule: ScheduleKind,
+    /// Training digits distorted by small rotations and shifts (absent from
+    /// older records: false).
+    #[serde(default)]
+    pub augment: bool,
+    /// Inputs normalised with the data set's mean and standard deviation
+    /// (absent from older records: true).
+    #[serde(default = "normalized_by_default")]
+    pub normalize: bool,
     /// The seed of initialisation, shuffling and augmentation.
     pub seed: u64,
     /// The training examples used, if not all.
     pub limit: Option<usize>,
+}
+
+fn normalized_by_default() -> bool {
+    true
 }
 
 /// A path as it will still mean the same folder from elsewhere.
@@ -170,6 +191,8 @@ impl Settings {
             momentum: args.momentum.unwrap_or(0.9),
             weight_decay: args.weight_decay.unwrap_or(0.0),
             schedule: args.schedule.unwrap_or(ScheduleKind::Cosine),
+            augment: args.augment,
+            normalize: !args.no_normalize,
             seed: args.seed.unwrap_or(0),
             limit: args.limit,
         }
@@ -201,6 +224,8 @@ impl Settings {
                 momentum: args.momentum.unwrap_or(run.momentum),
                 weight_decay: args.weight_decay.unwrap_or(run.weight_decay),
                 schedule: keep_named("--schedule", args.schedule, run.schedule)?,
+                augment: keep_flag("--augment", args.augment, run.augment)?,
+                normalize: !keep_flag("--no-normalize", args.no_normalize, !run.normalize)?,
                 seed: keep("--seed", args.seed, run.seed)?,
                 limit: keep_limit(args.limit, run.limit)?,
             },
@@ -229,6 +254,17 @@ fn keep<T: PartialEq + Display>(option: &str, given: Option<T>, recorded: T) -> 
         Some(value) if value != recorded => Err(cannot_change(option, value, recorded)),
         _ => Ok(recorded),
     }
+}
+
+/// A flag given with `--resume`: it must be one the run was made with.
+fn keep_flag(option: &str, given: bool, recorded: bool) -> Result<bool, String> {
+    if given && !recorded {
+        return Err(format!(
+            "{option} was not an option of the resumed run: a resumed run keeps its model, data, \
+             batch size, optimizer, schedule, seed and limit (start a new run with --out to change them)"
+        ));
+    }
+    Ok(recorded)
 }
 
 fn keep_named<T: PartialEq + clap::ValueEnum>(
