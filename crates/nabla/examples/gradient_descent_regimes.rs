@@ -2,10 +2,14 @@
 //! from one training loop that differs only by its batch size: stochastic
 //! (one example per step), minibatch (32) and full-batch gradient descent,
 //! on the same least-squares problem. Writes each regime's loss curve (the
-//! full-data loss after every epoch and the number of updates so far) as CSV.
+//! full-data loss after every epoch and the number of updates so far) as CSV,
+//! and the three curves on one chart, `regimes.png` (the guide's picture).
 //!
 //! Run with `cargo run --release -p nabla --example gradient_descent_regimes [OUT_DIR]`
 //! (default `target/regimes`).
+
+#[path = "common/chart.rs"]
+mod chart;
 
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -68,8 +72,22 @@ fn main() {
         ("minibatch", 32, 0.1),
         ("full_batch", n, 0.3),
     ];
+    let (mut per_epoch, mut per_update) = (Vec::new(), Vec::new());
     for (name, batch_size, lr) in regimes {
         let curve = train(&x, &y, batch_size, lr, 30);
+        let label = format!("{} (batch {batch_size}, lr {lr})", name.replace('_', " "));
+        per_epoch.push(chart::Series {
+            name: label.clone(),
+            points: curve
+                .iter()
+                .enumerate()
+                .map(|(e, &(_, l))| (e as f64, l as f64))
+                .collect(),
+        });
+        per_update.push(chart::Series {
+            name: label,
+            points: curve.iter().skip(1).map(|&(u, l)| (u as f64, l as f64)).collect(),
+        });
         let mut csv = String::from("epoch,updates,loss\n");
         for (epoch, (updates, loss)) in curve.iter().enumerate() {
             let _ = writeln!(csv, "{epoch},{updates},{loss}");
@@ -83,4 +101,19 @@ fn main() {
             path.display()
         );
     }
+    let panel = |title: &str, x_label: &str, log_x: bool, series| chart::Panel {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: "mean squared error on all the data".into(),
+        log_x,
+        log_y: true,
+        series,
+    };
+    chart::draw(
+        &out.join("regimes.png"),
+        &[
+            panel("loss per epoch", "epoch (passes over the data)", false, per_epoch),
+            panel("loss per update", "parameter updates", true, per_update),
+        ],
+    );
 }
