@@ -41,6 +41,8 @@
 //!   as safetensors files that PyTorch reads and writes (atomic writes,
 //!   errors naming the file and tensor).
 //! - [`prelude`]: the common names in one `use nabla::prelude::*;`.
+//! - [`guide`]: the guide, one page per chapter of the course, every
+//!   snippet a test.
 //! - [`train`]: the training loop ([`train::fit`]): epochs, validation,
 //!   metrics, early stopping, checkpoints every epoch, exact resume, Ctrl-C.
 
@@ -55,6 +57,7 @@ pub mod data;
 mod element;
 mod error;
 pub mod fs;
+pub mod guide;
 mod kernels;
 mod layout;
 pub mod nn;

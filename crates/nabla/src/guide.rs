@@ -1,0 +1,23 @@
+//! The nabla guide: the course in code, chapter by chapter.
+//!
+//! The pages are the Markdown files of `docs/guide/` in the repository,
+//! rendered as a book by `mdbook build docs/guide`. Each page is also one
+//! of these modules, so that `cargo test` compiles and runs every Rust
+//! block of the guide (`cargo test -p nabla --doc guide` runs only them).
+//! Pictures are linked relative to the book, so they show in the book, not
+//! here.
+
+#[doc = include_str!("../../../docs/guide/introduction.md")]
+pub mod introduction {}
+
+#[doc = include_str!("../../../docs/guide/ch01-mlp.md")]
+pub mod ch01_mlp {}
+
+#[doc = include_str!("../../../docs/guide/ch02-autodiff.md")]
+pub mod ch02_autodiff {}
+
+#[doc = include_str!("../../../docs/guide/ch04-optimization.md")]
+pub mod ch04_optimization {}
+
+#[doc = include_str!("../../../docs/FROM_PYTORCH.md")]
+pub mod from_pytorch {}
