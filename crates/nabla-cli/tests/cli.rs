@@ -117,6 +117,8 @@ fn train_eval_and_predict_end_to_end_on_a_subset() {
         text.contains("training lenet5 on mnist (2000 examples, 10000 test)"),
         "{text}"
     );
+    // LeNet-5's default rate with Adam (the guide's chapter 5 measures it).
+    assert!(text.contains("lr 3.00e-3"), "{text}");
     assert!(text.contains("test accuracy"), "{text}");
     for file in [
         "model.safetensors",

@@ -19,5 +19,8 @@ pub mod ch02_autodiff {}
 #[doc = include_str!("../../../docs/guide/ch04-optimization.md")]
 pub mod ch04_optimization {}
 
+#[doc = include_str!("../../../docs/guide/ch05-cnn.md")]
+pub mod ch05_cnn {}
+
 #[doc = include_str!("../../../docs/FROM_PYTORCH.md")]
 pub mod from_pytorch {}

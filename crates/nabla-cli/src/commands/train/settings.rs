@@ -38,8 +38,8 @@ pub struct Args {
     /// The optimizer [default: adam].
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
-    /// Learning rate, above 0 [default: 0.001 for adam/adamw/rmsprop, 0.05
-    /// for sgd]. With --resume, the schedule continues from this rate
+    /// Learning rate, above 0 [default: 0.003 for adam/adamw on lenet5,
+    /// 0.001 for adam/adamw/rmsprop otherwise, 0.05 for sgd]. With --resume, the schedule continues from this rate
     /// instead of the run's.
     #[arg(long, allow_negative_numbers = true, value_parser = options::positive)]
     pub lr: Option<f64>,
@@ -164,6 +164,20 @@ pub struct Settings {
     pub limit: Option<usize>,
 }
 
+/// The learning rate when `--lr` is not given. 0.05 for SGD and 0.001
+/// (PyTorch's Adam default) for the adaptive optimizers, except Adam and
+/// AdamW on LeNet-5: there 0.003 reaches 98.16% test accuracy on MNIST after
+/// one epoch instead of 97.37%, and 99.22% after ten instead of 99.13%, at
+/// no cost (the recipe table of the guide's chapter 5). The MLP and the
+/// other models keep 0.001, where the faster rate was not measured.
+fn default_lr(optimizer: OptimizerKind, model: ModelKind) -> f64 {
+    match (optimizer, model) {
+        (OptimizerKind::Sgd, _) => 0.05,
+        (OptimizerKind::Adam | OptimizerKind::Adamw, ModelKind::Lenet5) => 3e-3,
+        (OptimizerKind::Adam | OptimizerKind::Adamw | OptimizerKind::Rmsprop, _) => 1e-3,
+    }
+}
+
 fn normalized_by_default() -> bool {
     true
 }
@@ -177,17 +191,15 @@ impl Settings {
     /// The settings of a new run: the options given, else the defaults.
     fn fresh(args: &Args) -> Settings {
         let optimizer = args.optimizer.unwrap_or(OptimizerKind::Adam);
+        let model = args.model.unwrap_or(ModelKind::Lenet5);
         Settings {
-            model: args.model.unwrap_or(ModelKind::Lenet5),
+            model,
             dataset: args.dataset.clone().unwrap_or(DatasetKind::Mnist).spec(),
             data_dir: args.data_dir.as_deref().map(absolute),
             epochs: args.epochs.unwrap_or(10),
             batch_size: args.batch_size.unwrap_or(64),
             optimizer,
-            lr: args.lr.unwrap_or(match optimizer {
-                OptimizerKind::Sgd => 0.05,
-                _ => 1e-3,
-            }),
+            lr: args.lr.unwrap_or_else(|| default_lr(optimizer, model)),
             momentum: args.momentum.unwrap_or(0.9),
             weight_decay: args.weight_decay.unwrap_or(0.0),
             schedule: args.schedule.unwrap_or(ScheduleKind::Cosine),
@@ -298,5 +310,27 @@ fn keep_limit(given: Option<usize>, recorded: Option<usize>) -> Result<Option<us
             recorded.map_or("(none)".to_string(), |n| n.to_string()),
         )),
         _ => Ok(recorded),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_adam_and_adamw_on_lenet5_default_to_the_faster_rate() {
+        assert_eq!(default_lr(OptimizerKind::Adam, ModelKind::Lenet5), 3e-3);
+        assert_eq!(default_lr(OptimizerKind::Adamw, ModelKind::Lenet5), 3e-3);
+        assert_eq!(default_lr(OptimizerKind::Rmsprop, ModelKind::Lenet5), 1e-3);
+        assert_eq!(default_lr(OptimizerKind::Sgd, ModelKind::Lenet5), 0.05);
+        for model in [
+            ModelKind::Mlp,
+            ModelKind::Lenet5Classic,
+            ModelKind::Lenet5Bn,
+            ModelKind::Cnn,
+        ] {
+            assert_eq!(default_lr(OptimizerKind::Adam, model), 1e-3, "{model}");
+            assert_eq!(default_lr(OptimizerKind::Sgd, model), 0.05, "{model}");
+        }
     }
 }
