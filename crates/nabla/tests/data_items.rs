@@ -1,41 +1,23 @@
 //! The DataLoader over data sets of other item types than labelled
-//! examples: token windows, unlabeled images, float `(x, y)` pairs, and a
+//! examples: token windows (`TokenWindows`), unlabeled images, float `(x, y)` pairs, and a
 //! custom collate; determinism across worker counts and exact resume.
 
 use std::sync::Arc;
 
 use nabla::data::{
     Collate, DataLoader, Dataset, LabeledDataset, LoaderConfig, Stack, TensorDataset, TensorPairDataset,
-    Unlabeled,
+    TokenWindows, Unlabeled,
 };
 use nabla::{Generator, IndexTensor, Tensor};
 
-/// Windows of `len` tokens from a stream, each with the next `len` tokens
-/// (shifted by one) as targets, as a language model reads text.
-struct TokenWindows {
-    tokens: Vec<usize>,
-    len: usize,
-}
-
-impl Dataset for TokenWindows {
-    type Item = (Vec<usize>, Vec<usize>);
-
-    fn len(&self) -> usize {
-        self.tokens.len() - self.len
-    }
-
-    fn get(&self, i: usize) -> Self::Item {
-        (
-            self.tokens[i..i + self.len].to_vec(),
-            self.tokens[i + 1..i + 1 + self.len].to_vec(),
-        )
-    }
-}
-
 fn windows() -> Arc<TokenWindows> {
     // Distinct tokens (7 is invertible mod 101), so a window is found by its content.
-    let tokens = (0..100).map(|t| (t * 7) % 101).collect();
-    Arc::new(TokenWindows { tokens, len: 5 })
+    let tokens: Vec<u32> = (0..100).map(|t| (t * 7) % 101).collect();
+    Arc::new(TokenWindows::new(Arc::from(tokens), 5))
+}
+
+fn token_ids(data: &TokenWindows, range: std::ops::Range<usize>) -> Vec<usize> {
+    data.tokens()[range].iter().map(|&t| t as usize).collect()
 }
 
 fn config(batch_size: usize, workers: usize) -> LoaderConfig {
@@ -61,9 +43,9 @@ fn token_windows_batch_into_index_tensors_with_shifted_targets() {
         let (x, y) = (inputs.to_vec(), targets.to_vec());
         for row in 0..b {
             let start = (0..95)
-                .find(|&s| data.tokens[s..s + 5] == x[row * 5..row * 5 + 5])
+                .find(|&s| token_ids(&data, s..s + 5) == x[row * 5..row * 5 + 5])
                 .unwrap();
-            assert_eq!(y[row * 5..row * 5 + 5], data.tokens[start + 1..start + 6]);
+            assert_eq!(y[row * 5..row * 5 + 5], token_ids(&data, start + 1..start + 6));
             starts.push(start);
         }
     }

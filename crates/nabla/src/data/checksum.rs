@@ -1,5 +1,6 @@
 //! SHA-256 checksums: computing them, checking a file against one, and the
-//! known checksums of the MNIST, Fashion-MNIST and CIFAR-10 archives.
+//! known checksums of the MNIST, Fashion-MNIST and CIFAR-10 archives and
+//! of tiny-shakespeare.
 //!
 //! The MNIST and Fashion-MNIST values are those of the official gzipped IDX
 //! files (the `SHA256SUMS` kept next to the bundled copies in `data/mnist/`;
@@ -90,6 +91,14 @@ pub const CIFAR10_BINARY: KnownFile = KnownFile {
     name: "cifar-10-binary.tar.gz",
     bytes: 170_052_171,
     sha256: "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+};
+
+/// Tiny-shakespeare, `input.txt` of karpathy/char-rnn's
+/// `data/tinyshakespeare/` (bundled in `data/tinyshakespeare/`).
+pub const TINY_SHAKESPEARE: KnownFile = KnownFile {
+    name: "input.txt",
+    bytes: 1_115_394,
+    sha256: "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
 };
 
 /// Lowercase hex of a digest.

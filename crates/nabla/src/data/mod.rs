@@ -9,6 +9,10 @@
 //!   a class label (MNIST, CIFAR-10, image folders, CSV). Its examples are
 //!   kept compactly (images as bytes) and written as `f32` straight into
 //!   the batch buffer ([`LabeledBatches`]), with [`Pipeline`] transforms.
+//! - Text for language models: [`TextCorpus`] (a UTF-8 file, or the bundled
+//!   tiny-shakespeare, as characters), its [`CharVocab`], and
+//!   [`TokenWindows`], every window of a token stream with its next-token
+//!   targets.
 //! - [`DataLoader`]: either kind, in a seeded order, on prefetch threads,
 //!   resumable mid-epoch; any [`BatchSource`] can feed it.
 //!
@@ -17,6 +21,7 @@
 
 #[cfg(feature = "data")]
 pub mod bundled;
+mod char_vocab;
 #[cfg(feature = "data")]
 pub mod checksum;
 #[cfg(feature = "data")]
@@ -39,6 +44,9 @@ mod random_affine;
 mod split;
 mod subset;
 mod tensor_dataset;
+#[cfg(feature = "data")]
+mod text_corpus;
+mod token_windows;
 mod transforms;
 mod unlabeled;
 
@@ -46,6 +54,7 @@ mod unlabeled;
 pub use self::csv::{CsvDataset, LabelColumn};
 #[cfg(feature = "data")]
 pub use bundled::{bundled_mnist_dir, data_dir};
+pub use char_vocab::CharVocab;
 #[cfg(feature = "data")]
 pub use cifar::Cifar10;
 pub use collate::{Collate, Collated, Stack};
@@ -62,5 +71,8 @@ pub use random_affine::RandomAffine;
 pub use split::Split;
 pub use subset::Subset;
 pub use tensor_dataset::{TensorDataset, TensorPairDataset};
+#[cfg(feature = "data")]
+pub use text_corpus::TextCorpus;
+pub use token_windows::TokenWindows;
 pub use transforms::{Normalize, Pipeline, RandomCrop, RandomHorizontalFlip, Transform};
 pub use unlabeled::Unlabeled;
