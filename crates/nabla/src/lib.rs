@@ -40,6 +40,8 @@
 //! - [`checkpoint`]: saving and loading tensors, module and optimizer states
 //!   as safetensors files that PyTorch reads and writes (atomic writes,
 //!   errors naming the file and tensor).
+//! - [`lm`]: character-level language models (nanoGPT's GPT and an LSTM):
+//!   their training step, checkpoints that carry the vocabulary, generation.
 //! - [`prelude`]: the common names in one `use nabla::prelude::*;`.
 //! - [`guide`]: the guide, one page per chapter of the course, every
 //!   snippet a test.
@@ -60,6 +62,7 @@ pub mod fs;
 pub mod guide;
 mod kernels;
 mod layout;
+pub mod lm;
 pub mod nn;
 mod ops;
 pub mod optim;

@@ -1,7 +1,7 @@
 //! Ready-made models: LeNet-5 (section 5.4 of the course) in its modern and
 //! 1998 forms and with batch normalisation, a small VGG-style CNN for
-//! 3x32x32 images, and the character-level LSTM language model
-//! ([`char_lstm`]).
+//! 3x32x32 images, and two character-level language models: an LSTM
+//! ([`char_lstm`]) and nanoGPT's transformer ([`char_gpt`]).
 //!
 //! Parameter names follow the PyTorch reference definitions, so weights move
 //! both ways through safetensors checkpoints.
@@ -13,8 +13,12 @@ use super::{
 use crate::element::Float;
 use crate::tensor::Generator;
 
+mod char_gpt;
 mod char_lstm;
 
+pub use char_gpt::{
+    char_gpt, CausalSelfAttention, CharGpt, CharGptConfig, GptBlock, GptMlp, GptTransformer, KvCache,
+};
 pub use char_lstm::{char_lstm, CharLstm, CharLstmConfig};
 
 /// LeNet-5 as this PyTorch reference, for `[N, 1, 28, 28]` inputs and 10

@@ -1,12 +1,14 @@
 //! The character-level LSTM language model: embedding -> LSTM -> linear.
 
+use serde::{Deserialize, Serialize};
+
 use crate::element::Float;
 use crate::nn::{Embedding, Layer, Linear, Lstm, Module, RnnOptions};
 use crate::tensor::{Generator, IndexTensor, Tensor};
 
 /// The sizes of a [`CharLstm`]; [`CharLstmConfig::new`] gives char-rnn's
 /// default network (2 layers of 128) with embeddings of 128.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CharLstmConfig {
     /// Characters in the vocabulary: the embedding's rows and the logits.
     pub vocab_size: usize,
@@ -16,7 +18,9 @@ pub struct CharLstmConfig {
     pub hidden_size: usize,
     /// Stacked LSTM layers (default 2).
     pub num_layers: usize,
-    /// Dropout between the LSTM layers in training (default 0).
+    /// Dropout between the LSTM layers in training (default 0). Not part of
+    /// a checkpoint's config.
+    #[serde(default, skip_serializing)]
     pub dropout: f64,
 }
 
@@ -66,6 +70,8 @@ pub struct CharLstm<T: Float = f32> {
     pub lstm: Lstm<T>,
     /// `[vocab, hidden]` and `[vocab]`.
     pub fc: Linear<T>,
+    #[module(skip)]
+    config: CharLstmConfig,
 }
 
 /// A [`CharLstm`] of the given sizes, initialised as PyTorch initialises
@@ -83,6 +89,7 @@ pub fn char_lstm<T: Float>(config: &CharLstmConfig, generator: &mut Generator) -
         embedding: Embedding::new(config.vocab_size, config.embedding_dim, generator),
         lstm: Lstm::with_options(config.embedding_dim, config.hidden_size, options, generator),
         fc: Linear::new(config.hidden_size, config.vocab_size, true, generator),
+        config: config.clone(),
     }
 }
 
@@ -111,6 +118,11 @@ impl<T: Float> CharLstm<T> {
         );
         let (hidden, state) = self.lstm.forward(&self.embedding.forward(ids), state);
         (self.fc.forward(&hidden), state)
+    }
+
+    /// The model's sizes.
+    pub fn config(&self) -> &CharLstmConfig {
+        &self.config
     }
 
     /// The vocabulary size.
