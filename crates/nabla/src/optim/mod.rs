@@ -5,23 +5,29 @@
 //!   each built from `model.parameters()` and a config struct.
 //! - Learning-rate schedules ([`LrScheduler`]): [`StepLr`],
 //!   [`ExponentialLr`], [`CosineAnnealingLr`], [`LinearLr`] (warmup), and
-//!   [`ReduceLrOnPlateau`].
+//!   [`ReduceLrOnPlateau`]; per optimizer step ([`StepSchedule`]):
+//!   [`WarmupCosine`], nanoGPT's warmup and cosine decay.
+//! - Parameter groups ([`ParamGroups`]): optimizers over disjoint parameter
+//!   lists stepped and saved as one (AdamW with and without weight decay).
 //! - Gradient clipping: [`clip_grad_norm_`], [`clip_grad_value_`].
 //! - Newton's method: [`Newton`].
 
 mod adagrad;
 mod adam;
 mod clip;
+mod groups;
 mod newton;
 mod rmsprop;
 mod schedule;
 mod settings;
 mod sgd;
 mod state;
+mod step_schedule;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
 pub use clip::{clip_grad_norm_, clip_grad_norm_with_, clip_grad_value_};
+pub use groups::ParamGroups;
 pub use newton::{Newton, NewtonConfig, NewtonSolver, NewtonStep};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{
@@ -29,6 +35,7 @@ pub use schedule::{
     StepLr, ThresholdMode,
 };
 pub use sgd::{Sgd, SgdConfig};
+pub use step_schedule::{StepSchedule, WarmupCosine};
 
 use crate::element::Float;
 use crate::error::Result;

@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::interrupt::Interrupt;
 #[cfg(doc)]
 use super::{EpochSummary, TrainingCheckpoint};
+use crate::optim::StepSchedule;
 
 /// How [`fit`](super::fit) trains: epochs or steps, early stopping,
 /// checkpoints, metrics, resumption, and the interrupt flag it watches.
@@ -52,6 +54,13 @@ pub struct TrainConfig {
     pub resume_from: Option<PathBuf>,
     /// Clip the gradients' global 2-norm to this before each step.
     pub clip_grad_norm: Option<f64>,
+    /// Set the learning rate before every optimizer step from the step's
+    /// number (nanoGPT's warmup and cosine decay, [`WarmupCosine`]), for
+    /// step-based runs; an epoch scheduler given to `fit` as well steps
+    /// after it at each summary.
+    ///
+    /// [`WarmupCosine`]: crate::optim::WarmupCosine
+    pub step_schedule: Option<Arc<dyn StepSchedule>>,
     /// Stop at the first batch whose loss is NaN or infinite, before its
     /// update, with [`Outcome::Diverged`](super::Outcome::Diverged)
     /// (default off: the run goes on, and its weights usually become NaN).
@@ -81,6 +90,7 @@ impl Default for TrainConfig {
             metrics_path: None,
             resume_from: None,
             clip_grad_norm: None,
+            step_schedule: None,
             stop_on_non_finite_loss: false,
             metadata: HashMap::new(),
             interrupt: Interrupt::ctrl_c(),

@@ -225,6 +225,10 @@ where
             if let Some(max_norm) = config.clip_grad_norm {
                 clip_grad_norm_with_(optimizer.parameters(), max_norm, 2.0);
             }
+            if let Some(schedule) = &config.step_schedule {
+                optimizer.set_learning_rate(schedule.learning_rate(run.state.steps));
+                period.lr = optimizer.learning_rate();
+            }
             optimizer.step();
             let batch_loss = run.state.running.add(&output);
             run.state.batch += 1;
