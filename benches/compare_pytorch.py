@@ -187,6 +187,13 @@ def torch_benchmarks(torch, repetitions):
             model(img)
 
     out["lenet_b1_latency_us"] = median_seconds(20, r * 20, infer) * 1e6
+
+    log("torch: language models")
+    import torch_lm
+
+    out["gpt_train_tokens_per_s"] = torch_lm.gpt_train_tokens_per_s(r)
+    out["lstm_train_tokens_per_s"] = torch_lm.lstm_train_tokens_per_s(r)
+    out["gpt_generate_tokens_per_s"] = torch_lm.gpt_generate_tokens_per_s(r)
     return out
 
 
@@ -369,6 +376,9 @@ ROWS = [
     ("conv_fwd_ms", "conv2d fwd (ms)", False, 1.0, "≥ 1.0x PyTorch", "torch"),
     ("conv_fwdbwd_ms", "conv2d fwd+bwd (ms)", False, 1.0, "≥ 1.0x PyTorch", "torch"),
     ("lenet_b1_latency_us", "LeNet-5 inference bs1 (µs)", False, 4.0, "≥ 4.0x PyTorch (latency ≤ 0.25x)", "torch"),
+    ("gpt_train_tokens_per_s", "char-GPT train 12x64 (tokens/s)", True, 2.0, "≥ 2.0x PyTorch", "torch"),
+    ("lstm_train_tokens_per_s", "char-LSTM train 50x50 (tokens/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
+    ("gpt_generate_tokens_per_s", "char-GPT generate, greedy (tokens/s)", True, 3.0, "≥ 3.0x PyTorch", "torch"),
 ]
 
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use nabla::data::{
     Cifar10, DataLoader, FashionMnist, ImageFolder, LabeledDataset, LoaderConfig, Mnist, Normalize, Pipeline,
-    RandomAffine, RandomCrop, RandomHorizontalFlip, Split,
+    RandomAffine, RandomCrop, RandomHorizontalFlip, Split, TextCorpus,
 };
 
 /// The per-channel mean and standard deviation inputs are normalised with.
@@ -45,6 +45,10 @@ pub enum DatasetKind {
     Cifar10,
     /// A folder with `train/` and `test/`, one sub-folder per class in each.
     Folder(PathBuf),
+    /// Tiny-shakespeare (bundled), text for the language models.
+    TinyShakespeare,
+    /// A UTF-8 text file, for the language models.
+    Text(PathBuf),
 }
 
 impl std::str::FromStr for DatasetKind {
@@ -54,15 +58,21 @@ impl std::str::FromStr for DatasetKind {
             "mnist" => DatasetKind::Mnist,
             "fashion-mnist" => DatasetKind::FashionMnist,
             "cifar10" => DatasetKind::Cifar10,
+            "tinyshakespeare" => DatasetKind::TinyShakespeare,
             path => {
                 let p = PathBuf::from(path);
-                if !p.is_dir() {
+                // Absolute, so that a checkpoint's record of it holds from anywhere.
+                let absolute = p.canonicalize().unwrap_or_else(|_| p.clone());
+                if p.is_dir() {
+                    DatasetKind::Folder(absolute)
+                } else if p.is_file() {
+                    DatasetKind::Text(absolute)
+                } else {
                     return Err(format!(
-                        "unknown dataset {path:?} (expected mnist, fashion-mnist, cifar10 or a folder of images)"
+                        "unknown dataset {path:?} (expected mnist, fashion-mnist, cifar10, tinyshakespeare, \
+                         a folder of images or a text file)"
                     ));
                 }
-                // Absolute, so that a checkpoint's record of it holds from anywhere.
-                DatasetKind::Folder(p.canonicalize().unwrap_or(p))
             }
         })
     }
@@ -79,13 +89,18 @@ impl DatasetKind {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or("images".into()),
+            DatasetKind::TinyShakespeare => "tinyshakespeare".into(),
+            DatasetKind::Text(p) => p
+                .file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or("text".into()),
         }
     }
 
     /// The form `FromStr` reads back: the name, or the folder's path.
     pub fn spec(&self) -> String {
         match self {
-            DatasetKind::Folder(p) => p.display().to_string(),
+            DatasetKind::Folder(p) | DatasetKind::Text(p) => p.display().to_string(),
             named => named.name(),
         }
     }
@@ -107,12 +122,29 @@ impl DatasetKind {
             DatasetKind::Mnist => (vec![0.1307], vec![0.3081]),
             DatasetKind::FashionMnist => (vec![0.2860], vec![0.3530]),
             DatasetKind::Cifar10 => (vec![0.4914, 0.4822, 0.4465], vec![0.2470, 0.2435, 0.2616]),
-            DatasetKind::Folder(_) => (vec![0.5; 3], vec![0.5; 3]),
+            DatasetKind::Folder(_) | DatasetKind::TinyShakespeare | DatasetKind::Text(_) => {
+                (vec![0.5; 3], vec![0.5; 3])
+            }
         };
         let n = channels.min(mean.len());
         Normalization {
             mean: mean[..n].to_vec(),
             std: std[..n].to_vec(),
+        }
+    }
+
+    /// Reads a text data set for the language models.
+    ///
+    /// # Errors
+    /// For an image data set (naming it), or the error of reading the text.
+    pub fn load_text(&self) -> Result<TextCorpus, String> {
+        match self {
+            DatasetKind::TinyShakespeare => TextCorpus::tiny_shakespeare().map_err(|e| e.to_string()),
+            DatasetKind::Text(path) => TextCorpus::load(path).map_err(|e| e.to_string()),
+            images => Err(format!(
+                "{} holds images: a language model trains on text (--dataset tinyshakespeare or a text file)",
+                images.spec()
+            )),
         }
     }
 
@@ -141,6 +173,12 @@ impl DatasetKind {
             DatasetKind::Folder(root) => {
                 let sub = root.join(if split == Split::Train { "train" } else { "test" });
                 Arc::new(ImageFolder::load(&sub, (32, 32), false).map_err(|e| e.to_string())?)
+            }
+            DatasetKind::TinyShakespeare | DatasetKind::Text(_) => {
+                return Err(format!(
+                    "{} is text: train a language model on it (--model char-gpt or char-lstm)",
+                    self.spec()
+                ))
             }
         };
         Ok(dataset)

@@ -40,6 +40,8 @@ enum Command {
     Eval(commands::eval::Args),
     /// Class probabilities of a saved model for PNG/JPEG images.
     Predict(commands::predict::Args),
+    /// Text from a language-model checkpoint, streamed to standard output.
+    Generate(commands::generate::Args),
     /// Download a data set (mnist, fashion-mnist, cifar10), checking its checksums.
     Download(commands::download::Args),
     /// Print a model's layers: output shapes, parameters, receptive fields, multiply-adds.
@@ -144,6 +146,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args).map(|()| Ending::Done),
         Command::Predict(args) => commands::predict::run(args).map(|()| Ending::Done),
+        Command::Generate(args) => commands::generate::run(args).map(|()| Ending::Done),
         Command::Download(args) => commands::download::run(args).map(|()| Ending::Done),
         Command::Summary(args) => commands::summary::run(args).map(|()| Ending::Done),
         Command::Graph(args) => commands::graph::run(args).map(|()| Ending::Done),

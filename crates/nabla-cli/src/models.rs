@@ -21,6 +21,10 @@ pub enum ModelKind {
     Lenet5Bn,
     /// The small VGG-style CNN with BatchNorm.
     Cnn,
+    /// nanoGPT's character-level transformer (a language model).
+    CharGpt,
+    /// The character-level LSTM (a language model).
+    CharLstm,
 }
 
 impl FromStr for ModelKind {
@@ -32,8 +36,10 @@ impl FromStr for ModelKind {
             "lenet5-classic" => Ok(ModelKind::Lenet5Classic),
             "lenet5-bn" => Ok(ModelKind::Lenet5Bn),
             "cnn" => Ok(ModelKind::Cnn),
+            "char-gpt" => Ok(ModelKind::CharGpt),
+            "char-lstm" => Ok(ModelKind::CharLstm),
             other => Err(format!(
-                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn or cnn)"
+                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt or char-lstm)"
             )),
         }
     }
@@ -47,11 +53,18 @@ impl fmt::Display for ModelKind {
             ModelKind::Lenet5Classic => "lenet5-classic",
             ModelKind::Lenet5Bn => "lenet5-bn",
             ModelKind::Cnn => "cnn",
+            ModelKind::CharGpt => "char-gpt",
+            ModelKind::CharLstm => "char-lstm",
         })
     }
 }
 
 impl ModelKind {
+    /// True for the models that read text (`char-gpt`, `char-lstm`).
+    pub fn is_language_model(self) -> bool {
+        matches!(self, ModelKind::CharGpt | ModelKind::CharLstm)
+    }
+
     /// The input shape of one example the model expects by default.
     pub fn default_input(self) -> Vec<usize> {
         match self {
@@ -92,6 +105,10 @@ impl ModelKind {
                 Err(format!("cnn takes 3-channel images, not {input:?}"))
             }
             ModelKind::Cnn => Ok(zoo::vgg_small(classes, &mut g)),
+            ModelKind::CharGpt | ModelKind::CharLstm => Err(format!(
+                "{self} is a language model: it trains on text (nabla train --model {self} --dataset \
+                 tinyshakespeare) and writes with nabla generate"
+            )),
         }
     }
 }

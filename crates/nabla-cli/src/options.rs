@@ -37,6 +37,45 @@ pub fn repetitions(text: &str) -> Result<usize, String> {
     at_most(count(text)?, 1_000)
 }
 
+/// Validation batches per evaluation, 1 to 100,000.
+pub fn eval_batches(text: &str) -> Result<usize, String> {
+    at_most(count(text)?, 100_000)
+}
+
+/// A context length in characters, 1 to 65,536.
+pub fn block_size(text: &str) -> Result<usize, String> {
+    at_most(count(text)?, 65_536)
+}
+
+/// A number of layers or heads, 1 to 1,024.
+pub fn layers(text: &str) -> Result<usize, String> {
+    at_most(count(text)?, 1_024)
+}
+
+/// A layer's width in features, 1 to 65,536.
+pub fn width(text: &str) -> Result<usize, String> {
+    at_most(count(text)?, 65_536)
+}
+
+/// A number of steps from 0 to 100,000,000.
+pub fn steps(text: &str) -> Result<usize, String> {
+    at_most(integer(text)?, 100_000_000)
+}
+
+/// Characters to generate, 1 to 1,000,000.
+pub fn tokens(text: &str) -> Result<usize, String> {
+    at_most(count(text)?, 1_000_000)
+}
+
+/// A sampling temperature from 0 (greedy) to 100.
+pub fn temperature(text: &str) -> Result<f64, String> {
+    let x = non_negative(text)?;
+    if x > 100.0 {
+        return Err("it must be at most 100".to_string());
+    }
+    Ok(x)
+}
+
 /// A finite number above 0 (a learning rate).
 pub fn positive(text: &str) -> Result<f64, String> {
     let x = finite(text)?;

@@ -1,7 +1,9 @@
 //! The char-GPT against nanoGPT's model in PyTorch: a checkpoint written by
 //! PyTorch (nanoGPT's names, `lm_head.weight` beside the tied
-//! `transformer.wte.weight`, nabla's metadata) loads, and gives PyTorch's
-//! logits, loss and gradient of every parameter, with and without biases.
+//! `transformer.wte.weight`, nabla's metadata) and one converted from
+//! nanoGPT's `ckpt.pt` by `scripts/export_nanogpt.py` load, and give
+//! PyTorch's logits, loss and gradient of every parameter, with and without
+//! biases.
 //! Also: the key/value cache gives the logits of recomputation, generation
 //! follows nanoGPT's cropped context, an f64 finite-difference check of
 //! every parameter, and the errors of bad checkpoints.
@@ -218,7 +220,7 @@ fn edited_checkpoint(
     name: &str,
     edit: impl FnOnce(&mut Vec<(String, Tensor)>, &mut HashMap<String, String>),
 ) -> PathBuf {
-    let source = fixture("char_gpt_nobias.safetensors");
+    let source = fixture("char_gpt_bias.safetensors");
     let mut tensors = load_tensors::<f32>(&source).unwrap();
     let mut meta = load_metadata(&source).unwrap();
     edit(&mut tensors, &mut meta);
@@ -248,7 +250,7 @@ fn bad_checkpoints_are_errors_that_name_the_problem() {
     let bad_heads = edited_checkpoint("bad_heads.safetensors", |_, m| {
         m.insert(
             "nabla.config".into(),
-            r#"{"vocab_size": 11, "block_size": 8, "n_layer": 2, "n_head": 3, "n_embd": 16, "bias": false}"#
+            r#"{"vocab_size": 11, "block_size": 8, "n_layer": 2, "n_head": 3, "n_embd": 16, "bias": true}"#
                 .into(),
         );
     });
@@ -285,6 +287,15 @@ fn bad_checkpoints_are_errors_that_name_the_problem() {
         err.contains("nabla.vocab has 2 characters") && err.contains("vocab_size = 11"),
         "{err}"
     );
+
+    let exported: Vec<String> = load_tensors::<f32>(fixture("char_gpt_nobias.safetensors"))
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(!exported
+        .iter()
+        .any(|n| n == "lm_head.weight" || n.ends_with(".attn.bias")));
 
     let unknown = edited_checkpoint("unknown.safetensors", |_, m| {
         m.insert("nabla.model".into(), "char-rwkv".into());

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod download;
 pub mod eval;
+pub mod generate;
 pub mod graph;
 pub mod predict;
 pub mod show;

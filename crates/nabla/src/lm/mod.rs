@@ -10,9 +10,11 @@
 mod checkpoint;
 mod generate;
 mod model;
+mod optimizer;
 mod step;
 
 pub use checkpoint::{load_language_model, save_language_model, CONFIG_KEY, MODEL_KEY, VOCAB_KEY};
 pub use generate::{generate, Sampling};
 pub use model::LanguageModel;
+pub use optimizer::nanogpt_adamw;
 pub use step::NextCharacter;

@@ -3,7 +3,7 @@
 
 use crate::element::Float;
 use crate::nn::zoo::{char_gpt, char_lstm, CharGpt, CharGptConfig, CharLstm, CharLstmConfig};
-use crate::nn::Module;
+use crate::nn::{AsModule, Module};
 use crate::tensor::{Generator, IndexTensor, Tensor};
 
 /// A character-level language model: nanoGPT's transformer or the LSTM.
@@ -91,5 +91,16 @@ impl<T: Float> LanguageModel<T> {
             LanguageModel::Gpt(m) => m,
             LanguageModel::Lstm(m) => m,
         }
+    }
+}
+
+/// What [`fit`](crate::train::fit) needs of a model: its parameter tree.
+impl AsModule for LanguageModel {
+    fn as_module(&self) -> &dyn Module {
+        self.module()
+    }
+
+    fn as_module_mut(&mut self) -> &mut dyn Module {
+        self.module_mut()
     }
 }

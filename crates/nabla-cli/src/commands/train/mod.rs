@@ -1,9 +1,11 @@
 //! `nabla train`: train a model on a data set, with a progress bar per
 //! epoch, checkpoints every epoch, metrics as JSON lines and a chart, into
 //! a run folder (see [`folder`]); `--resume` continues a run, or extends it
-//! with more epochs (see [`settings`]).
+//! with more epochs (see [`settings`]). The language models train for a
+//! number of steps instead (see [`language`]).
 
 mod folder;
+mod language;
 mod progress;
 mod settings;
 
@@ -121,6 +123,9 @@ impl Resumed {
 /// The training run itself, on a thread of the rayon pool (see
 /// [`nabla::on_worker_thread`]).
 fn train(args: Args) -> Result<Ending, String> {
+    if let Some(model) = args.model.filter(|m| m.is_language_model()) {
+        return language::train(&args, model);
+    }
     let started = Instant::now();
     let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;
     let settings = Settings::resolve(&args, resumed.as_ref().and_then(|r| r.settings.as_ref()))?;

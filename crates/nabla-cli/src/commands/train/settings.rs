@@ -87,6 +87,60 @@ pub struct Args {
     /// a larger --epochs.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// The options of the language models (--model char-gpt or char-lstm).
+    #[command(flatten)]
+    pub language: LanguageArgs,
+}
+
+/// The options of `nabla train --model char-gpt|char-lstm`, which counts its
+/// run in optimizer steps. Defaults are nanoGPT's CPU configuration for the
+/// GPT, char-rnn's network for the LSTM.
+#[derive(clap::Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Language models (--model char-gpt or char-lstm)")]
+pub struct LanguageArgs {
+    /// Optimizer steps in all, at least 1 [default: 2000].
+    #[arg(long, value_parser = options::count)]
+    pub max_steps: Option<usize>,
+    /// Steps between evaluations (validation loss, checkpoint, metrics line)
+    /// [default: 250].
+    #[arg(long, value_parser = options::count)]
+    pub eval_every: Option<usize>,
+    /// Validation batches per evaluation, 1 to 100,000 [default: 200].
+    #[arg(long, value_parser = options::eval_batches)]
+    pub eval_batches: Option<usize>,
+    /// Characters of context, 1 to 65,536 [default: 64 for char-gpt, 50 for char-lstm].
+    #[arg(long, value_parser = options::block_size)]
+    pub block_size: Option<usize>,
+    /// Transformer blocks (char-gpt), 1 to 1024 [default: 4].
+    #[arg(long, value_parser = options::layers)]
+    pub n_layer: Option<usize>,
+    /// Attention heads per block (char-gpt), dividing --n-embd [default: 4].
+    #[arg(long, value_parser = options::layers)]
+    pub n_head: Option<usize>,
+    /// Features of the residual stream (char-gpt), 1 to 65,536 [default: 128].
+    #[arg(long, value_parser = options::width)]
+    pub n_embd: Option<usize>,
+    /// Features of the LSTM's state and embeddings (char-lstm), 1 to 65,536 [default: 128].
+    #[arg(long, value_parser = options::width)]
+    pub hidden_size: Option<usize>,
+    /// Stacked LSTM layers (char-lstm), 1 to 1024 [default: 2].
+    #[arg(long, value_parser = options::layers)]
+    pub num_layers: Option<usize>,
+    /// Dropout in training, in [0, 1) [default: 0].
+    #[arg(long, allow_negative_numbers = true, value_parser = options::below_one)]
+    pub dropout: Option<f64>,
+    /// AdamW's second beta, in [0, 1) [default: 0.99].
+    #[arg(long, allow_negative_numbers = true, value_parser = options::below_one)]
+    pub beta2: Option<f64>,
+    /// Clip the gradients' norm to this; 0 turns clipping off [default: 1 for char-gpt, 5 for char-lstm].
+    #[arg(long, allow_negative_numbers = true, value_parser = options::non_negative)]
+    pub grad_clip: Option<f64>,
+    /// Steps of linear warmup of the learning rate [default: 100].
+    #[arg(long, value_parser = options::steps)]
+    pub warmup_steps: Option<usize>,
+    /// The learning rate at the end of the cosine decay, at least 0 [default: --lr / 10].
+    #[arg(long, allow_negative_numbers = true, value_parser = options::non_negative)]
+    pub min_lr: Option<f64>,
 }
 
 /// The optimizers `nabla train` offers.

@@ -1,12 +1,17 @@
 //! The standard benchmarks of nabla, shared by `nabla bench` and the
 //! criterion benches: matrix products, training steps of an MLP and of
-//! LeNet-5, a convolution layer, and single-image inference latency.
+//! LeNet-5, a convolution layer, single-image inference latency, and the
+//! language models ([`language_models`]).
 //!
 //! Each measurement warms up, then reports the median of several timed
 //! repetitions: the machine may be shared and noisy, and a median is robust
 //! to the occasional slow run.
 
+mod language_models;
+
 use std::time::Instant;
+
+pub use language_models::{gpt_generate_tokens_per_second, LanguageModelStep};
 
 use crate::autograd::no_grad;
 use crate::nn::loss::{cross_entropy_with, Reduction};
@@ -216,6 +221,15 @@ pub fn benchmarks() -> Vec<(&'static str, Measure)> {
         ("conv_fwd_ms", |r| conv_milliseconds(false, r)),
         ("conv_fwdbwd_ms", |r| conv_milliseconds(true, r)),
         ("lenet_b1_latency_us", |r| lenet_inference_microseconds(r * 20)),
+        ("gpt_train_tokens_per_s", |r| {
+            LanguageModelStep::gpt().tokens_per_second(r * 2)
+        }),
+        ("lstm_train_tokens_per_s", |r| {
+            LanguageModelStep::lstm().tokens_per_second(r)
+        }),
+        ("gpt_generate_tokens_per_s", |r| {
+            gpt_generate_tokens_per_second(r.div_ceil(2))
+        }),
     ]
 }
 
