@@ -8,6 +8,7 @@ use crate::tensor::Tensor;
 /// softmax(q k^T / sqrt(d) + causal mask) v for `q` `[B, H, Tq, d]` and
 /// `k`, `v` `[B, H, Tk, d]` with `Tk >= Tq`: the queries are the last `Tq`
 /// of the `Tk` positions, and query `i` attends to keys `0..=Tk - Tq + i`.
+/// Scaling, masking and softmax are one fused pass (as nanoGPT's flash path).
 pub(super) fn causal_attention<T: Float>(
     q: &Tensor<T>,
     k: &Tensor<T>,
@@ -15,32 +16,9 @@ pub(super) fn causal_attention<T: Float>(
     dropout: &Dropout<T>,
 ) -> Tensor<T> {
     let (tq, tk, d) = (q.shape()[2], k.shape()[2], q.shape()[3]);
-    let scale = T::from_f64(1.0 / (d as f64).sqrt());
-    let scores = q.matmul(&k.transpose(-2, -1)).mul_scalar(scale);
-    let scores = if tq > 1 {
-        &scores + &causal_mask(tq, tk)
-    } else {
-        scores
-    };
-    dropout.forward(&scores.softmax(-1)).matmul(v)
-}
-
-/// The additive mask `[Tq, Tk]`: 0 where query `i` may see key `j`
-/// (`j <= Tk - Tq + i`), minus infinity elsewhere.
-fn causal_mask<T: Float>(tq: usize, tk: usize) -> Tensor<T> {
-    let offset = tk - tq;
-    let values = (0..tq)
-        .flat_map(|i| {
-            (0..tk).map(move |j| {
-                if j <= offset + i {
-                    T::zero()
-                } else {
-                    T::neg_infinity()
-                }
-            })
-        })
-        .collect();
-    Tensor::from_vec(values, &[tq, tk])
+    let offset = (tk - tq) as isize;
+    let weights = q.attention_weights(k, None, Some(offset), 1.0 / (d as f64).sqrt());
+    dropout.forward(&weights).matmul(v)
 }
 
 /// The keys and values of one layer for the positions seen so far, each
