@@ -83,10 +83,15 @@ pub fn write_curves(path: &Path, summaries: &[EpochSummary]) -> Result<(), Strin
         chart
             .configure_mesh()
             .x_desc(x_desc)
+            .x_labels(6)
+            .x_label_formatter(&|v| format!("{v:.0}"))
             .label_style(("sans-serif", 14))
             .draw()
             .map_err(|e| fail(&e))?;
-        for (data, colour, name) in [(train, BLUE, "train"), (validation, RED, "test")] {
+        // A step-based run evaluates on a validation split, an epoch-based
+        // one (the image classifiers) on the test set.
+        let validation_name = if x_desc == "step" { "validation" } else { "test" };
+        for (data, colour, name) in [(train, BLUE, "train"), (validation, RED, validation_name)] {
             if data.is_empty() {
                 continue;
             }

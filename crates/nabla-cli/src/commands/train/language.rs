@@ -118,6 +118,8 @@ impl LanguageSettings {
                 dropout: self.dropout,
             };
             config.validate()?;
+            let (c, v) = (config.n_embd as f64, vocab_size as f64);
+            check_size(12.0 * config.n_layer as f64 * c * c + (v + self.block_size as f64) * c)?;
             Ok(LanguageModel::gpt(&config, &mut generator))
         } else {
             let hidden = language.hidden_size.unwrap_or(128);
@@ -128,9 +130,27 @@ impl LanguageSettings {
                 num_layers: language.num_layers.unwrap_or(2),
                 dropout: self.dropout,
             };
+            let h = hidden as f64;
+            check_size(8.0 * config.num_layers as f64 * h * h + 2.0 * vocab_size as f64 * h)?;
             Ok(LanguageModel::lstm(&config, &mut generator))
         }
     }
+}
+
+/// The most parameters a model may have: 4 GiB of them in f32, with as much
+/// again for the gradients and twice for AdamW's moments.
+const MAX_PARAMETERS: f64 = 1e9;
+
+/// Refuses a model of about `parameters` parameters that could not be
+/// allocated, before it is.
+fn check_size(parameters: f64) -> Result<(), String> {
+    if parameters > MAX_PARAMETERS {
+        return Err(format!(
+            "the model would have about {parameters:.2e} parameters; at most {MAX_PARAMETERS:.0e} are allowed \
+             (lower --n-layer, --n-embd or --hidden-size)"
+        ));
+    }
+    Ok(())
 }
 
 /// The windows of a split: all of them (training), or a sample drawn once
