@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model (with no options: LeNet-5 on the bundled MNIST).
-    Train(commands::train::Args),
+    Train(Box<commands::train::Args>),
     /// Accuracy and confusion matrix of a saved model on a test set.
     Eval(commands::eval::Args),
     /// Class probabilities of a saved model for PNG/JPEG images.
@@ -143,7 +143,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Train(args) => commands::train::run(args),
+        Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args).map(|()| Ending::Done),
         Command::Predict(args) => commands::predict::run(args).map(|()| Ending::Done),
         Command::Generate(args) => commands::generate::run(args).map(|()| Ending::Done),

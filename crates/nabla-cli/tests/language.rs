@@ -187,6 +187,8 @@ fn language_and_image_options_do_not_mix() {
                 "60000",
                 "--n-layer",
                 "100",
+                "--block-size",
+                "8",
             ],
             "parameters",
         ),

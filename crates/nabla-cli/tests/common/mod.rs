@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -70,22 +70,34 @@ pub fn read_until(child: &mut Child, needle: &str) -> Vec<String> {
 
 /// Waits for the child for up to `limit`; then asks it to stop with SIGTERM
 /// and waits for that. Returns its status, whether SIGTERM was sent, and its
-/// standard error.
+/// standard error. Both outputs are drained while it runs: a child blocked
+/// on a full pipe would never see the signal.
 pub fn wait_or_terminate(mut child: Child, limit: Duration) -> (ExitStatus, bool, String) {
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                pipe.read_to_end(&mut text).expect("the child's output");
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let start = Instant::now();
     let mut terminated = false;
-    loop {
-        if child.try_wait().expect("waitable").is_some() {
-            break;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waitable") {
+            break status;
         }
         if !terminated && start.elapsed() > limit {
             signal(&child, "TERM");
             terminated = true;
         }
         std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().expect("the output");
-    (output.status, terminated, stderr(&output))
+    };
+    stdout.join().expect("the stdout reader");
+    (status, terminated, stderr.join().expect("the stderr reader"))
 }
 
 /// A two-class image folder (`train/` and `test/`, classes `dark` and

@@ -201,7 +201,10 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         prefetch: 4,
     };
     let mut sampler = Generator::new(settings.seed ^ 0x5eed);
-    let sample_size = (settings.eval_batches * settings.batch_size).min(val_windows.len());
+    let sample_size = settings
+        .eval_batches
+        .saturating_mul(settings.batch_size)
+        .min(val_windows.len());
     let sample = (0..sample_size)
         .map(|_| sampler.below(val_windows.len()))
         .collect();
