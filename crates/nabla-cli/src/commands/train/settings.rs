@@ -38,9 +38,9 @@ pub struct Args {
     /// The optimizer [default: adam].
     #[arg(long, value_enum)]
     pub optimizer: Option<OptimizerKind>,
-    /// Learning rate, above 0 [default: 0.003 for adam/adamw on lenet5,
-    /// 0.001 for adam/adamw/rmsprop otherwise, 0.05 for sgd]. With --resume, the schedule continues from this rate
-    /// instead of the run's.
+    /// Learning rate, above 0 [default: 0.003 for adam/adamw on lenet5 and for char-gpt,
+    /// 0.002 for char-lstm, 0.001 for adam/adamw/rmsprop otherwise, 0.05 for sgd]. With --resume, the schedule
+    /// continues from this rate instead of the run's.
     #[arg(long, allow_negative_numbers = true, value_parser = options::positive)]
     pub lr: Option<f64>,
     /// Momentum for sgd and rmsprop, in [0, 1) [default: 0.9].
