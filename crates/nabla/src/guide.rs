@@ -22,5 +22,11 @@ pub mod ch04_optimization {}
 #[doc = include_str!("../../../docs/guide/ch05-cnn.md")]
 pub mod ch05_cnn {}
 
+#[doc = include_str!("../../../docs/guide/ch06-rnn.md")]
+pub mod ch06_rnn {}
+
+#[doc = include_str!("../../../docs/guide/ch07-attention.md")]
+pub mod ch07_attention {}
+
 #[doc = include_str!("../../../docs/FROM_PYTORCH.md")]
 pub mod from_pytorch {}
