@@ -17,7 +17,7 @@ mod char_gpt;
 mod char_lstm;
 
 pub use char_gpt::{
-    char_gpt, CausalSelfAttention, CharGpt, CharGptConfig, GptBlock, GptMlp, GptTransformer, KvCache,
+    char_gpt, CausalSelfAttention, CharGpt, CharGptCache, CharGptConfig, GptBlock, GptMlp, GptTransformer,
 };
 pub use char_lstm::{char_lstm, CharLstm, CharLstmConfig};
 

@@ -167,13 +167,15 @@ pub fn char_gpt<T: Float>(config: &CharGptConfig, generator: &mut Generator) -> 
 
 /// The keys and values of every layer for the positions generated so far,
 /// so that each new character costs one position's work
-/// ([`CharGpt::forward_cached`]).
+/// ([`CharGpt::forward_cached`]). Each step copies the cached positions
+/// once (at most `block_size` of them); unlike [`crate::nn::KvCache`] it
+/// may be used while gradients are recorded.
 #[derive(Clone, Debug)]
-pub struct KvCache<T: Float = f32> {
+pub struct CharGptCache<T: Float = f32> {
     layers: Vec<LayerCache<T>>,
 }
 
-impl<T: Float> KvCache<T> {
+impl<T: Float> CharGptCache<T> {
     /// The number of positions cached.
     pub fn len(&self) -> usize {
         self.layers.first().map_or(0, LayerCache::len)
@@ -201,8 +203,8 @@ impl<T: Float> CharGpt<T> {
     }
 
     /// An empty cache for [`CharGpt::forward_cached`].
-    pub fn new_cache(&self) -> KvCache<T> {
-        KvCache {
+    pub fn new_cache(&self) -> CharGptCache<T> {
+        CharGptCache {
             layers: (0..self.config.n_layer).map(|_| LayerCache::default()).collect(),
         }
     }
@@ -216,12 +218,17 @@ impl<T: Float> CharGpt<T> {
     /// As [`CharGpt::forward`], and if the cached and new positions together
     /// exceed `block_size` (start a new cache from the last `block_size - 1`
     /// characters, as nanoGPT's `generate` crops its context).
-    pub fn forward_cached(&self, ids: &IndexTensor, cache: &mut KvCache<T>) -> Tensor<T> {
+    pub fn forward_cached(&self, ids: &IndexTensor, cache: &mut CharGptCache<T>) -> Tensor<T> {
         let start = cache.len();
         self.forward_from(ids, start, Some(cache))
     }
 
-    fn forward_from(&self, ids: &IndexTensor, start: usize, cache: Option<&mut KvCache<T>>) -> Tensor<T> {
+    fn forward_from(
+        &self,
+        ids: &IndexTensor,
+        start: usize,
+        cache: Option<&mut CharGptCache<T>>,
+    ) -> Tensor<T> {
         assert!(
             ids.ndim() == 2,
             "CharGpt: ids must be [batch, time], got {:?}",
