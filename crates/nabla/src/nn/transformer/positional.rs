@@ -32,7 +32,8 @@ fn positions<T: Float>(op: &str, x: &Tensor<T>, d_model: usize) -> usize {
 /// The fixed sinusoidal positional encoding of Vaswani et al. (the
 /// `PositionalEncoding` of PyTorch's transformer tutorial), added to
 /// inputs `[..., L, d_model]` (positions along dimension -2, as in
-/// `[batch, L, d_model]`):
+/// `[batch, L, d_model]`; the tutorial's module takes `[L, batch, d_model]`,
+/// so transpose such input first, or the batch would count as positions):
 ///
 /// ```text
 /// PE[pos, 2i]     = sin(pos / 10000^(2i / d_model))
