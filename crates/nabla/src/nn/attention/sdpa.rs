@@ -2,6 +2,7 @@
 //! `F.scaled_dot_product_attention`.
 
 use super::AttentionMask;
+use crate::autograd::is_grad_enabled;
 use crate::backend::{self, ops::RandomFill};
 use crate::element::Float;
 use crate::layout::broadcast_shapes;
@@ -27,10 +28,13 @@ use crate::tensor::{Generator, Tensor};
 /// triangle, as PyTorch; with `attn_mask` it is an error, as in PyTorch).
 /// `scale` defaults to `1 / √E`.
 ///
-/// All batches and heads are computed together: one batched product for
-/// the scores, one fused pass that scales, masks and normalises them in
-/// place (the scores are never stored beside the weights), one batched
-/// product with the values. A query that may attend to no key gets
+/// When gradients are recorded (or with dropout), all batches and heads
+/// are computed together: one batched product for the scores, one fused
+/// pass that scales, masks and normalises them in place (the scores are
+/// never stored beside the weights), one batched product with the values.
+/// In inference (nothing to record), one `[L, S]` block of weights per
+/// batch element and head at a time, so that memory grows with `L · S`,
+/// not with `batch · heads · L · S`. A query that may attend to no key gets
 /// output 0, as in PyTorch. Differentiable in `query`, `key`, `value` and
 /// an additive mask, twice.
 ///
@@ -83,12 +87,72 @@ pub fn scaled_dot_product_attention<T: Float>(
         additive
     });
     let scale = scale.unwrap_or(1.0 / (e as f64).sqrt());
+    let recorded = is_grad_enabled()
+        && [Some(query), Some(key), Some(value), mask.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(Tensor::is_requires_grad);
+    if !recorded && dropout.is_none() {
+        return attention_block_by_block(query, key, value, mask.as_ref(), is_causal, scale);
+    }
     let weights = query.attention_weights(key, mask.as_ref(), is_causal.then_some(0), scale);
     let weights = match dropout {
         Some((p, generator)) => drop_weights(&weights, p, generator),
         None => weights,
     };
     weights.matmul(value)
+}
+
+/// Attention computed one batch element and head at a time: each block's
+/// queries, keys, values and mask are views (broadcast dimensions stay
+/// stride 0), so only one `[L, S]` block of weights exists at once.
+fn attention_block_by_block<T: Float>(
+    query: &Tensor<T>,
+    key: &Tensor<T>,
+    value: &Tensor<T>,
+    mask: Option<&Tensor<T>>,
+    is_causal: bool,
+    scale: f64,
+) -> Tensor<T> {
+    let batch_of = |t: &Tensor<T>| t.shape()[..t.ndim() - 2].to_vec();
+    let batch = broadcast_shapes(&batch_of(query), &batch_of(key))
+        .and_then(|b| broadcast_shapes(&b, &batch_of(value)))
+        .expect("scaled_dot_product_attention: batch dimensions were checked");
+    let to_batch = |t: &Tensor<T>| {
+        let mut shape = batch.to_vec();
+        shape.extend_from_slice(&t.shape()[t.ndim() - 2..]);
+        t.expand(&shape)
+    };
+    let (l, ev) = (query.shape()[query.ndim() - 2], value.shape()[value.ndim() - 1]);
+    let (q, k, v) = (to_batch(query), to_batch(key), to_batch(value));
+    let m = mask.map(|m| {
+        let mut shape = batch.to_vec();
+        shape.extend([l, key.shape()[key.ndim() - 2]]);
+        m.expand(&shape)
+    });
+    let block = |t: &Tensor<T>, mut index: usize| {
+        let mut position = vec![0; batch.len()];
+        for (p, &size) in position.iter_mut().zip(batch.iter()).rev() {
+            *p = index % size;
+            index /= size;
+        }
+        position.iter().fold(t.clone(), |t, &p| t.select(0, p))
+    };
+    let mut shape = batch.to_vec();
+    shape.extend([l, ev]);
+    let blocks = batch.iter().product::<usize>();
+    if blocks == 0 {
+        return Tensor::zeros(&shape);
+    }
+    let outputs: Vec<Tensor<T>> = (0..blocks)
+        .map(|i| {
+            let mask = m.as_ref().map(|m| block(m, i));
+            block(&q, i)
+                .attention_weights(&block(&k, i), mask.as_ref(), is_causal.then_some(0), scale)
+                .matmul(&block(&v, i))
+        })
+        .collect();
+    Tensor::stack(&outputs, 0).reshape(&shape)
 }
 
 /// The attention weights with each zeroed with probability `p` and the
@@ -156,4 +220,49 @@ fn check_mask<T: Float>(op: &str, mask: &Tensor<T>, query: &Tensor<T>, key: &Ten
         "{op}: a mask of shape {:?} does not broadcast to the scores' shape {scores:?} ([..., L, S])",
         mask.shape()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scaled_dot_product_attention;
+    use crate::autograd::no_grad;
+    use crate::backend::counting::calls;
+    use crate::nn::AttentionMask;
+    use crate::tensor::{Generator, Tensor};
+
+    /// In inference each (batch, head) block is normalised on its own, and
+    /// the result is the batched one's.
+    #[test]
+    fn inference_normalises_one_block_at_a_time() {
+        let mut g = Generator::new(4);
+        let q = Tensor::<f64>::randn(&[2, 3, 5, 4], &mut g);
+        let k = Tensor::<f64>::randn(&[2, 1, 6, 4], &mut g);
+        let v = Tensor::<f64>::randn(&[1, 3, 6, 2], &mut g);
+        let padding = Tensor::from_vec(
+            vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
+            &[2, 1, 1, 6],
+        );
+        for (mask, causal) in [
+            (None, false),
+            (None, true),
+            (Some(AttentionMask::Allow(padding)), false),
+        ] {
+            let qr = q.clone().requires_grad();
+            let (batched, recorded) =
+                calls(|| scaled_dot_product_attention(&qr, &k, &v, mask.as_ref(), None, causal, None));
+            let (blocks, inference) = calls(|| {
+                no_grad(|| scaled_dot_product_attention(&q, &k, &v, mask.as_ref(), None, causal, None))
+            });
+            assert_eq!(recorded.get("attention_softmax"), Some(&1));
+            assert_eq!(inference.get("attention_softmax"), Some(&6));
+            assert_eq!(blocks.shape(), &[2, 3, 5, 2]);
+            let worst = batched
+                .to_vec()
+                .iter()
+                .zip(blocks.to_vec())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-12, "causal {causal}: differs by {worst}");
+        }
+    }
 }
