@@ -119,3 +119,38 @@ pub fn tiny_image_folder(name: &str) -> PathBuf {
     }
     root
 }
+
+/// Values that no numeric option should panic on.
+pub const NONSENSE: [&str; 8] = [
+    "0",
+    "-1",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e300",
+    "18446744073709551615",
+    "18446744073709551616",
+];
+
+/// Runs `args`, stopping it with SIGTERM if it is still going after a few
+/// seconds (a huge `--epochs` is a valid, long run), and checks that it
+/// ended as the command line promises: no panic; 0, 1 (an error), 2 (a
+/// usage error) or 130 (stopped after saving); an error is one line.
+pub fn check_no_panic(args: &[&str]) {
+    let (status, terminated, err) = wait_or_terminate(spawn(args), Duration::from_secs(5));
+    assert!(
+        !err.contains("panicked") && status.code() != Some(101),
+        "{args:?} panicked: {err}"
+    );
+    match status.code() {
+        Some(0) => {}
+        Some(130) => assert!(terminated, "{args:?} exited 130 unasked: {err}"),
+        Some(1 | 2) => assert!(
+            err.starts_with("nabla: ") && err.lines().count() == 1,
+            "{args:?}: the error is not one line: {err}"
+        ),
+        // SIGTERM before the handler was installed (still loading the data).
+        None => assert!(terminated, "{args:?} died of a signal: {err}"),
+        Some(other) => panic!("{args:?} exited {other}: {err}"),
+    }
+}
