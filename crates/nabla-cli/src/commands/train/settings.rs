@@ -220,8 +220,8 @@ pub struct Settings {
 
 /// The learning rate when `--lr` is not given. 0.05 for SGD and 0.001
 /// (PyTorch's Adam default) for the adaptive optimizers, except Adam and
-/// AdamW on LeNet-5: there 0.003 reaches 98.16% test accuracy on MNIST after
-/// one epoch instead of 97.37%, and 99.22% after ten instead of 99.13%, at
+/// AdamW on LeNet-5: there 0.003 reaches 98.12% test accuracy on MNIST after
+/// one epoch instead of 97.37%, and 99.17% after ten instead of 99.13%, at
 /// no cost (the recipe table of the guide's chapter 5). The MLP and the
 /// other models keep 0.001, where the faster rate was not measured.
 fn default_lr(optimizer: OptimizerKind, model: ModelKind) -> f64 {
