@@ -36,6 +36,7 @@ const CALLS: &[(&str, &[&str])] = &[
     ("LogSumExp", &[".logsumexp("]),
     ("CumSum", &[".cumsum("]),
     ("GeluTanh", &["GeluApproximation::Tanh"]),
+    ("BatchNorm", &["BatchNorm1d::", "BatchNorm2d::"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -29,6 +29,7 @@ mod elementwise;
 mod index;
 mod matmul;
 mod memory;
+mod norm;
 mod optimizer;
 mod pool;
 mod reduce;
@@ -46,6 +47,7 @@ pub(crate) use matmul::{matmul, MatmulOps};
 pub(crate) use memory::{
     copy, copy_into, element, fill, full, random, random_fill, read_host, update_host, MemoryOps,
 };
+pub(crate) use norm::{channel_affine, channel_grad_sums, channel_input_grad, channel_moments, NormOps};
 pub(crate) use optimizer::{optimizer_update, OptimizerOps};
 pub(crate) use pool::{
     avg_pool2d, avg_pool2d_transpose, max_pool2d, max_pool2d_gather, max_pool2d_scatter, PoolOps,
@@ -67,6 +69,7 @@ pub(crate) trait Backend:
     + ElementwiseOps
     + ReduceOps
     + MatmulOps
+    + NormOps
 {
 }
 

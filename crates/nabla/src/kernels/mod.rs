@@ -3,6 +3,7 @@
 
 pub(crate) mod accumulate;
 pub(crate) mod attention;
+pub(crate) mod batch_norm;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
 pub(crate) mod fill;

@@ -6,6 +6,7 @@
 mod activation;
 mod assign;
 mod attention;
+mod batch_norm;
 mod binary;
 mod compare;
 mod conv;

@@ -7,6 +7,7 @@ mod elementwise;
 mod index;
 mod matmul;
 mod memory;
+mod norm;
 mod optimizer;
 mod pool;
 mod reduce;

@@ -1,7 +1,7 @@
 //! Batch normalization: [`BatchNorm1d`] and [`BatchNorm2d`] with their
 //! running statistics.
 
-use super::{affine, per_channel, standardize};
+use super::{affine, per_channel};
 use crate::backend;
 use crate::backend::ops::BinaryOp;
 use crate::element::Float;
@@ -95,18 +95,18 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
         "{label}: input of shape {shape:?} has {} channels (dimension 1), expected {c}",
         shape[1]
     );
-    let dims: Vec<isize> = (0..ndim as isize).filter(|&d| d != 1).collect();
     // PyTorch normalises with the batch statistics in training, and in
     // evaluation too when the layer keeps no running statistics.
     let running = match (s.running_mean, s.running_var) {
         (Some(m), Some(v)) if !s.training => Some((m, v)),
         _ => None,
     };
-    let normalized = match running {
+    match running {
         Some((mean, var)) => {
             let mean = per_channel(label, "running_mean", mean, c, ndim);
             let var = per_channel(label, "running_var", var, c, ndim);
-            input.sub(&mean).div(&var.add_scalar(T::from_f64(s.eps)).sqrt())
+            let normalized = input.sub(&mean).div(&var.add_scalar(T::from_f64(s.eps)).sqrt());
+            affine(label, normalized, s.weight, s.bias, c, ndim)
         }
         None => {
             let count = input.numel() / c.max(1);
@@ -114,14 +114,26 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
                 !s.training || count > 1,
                 "{label}: expected more than 1 value per channel when training, got input of shape {shape:?}"
             );
-            let (normalized, mean, var) = standardize(input, &dims, s.eps);
-            if s.training {
-                update_running_stats(s, &mean, &var, count);
+            assert!(
+                count > 0,
+                "{label}: input of shape {shape:?} has no values per channel"
+            );
+            for (name, t) in [("weight", s.weight), ("bias", s.bias)] {
+                if let Some(t) = t {
+                    assert!(
+                        t.shape() == [c],
+                        "{label}: {name} has shape {:?}, expected [{c}]",
+                        t.shape()
+                    );
+                }
             }
-            normalized
+            let (out, stats) = input.batch_norm_with_batch_statistics(s.weight, s.bias, s.eps);
+            if s.training {
+                update_running_stats(s, &stats.mean, &stats.var, count);
+            }
+            out
         }
-    };
-    affine(label, normalized, s.weight, s.bias, c, ndim)
+    }
 }
 
 /// The in-place, unrecorded update of the running statistics from one

@@ -1,0 +1,86 @@
+//! Batch normalisation on the CPU: the loops of [`crate::kernels::batch_norm`].
+
+use super::{contiguous_elements, Cpu};
+use crate::backend::NormOps;
+use crate::element::Float;
+use crate::kernels::batch_norm::{self, ChannelLayout};
+use crate::tensor::Tensor;
+
+fn channel_layout<T: Float>(x: &Tensor<T>) -> ChannelLayout {
+    let shape = x.shape();
+    ChannelLayout {
+        n: shape[0],
+        c: shape[1],
+        s: shape[2..].iter().product(),
+    }
+}
+
+/// `[C]` tensors from per-channel pairs.
+fn pair_tensors<T: Float>(pairs: Vec<(f64, f64)>) -> (Tensor<T>, Tensor<T>) {
+    let c = pairs.len();
+    let (first, second): (Vec<T>, Vec<T>) = pairs
+        .into_iter()
+        .map(|(a, b)| (T::from_f64(a), T::from_f64(b)))
+        .unzip();
+    (
+        Tensor::from_contiguous(first, &[c]),
+        Tensor::from_contiguous(second, &[c]),
+    )
+}
+
+impl NormOps for Cpu {
+    fn channel_moments<T: Float>(x: &Tensor<T>) -> [Tensor<T>; 3] {
+        let layout = channel_layout(x);
+        let moments = contiguous_elements(x, |xs| batch_norm::channel_moments(xs, layout));
+        let nearest: Vec<T> = moments.iter().map(|&(mean, _)| T::from_f64(mean)).collect();
+        let remainder = moments
+            .iter()
+            .zip(&nearest)
+            .map(|(&(mean, _), m)| T::from_f64(mean - m.as_f64()))
+            .collect();
+        let var = moments.iter().map(|&(_, var)| T::from_f64(var)).collect();
+        let c = [layout.c];
+        [
+            Tensor::from_contiguous(nearest, &c),
+            Tensor::from_contiguous(remainder, &c),
+            Tensor::from_contiguous(var, &c),
+        ]
+    }
+
+    fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3]) -> Tensor<T> {
+        let layout = channel_layout(x);
+        let [m, a, b] = per_channel.map(|t| contiguous_elements(t, <[T]>::to_vec));
+        let mut out = vec![T::zero(); x.numel()];
+        contiguous_elements(x, |xs| {
+            batch_norm::channel_affine(xs, &mut out, layout, [&m, &a, &b])
+        });
+        Tensor::from_contiguous(out, x.shape())
+    }
+
+    fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
+        let layout = channel_layout(x);
+        let sums = contiguous_elements(x, |xs| {
+            contiguous_elements(g, |gs| {
+                contiguous_elements(mean, |m| batch_norm::channel_grad_sums(xs, gs, layout, m))
+            })
+        });
+        pair_tensors(sums)
+    }
+
+    fn channel_input_grad<T: Float>(
+        x: &Tensor<T>,
+        g: &Tensor<T>,
+        coefficients: [&Tensor<T>; 4],
+    ) -> Tensor<T> {
+        let layout = channel_layout(x);
+        let [a, b, c, m] = coefficients.map(|t| contiguous_elements(t, <[T]>::to_vec));
+        let per_channel: Vec<[T; 4]> = (0..layout.c).map(|ch| [a[ch], b[ch], c[ch], m[ch]]).collect();
+        let mut out = vec![T::zero(); x.numel()];
+        contiguous_elements(x, |xs| {
+            contiguous_elements(g, |gs| {
+                batch_norm::channel_input_grad(xs, gs, &mut out, layout, &per_channel)
+            })
+        });
+        Tensor::from_contiguous(out, x.shape())
+    }
+}

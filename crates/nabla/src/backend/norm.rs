@@ -1,0 +1,133 @@
+//! Batch normalisation's fused loops: per-channel moments, the per-channel
+//! affine map, and the two halves of its backward pass.
+//!
+//! Inputs are `[N, C, ...]` (rank at least 2) in any layout, seen as
+//! `[n, c, s]` with `s` the product of the trailing sizes; per-channel
+//! values are `[C]` tensors. Results are new contiguous tensors.
+
+use super::{device_of, on_device};
+use crate::element::Float;
+use crate::tensor::Tensor;
+
+/// The batch-normalisation operations of a backend.
+pub(crate) trait NormOps {
+    /// The mean of every channel of `x` as the nearest `T` and the
+    /// remainder (`mean - nearest`, rounded to `T`), and the biased
+    /// variance, `[C]` each. Centring on the nearest value first and
+    /// correcting by the remainder afterwards keeps the mean's full
+    /// precision where the subtraction `x - nearest` is exact.
+    fn channel_moments<T: Float>(x: &Tensor<T>) -> [Tensor<T>; 3];
+    /// `(x - center[c]) * scale[c] + shift[c]` for every value of channel
+    /// `c`, from `[center, scale, shift]`.
+    fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3]) -> Tensor<T>;
+    /// `Σ g` and `Σ g (x - mean[c])` over every channel `c`, `[C]` each.
+    fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>);
+    /// `a[c] g + b[c] (x - m[c]) + c[c]` for every value of channel `c`,
+    /// from `[a, b, c, m]`.
+    fn channel_input_grad<T: Float>(x: &Tensor<T>, g: &Tensor<T>, coefficients: [&Tensor<T>; 4])
+        -> Tensor<T>;
+}
+
+fn assert_channels<T: Float>(op: &str, x: &Tensor<T>, per_channel: &[&Tensor<T>]) {
+    assert!(
+        x.ndim() >= 2,
+        "{op}: expected an input [N, C, ...], got shape {:?}",
+        x.shape()
+    );
+    for t in per_channel {
+        assert!(
+            t.shape() == [x.shape()[1]],
+            "{op}: a per-channel tensor of shape {:?} for an input of shape {:?}",
+            t.shape(),
+            x.shape()
+        );
+    }
+}
+
+/// The per-channel mean (nearest value and remainder) and biased variance
+/// of `x`, unrecorded: see [`NormOps::channel_moments`].
+///
+/// # Panics
+/// If `x` has fewer than two dimensions or no value per channel.
+pub(crate) fn channel_moments<T: Float>(x: &Tensor<T>) -> [Tensor<T>; 3] {
+    assert_channels("channel_moments", x, &[]);
+    assert!(
+        x.numel() > 0,
+        "channel_moments: no values per channel in shape {:?}",
+        x.shape()
+    );
+    on_device!(device_of("channel_moments", &[x]), B => B::channel_moments(x))
+}
+
+/// `(x - center[c]) * scale[c] + shift[c]` per channel, from `[center,
+/// scale, shift]`, unrecorded.
+///
+/// # Panics
+/// If one of them is not `[C]`.
+pub(crate) fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3]) -> Tensor<T> {
+    assert_channels("channel_affine", x, &per_channel);
+    let [m, a, b] = per_channel;
+    on_device!(device_of("channel_affine", &[x, m, a, b]), B => B::channel_affine(x, per_channel))
+}
+
+/// `Σ g` and `Σ g (x - mean[c])` per channel, unrecorded.
+///
+/// # Panics
+/// If `g` is not `x`'s shape or `mean` not `[C]`.
+pub(crate) fn channel_grad_sums<T: Float>(
+    x: &Tensor<T>,
+    g: &Tensor<T>,
+    mean: &Tensor<T>,
+) -> (Tensor<T>, Tensor<T>) {
+    assert_channels("channel_grad_sums", x, &[mean]);
+    assert_eq!(
+        x.shape(),
+        g.shape(),
+        "channel_grad_sums: gradient and input shapes differ"
+    );
+    on_device!(device_of("channel_grad_sums", &[x, g, mean]), B => B::channel_grad_sums(x, g, mean))
+}
+
+/// `a[c] g + b[c] (x - m[c]) + c[c]` per channel, from `[a, b, c, m]`,
+/// unrecorded.
+///
+/// # Panics
+/// If `g` is not `x`'s shape or a coefficient not `[C]`.
+pub(crate) fn channel_input_grad<T: Float>(
+    x: &Tensor<T>,
+    g: &Tensor<T>,
+    coefficients: [&Tensor<T>; 4],
+) -> Tensor<T> {
+    assert_channels("channel_input_grad", x, &coefficients);
+    assert_eq!(
+        x.shape(),
+        g.shape(),
+        "channel_input_grad: gradient and input shapes differ"
+    );
+    let [a, b, c, m] = coefficients;
+    on_device!(device_of("channel_input_grad", &[x, g, a, b, c, m]), B => B::channel_input_grad(x, g, coefficients))
+}
+
+#[cfg(test)]
+impl<B: NormOps> NormOps for super::counting::Counting<B> {
+    fn channel_moments<T: Float>(x: &Tensor<T>) -> [Tensor<T>; 3] {
+        super::counting::count("channel_moments");
+        B::channel_moments(x)
+    }
+    fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3]) -> Tensor<T> {
+        super::counting::count("channel_affine");
+        B::channel_affine(x, per_channel)
+    }
+    fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
+        super::counting::count("channel_grad_sums");
+        B::channel_grad_sums(x, g, mean)
+    }
+    fn channel_input_grad<T: Float>(
+        x: &Tensor<T>,
+        g: &Tensor<T>,
+        coefficients: [&Tensor<T>; 4],
+    ) -> Tensor<T> {
+        super::counting::count("channel_input_grad");
+        B::channel_input_grad(x, g, coefficients)
+    }
+}

@@ -1,0 +1,202 @@
+//! Batch normalisation with batch statistics as one recorded op:
+//! `y = (x - mean) / sqrt(var + eps) * weight + bias` per channel of
+//! `[N, C, ...]`, the statistics over every dimension but the channels.
+//!
+//! The forward pass is two loops (the moments, then one scale and shift per
+//! channel), the backward pass two more (two sums per channel, then the
+//! input's gradient), where the composition of elementwise ops and
+//! reductions took a dozen passes each way. Under `create_graph` the
+//! backward formula is written with recorded ops on the statistics
+//! recomputed from the input, so second derivatives stay exact.
+
+use crate::autograd::record;
+use crate::backend;
+use crate::element::Float;
+use crate::tensor::Tensor;
+
+/// A batch's per-channel statistics, `[C]` each, without history.
+pub(crate) struct BatchStatistics<T: Float> {
+    /// The mean of every channel.
+    pub mean: Tensor<T>,
+    /// The biased variance of every channel.
+    pub var: Tensor<T>,
+}
+
+impl<T: Float> Tensor<T> {
+    /// Batch normalisation of `self` (`[N, C, ...]`) with its own
+    /// per-channel statistics and the optional affine parameters `weight`
+    /// and `bias` (`[C]`), recorded as one op; also the statistics, for the
+    /// running estimates.
+    pub(crate) fn batch_norm_with_batch_statistics(
+        &self,
+        weight: Option<&Tensor<T>>,
+        bias: Option<&Tensor<T>>,
+        eps: f64,
+    ) -> (Tensor<T>, BatchStatistics<T>) {
+        let [center, remainder, var] = backend::channel_moments(self);
+        let invstd = var.add_scalar(T::from_f64(eps)).sqrt().recip();
+        let scale = match weight {
+            Some(w) => invstd.mul(&w.detach()),
+            None => invstd.clone(),
+        };
+        // (x - mean) a + b = (x - center) a + (b - remainder a).
+        let shift = match bias {
+            Some(b) => b.detach().sub(&remainder.mul(&scale)),
+            None => remainder.mul(&scale).neg(),
+        };
+        let out = backend::channel_affine(self, [&center, &scale, &shift]);
+        let inputs: Vec<&Tensor<T>> = [Some(self), weight, bias].into_iter().flatten().collect();
+        let (x, w, has_bias) = (self.clone(), weight.cloned(), bias.is_some());
+        let mean = center.add(&remainder);
+        let saved = [center, remainder, invstd];
+        let out = record("BatchNorm", out, &inputs, move |ctx| {
+            let g = ctx.grad();
+            let (dx, dw, db) = if ctx.create_graph {
+                batch_norm_backward_recorded(&x, w.as_ref(), g, eps)
+            } else {
+                batch_norm_backward_fused(&x, w.as_ref(), g, &saved)
+            };
+            let mut grads = vec![ctx.needs_input_grad(0).then_some(dx)];
+            if w.is_some() {
+                grads.push(ctx.needs_input_grad(1).then_some(dw));
+            }
+            if has_bias {
+                grads.push(ctx.needs_input_grad(grads.len()).then_some(db));
+            }
+            grads
+        });
+        (out, BatchStatistics { mean, var })
+    }
+}
+
+/// The dimensions the statistics are taken over: all but the channels.
+fn statistic_dims(ndim: usize) -> Vec<isize> {
+    (0..ndim as isize).filter(|&d| d != 1).collect()
+}
+
+/// `[1, C, 1, ...]` of rank `ndim`.
+fn per_channel_view<T: Float>(t: &Tensor<T>, ndim: usize) -> Tensor<T> {
+    let mut shape = vec![1; ndim];
+    shape[1] = t.numel();
+    t.reshape(&shape)
+}
+
+/// The gradients of the input, weight and bias in the fused loops:
+/// `Σ g` and `Σ g x̂` per channel, then `dx = w r (g - Σ g / M - x̂ Σ g x̂ / M)`
+/// with `r = 1 / sqrt(var + eps)` and `M` values per channel, evaluated as
+/// `a g + b (x - mean) + c` with per-channel `a = w r`,
+/// `b = -a r² Σ g (x - mean) / M` and `c = -a Σ g / M`. The mean is
+/// `center + remainder` (see [`backend::channel_moments`]): the loops
+/// centre on `center` and the remainder's share is added per channel.
+fn batch_norm_backward_fused<T: Float>(
+    x: &Tensor<T>,
+    weight: Option<&Tensor<T>>,
+    g: &Tensor<T>,
+    [center, remainder, invstd]: &[Tensor<T>; 3],
+) -> (Tensor<T>, Tensor<T>, Tensor<T>) {
+    let count = T::from_f64((x.numel() / x.shape()[1]) as f64);
+    let (sum_g, sum_g_off_center) = backend::channel_grad_sums(x, g, center);
+    let sum_g_centered = sum_g_off_center.sub(&remainder.mul(&sum_g));
+    let a = match weight {
+        Some(w) => invstd.mul(&w.detach()),
+        None => invstd.clone(),
+    };
+    let b = a
+        .mul(invstd)
+        .mul(invstd)
+        .mul(&sum_g_centered)
+        .div_scalar(count)
+        .neg();
+    // b (x - mean) + c = b (x - center) + (c - b remainder).
+    let c = a.mul(&sum_g).div_scalar(count).add(&b.mul(remainder)).neg();
+    let dx = backend::channel_input_grad(x, g, [&a, &b, &c, center]);
+    (dx, invstd.mul(&sum_g_centered), sum_g)
+}
+
+/// The same gradients as recorded ops of the input (its statistics
+/// recomputed), so that they can be differentiated again.
+fn batch_norm_backward_recorded<T: Float>(
+    x: &Tensor<T>,
+    weight: Option<&Tensor<T>>,
+    g: &Tensor<T>,
+    eps: f64,
+) -> (Tensor<T>, Tensor<T>, Tensor<T>) {
+    let ndim = x.ndim();
+    let dims = statistic_dims(ndim);
+    let centered = x.sub(&x.mean_dims(&dims, true));
+    let invstd = centered
+        .square()
+        .mean_dims(&dims, true)
+        .add_scalar(T::from_f64(eps))
+        .sqrt()
+        .recip();
+    let normalized = centered.mul(&invstd);
+    let scaled_g = match weight {
+        Some(w) => g.mul(&per_channel_view(w, ndim)),
+        None => g.clone(),
+    };
+    let dx = invstd.mul(
+        &scaled_g
+            .sub(&scaled_g.mean_dims(&dims, true))
+            .sub(&normalized.mul(&scaled_g.mul(&normalized).mean_dims(&dims, true))),
+    );
+    let dw = g.mul(&normalized).sum_dims(&dims, false);
+    let db = g.sum_dims(&dims, false);
+    (dx, dw, db)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::autograd::grad_with;
+    use crate::backend::counting::calls;
+    use crate::tensor::{Generator, Tensor};
+
+    /// The fused backward and the recorded one (taken under
+    /// `create_graph`) are the same formula: they agree to rounding, with
+    /// and without the affine parameters, on 2-D and 4-D inputs.
+    #[test]
+    fn fused_and_recorded_backward_agree() {
+        let mut g = Generator::new(3);
+        for shape in [vec![5, 3], vec![4, 3, 2, 5]] {
+            for affine in [true, false] {
+                let x = Tensor::<f64>::randn(&shape, &mut g).add_scalar(7.0).requires_grad();
+                let w = Tensor::<f64>::randn(&[3], &mut g).requires_grad();
+                let b = Tensor::<f64>::randn(&[3], &mut g).requires_grad();
+                let upstream = Tensor::<f64>::randn(&shape, &mut g);
+                let (w_opt, b_opt) = if affine { (Some(&w), Some(&b)) } else { (None, None) };
+                let mut inputs = vec![&x];
+                if affine {
+                    inputs.extend([&w, &b]);
+                }
+                let gradients = |create_graph| {
+                    let (y, _) = x.batch_norm_with_batch_statistics(w_opt, b_opt, 1e-5);
+                    grad_with(&[&y], &[&upstream], &inputs, false, create_graph)
+                };
+                let (fused, recorded) = (gradients(false), gradients(true));
+                for (f, r) in fused.iter().zip(&recorded) {
+                    let (f, r) = (f.as_ref().unwrap().to_vec(), r.as_ref().unwrap().to_vec());
+                    for (a, b) in f.iter().zip(&r) {
+                        assert!((a - b).abs() < 1e-12 * (1.0 + b.abs()), "{shape:?} affine {affine}: {a} vs {b}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A training step through BatchNorm runs the fused loops: one moments
+    /// and one affine pass forward, two passes backward.
+    #[test]
+    fn the_step_runs_the_fused_loops() {
+        let mut g = Generator::new(0);
+        let x = Tensor::<f32>::randn(&[8, 4, 6, 6], &mut g).requires_grad();
+        let w = Tensor::<f32>::ones(&[4]).requires_grad();
+        let (_, counted) = calls(|| {
+            let (y, _) = x.batch_norm_with_batch_statistics(Some(&w), None, 1e-5);
+            y.sum().backward();
+        });
+        for name in ["channel_moments", "channel_affine", "channel_grad_sums", "channel_input_grad"] {
+            assert_eq!(counted.get(name), Some(&1), "{name} in {counted:?}");
+        }
+        assert!(!counted.contains_key("sum_dims"), "{counted:?}");
+    }
+}
