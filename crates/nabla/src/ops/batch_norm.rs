@@ -159,11 +159,17 @@ mod tests {
         let mut g = Generator::new(3);
         for shape in [vec![5, 3], vec![4, 3, 2, 5]] {
             for affine in [true, false] {
-                let x = Tensor::<f64>::randn(&shape, &mut g).add_scalar(7.0).requires_grad();
+                let x = Tensor::<f64>::randn(&shape, &mut g)
+                    .add_scalar(7.0)
+                    .requires_grad();
                 let w = Tensor::<f64>::randn(&[3], &mut g).requires_grad();
                 let b = Tensor::<f64>::randn(&[3], &mut g).requires_grad();
                 let upstream = Tensor::<f64>::randn(&shape, &mut g);
-                let (w_opt, b_opt) = if affine { (Some(&w), Some(&b)) } else { (None, None) };
+                let (w_opt, b_opt) = if affine {
+                    (Some(&w), Some(&b))
+                } else {
+                    (None, None)
+                };
                 let mut inputs = vec![&x];
                 if affine {
                     inputs.extend([&w, &b]);
@@ -176,7 +182,10 @@ mod tests {
                 for (f, r) in fused.iter().zip(&recorded) {
                     let (f, r) = (f.as_ref().unwrap().to_vec(), r.as_ref().unwrap().to_vec());
                     for (a, b) in f.iter().zip(&r) {
-                        assert!((a - b).abs() < 1e-12 * (1.0 + b.abs()), "{shape:?} affine {affine}: {a} vs {b}");
+                        assert!(
+                            (a - b).abs() < 1e-12 * (1.0 + b.abs()),
+                            "{shape:?} affine {affine}: {a} vs {b}"
+                        );
                     }
                 }
             }
@@ -194,7 +203,12 @@ mod tests {
             let (y, _) = x.batch_norm_with_batch_statistics(Some(&w), None, 1e-5);
             y.sum().backward();
         });
-        for name in ["channel_moments", "channel_affine", "channel_grad_sums", "channel_input_grad"] {
+        for name in [
+            "channel_moments",
+            "channel_affine",
+            "channel_grad_sums",
+            "channel_input_grad",
+        ] {
             assert_eq!(counted.get(name), Some(&1), "{name} in {counted:?}");
         }
         assert!(!counted.contains_key("sum_dims"), "{counted:?}");

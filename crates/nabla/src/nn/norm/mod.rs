@@ -14,9 +14,14 @@
 //! channel, LayerNorm over the trailing `normalized_shape` per sample,
 //! GroupNorm over groups of channels (and spatial positions) per sample.
 //!
-//! The forward passes are compositions of differentiable tensor ops (mean,
-//! subtraction, square root, division, broadcasting products), so gradients
-//! and second derivatives come from autodiff and are exact.
+//! BatchNorm with batch statistics (training mode) is one recorded op on
+//! fused loops (`Tensor::batch_norm_with_batch_statistics` in
+//! `ops/batch_norm.rs`): two passes forward and two backward instead of a
+//! dozen each way; under `create_graph` its backward is written in recorded
+//! ops, so second derivatives are exact. The other forward passes are
+//! compositions of differentiable tensor ops (mean, subtraction, square
+//! root, division, broadcasting products), so gradients and second
+//! derivatives come from autodiff and are exact.
 //!
 //! BatchNorm also keeps running estimates of the mean and variance as
 //! buffers (`running_mean`, `running_var`, `num_batches_tracked`: the names
