@@ -114,11 +114,11 @@ fn train_eval_and_predict_end_to_end_on_a_subset() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(
-        text.contains("training lenet5 on mnist (2000 examples, 10000 test)"),
+        text.contains("training lenet5-bn on mnist (2000 examples, 10000 test)"),
         "{text}"
     );
-    // LeNet-5's default rate with Adam (the guide's chapter 5 measures it).
-    assert!(text.contains("lr 3.00e-3"), "{text}");
+    // The default model's rate with Adam (the guide's chapter 5 measures it).
+    assert!(text.contains("lr 1.00e-3"), "{text}");
     assert!(text.contains("test accuracy"), "{text}");
     for file in [
         "model.safetensors",
@@ -151,7 +151,7 @@ fn train_eval_and_predict_end_to_end_on_a_subset() {
     let eval = nabla(&[
         "eval",
         "--model",
-        "lenet5",
+        "lenet5-bn",
         "--checkpoint",
         model.to_str().unwrap(),
     ]);
