@@ -35,6 +35,9 @@ Writes, in crates/nabla/tests/fixtures/pth/:
   lenet5_trained.pth        model.state_dict() of the trained LeNet-5 of
                             lenet5_trained.safetensors (make_trained_lenet_fixture.py),
                             for `nabla eval` and `nabla convert` end to end
+  deflated.pth              conv_bn.pth's entries recompressed with deflate,
+                            which torch.save never writes (nabla refuses it
+                            with a message saying so)
   malicious_system.pth      a zip archive laid out as torch.save's whose
                             data.pkl (written by pickle from an object whose
                             __reduce__ is os.system) would run
@@ -194,6 +197,11 @@ def main():
     conv_bn.load_state_dict(load_file(str(FIXTURES / "conv_bn_weights.safetensors")))
     assert conv_bn.state_dict()["1.num_batches_tracked"].dtype == torch.int64
     torch.save(conv_bn.state_dict(), OUT / "conv_bn.pth")
+    with zipfile.ZipFile(OUT / "conv_bn.pth") as stored, \
+            zipfile.ZipFile(OUT / "deflated.pth", "w", compression=zipfile.ZIP_DEFLATED) as deflated:
+        for entry in stored.infolist():
+            deflated.writestr(entry.filename.replace("conv_bn/", "deflated/"), stored.read(entry))
+    check_loads(OUT / "deflated.pth", conv_bn.state_dict())
 
     lenet = LeNet5()
     lenet.load_state_dict(load_file(str(FIXTURES / "lenet5_weights.safetensors")))

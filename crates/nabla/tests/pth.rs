@@ -253,6 +253,12 @@ fn truncated_and_corrupted_files_are_refused_naming_the_file() {
 }
 
 #[test]
+fn a_compressed_archive_is_refused_saying_why() {
+    let message = assert_refused(&pth("deflated.pth"), "a deflated archive");
+    assert!(message.contains("uncompressed"), "{message}");
+}
+
+#[test]
 fn a_zip_archive_that_is_not_from_torch_save_is_refused() {
     // The smallest zip archive: an end-of-central-directory record alone.
     let mut empty = b"PK\x05\x06".to_vec();

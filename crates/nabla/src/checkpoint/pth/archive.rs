@@ -83,10 +83,12 @@ impl ZipStorages {
         ))
     }
 
-    /// The size of entry `{prefix}{name}`, if the archive has it.
+    /// The size of entry `{prefix}{name}`, if the archive has it (from the
+    /// central directory: nothing is decompressed).
     pub(crate) fn entry_size(&self, name: &str) -> Option<u64> {
         let mut archive = self.archive.lock().unwrap_or_else(|e| e.into_inner());
-        let size = archive.by_name(&format!("{}{name}", self.prefix)).ok()?.size();
+        let index = archive.index_for_name(&format!("{}{name}", self.prefix))?;
+        let size = archive.by_index_raw(index).ok()?.size();
         Some(size)
     }
 
@@ -110,6 +112,10 @@ impl ZipStorages {
         let mut archive = self.archive.lock().unwrap_or_else(|e| e.into_inner());
         let entry = archive.by_name(&full).map_err(|e| match e {
             ZipError::FileNotFound => format!("the archive has no entry {full:?}"),
+            ZipError::UnsupportedArchive(what) => format!(
+                "entry {full:?}: {what}: torch.save stores its entries uncompressed, and nabla reads \
+                 only those"
+            ),
             other => format!("entry {full:?}: {other}"),
         })?;
         if entry.size() > limit {

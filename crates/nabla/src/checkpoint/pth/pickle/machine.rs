@@ -17,6 +17,8 @@ const MAX_GLOBAL_LEN: usize = 1024;
 /// The longest integer `LONG1`/`LONG4` may give, in bytes.
 const MAX_LONG_BYTES: usize = 64;
 
+/// Python's unpickler, restricted: what it builds is in the arena, the
+/// stack and the memo hold plain values and arena indices.
 pub(crate) struct Machine<'a> {
     bytes: &'a [u8],
     pos: usize,
