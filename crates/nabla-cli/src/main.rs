@@ -52,6 +52,8 @@ enum Command {
     Bench(commands::bench::Args),
     /// Draw kernels, a trained model's filters or a digit's feature maps as PNG.
     Show(commands::show::Args),
+    /// Rewrite a PyTorch checkpoint (.pt/.pth from torch.save) as a safetensors file.
+    Convert(commands::convert::Args),
 }
 
 /// How a command that did not fail ended.
@@ -152,6 +154,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => commands::graph::run(args).map(|()| Ending::Done),
         Command::Bench(args) => commands::bench::run(args).map(|()| Ending::Done),
         Command::Show(args) => commands::show::run(args).map(|()| Ending::Done),
+        Command::Convert(args) => commands::convert::run(args).map(|()| Ending::Done),
     };
     match result {
         Ok(Ending::Done) => ExitCode::SUCCESS,

@@ -15,6 +15,12 @@
 //! - [`save_optimizer`] / [`load_optimizer`]: an [`Optimizer`]'s state
 //!   (`state.0.momentum_buffer`, ...) with its learning rate in the metadata.
 //! - [`save_tensors`] / [`load_tensors`] / [`load_metadata`]: any named tensors.
+//! - [`pth`]: PyTorch's own checkpoints (`torch.save`'s `.pt`/`.pth`
+//!   files), read with a restricted unpickler that runs nothing, and
+//!   converted to safetensors. [`load_module`], [`load_tensors`] and
+//!   [`load_metadata`] read them too: a file is taken for a PyTorch
+//!   checkpoint by its first bytes (a zip archive, or a pickle), whatever
+//!   its extension, and for a safetensors file otherwise.
 //!
 //! **Writes are atomic**: the file is written to a temporary file in the same
 //! directory, flushed to disk, then renamed over the target
@@ -52,6 +58,9 @@
 
 mod bounds;
 mod mapped;
+#[cfg(feature = "pth")]
+pub mod pth;
+mod source;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -69,6 +78,8 @@ use crate::tensor::Tensor;
 pub(crate) use bounds::check_optimizer_state;
 use mapped::format_error;
 pub(crate) use mapped::MappedSafetensors;
+pub(crate) use source::is_pytorch;
+use source::TensorFile;
 
 /// The metadata key under which [`save_optimizer`] stores the learning rate.
 pub const LEARNING_RATE_KEY: &str = "learning_rate";
@@ -183,10 +194,10 @@ fn pt_metadata() -> HashMap<String, String> {
 }
 
 /// One tensor's bytes, for the safetensors serializer.
-struct Encoded {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: Vec<u8>,
+pub(crate) struct Encoded {
+    pub(crate) dtype: Dtype,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl View for Encoded {
@@ -263,13 +274,16 @@ fn serialize<T: Float>(
 /// BatchNorm's `num_batches_tracked`) are converted to the float type. The
 /// tensors are fresh (no gradient, not requiring one).
 ///
+/// A PyTorch checkpoint (see [`pth`]) is read as [`pth::PthFile::decode`]
+/// reads it, its tensors in the order of its pickle.
+///
 /// # Errors
 /// [`Error::Io`] if the file cannot be read; [`Error::Format`] if it is not a
 /// valid safetensors file (truncated, a wrong or inconsistent header) or a
 /// tensor has another dtype (`F16`, `BF16`, other integers, ...), naming
 /// the tensor and the dtype.
 pub fn load_tensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Tensor<T>)>> {
-    let file = MappedSafetensors::open(path.as_ref())?;
+    let file = TensorFile::open(path.as_ref())?;
     file.names()
         .into_iter()
         .map(|name| {
@@ -279,7 +293,8 @@ pub fn load_tensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Ten
         .collect()
 }
 
-/// The `"__metadata__"` map of a safetensors file (empty when it has none).
+/// The `"__metadata__"` map of a safetensors file (empty when it has none,
+/// and for a PyTorch checkpoint).
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("nabla_doc_meta_{}.safetensors", std::process::id()));
@@ -293,7 +308,7 @@ pub fn load_tensors<T: Float>(path: impl AsRef<Path>) -> Result<Vec<(String, Ten
 /// # Errors
 /// As [`load_tensors`].
 pub fn load_metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>> {
-    Ok(MappedSafetensors::open(path.as_ref())?.metadata())
+    Ok(TensorFile::open(path.as_ref())?.metadata())
 }
 
 /// What [`load_module`] did, by tensor name.
@@ -351,8 +366,9 @@ impl fmt::Display for LoadReport {
     }
 }
 
-/// Copies the tensors of a safetensors file into `module`'s parameters and
-/// buffers, in place (the module's tensors, and every optimizer holding
+/// Copies the tensors of a safetensors file, or of a PyTorch checkpoint
+/// (`torch.save(model.state_dict(), path)`, see [`pth`]), into `module`'s
+/// parameters and buffers, in place (the module's tensors, and every optimizer holding
 /// them, see the new values), matching them by their `state_dict` names.
 ///
 /// With `strict`, the file must hold exactly the module's tensors with the
@@ -398,7 +414,7 @@ pub fn load_module<T: Float>(
 ) -> Result<LoadReport> {
     let path = path.as_ref();
     let context = || path.display().to_string();
-    let file = MappedSafetensors::open(path)?;
+    let file = TensorFile::open(path)?;
 
     // Every name and shape is checked against the module before any data
     // is read: a file far bigger than the module is refused (with `strict`)
@@ -408,7 +424,7 @@ pub fn load_module<T: Float>(
     let mut report = LoadReport::default();
     let mut to_read = Vec::new();
     for (name, target) in &targets {
-        let Some(info) = file.info(name) else {
+        let Some(shape) = file.shape(name) else {
             if strict {
                 return Err(Error::MissingTensor {
                     context: context(),
@@ -418,19 +434,19 @@ pub fn load_module<T: Float>(
             report.missing.push(name.clone());
             continue;
         };
-        if info.shape != target.shape() {
+        if shape != target.shape() {
             if strict {
                 return Err(Error::ShapeMismatch {
                     context: context(),
                     name: name.clone(),
                     expected: target.shape().to_vec(),
-                    found: info.shape.clone(),
+                    found: shape.to_vec(),
                 });
             }
             report.mismatched.push(ShapeMismatch {
                 name: name.clone(),
                 expected: target.shape().to_vec(),
-                found: info.shape.clone(),
+                found: shape.to_vec(),
             });
             continue;
         }

@@ -9,7 +9,8 @@ use super::running::RunningMeans;
 use super::schedule::EpochScheduler;
 use super::summary::EpochSummary;
 use crate::checkpoint::{
-    check_optimizer_state, load_metadata, load_module, save_tensors, MappedSafetensors, LEARNING_RATE_KEY,
+    check_optimizer_state, is_pytorch, load_metadata, load_module, save_tensors, MappedSafetensors,
+    LEARNING_RATE_KEY,
 };
 use crate::error::{Error, Result};
 use crate::nn::Module;
@@ -504,13 +505,18 @@ pub(super) fn resume_checked(
 /// checkpoint directory meaning its `last.safetensors`) into `model`, in
 /// place: to evaluate or predict with a trained model. A plain module file
 /// (such as `best.safetensors`, or one from
-/// [`save_module`](crate::checkpoint::save_module)) loads too.
+/// [`save_module`](crate::checkpoint::save_module)) loads too, and so does
+/// a PyTorch checkpoint (`torch.save(model.state_dict(), path)`; see
+/// [`checkpoint::pth`](crate::checkpoint::pth)).
 ///
 /// # Errors
 /// As [`load_module`] with `strict`: the file must hold exactly the model's
 /// tensors, with the same shapes.
 pub fn load_model_from_checkpoint(model: &dyn Module, path: impl AsRef<Path>) -> Result<()> {
     let path = resolve(path.as_ref());
+    if is_pytorch(&path) {
+        return load_module(model, &path, true).map(|_| ());
+    }
     let file = MappedSafetensors::open(&path)?;
     if !file.metadata().contains_key(KIND_KEY) {
         return load_module(model, &path, true).map(|_| ());
