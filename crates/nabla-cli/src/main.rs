@@ -10,6 +10,7 @@
 
 mod commands;
 mod data;
+mod digit_grid;
 mod graph_svg;
 mod models;
 mod options;
