@@ -86,17 +86,40 @@ pub fn gradient_penalty<T: Float>(
     generator: &mut Generator,
 ) -> Tensor<T> {
     assert!(
-        real.shape() == fake.shape() && real.ndim() >= 1,
+        real.shape() == fake.shape() && real.ndim() >= 1 && real.shape()[0] > 0,
         "gradient_penalty: real images {:?} and generated ones {:?} differ in shape",
         real.shape(),
         fake.shape()
     );
-    let n = real.shape()[0];
     let mut eps_shape = vec![1; real.ndim()];
-    eps_shape[0] = n;
-    let eps = Tensor::rand(&eps_shape, generator);
+    eps_shape[0] = real.shape()[0];
+    let epsilon = Tensor::rand(&eps_shape, generator);
+    gradient_penalty_at(critic, real, fake, &epsilon)
+}
+
+/// [`gradient_penalty`] at the given mixing weights `epsilon` `[N, 1, ...]`
+/// (one per example, broadcast over its other dimensions):
+/// `x̂ = ε x + (1 - ε) x̃`.
+///
+/// # Panics
+/// If `real` and `fake` differ in shape, `epsilon` is not `[N, 1, ...]`,
+/// or the critic's output is not `[N, 1]`.
+pub fn gradient_penalty_at<T: Float>(
+    critic: impl Fn(&Tensor<T>) -> Tensor<T>,
+    real: &Tensor<T>,
+    fake: &Tensor<T>,
+    epsilon: &Tensor<T>,
+) -> Tensor<T> {
+    let n = real.shape().first().copied().unwrap_or(0);
+    assert!(
+        n > 0 && real.shape() == fake.shape() && epsilon.ndim() == real.ndim() && epsilon.numel() == n && epsilon.shape()[0] == n,
+        "gradient_penalty_at: real images {:?}, generated ones {:?} and weights {:?} (expected [N, 1, ...])",
+        real.shape(),
+        fake.shape(),
+        epsilon.shape()
+    );
     let fake = fake.detach();
-    let between = fake.add(&eps.mul(&real.detach().sub(&fake))).requires_grad();
+    let between = fake.add(&epsilon.mul(&real.detach().sub(&fake))).requires_grad();
     let values = critic(&between);
     assert!(
         values.shape() == [n, 1],

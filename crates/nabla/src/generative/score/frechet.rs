@@ -63,11 +63,12 @@ impl FeatureStats {
 ///
 /// `||μ₁ - μ₂||² + tr(Σ₁ + Σ₂ - 2 (Σ₁ Σ₂)^½)`.
 ///
-/// The trace of the square root is computed as that of the symmetric
-/// `(Σ₁^½ Σ₂ Σ₁^½)^½`, which has the same eigenvalues as `(Σ₁ Σ₂)^½`, with
-/// two symmetric eigen-decompositions (nalgebra's `SymmetricEigen`);
-/// eigenvalues that rounding makes slightly negative count as 0. The
-/// result agrees with `scipy.linalg.sqrtm` as the FID reference code uses it.
+/// The trace of the square root is the sum of the singular values of
+/// `Σ₁^½ Σ₂^½` (its square, `Σ₁^½ Σ₂ Σ₁^½`, has the eigenvalues of `Σ₁ Σ₂`),
+/// with the symmetric square roots from nalgebra's `SymmetricEigen`
+/// (eigenvalues that rounding makes slightly negative count as 0) and its
+/// SVD. The result agrees with `scipy.linalg.sqrtm` as the FID reference
+/// code uses it.
 ///
 /// ```
 /// use nabla::generative::{frechet_distance, FeatureStats};
@@ -93,14 +94,12 @@ pub fn frechet_distance(a: &FeatureStats, b: &FeatureStats) -> f64 {
     let mean_gap = DVector::from_column_slice(&a.mean) - DVector::from_column_slice(&b.mean);
     let sigma_a = DMatrix::from_row_slice(d, d, &a.covariance);
     let sigma_b = DMatrix::from_row_slice(d, d, &b.covariance);
-    let root_a = symmetric_sqrt(&sigma_a);
-    let product = &root_a * &sigma_b * &root_a;
-    // Symmetrised: rounding leaves the product off symmetric by ~1e-16.
-    let product = (&product + product.transpose()) * 0.5;
-    let trace_root: f64 = SymmetricEigen::new(product)
-        .eigenvalues
+    // tr (Σ₁ Σ₂)^½ = tr (Σ₁^½ Σ₂ Σ₁^½)^½ = the sum of the singular values
+    // of Σ₁^½ Σ₂^½ (whose square is that product): no product of the two
+    // covariances is formed, so small eigenvalues keep their precision.
+    let trace_root: f64 = (symmetric_sqrt(&sigma_a) * symmetric_sqrt(&sigma_b))
+        .singular_values()
         .iter()
-        .map(|&l| l.max(0.0).sqrt())
         .sum();
     mean_gap.norm_squared() + sigma_a.trace() + sigma_b.trace() - 2.0 * trace_root
 }
