@@ -42,7 +42,10 @@ pub fn run(args: &Args) -> Result<(), String> {
 fn interpolation_noise(rows: usize, latent: usize, noise: &mut Generator) -> Tensor {
     let points: Vec<Tensor> = (0..rows)
         .flat_map(|_| {
-            let (a, b) = (Tensor::randn(&[1, latent], noise), Tensor::randn(&[1, latent], noise));
+            let (a, b) = (
+                Tensor::randn(&[1, latent], noise),
+                Tensor::randn(&[1, latent], noise),
+            );
             (0..ROW)
                 .map(|i| {
                     let t = i as f32 / (ROW - 1) as f32;

@@ -15,8 +15,8 @@ const BATCH: usize = 64;
 /// `benches/torch_gan.py` times the same step in PyTorch.
 pub fn dcgan_train_samples_per_second(repetitions: usize) -> f64 {
     let gan = Gan::new(GanKind::Dcgan, &GanConfig::default(), &mut Generator::new(9));
-    let mut trainer = GanTrainer::new(gan, GanTraining::for_kind(GanKind::Dcgan), 10)
-        .expect("DCGAN's settings are valid");
+    let mut trainer =
+        GanTrainer::new(gan, GanTraining::for_kind(GanKind::Dcgan), 10).expect("DCGAN's settings are valid");
     let real = Tensor::rand(&[BATCH, 1, 28, 28], &mut Generator::new(11))
         .mul_scalar(2.0)
         .add_scalar(-1.0);

@@ -232,7 +232,9 @@ pub fn benchmarks() -> Vec<(&'static str, Measure)> {
         ("gpt_generate_tokens_per_s", |r| {
             gpt_generate_tokens_per_second(r.div_ceil(2))
         }),
-        ("dcgan_train_samples_per_s", |r| dcgan_train_samples_per_second(r * 2)),
+        ("dcgan_train_samples_per_s", |r| {
+            dcgan_train_samples_per_second(r * 2)
+        }),
     ]
 }
 

@@ -181,7 +181,7 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         .map_err(|e| format!("cannot create {}: {e}", samples_dir.display()))?;
 
     let reference = (settings.score_samples > 0)
-        .then(|| reference(&load(Split::Test)?, &train_set))
+        .then(|| reference(&load(Split::Test)?, &train_set, examples))
         .transpose()?;
 
     let mut init = Generator::new(settings.seed);
@@ -347,15 +347,15 @@ fn clear_pictures(out: &Path, samples_dir: &Path) -> Result<(), String> {
 }
 
 /// The judge, with the reference figures printed: the MNIST score of the
-/// training digits and their Fréchet distance to the test digits.
-fn reference(test_set: &Mnist, train_set: &Mnist) -> Result<Reference, String> {
+/// first `examples` training digits (those the run trains on) and their
+/// Fréchet distance to the test digits.
+fn reference(test_set: &Mnist, train_set: &Mnist, examples: usize) -> Result<Reference, String> {
     let judge = MnistJudge::bundled().map_err(|e| e.to_string())?;
     let test_stats = judge.feature_stats(&mnist_images(test_set, 0..test_set.len()));
-    let train_images = mnist_images(train_set, 0..train_set.len());
+    let train_images = mnist_images(train_set, 0..examples);
     say!(
-        "reference: the {} MNIST training digits score {:.3} and are at Fréchet LeNet distance {:.3} from the {} \
-         test digits",
-        train_set.len(),
+        "reference: the {examples} MNIST training digits score {:.3} and are at Fréchet LeNet distance {:.3} from \
+         the {} test digits",
         judge.mnist_score(&train_images),
         frechet_distance(&judge.feature_stats(&train_images), &test_stats),
         test_set.len()

@@ -112,7 +112,11 @@ pub fn gradient_penalty_at<T: Float>(
 ) -> Tensor<T> {
     let n = real.shape().first().copied().unwrap_or(0);
     assert!(
-        n > 0 && real.shape() == fake.shape() && epsilon.ndim() == real.ndim() && epsilon.numel() == n && epsilon.shape()[0] == n,
+        n > 0
+            && real.shape() == fake.shape()
+            && epsilon.ndim() == real.ndim()
+            && epsilon.numel() == n
+            && epsilon.shape()[0] == n,
         "gradient_penalty_at: real images {:?}, generated ones {:?} and weights {:?} (expected [N, 1, ...])",
         real.shape(),
         fake.shape(),
