@@ -11,8 +11,6 @@ pub use judge::{classifier_score, MnistJudge};
 #[cfg(feature = "data")]
 pub use judge::{BUNDLED_JUDGE_FILE, BUNDLED_JUDGE_SHA256};
 
-use std::ops::Range;
-
 /// The images `range` of an MNIST-like data set (one byte per pixel,
 /// 28x28) as `[N, 1, 28, 28]` in [0, 1] (byte / 255), what
 /// [`MnistJudge`] takes.
@@ -20,7 +18,7 @@ use std::ops::Range;
 /// # Panics
 /// If the range runs past the data set or its images are not 28x28.
 #[cfg(feature = "data")]
-pub fn mnist_images(dataset: &crate::data::Mnist, range: Range<usize>) -> crate::Tensor {
+pub fn mnist_images(dataset: &crate::data::Mnist, range: std::ops::Range<usize>) -> crate::Tensor {
     let pixels = dataset.pixels();
     assert!(
         range.end * 784 <= pixels.len(),
