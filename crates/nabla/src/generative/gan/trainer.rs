@@ -178,7 +178,7 @@ impl GanTrainer {
             });
         }
         let adam = AdamConfig::new(training.lr).betas(training.betas.0, training.betas.1);
-        let g_optimizer = Adam::try_new(gan.generator.parameters(), adam.clone())?;
+        let g_optimizer = Adam::try_new(gan.generator.parameters(), adam)?;
         let d_optimizer = Adam::try_new(gan.discriminator.parameters(), adam)?;
         Ok(GanTrainer {
             gan,
