@@ -75,12 +75,10 @@ fn main() -> nabla::Result<()> {
             trainer.step(&real.index_select(0, &indices));
         }
         let z = Tensor::randn(&[10_000, 100], &mut Generator::new(epoch as u64));
-        let samples = Tensor::cat(
-            &(0..20)
-                .map(|c| digits(trainer.gan_mut(), &z.narrow(0, c * 500, 500)))
-                .collect::<Vec<_>>(),
-            0,
-        );
+        let chunks: Vec<Tensor> = (0..20)
+            .map(|c| digits(trainer.gan_mut(), &z.narrow(0, c * 500, 500)))
+            .collect();
+        let samples = Tensor::cat(chunks, 0);
         println!(
             "epoch {epoch:>2}: MNIST score {:.3}, Fréchet LeNet distance {:.2} ({:.0}s)",
             judge.mnist_score(&samples),
