@@ -194,6 +194,11 @@ def torch_benchmarks(torch, repetitions):
     out["gpt_train_tokens_per_s"] = torch_lm.gpt_train_tokens_per_s(r)
     out["lstm_train_tokens_per_s"] = torch_lm.lstm_train_tokens_per_s(r)
     out["gpt_generate_tokens_per_s"] = torch_lm.gpt_generate_tokens_per_s(r)
+
+    log("torch: DCGAN")
+    import torch_gan
+
+    out["dcgan_train_samples_per_s"] = torch_gan.dcgan_train_samples_per_s(r)
     return out
 
 
@@ -379,6 +384,7 @@ ROWS = [
     ("gpt_train_tokens_per_s", "char-GPT train 12x64 (tokens/s)", True, 2.0, "≥ 2.0x PyTorch", "torch"),
     ("lstm_train_tokens_per_s", "char-LSTM train 50x50 (tokens/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
     ("gpt_generate_tokens_per_s", "char-GPT generate, greedy (tokens/s)", True, 3.0, "≥ 3.0x PyTorch", "torch"),
+    ("dcgan_train_samples_per_s", "DCGAN train bs64 (samples/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
 ]
 
 

@@ -25,6 +25,10 @@ pub enum ModelKind {
     CharGpt,
     /// The character-level LSTM (a language model).
     CharLstm,
+    /// DCGAN at 28x28 (a generative model: `nabla sample` draws from it).
+    Dcgan,
+    /// WGAN-GP with the DCGAN generator and a critic without BatchNorm.
+    WganGp,
 }
 
 impl FromStr for ModelKind {
@@ -38,8 +42,11 @@ impl FromStr for ModelKind {
             "cnn" => Ok(ModelKind::Cnn),
             "char-gpt" => Ok(ModelKind::CharGpt),
             "char-lstm" => Ok(ModelKind::CharLstm),
+            "dcgan" => Ok(ModelKind::Dcgan),
+            "wgan-gp" => Ok(ModelKind::WganGp),
             other => Err(format!(
-                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt or char-lstm)"
+                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt, char-lstm, \
+                 dcgan or wgan-gp)"
             )),
         }
     }
@@ -55,6 +62,8 @@ impl fmt::Display for ModelKind {
             ModelKind::Cnn => "cnn",
             ModelKind::CharGpt => "char-gpt",
             ModelKind::CharLstm => "char-lstm",
+            ModelKind::Dcgan => "dcgan",
+            ModelKind::WganGp => "wgan-gp",
         })
     }
 }
@@ -63,6 +72,11 @@ impl ModelKind {
     /// True for the models that read text (`char-gpt`, `char-lstm`).
     pub fn is_language_model(self) -> bool {
         matches!(self, ModelKind::CharGpt | ModelKind::CharLstm)
+    }
+
+    /// True for the GANs (`dcgan`, `wgan-gp`).
+    pub fn is_gan(self) -> bool {
+        matches!(self, ModelKind::Dcgan | ModelKind::WganGp)
     }
 
     /// The input shape of one example the model expects by default.
@@ -108,6 +122,10 @@ impl ModelKind {
             ModelKind::CharGpt | ModelKind::CharLstm => Err(format!(
                 "{self} is a language model: it trains on text (nabla train --model {self} --dataset \
                  tinyshakespeare) and writes with nabla generate"
+            )),
+            ModelKind::Dcgan | ModelKind::WganGp => Err(format!(
+                "{self} is a GAN: it trains with nabla train --model {self} --dataset mnist and draws digits \
+                 with nabla sample"
             )),
         }
     }

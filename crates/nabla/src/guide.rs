@@ -28,5 +28,8 @@ pub mod ch06_rnn {}
 #[doc = include_str!("../../../docs/guide/ch07-attention.md")]
 pub mod ch07_attention {}
 
+#[doc = include_str!("../../../docs/guide/ch11-gans.md")]
+pub mod ch11_gans {}
+
 #[doc = include_str!("../../../docs/FROM_PYTORCH.md")]
 pub mod from_pytorch {}

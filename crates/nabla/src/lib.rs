@@ -59,6 +59,7 @@ pub mod data;
 mod element;
 mod error;
 pub mod fs;
+pub mod generative;
 pub mod guide;
 mod kernels;
 mod layout;

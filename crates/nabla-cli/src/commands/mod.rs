@@ -7,6 +7,8 @@ pub mod eval;
 pub mod generate;
 pub mod graph;
 pub mod predict;
+pub mod sample;
+pub mod sample_gan;
 pub mod show;
 pub mod summary;
 pub mod train;

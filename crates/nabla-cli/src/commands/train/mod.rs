@@ -5,6 +5,7 @@
 //! number of steps instead (see [`language`]).
 
 mod folder;
+mod gan;
 mod language;
 mod progress;
 mod settings;
@@ -24,6 +25,7 @@ use nabla::train::{
     fit, install_ctrlc_handler, Classification, EpochScheduler, Outcome, TrainConfig, TrainingCheckpoint,
 };
 
+pub use gan::GanArgs;
 pub use settings::{Args, OptimizerKind, ScheduleKind, Settings};
 
 use crate::data::{DatasetKind, Normalization};
@@ -125,6 +127,9 @@ impl Resumed {
 fn train(args: Args) -> Result<Ending, String> {
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
         return language::train(&args, model);
+    }
+    if let Some(model) = args.model.filter(|m| m.is_gan()) {
+        return gan::train(&args, model);
     }
     let started = Instant::now();
     let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;

@@ -1,0 +1,473 @@
+//! `nabla train --model dcgan|wgan-gp --dataset mnist`: a GAN trained for
+//! `--epochs` passes over the MNIST training digits (scaled to [-1, 1]),
+//! each epoch ending with a grid of samples from fixed noise
+//! (`samples/epoch-NN.png`, and all grids so far as `samples.gif`), the
+//! MNIST score and the Fréchet LeNet distance to the test set of
+//! `--score-samples` generated digits, a metrics line and the checkpoint.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use nabla::data::{LabeledDataset, Mnist, Split};
+use nabla::generative::{
+    frechet_distance, mnist_images, save_gan, tanh_to_unit, FeatureStats, Gan, GanConfig, GanKind, GanStep,
+    GanTrainer, GanTraining, MnistJudge,
+};
+use nabla::nn::Module;
+use nabla::train::{install_ctrlc_handler, EpochSummary, Interrupt, Metrics, MetricsLog};
+use nabla::{no_grad, Generator, Tensor};
+
+use super::folder::{self, CURVES_FILE, METRICS_FILE, MODEL_FILE};
+use super::settings::Args;
+use crate::data::{DatasetKind, Normalization};
+use crate::digit_grid::{grid, write_gif, write_png};
+use crate::models::ModelKind;
+use crate::output::say;
+use crate::plot::write_curves;
+use crate::Ending;
+
+/// The folder of the per-epoch grids.
+const SAMPLES_DIR: &str = "samples";
+/// The animation of the grids.
+const GIF_FILE: &str = "samples.gif";
+/// Digits in the fixed-noise grid (8 x 8).
+const GRID_SAMPLES: usize = 64;
+/// Digits per generator pass when sampling for the scores.
+const SAMPLE_CHUNK: usize = 500;
+
+/// The options of `nabla train --model dcgan|wgan-gp`.
+#[derive(clap::Args, Clone, Debug, Default)]
+#[command(next_help_heading = "GANs (--model dcgan or wgan-gp)")]
+pub struct GanArgs {
+    /// The length of the noise vector z, 1 to 65,536 [default: 100].
+    #[arg(long, value_parser = crate::options::width)]
+    pub latent_dim: Option<usize>,
+    /// Channels of the 14x14 layers of both networks (the 7x7 ones have
+    /// twice as many), 1 to 65,536 [default: 64].
+    #[arg(long, value_parser = crate::options::width)]
+    pub feature_maps: Option<usize>,
+    /// Critic steps per generator step (wgan-gp), 1 to 1,024 [default: 5].
+    #[arg(long, value_parser = crate::options::layers)]
+    pub n_critic: Option<usize>,
+    /// The weight of the gradient penalty (wgan-gp), at least 0 [default: 10].
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::options::non_negative)]
+    pub gp_lambda: Option<f64>,
+    /// Generated digits scored after each epoch (MNIST score and Fréchet
+    /// LeNet distance to the test set), 0 to skip, at most 100,000 [default: 10000].
+    #[arg(long, value_parser = crate::options::steps)]
+    pub score_samples: Option<usize>,
+    /// Adam's first beta [default: 0.5 for dcgan, 0 for wgan-gp].
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::options::below_one)]
+    pub beta1: Option<f64>,
+}
+
+/// The most digits `--score-samples` may ask for.
+const MAX_SCORE_SAMPLES: usize = 100_000;
+
+/// The settings of a GAN run.
+struct GanSettings {
+    kind: GanKind,
+    config: GanConfig,
+    training: GanTraining,
+    epochs: usize,
+    batch_size: usize,
+    seed: u64,
+    limit: Option<usize>,
+    score_samples: usize,
+}
+
+impl GanSettings {
+    fn resolve(args: &Args, model: ModelKind) -> Result<Self, String> {
+        let kind = if model == ModelKind::Dcgan {
+            GanKind::Dcgan
+        } else {
+            GanKind::WganGp
+        };
+        let refused: [(&str, bool); 9] = [
+            ("--resume", args.resume.is_some()),
+            ("--optimizer", args.optimizer.is_some()),
+            ("--momentum", args.momentum.is_some()),
+            ("--weight-decay", args.weight_decay.is_some()),
+            ("--schedule", args.schedule.is_some()),
+            ("--augment", args.augment),
+            ("--no-normalize", args.no_normalize),
+            ("--max-steps", args.language.max_steps.is_some()),
+            ("--block-size", args.language.block_size.is_some()),
+        ];
+        if let Some((option, _)) = refused.iter().find(|(_, given)| *given) {
+            return Err(format!(
+                "{option} is not an option of {model}: a GAN trains both networks with Adam at a constant rate \
+                 on digits scaled to [-1, 1], for --epochs from the start"
+            ));
+        }
+        let dataset = args.dataset.clone().unwrap_or(DatasetKind::Mnist);
+        if dataset != DatasetKind::Mnist {
+            return Err(format!(
+                "{model} trains on mnist (its samples are judged by a LeNet-5 trained on MNIST), not {}",
+                dataset.spec()
+            ));
+        }
+        let gan = &args.gan;
+        if kind == GanKind::Dcgan {
+            for (option, given) in [
+                ("--n-critic", gan.n_critic.is_some()),
+                ("--gp-lambda", gan.gp_lambda.is_some()),
+            ] {
+                if given {
+                    return Err(format!("{option} is an option of wgan-gp, not of dcgan"));
+                }
+            }
+        }
+        let score_samples = gan.score_samples.unwrap_or(10_000);
+        if score_samples > MAX_SCORE_SAMPLES || score_samples == 1 {
+            return Err(format!(
+                "--score-samples {score_samples}: give 0 (no scores) or 2 to {MAX_SCORE_SAMPLES}"
+            ));
+        }
+        let defaults = GanTraining::for_kind(kind);
+        let training = GanTraining {
+            lr: args.lr.unwrap_or(defaults.lr),
+            betas: (gan.beta1.unwrap_or(defaults.betas.0), defaults.betas.1),
+            n_critic: gan.n_critic.unwrap_or(defaults.n_critic),
+            gp_lambda: gan.gp_lambda.unwrap_or(defaults.gp_lambda),
+        };
+        let defaults = GanConfig::default();
+        Ok(GanSettings {
+            kind,
+            config: GanConfig {
+                latent_dim: gan.latent_dim.unwrap_or(defaults.latent_dim),
+                feature_maps: gan.feature_maps.unwrap_or(defaults.feature_maps),
+            },
+            training,
+            epochs: args.epochs.unwrap_or(10),
+            batch_size: args.batch_size.unwrap_or(64),
+            seed: args.seed.unwrap_or(0),
+            limit: args.limit,
+            score_samples,
+        })
+    }
+}
+
+/// What the judge compares generated digits with.
+struct Reference {
+    judge: MnistJudge,
+    test_stats: FeatureStats,
+}
+
+/// Trains a GAN; the caller has checked `model` is one.
+pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
+    let started = Instant::now();
+    let settings = GanSettings::resolve(args, model)?;
+    let load = |split| {
+        match &args.data_dir {
+            None => Mnist::bundled(split),
+            Some(dir) => Mnist::load(dir, split),
+        }
+        .map_err(|e| e.to_string())
+    };
+    let train_set = load(Split::Train)?;
+    let examples = settings.limit.unwrap_or(usize::MAX).min(train_set.len());
+
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| folder::default_folder(&model.to_string(), "mnist"));
+    let claim = folder::claim(&out, false, args.overwrite)?;
+    let samples_dir = out.join(SAMPLES_DIR);
+    clear_pictures(&out, &samples_dir)?;
+    std::fs::create_dir_all(&samples_dir)
+        .map_err(|e| format!("cannot create {}: {e}", samples_dir.display()))?;
+
+    let reference = (settings.score_samples > 0)
+        .then(|| reference(&load(Split::Test)?, &train_set, examples))
+        .transpose()?;
+
+    let mut init = Generator::new(settings.seed);
+    let gan = Gan::new(settings.kind, &settings.config, &mut init);
+    let mut trainer =
+        GanTrainer::new(gan, settings.training.clone(), settings.seed ^ 0x6a4).map_err(|e| e.to_string())?;
+    let fixed_noise = Tensor::randn(
+        &[GRID_SAMPLES, settings.config.latent_dim],
+        &mut Generator::new(settings.seed ^ 0xf1ed),
+    );
+    let subset: Arc<dyn LabeledDataset> = if examples < train_set.len() {
+        Arc::new(nabla::data::Subset::new(
+            Arc::new(train_set),
+            (0..examples).collect(),
+        ))
+    } else {
+        Arc::new(train_set)
+    };
+    let tanh_range = Normalization {
+        mean: vec![0.5],
+        std: vec![0.5],
+    };
+    let loader = DatasetKind::Mnist.loader(
+        subset,
+        Split::Train,
+        &tanh_range,
+        settings.batch_size,
+        settings.seed,
+        args.workers,
+    );
+
+    let metrics_path = out.join(METRICS_FILE);
+    let mut metrics_log = MetricsLog::append(&metrics_path).map_err(|e| e.to_string())?;
+    install_ctrlc_handler();
+    let interrupt = Interrupt::ctrl_c();
+    say!(
+        "training {model} ({} + {} parameters) on mnist ({examples} digits) for {} epochs, batch {}, Adam lr {:.0e} \
+         betas ({}, {}){} on {} threads, into {} ({})",
+        trainer.gan().generator.num_parameters(),
+        trainer.gan().discriminator.num_parameters(),
+        settings.epochs,
+        settings.batch_size,
+        settings.training.lr,
+        settings.training.betas.0,
+        settings.training.betas.1,
+        if settings.kind == GanKind::WganGp {
+            format!(
+                ", {} critic steps per generator step, penalty weight {}",
+                settings.training.n_critic, settings.training.gp_lambda
+            )
+        } else {
+            String::new()
+        },
+        rayon::current_num_threads(),
+        out.display(),
+        claim.describe()
+    );
+
+    let model_path = out.join(MODEL_FILE);
+    let gif_path = out.join(GIF_FILE);
+    let mut frames = Vec::new();
+    let mut history = Vec::new();
+    let mut interrupted = false;
+    for epoch in 0..settings.epochs {
+        let epoch_start = Instant::now();
+        let bar = epoch_bar(epoch, settings.epochs, loader.num_batches());
+        let mut sums = StepSums::default();
+        for batch in loader.epoch(epoch) {
+            let step = trainer.step(&batch.inputs);
+            sums.add(&step, batch.inputs.shape()[0]);
+            if !step.d_loss.is_finite() || step.g_loss.is_some_and(|l| !l.is_finite()) {
+                bar.finish_and_clear();
+                return Err(format!(
+                    "training diverged in epoch {}: a loss is not a finite number (try a lower --lr); {} holds \
+                     the last finished epoch",
+                    epoch + 1,
+                    model_path.display()
+                ));
+            }
+            bar.inc(1);
+            bar.set_message(format!(
+                "d_loss {:.3} g_loss {:.3} {:.0} img/s",
+                step.d_loss,
+                sums.g_loss(),
+                sums.examples as f64 / epoch_start.elapsed().as_secs_f64()
+            ));
+            if interrupt.is_triggered() {
+                interrupted = true;
+                break;
+            }
+        }
+        bar.finish_and_clear();
+        if interrupted {
+            interrupt.take();
+            say!(
+                "interrupted in epoch {}: {} holds the last finished epoch",
+                epoch + 1,
+                model_path.display()
+            );
+            break;
+        }
+        let train_seconds = epoch_start.elapsed().as_secs_f64();
+
+        let gan = trainer.gan_mut();
+        let picture = grid(&tanh_to_unit(&sample(gan, &fixed_noise)), 8);
+        write_png(&samples_dir.join(format!("epoch-{:02}.png", epoch + 1)), &picture)?;
+        frames.push(picture);
+        write_gif(&gif_path, &frames, 50)?;
+        let validation = reference
+            .as_ref()
+            .map(|r| judge(gan, r, settings.score_samples, settings.seed ^ epoch as u64));
+        save_gan(gan, &model_path).map_err(|e| e.to_string())?;
+
+        let summary = EpochSummary {
+            epoch,
+            step: None,
+            train: sums.metrics(settings.kind),
+            validation,
+            lr: settings.training.lr,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+            images_per_second: sums.examples as f64 / train_seconds,
+        };
+        metrics_log.write_epoch(&summary).map_err(|e| e.to_string())?;
+        say!("{}", epoch_line(&summary, settings.epochs, train_seconds));
+        history.push(summary);
+        write_curves(&out.join(CURVES_FILE), &history)?;
+    }
+    if history.is_empty() {
+        return Ok(Ending::Interrupted);
+    }
+    say!("wrote {}", model_path.display());
+    say!("wrote {}", metrics_path.display());
+    say!("wrote {}", out.join(CURVES_FILE).display());
+    say!(
+        "wrote {} and {}/epoch-NN.png",
+        gif_path.display(),
+        samples_dir.display()
+    );
+    say!(
+        "draw digits with: nabla sample --checkpoint {}",
+        model_path.display()
+    );
+    say!("done in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(if interrupted {
+        Ending::Interrupted
+    } else {
+        Ending::Done
+    })
+}
+
+/// Removes the grids and the animation a replaced run left (`folder::claim`
+/// removes the files every run writes).
+fn clear_pictures(out: &Path, samples_dir: &Path) -> Result<(), String> {
+    let gif = out.join(GIF_FILE);
+    if gif.exists() {
+        std::fs::remove_file(&gif).map_err(|e| format!("cannot remove {}: {e}", gif.display()))?;
+    }
+    if samples_dir.is_dir() {
+        std::fs::remove_dir_all(samples_dir)
+            .map_err(|e| format!("cannot remove {}: {e}", samples_dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The judge, with the reference figures printed: the MNIST score of the
+/// first `examples` training digits (those the run trains on) and their
+/// Fréchet distance to the test digits.
+fn reference(test_set: &Mnist, train_set: &Mnist, examples: usize) -> Result<Reference, String> {
+    let judge = MnistJudge::bundled().map_err(|e| e.to_string())?;
+    let test_stats = judge.feature_stats(&mnist_images(test_set, 0..test_set.len()));
+    let train_images = mnist_images(train_set, 0..examples);
+    say!(
+        "reference: the {examples} MNIST training digits score {:.3} and are at Fréchet LeNet distance {:.3} from \
+         the {} test digits",
+        judge.mnist_score(&train_images),
+        frechet_distance(&judge.feature_stats(&train_images), &test_stats),
+        test_set.len()
+    );
+    Ok(Reference { judge, test_stats })
+}
+
+/// The generator's digits for `noise`, in evaluation mode (BatchNorm with
+/// its running statistics), without a graph.
+fn sample(gan: &mut Gan, noise: &Tensor) -> Tensor {
+    gan.generator.eval();
+    let images = no_grad(|| gan.generator.forward(noise));
+    gan.generator.train(true);
+    images
+}
+
+/// The MNIST score and Fréchet LeNet distance to the test set of `count`
+/// generated digits.
+fn judge(gan: &mut Gan, reference: &Reference, count: usize, seed: u64) -> Metrics {
+    let mut noise = Generator::new(seed);
+    let latent = gan.config().latent_dim;
+    let chunks: Vec<Tensor> = (0..count)
+        .step_by(SAMPLE_CHUNK)
+        .map(|start| {
+            let z = Tensor::randn(&[SAMPLE_CHUNK.min(count - start), latent], &mut noise);
+            tanh_to_unit(&sample(gan, &z))
+        })
+        .collect();
+    let images = Tensor::cat(&chunks, 0);
+    let score = reference.judge.mnist_score(&images);
+    let distance = frechet_distance(&reference.judge.feature_stats(&images), &reference.test_stats);
+    [("mnist_score", score), ("frechet_distance", distance)]
+        .into_iter()
+        .collect()
+}
+
+/// Sums of an epoch's step figures, weighted by batch size.
+#[derive(Default)]
+struct StepSums {
+    examples: usize,
+    d_loss: f64,
+    g_loss: f64,
+    g_steps: usize,
+    d_real: f64,
+    d_fake: f64,
+    penalty: f64,
+}
+
+impl StepSums {
+    fn add(&mut self, step: &GanStep, n: usize) {
+        let w = n as f64;
+        self.examples += n;
+        self.d_loss += w * step.d_loss;
+        self.d_real += w * step.d_real;
+        self.d_fake += w * step.d_fake;
+        self.penalty += w * step.gradient_penalty.unwrap_or(0.0);
+        if let Some(g) = step.g_loss {
+            self.g_loss += g;
+            self.g_steps += 1;
+        }
+    }
+
+    /// The mean generator loss over the generator steps so far.
+    fn g_loss(&self) -> f64 {
+        self.g_loss / self.g_steps.max(1) as f64
+    }
+
+    fn metrics(&self, kind: GanKind) -> Metrics {
+        let n = self.examples.max(1) as f64;
+        let mut m: Metrics = [
+            ("d_loss", self.d_loss / n),
+            ("g_loss", self.g_loss()),
+            ("d_real", self.d_real / n),
+            ("d_fake", self.d_fake / n),
+        ]
+        .into_iter()
+        .collect();
+        if kind == GanKind::WganGp {
+            m.insert("gradient_penalty", self.penalty / n);
+        }
+        m
+    }
+}
+
+fn epoch_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{}/{epochs}", epoch + 1));
+    bar
+}
+
+fn epoch_line(s: &EpochSummary, epochs: usize, train_seconds: f64) -> String {
+    let get = |name| s.train_metric(name).unwrap_or(f64::NAN);
+    let scores = s.validation.as_ref().map_or(String::new(), |v| {
+        format!(
+            "  MNIST score {:.3}  Fréchet {:.3}",
+            v.get("mnist_score").unwrap_or(f64::NAN),
+            v.get("frechet_distance").unwrap_or(f64::NAN)
+        )
+    });
+    format!(
+        "epoch {:>3}/{epochs}: d_loss {:.4} g_loss {:.4} D(x) {:.3} D(G(z)) {:.3}{scores}  {:.1}s ({:.0} img/s)",
+        s.epoch + 1,
+        get("d_loss"),
+        get("g_loss"),
+        get("d_real"),
+        get("d_fake"),
+        train_seconds,
+        s.images_per_second
+    )
+}
