@@ -25,6 +25,12 @@ pub enum ModelKind {
     CharGpt,
     /// The character-level LSTM (a language model).
     CharLstm,
+    /// The MLP autoencoder (a generative model).
+    Ae,
+    /// The convolutional autoencoder (a generative model).
+    ConvAe,
+    /// The variational autoencoder of PyTorch's examples/vae (a generative model).
+    Vae,
 }
 
 impl FromStr for ModelKind {
@@ -38,8 +44,12 @@ impl FromStr for ModelKind {
             "cnn" => Ok(ModelKind::Cnn),
             "char-gpt" => Ok(ModelKind::CharGpt),
             "char-lstm" => Ok(ModelKind::CharLstm),
+            "ae" => Ok(ModelKind::Ae),
+            "conv-ae" => Ok(ModelKind::ConvAe),
+            "vae" => Ok(ModelKind::Vae),
             other => Err(format!(
-                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt or char-lstm)"
+                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt, char-lstm, \
+                 ae, conv-ae or vae)"
             )),
         }
     }
@@ -55,6 +65,9 @@ impl fmt::Display for ModelKind {
             ModelKind::Cnn => "cnn",
             ModelKind::CharGpt => "char-gpt",
             ModelKind::CharLstm => "char-lstm",
+            ModelKind::Ae => "ae",
+            ModelKind::ConvAe => "conv-ae",
+            ModelKind::Vae => "vae",
         })
     }
 }
@@ -63,6 +76,11 @@ impl ModelKind {
     /// True for the models that read text (`char-gpt`, `char-lstm`).
     pub fn is_language_model(self) -> bool {
         matches!(self, ModelKind::CharGpt | ModelKind::CharLstm)
+    }
+
+    /// True for the autoencoders and the VAE (`ae`, `conv-ae`, `vae`).
+    pub fn is_autoencoder(self) -> bool {
+        matches!(self, ModelKind::Ae | ModelKind::ConvAe | ModelKind::Vae)
     }
 
     /// The input shape of one example the model expects by default.
@@ -108,6 +126,10 @@ impl ModelKind {
             ModelKind::CharGpt | ModelKind::CharLstm => Err(format!(
                 "{self} is a language model: it trains on text (nabla train --model {self} --dataset \
                  tinyshakespeare) and writes with nabla generate"
+            )),
+            ModelKind::Ae | ModelKind::ConvAe | ModelKind::Vae => Err(format!(
+                "{self} is a generative model, not a classifier: it trains with nabla train --model {self} and \
+                 draws with nabla sample"
             )),
         }
     }

@@ -63,6 +63,7 @@ pub mod distributions;
 mod element;
 mod error;
 pub mod fs;
+pub mod generative;
 pub mod guide;
 mod kernels;
 mod layout;

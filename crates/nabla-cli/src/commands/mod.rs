@@ -6,6 +6,7 @@ pub mod eval;
 pub mod generate;
 pub mod graph;
 pub mod predict;
+pub mod sample;
 pub mod show;
 pub mod summary;
 pub mod train;

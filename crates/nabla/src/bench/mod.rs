@@ -1,16 +1,18 @@
 //! The standard benchmarks of nabla, shared by `nabla bench` and the
 //! criterion benches: matrix products, training steps of an MLP and of
-//! LeNet-5, a convolution layer, single-image inference latency, and the
-//! language models ([`language_models`]).
+//! LeNet-5, a convolution layer, single-image inference latency, the
+//! language models ([`language_models`]) and the VAE ([`generative`]).
 //!
 //! Each measurement warms up, then reports the median of several timed
 //! repetitions: the machine may be shared and noisy, and a median is robust
 //! to the occasional slow run.
 
+mod generative;
 mod language_models;
 
 use std::time::Instant;
 
+pub use generative::VaeStep;
 pub use language_models::{gpt_generate_tokens_per_second, LanguageModelStep};
 
 use crate::autograd::no_grad;
@@ -230,6 +232,7 @@ pub fn benchmarks() -> Vec<(&'static str, Measure)> {
         ("gpt_generate_tokens_per_s", |r| {
             gpt_generate_tokens_per_second(r.div_ceil(2))
         }),
+        ("vae_train_samples_per_s", |r| VaeStep::new(128).samples_per_second(r * 4)),
     ]
 }
 

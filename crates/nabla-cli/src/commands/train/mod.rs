@@ -4,6 +4,7 @@
 //! with more epochs (see [`settings`]). The language models train for a
 //! number of steps instead (see [`language`]).
 
+mod autoencoder;
 mod folder;
 mod language;
 mod progress;
@@ -125,6 +126,9 @@ impl Resumed {
 fn train(args: Args) -> Result<Ending, String> {
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
         return language::train(&args, model);
+    }
+    if let Some(model) = args.model.filter(|m| m.is_autoencoder()) {
+        return autoencoder::train(&args, model);
     }
     let started = Instant::now();
     let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;

@@ -17,7 +17,8 @@ use crate::options;
 /// optimizer, schedule, seed and limit cannot change, while `--epochs`, `--lr`, `--momentum` and `--weight-decay` may.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn [default: lenet5].
+    /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn; char-gpt or char-lstm (language
+    /// models); ae, conv-ae or vae (autoencoders) [default: lenet5].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// The data: mnist (bundled), fashion-mnist, cifar10, or a folder with
@@ -90,6 +91,9 @@ pub struct Args {
     /// The options of the language models (--model char-gpt or char-lstm).
     #[command(flatten)]
     pub language: LanguageArgs,
+    /// The options of the autoencoders and the VAE (--model ae, conv-ae or vae).
+    #[command(flatten)]
+    pub autoencoder: super::autoencoder::AutoencoderArgs,
 }
 
 /// The options of `nabla train --model char-gpt|char-lstm`, which counts its
