@@ -11,7 +11,10 @@
 mod commands;
 mod data;
 mod digit_grid;
+mod digits;
+mod generative_pictures;
 mod graph_svg;
+mod latent_plot;
 mod models;
 mod options;
 mod output;
@@ -43,7 +46,7 @@ enum Command {
     Predict(commands::predict::Args),
     /// Text from a language-model checkpoint, streamed to standard output.
     Generate(commands::generate::Args),
-    /// Digits from a generative model's checkpoint, as a PNG grid.
+    /// Digits from a generative model's checkpoint (a VAE, a GAN or a flow), or an interpolation, as a PNG grid.
     Sample(commands::sample::Args),
     /// Download a data set (mnist, fashion-mnist, cifar10), checking its checksums.
     Download(commands::download::Args),

@@ -29,6 +29,12 @@ pub enum ModelKind {
     Dcgan,
     /// WGAN-GP with the DCGAN generator and a critic without BatchNorm.
     WganGp,
+    /// The MLP autoencoder (a generative model).
+    Ae,
+    /// The convolutional autoencoder (a generative model).
+    ConvAe,
+    /// The variational autoencoder of PyTorch's examples/vae (a generative model).
+    Vae,
 }
 
 impl FromStr for ModelKind {
@@ -44,9 +50,12 @@ impl FromStr for ModelKind {
             "char-lstm" => Ok(ModelKind::CharLstm),
             "dcgan" => Ok(ModelKind::Dcgan),
             "wgan-gp" => Ok(ModelKind::WganGp),
+            "ae" => Ok(ModelKind::Ae),
+            "conv-ae" => Ok(ModelKind::ConvAe),
+            "vae" => Ok(ModelKind::Vae),
             other => Err(format!(
                 "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt, char-lstm, \
-                 dcgan or wgan-gp)"
+                 ae, conv-ae, vae, dcgan or wgan-gp)"
             )),
         }
     }
@@ -64,6 +73,9 @@ impl fmt::Display for ModelKind {
             ModelKind::CharLstm => "char-lstm",
             ModelKind::Dcgan => "dcgan",
             ModelKind::WganGp => "wgan-gp",
+            ModelKind::Ae => "ae",
+            ModelKind::ConvAe => "conv-ae",
+            ModelKind::Vae => "vae",
         })
     }
 }
@@ -77,6 +89,11 @@ impl ModelKind {
     /// True for the GANs (`dcgan`, `wgan-gp`).
     pub fn is_gan(self) -> bool {
         matches!(self, ModelKind::Dcgan | ModelKind::WganGp)
+    }
+
+    /// True for the autoencoders and the VAE (`ae`, `conv-ae`, `vae`).
+    pub fn is_autoencoder(self) -> bool {
+        matches!(self, ModelKind::Ae | ModelKind::ConvAe | ModelKind::Vae)
     }
 
     /// The input shape of one example the model expects by default.
@@ -126,6 +143,10 @@ impl ModelKind {
             ModelKind::Dcgan | ModelKind::WganGp => Err(format!(
                 "{self} is a GAN: it trains with nabla train --model {self} --dataset mnist and draws digits \
                  with nabla sample"
+            )),
+            ModelKind::Ae | ModelKind::ConvAe | ModelKind::Vae => Err(format!(
+                "{self} is a generative model, not a classifier: it trains with nabla train --model {self} and \
+                 draws with nabla sample"
             )),
         }
     }

@@ -40,6 +40,9 @@
 //! - [`checkpoint`]: saving and loading tensors, module and optimizer states
 //!   as safetensors files that PyTorch reads and writes (atomic writes,
 //!   errors naming the file and tensor).
+//! - [`distributions`]: `Normal`, `Bernoulli`, `Categorical` and
+//!   `Independent` with PyTorch's names: log-probabilities, seeded and
+//!   reparameterised samples, entropies, closed-form `kl_divergence`.
 //! - [`lm`]: character-level language models (nanoGPT's GPT and an LSTM):
 //!   their training step, checkpoints that carry the vocabulary, generation.
 //! - [`prelude`]: the common names in one `use nabla::prelude::*;`.
@@ -56,6 +59,7 @@ mod backend;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod distributions;
 mod element;
 mod error;
 pub mod fs;

@@ -13,17 +13,18 @@ use crate::output::say;
 /// Digits in an interpolation row.
 const ROW: usize = 10;
 
-/// Draws `args.n` digits (or interpolation rows) and writes the PNG.
+/// Draws `--n` digits (default 64, or interpolation rows) and writes the PNG.
 pub fn run(args: &Args) -> Result<(), String> {
+    let n = args.n.unwrap_or(64);
     let (kind, mut generator) = load_gan_generator(&args.checkpoint).map_err(|e| e.to_string())?;
     generator.eval();
     let latent = generator.config().latent_dim;
     let mut noise = Generator::new(args.seed);
     let (z, columns) = if args.interpolate {
-        (interpolation_noise(args.n.div_ceil(ROW), latent, &mut noise), ROW)
+        (interpolation_noise(n.div_ceil(ROW), latent, &mut noise), ROW)
     } else {
-        let columns = (args.n as f64).sqrt().ceil() as usize;
-        (Tensor::randn(&[args.n, latent], &mut noise), columns)
+        let columns = (n as f64).sqrt().ceil() as usize;
+        (Tensor::randn(&[n, latent], &mut noise), columns)
     };
     let images = no_grad(|| generator.forward(&z));
     write_png(&args.out, &grid(&tanh_to_unit(&images), columns))?;

@@ -1,18 +1,21 @@
 //! The standard benchmarks of nabla, shared by `nabla bench` and the
 //! criterion benches: matrix products, training steps of an MLP and of
 //! LeNet-5, a convolution layer, single-image inference latency, the
-//! language models ([`language_models`]) and a DCGAN step ([`gan`]).
+//! language models ([`language_models`]), the VAE ([`generative`]) and a
+//! DCGAN step ([`gan`]).
 //!
 //! Each measurement warms up, then reports the median of several timed
 //! repetitions: the machine may be shared and noisy, and a median is robust
 //! to the occasional slow run.
 
 mod gan;
+mod generative;
 mod language_models;
 
 use std::time::Instant;
 
 pub use gan::dcgan_train_samples_per_second;
+pub use generative::VaeStep;
 pub use language_models::{gpt_generate_tokens_per_second, LanguageModelStep};
 
 use crate::autograd::no_grad;
@@ -235,6 +238,7 @@ pub fn benchmarks() -> Vec<(&'static str, Measure)> {
         ("dcgan_train_samples_per_s", |r| {
             dcgan_train_samples_per_second(r * 2)
         }),
+        ("vae_train_samples_per_s", |r| VaeStep::new(128).samples_per_second(r * 4)),
     ]
 }
 

@@ -4,6 +4,7 @@
 //! with more epochs (see [`settings`]). The language models train for a
 //! number of steps instead (see [`language`]).
 
+mod autoencoder;
 mod folder;
 mod gan;
 mod language;
@@ -130,6 +131,9 @@ fn train(args: Args) -> Result<Ending, String> {
     }
     if let Some(model) = args.model.filter(|m| m.is_gan()) {
         return gan::train(&args, model);
+    }
+    if let Some(model) = args.model.filter(|m| m.is_autoencoder()) {
+        return autoencoder::train(&args, model);
     }
     let started = Instant::now();
     let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;

@@ -17,7 +17,8 @@ use crate::options;
 /// optimizer, schedule, seed and limit cannot change, while `--epochs`, `--lr`, `--momentum` and `--weight-decay` may.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn [default: lenet5-bn].
+    /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn; char-gpt or char-lstm (language
+    /// models); ae, conv-ae or vae (autoencoders); dcgan or wgan-gp (GANs) [default: lenet5-bn].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// The data: mnist (bundled), fashion-mnist, cifar10, or a folder with
@@ -93,6 +94,9 @@ pub struct Args {
     /// The options of the GANs (--model dcgan or wgan-gp).
     #[command(flatten)]
     pub gan: super::GanArgs,
+    /// The options of the autoencoders and the VAE (--model ae, conv-ae or vae).
+    #[command(flatten)]
+    pub autoencoder: super::autoencoder::AutoencoderArgs,
 }
 
 /// The options of `nabla train --model char-gpt|char-lstm`, which counts its

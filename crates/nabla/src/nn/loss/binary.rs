@@ -232,7 +232,7 @@ pub fn binary_cross_entropy_with_logits_with<T: Float>(
 /// neither overflows nor loses the small values of confident predictions to
 /// rounding (`log(1 + u)` would, in `f32`). Its derivative `-sigmoid(-z)` is
 /// written with tensor ops, so it can be differentiated again.
-fn neg_log_sigmoid<T: Float>(z: &Tensor<T>) -> Tensor<T> {
+pub(crate) fn neg_log_sigmoid<T: Float>(z: &Tensor<T>) -> Tensor<T> {
     let out = backend::unary(UnaryOp::NegLogSigmoid, z);
     let saved = z.clone();
     record("NegLogSigmoid", out, &[z], move |ctx| {

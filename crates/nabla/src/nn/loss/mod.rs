@@ -65,6 +65,7 @@ pub use binary::{
     binary_cross_entropy, binary_cross_entropy_with, binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_with,
 };
+pub(crate) use binary::neg_log_sigmoid;
 pub use classification::{
     cross_entropy, cross_entropy_with, cross_entropy_with_label_smoothing, nll_loss, nll_loss_with,
 };
