@@ -42,6 +42,8 @@
 //!   errors naming the file and tensor).
 //! - [`lm`]: character-level language models (nanoGPT's GPT and an LSTM):
 //!   their training step, checkpoints that carry the vocabulary, generation.
+//! - [`generative`]: generative models; normalizing flows (RealNVP on
+//!   vectors and, multi-scale, on images) with exact log-likelihoods.
 //! - [`prelude`]: the common names in one `use nabla::prelude::*;`.
 //! - [`guide`]: the guide, one page per chapter of the course, every
 //!   snippet a test.
@@ -59,6 +61,7 @@ pub mod data;
 mod element;
 mod error;
 pub mod fs;
+pub mod generative;
 pub mod guide;
 mod kernels;
 mod layout;
