@@ -60,7 +60,7 @@ impl FlowConfig {
     /// config can be asked before it is built).
     pub fn parameter_count(&self) -> usize {
         let linear = |i: usize, o: usize| i.saturating_mul(o).saturating_add(o);
-        let conv = |i: usize, o: usize| i.saturating_mul(o).saturating_mul(9).saturating_add(o);
+        let conv3 = |i: usize, o: usize| i.saturating_mul(o).saturating_mul(9).saturating_add(o);
         match self {
             FlowConfig::Dense(c) => {
                 let (d, h) = (c.features, c.hidden);
@@ -71,9 +71,9 @@ impl FlowConfig {
             FlowConfig::MultiScale(c) => {
                 let h = c.hidden;
                 let coupling = |width: usize| {
-                    conv(width, h)
-                        .saturating_add(conv(h, h))
-                        .saturating_add(conv(h, width.saturating_mul(2)))
+                    conv3(width, h)
+                        .saturating_add(linear(h, h))
+                        .saturating_add(conv3(h, width.saturating_mul(2)))
                         .saturating_add(width)
                 };
                 let mut channels = c.channels;

@@ -31,9 +31,10 @@ pub enum CouplingMask {
 /// changed half.
 ///
 /// `net` is `Conv2d(c_in, hidden, 3, padding=1)`, ReLU,
-/// `Conv2d(hidden, hidden, 3, padding=1)`, ReLU,
-/// `Conv2d(hidden, 2 c_out, 3, padding=1)`, the last initialised to zero
-/// so that a new coupling is the identity. With a checkerboard mask
+/// `Conv2d(hidden, hidden, 1)`, ReLU, `Conv2d(hidden, 2 c_out, 3,
+/// padding=1)` (Glow's coupling network: the 1x1 middle costs a ninth of a
+/// 3x3 one), the last initialised to zero so that a new coupling is the
+/// identity. With a checkerboard mask
 /// `c_in = c_out = C` and `net` sees the image with the changed pixels
 /// zeroed; with a channel mask `c_in = c_out = C / 2`. Names as PyTorch's:
 /// `net.0.weight`, `net.2.weight`, `net.4.weight` (and biases), `scale`
@@ -105,7 +106,7 @@ impl<T: Float> ConvCoupling<T> {
         let net = Sequential::new()
             .add(Conv2d::new(width, hidden, 3, generator).padding(1))
             .add(Relu)
-            .add(Conv2d::new(hidden, hidden, 3, generator).padding(1))
+            .add(Conv2d::new(hidden, hidden, 1, generator))
             .add(Relu)
             .add(last);
         ConvCoupling {

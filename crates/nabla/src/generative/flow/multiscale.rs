@@ -39,13 +39,13 @@ impl MultiScaleConfig {
     /// The flow trained on MNIST here: one scale (3 checkerboard couplings
     /// on 1x28x28, a squeeze to 4x14x14, 3 channel couplings, 2 channels
     /// factored out), then 4 checkerboard couplings on 2x14x14; networks of
-    /// 64 features; alpha = 0.05, RealNVP's.
+    /// 32 features; alpha = 0.05, RealNVP's.
     pub fn mnist() -> Self {
         MultiScaleConfig {
             channels: 1,
             height: 28,
             width: 28,
-            hidden: 64,
+            hidden: 32,
             scales: 1,
             couplings: 3,
             final_couplings: 4,
