@@ -10,6 +10,7 @@
 
 mod commands;
 mod data;
+mod flow_plots;
 mod graph_svg;
 mod models;
 mod options;
@@ -42,6 +43,8 @@ enum Command {
     Predict(commands::predict::Args),
     /// Text from a language-model checkpoint, streamed to standard output.
     Generate(commands::generate::Args),
+    /// Digits from a generative model's checkpoint, as a PNG grid.
+    Sample(commands::sample::Args),
     /// Download a data set (mnist, fashion-mnist, cifar10), checking its checksums.
     Download(commands::download::Args),
     /// Print a model's layers: output shapes, parameters, receptive fields, multiply-adds.
@@ -147,6 +150,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args).map(|()| Ending::Done),
         Command::Predict(args) => commands::predict::run(args).map(|()| Ending::Done),
         Command::Generate(args) => commands::generate::run(args).map(|()| Ending::Done),
+        Command::Sample(args) => commands::sample::run(args).map(|()| Ending::Done),
         Command::Download(args) => commands::download::run(args).map(|()| Ending::Done),
         Command::Summary(args) => commands::summary::run(args).map(|()| Ending::Done),
         Command::Graph(args) => commands::graph::run(args).map(|()| Ending::Done),

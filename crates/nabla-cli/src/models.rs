@@ -25,6 +25,8 @@ pub enum ModelKind {
     CharGpt,
     /// The character-level LSTM (a language model).
     CharLstm,
+    /// RealNVP, a normalizing flow (a generative model of moons or MNIST).
+    Realnvp,
 }
 
 impl FromStr for ModelKind {
@@ -38,8 +40,10 @@ impl FromStr for ModelKind {
             "cnn" => Ok(ModelKind::Cnn),
             "char-gpt" => Ok(ModelKind::CharGpt),
             "char-lstm" => Ok(ModelKind::CharLstm),
+            "realnvp" => Ok(ModelKind::Realnvp),
             other => Err(format!(
-                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt or char-lstm)"
+                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt, char-lstm \
+                 or realnvp)"
             )),
         }
     }
@@ -55,6 +59,7 @@ impl fmt::Display for ModelKind {
             ModelKind::Cnn => "cnn",
             ModelKind::CharGpt => "char-gpt",
             ModelKind::CharLstm => "char-lstm",
+            ModelKind::Realnvp => "realnvp",
         })
     }
 }
@@ -63,6 +68,11 @@ impl ModelKind {
     /// True for the models that read text (`char-gpt`, `char-lstm`).
     pub fn is_language_model(self) -> bool {
         matches!(self, ModelKind::CharGpt | ModelKind::CharLstm)
+    }
+
+    /// True for the normalizing flows (`realnvp`).
+    pub fn is_flow(self) -> bool {
+        self == ModelKind::Realnvp
     }
 
     /// The input shape of one example the model expects by default.
@@ -108,6 +118,10 @@ impl ModelKind {
             ModelKind::CharGpt | ModelKind::CharLstm => Err(format!(
                 "{self} is a language model: it trains on text (nabla train --model {self} --dataset \
                  tinyshakespeare) and writes with nabla generate"
+            )),
+            ModelKind::Realnvp => Err(format!(
+                "{self} is a normalizing flow: it trains on moons or mnist (nabla train --model {self} \
+                 --dataset moons) and draws with nabla sample"
             )),
         }
     }

@@ -62,6 +62,11 @@ pub fn steps(text: &str) -> Result<usize, String> {
     at_most(integer(text)?, 100_000_000)
 }
 
+/// Digits to draw with `nabla sample`, 1 to 10,000.
+pub fn sample_count(text: &str) -> Result<usize, String> {
+    at_most(count(text)?, 10_000)
+}
+
 /// Characters to generate, 1 to 1,000,000.
 pub fn tokens(text: &str) -> Result<usize, String> {
     at_most(count(text)?, 1_000_000)

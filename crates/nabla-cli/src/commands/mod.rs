@@ -6,6 +6,8 @@ pub mod eval;
 pub mod generate;
 pub mod graph;
 pub mod predict;
+pub mod sample;
+pub mod sample_flow;
 pub mod show;
 pub mod summary;
 pub mod train;

@@ -4,6 +4,7 @@
 //! with more epochs (see [`settings`]). The language models train for a
 //! number of steps instead (see [`language`]).
 
+mod flow;
 mod folder;
 mod language;
 mod progress;
@@ -24,6 +25,7 @@ use nabla::train::{
     fit, install_ctrlc_handler, Classification, EpochScheduler, Outcome, TrainConfig, TrainingCheckpoint,
 };
 
+pub use flow::{moons, FlowArgs, TRAINING_KEY};
 pub use settings::{Args, OptimizerKind, ScheduleKind, Settings};
 
 use crate::data::{DatasetKind, Normalization};
@@ -125,6 +127,9 @@ impl Resumed {
 fn train(args: Args) -> Result<Ending, String> {
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
         return language::train(&args, model);
+    }
+    if args.model.is_some_and(|m| m.is_flow()) {
+        return flow::train(&args);
     }
     let started = Instant::now();
     let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;

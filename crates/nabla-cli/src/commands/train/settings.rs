@@ -90,6 +90,9 @@ pub struct Args {
     /// The options of the language models (--model char-gpt or char-lstm).
     #[command(flatten)]
     pub language: LanguageArgs,
+    /// The options of the flows (--model realnvp).
+    #[command(flatten)]
+    pub flow: super::FlowArgs,
 }
 
 /// The options of `nabla train --model char-gpt|char-lstm`, which counts its
