@@ -49,6 +49,9 @@ pub enum DatasetKind {
     TinyShakespeare,
     /// A UTF-8 text file, for the language models.
     Text(PathBuf),
+    /// Two moons, 2-D points generated as scikit-learn's `make_moons(3000,
+    /// noise=0.05)`, for the flows.
+    Moons,
 }
 
 impl std::str::FromStr for DatasetKind {
@@ -59,6 +62,7 @@ impl std::str::FromStr for DatasetKind {
             "fashion-mnist" => DatasetKind::FashionMnist,
             "cifar10" => DatasetKind::Cifar10,
             "tinyshakespeare" => DatasetKind::TinyShakespeare,
+            "moons" => DatasetKind::Moons,
             path => {
                 let p = PathBuf::from(path);
                 // Absolute, so that a checkpoint's record of it holds from anywhere.
@@ -70,7 +74,7 @@ impl std::str::FromStr for DatasetKind {
                 } else {
                     return Err(format!(
                         "unknown dataset {path:?} (expected mnist, fashion-mnist, cifar10, tinyshakespeare, \
-                         a folder of images or a text file)"
+                         moons, a folder of images or a text file)"
                     ));
                 }
             }
@@ -94,6 +98,7 @@ impl DatasetKind {
                 .file_stem()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or("text".into()),
+            DatasetKind::Moons => "moons".into(),
         }
     }
 
@@ -122,9 +127,10 @@ impl DatasetKind {
             DatasetKind::Mnist => (vec![0.1307], vec![0.3081]),
             DatasetKind::FashionMnist => (vec![0.2860], vec![0.3530]),
             DatasetKind::Cifar10 => (vec![0.4914, 0.4822, 0.4465], vec![0.2470, 0.2435, 0.2616]),
-            DatasetKind::Folder(_) | DatasetKind::TinyShakespeare | DatasetKind::Text(_) => {
-                (vec![0.5; 3], vec![0.5; 3])
-            }
+            DatasetKind::Folder(_)
+            | DatasetKind::TinyShakespeare
+            | DatasetKind::Text(_)
+            | DatasetKind::Moons => (vec![0.5; 3], vec![0.5; 3]),
         };
         let n = channels.min(mean.len());
         Normalization {
@@ -141,6 +147,9 @@ impl DatasetKind {
         match self {
             DatasetKind::TinyShakespeare => TextCorpus::tiny_shakespeare().map_err(|e| e.to_string()),
             DatasetKind::Text(path) => TextCorpus::load(path).map_err(|e| e.to_string()),
+            DatasetKind::Moons => Err("moons holds 2-D points: a language model trains on text \
+                 (--dataset tinyshakespeare or a text file)"
+                .to_string()),
             images => Err(format!(
                 "{} holds images: a language model trains on text (--dataset tinyshakespeare or a text file)",
                 images.spec()
@@ -179,6 +188,9 @@ impl DatasetKind {
                     "{} is text: train a language model on it (--model char-gpt or char-lstm)",
                     self.spec()
                 ))
+            }
+            DatasetKind::Moons => {
+                return Err("moons holds 2-D points: train a flow on it (--model realnvp)".to_string())
             }
         };
         Ok(dataset)

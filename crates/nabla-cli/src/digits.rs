@@ -72,7 +72,12 @@ mod tests {
         assert_eq!(picture.get_pixel(0, 0).0, [GAP_GREY]);
         assert_eq!(picture.get_pixel(2, 2).0, [0]);
         assert_eq!(picture.get_pixel(8, 2).0, [255]);
-        assert_eq!((picture.get_pixel(3, 9).0, picture.get_pixel(4, 10).0), ([255], [0]));
-        assert!(write_grid(&path, &pixels[..5], 2, 2).unwrap_err().contains("not whole 2x2 images"));
+        assert_eq!(
+            (picture.get_pixel(3, 9).0, picture.get_pixel(4, 10).0),
+            ([255], [0])
+        );
+        assert!(write_grid(&path, &pixels[..5], 2, 2)
+            .unwrap_err()
+            .contains("not whole 2x2 images"));
     }
 }

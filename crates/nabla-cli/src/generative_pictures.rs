@@ -77,7 +77,11 @@ pub fn interpolation(
 
 /// The codes of the whole test set, coloured by digit: only for a model
 /// with 2 latents.
-pub fn latent_scatter(model: &dyn LatentModel, test_set: &dyn LabeledDataset, path: &Path) -> Result<(), String> {
+pub fn latent_scatter(
+    model: &dyn LatentModel,
+    test_set: &dyn LabeledDataset,
+    path: &Path,
+) -> Result<(), String> {
     if model.latent_size() != 2 {
         return Err(format!(
             "a scatter of the codes needs 2 latents, the model has {}",
@@ -93,6 +97,10 @@ pub fn latent_scatter(model: &dyn LatentModel, test_set: &dyn LabeledDataset, pa
         codes.extend(embedded.chunks(2).map(|c| [c[0], c[1]]));
         labels.extend(batch.targets.to_vec());
     }
-    let title = format!("the {} test digits in the 2-D latent space of the {}", test_set.len(), model.kind());
+    let title = format!(
+        "the {} test digits in the 2-D latent space of the {}",
+        test_set.len(),
+        model.kind()
+    );
     write_scatter(path, &title, &codes, &labels, &test_set.class_names())
 }

@@ -35,9 +35,11 @@ pub fn write_scatter(
     ensure_font()?;
     let fail = |e: &dyn std::fmt::Display| format!("cannot draw {}: {e}", path.display());
     let range = |axis: usize| {
-        let (low, high) = codes.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), c| {
-            (l.min(c[axis]), h.max(c[axis]))
-        });
+        let (low, high) = codes
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), c| {
+                (l.min(c[axis]), h.max(c[axis]))
+            });
         let (low, high) = if low.is_finite() && high > low {
             (low, high)
         } else {

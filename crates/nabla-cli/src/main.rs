@@ -12,6 +12,7 @@ mod commands;
 mod data;
 mod digit_grid;
 mod digits;
+mod flow_plots;
 mod generative_pictures;
 mod graph_svg;
 mod latent_plot;

@@ -35,6 +35,8 @@ pub enum ModelKind {
     ConvAe,
     /// The variational autoencoder of PyTorch's examples/vae (a generative model).
     Vae,
+    /// RealNVP, a normalizing flow (a generative model of moons or MNIST).
+    Realnvp,
 }
 
 impl FromStr for ModelKind {
@@ -53,9 +55,10 @@ impl FromStr for ModelKind {
             "ae" => Ok(ModelKind::Ae),
             "conv-ae" => Ok(ModelKind::ConvAe),
             "vae" => Ok(ModelKind::Vae),
+            "realnvp" => Ok(ModelKind::Realnvp),
             other => Err(format!(
                 "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt, char-lstm, \
-                 ae, conv-ae, vae, dcgan or wgan-gp)"
+                 ae, conv-ae, vae, dcgan, wgan-gp or realnvp)"
             )),
         }
     }
@@ -76,6 +79,7 @@ impl fmt::Display for ModelKind {
             ModelKind::Ae => "ae",
             ModelKind::ConvAe => "conv-ae",
             ModelKind::Vae => "vae",
+            ModelKind::Realnvp => "realnvp",
         })
     }
 }
@@ -94,6 +98,11 @@ impl ModelKind {
     /// True for the autoencoders and the VAE (`ae`, `conv-ae`, `vae`).
     pub fn is_autoencoder(self) -> bool {
         matches!(self, ModelKind::Ae | ModelKind::ConvAe | ModelKind::Vae)
+    }
+
+    /// True for the normalizing flows (`realnvp`).
+    pub fn is_flow(self) -> bool {
+        self == ModelKind::Realnvp
     }
 
     /// The input shape of one example the model expects by default.
@@ -147,6 +156,10 @@ impl ModelKind {
             ModelKind::Ae | ModelKind::ConvAe | ModelKind::Vae => Err(format!(
                 "{self} is a generative model, not a classifier: it trains with nabla train --model {self} and \
                  draws with nabla sample"
+            )),
+            ModelKind::Realnvp => Err(format!(
+                "{self} is a normalizing flow: it trains on moons or mnist (nabla train --model {self} \
+                 --dataset moons) and draws with nabla sample"
             )),
         }
     }

@@ -57,11 +57,6 @@ pub fn width(text: &str) -> Result<usize, String> {
     at_most(count(text)?, 65_536)
 }
 
-/// Images to draw, 1 to 4,096.
-pub fn images(text: &str) -> Result<usize, String> {
-    at_most(count(text)?, 4_096)
-}
-
 /// Importance samples per image, 1 to 100,000.
 pub fn importance_samples(text: &str) -> Result<usize, String> {
     at_most(count(text)?, 100_000)

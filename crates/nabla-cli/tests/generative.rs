@@ -76,11 +76,17 @@ fn a_vae_run_writes_its_model_metrics_and_pictures() {
     }
     // 2 pairs of rows of 8 (inputs, reconstructions); 8 x 8 samples; the
     // two ends and 10 points.
-    assert_eq!(png_size(&out.join("reconstructions.png")), (GRID_WIDTH, 4 * 58 + 2));
+    assert_eq!(
+        png_size(&out.join("reconstructions.png")),
+        (GRID_WIDTH, 4 * 58 + 2)
+    );
     assert_eq!(png_size(&out.join("samples.png")), (GRID_WIDTH, GRID_WIDTH));
     assert_eq!(png_size(&out.join("interpolation.png")), (12 * 58 + 2, 58 + 2));
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2, "{metrics}");
     let epoch = &lines[0];
     let (loss, reconstruction, kl) = (
@@ -89,12 +95,21 @@ fn a_vae_run_writes_its_model_metrics_and_pictures() {
         epoch["val_kl"].as_f64().unwrap(),
     );
     assert!((loss - reconstruction - kl).abs() < 1e-3 * loss, "{epoch}");
-    assert!(loss < 543.0, "an epoch lowers the test loss below 784 ln 2: {loss}");
+    assert!(
+        loss < 543.0,
+        "an epoch lowers the test loss below 784 ln 2: {loss}"
+    );
     let test = &lines[1];
-    assert_eq!((test["kind"].as_str(), test["iw_samples"].as_u64()), (Some("test"), Some(3)));
+    assert_eq!(
+        (test["kind"].as_str(), test["iw_samples"].as_u64()),
+        (Some("test"), Some(3))
+    );
     // The estimate is a tighter bound than the ELBO, so above -loss (give
     // or take the noise of one draw per image).
-    assert!(test["log_likelihood"].as_f64().unwrap() > -loss - 1.0, "{test} vs {loss}");
+    assert!(
+        test["log_likelihood"].as_f64().unwrap() > -loss - 1.0,
+        "{test} vs {loss}"
+    );
 }
 
 #[test]
@@ -114,14 +129,31 @@ fn sample_draws_from_a_vae_and_interpolates_between_test_digits() {
     assert_eq!(std::fs::read(&grid).unwrap(), first);
     let other = out.join("other.png");
     let run = nabla(&[
-        "sample", "--checkpoint", model, "--n", "16", "--seed", "3", "--out", other.to_str().unwrap(),
+        "sample",
+        "--checkpoint",
+        model,
+        "--n",
+        "16",
+        "--seed",
+        "3",
+        "--out",
+        other.to_str().unwrap(),
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     assert_eq!(png_size(&other), (GRID_WIDTH, 2 * 58 + 2));
 
     let strip = out.join("strip.png");
     let run = nabla(&[
-        "sample", "--checkpoint", model, "--interpolate", "--between", "3", "4", "--n", "6", "--out",
+        "sample",
+        "--checkpoint",
+        model,
+        "--interpolate",
+        "--between",
+        "3",
+        "4",
+        "--n",
+        "6",
+        "--out",
         strip.to_str().unwrap(),
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
@@ -133,23 +165,50 @@ fn sample_draws_from_a_vae_and_interpolates_between_test_digits() {
 fn autoencoder_runs_reconstruct_and_interpolate_but_have_no_prior() {
     for model in ["ae", "conv-ae"] {
         let out = trained(&format!("{model}-run"), model, &["--latent-dim", "2"]);
-        for file in ["model.safetensors", "reconstructions.png", "interpolation.png", "latent.png"] {
+        for file in [
+            "model.safetensors",
+            "reconstructions.png",
+            "interpolation.png",
+            "latent.png",
+        ] {
             assert!(out.join(file).exists(), "{model}: {file} missing");
         }
-        assert!(!out.join("samples.png").exists(), "{model} has no prior to sample");
+        assert!(
+            !out.join("samples.png").exists(),
+            "{model} has no prior to sample"
+        );
         let checkpoint = out.join("model.safetensors");
         let checkpoint = checkpoint.to_str().unwrap();
         let grid = out.join("grid.png");
-        let run = nabla(&["sample", "--checkpoint", checkpoint, "--out", grid.to_str().unwrap()]);
+        let run = nabla(&[
+            "sample",
+            "--checkpoint",
+            checkpoint,
+            "--out",
+            grid.to_str().unwrap(),
+        ]);
         assert_eq!(run.status.code(), Some(1));
         assert!(
-            stderr(&run).contains(&format!("holds an autoencoder ({model}), which has no prior to sample from")),
+            stderr(&run).contains(&format!(
+                "holds an autoencoder ({model}), which has no prior to sample from"
+            )),
             "{}",
             stderr(&run)
         );
-        let run = nabla(&["sample", "--checkpoint", checkpoint, "--interpolate", "--out", grid.to_str().unwrap()]);
+        let run = nabla(&[
+            "sample",
+            "--checkpoint",
+            checkpoint,
+            "--interpolate",
+            "--out",
+            grid.to_str().unwrap(),
+        ]);
         assert!(run.status.success(), "{}", stderr(&run));
-        assert!(stdout(&run).contains("test digits 0 and 1 at the ends"), "{}", stdout(&run));
+        assert!(
+            stdout(&run).contains("test digits 0 and 1 at the ends"),
+            "{}",
+            stdout(&run)
+        );
     }
 }
 
@@ -158,24 +217,66 @@ fn a_vae_run_resumes_with_its_recorded_latent_size() {
     let out = trained("vae-resume", "vae", &["--latent-dim", "3"]);
     let checkpoints = out.join("checkpoints");
     let run = nabla(&[
-        "train", "--model", "vae", "--epochs", "2", "--limit", "256", "--workers", "0", "--threads", "1", "--resume",
+        "train",
+        "--model",
+        "vae",
+        "--epochs",
+        "2",
+        "--limit",
+        "256",
+        "--workers",
+        "0",
+        "--threads",
+        "1",
+        "--resume",
         checkpoints.to_str().unwrap(),
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let text = stdout(&run);
-    assert!(text.contains("3 latents") && text.contains("resuming at epoch 2"), "{text}");
+    assert!(
+        text.contains("3 latents") && text.contains("resuming at epoch 2"),
+        "{text}"
+    );
     let run = nabla(&[
-        "train", "--model", "vae", "--latent-dim", "5", "--epochs", "3", "--limit", "256", "--workers", "0", "--resume",
+        "train",
+        "--model",
+        "vae",
+        "--latent-dim",
+        "5",
+        "--epochs",
+        "3",
+        "--limit",
+        "256",
+        "--workers",
+        "0",
+        "--resume",
         checkpoints.to_str().unwrap(),
     ]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(stderr(&run).contains("--latent-dim 5 differs from the resumed run's 3 latents"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("--latent-dim 5 differs from the resumed run's 3 latents"),
+        "{}",
+        stderr(&run)
+    );
     let run = nabla(&[
-        "train", "--model", "ae", "--epochs", "3", "--limit", "256", "--workers", "0", "--resume",
+        "train",
+        "--model",
+        "ae",
+        "--epochs",
+        "3",
+        "--limit",
+        "256",
+        "--workers",
+        "0",
+        "--resume",
         checkpoints.to_str().unwrap(),
     ]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(stderr(&run).contains("holds a vae model, not a ae (give --model vae)"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("holds a vae model, not a ae (give --model vae)"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 #[test]
@@ -189,14 +290,22 @@ fn sample_refuses_checkpoints_it_cannot_draw_from() {
     nabla::checkpoint::save_module(&layer, &plain).unwrap();
     let run = nabla(&["sample", "--checkpoint", plain.to_str().unwrap(), "--out", out]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(stderr(&run).contains("records no nabla.model: not a generative checkpoint"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("records no nabla.model: not a generative checkpoint"),
+        "{}",
+        stderr(&run)
+    );
     // A checkpoint of a model sample does not know.
     let other = dir.join("gpt.safetensors");
     let metadata = std::collections::HashMap::from([("nabla.model".to_string(), "char-gpt".to_string())]);
     nabla::checkpoint::save_tensors(&other, &layer_state(&layer), Some(metadata)).unwrap();
     let run = nabla(&["sample", "--checkpoint", other.to_str().unwrap(), "--out", out]);
     assert_eq!(run.status.code(), Some(1));
-    assert!(stderr(&run).contains("holds a char-gpt model; nabla sample draws from a vae"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("holds a char-gpt model; nabla sample draws from a vae"),
+        "{}",
+        stderr(&run)
+    );
     // A file that is not there.
     let run = nabla(&["sample", "--checkpoint", "no/such.safetensors", "--out", out]);
     assert_eq!(run.status.code(), Some(1));
@@ -216,17 +325,49 @@ fn options_that_do_not_fit_the_model_are_refused_by_name() {
     let out = scratch("ae-refusals");
     let out = out.to_str().unwrap();
     for (model, extra, message) in [
-        ("ae", vec!["--iw-samples", "5"], "--iw-samples estimates a VAE's likelihood; ae has no probability model"),
-        ("vae", vec!["--momentum", "0.5"], "--momentum is not an option of vae"),
-        ("vae", vec!["--optimizer", "sgd"], "--optimizer other than adam is not an option of vae"),
-        ("conv-ae", vec!["--schedule", "cosine"], "--schedule other than none is not an option of conv-ae"),
-        ("vae", vec!["--max-steps", "5"], "--max-steps is an option of the language models, not of vae"),
-        ("vae", vec!["--no-normalize"], "--no-normalize: vae always reads pixels in [0, 1]"),
-        ("vae", vec!["--dataset", "tinyshakespeare"], "tinyshakespeare is text"),
+        (
+            "ae",
+            vec!["--iw-samples", "5"],
+            "--iw-samples estimates a VAE's likelihood; ae has no probability model",
+        ),
+        (
+            "vae",
+            vec!["--momentum", "0.5"],
+            "--momentum is not an option of vae",
+        ),
+        (
+            "vae",
+            vec!["--optimizer", "sgd"],
+            "--optimizer other than adam is not an option of vae",
+        ),
+        (
+            "conv-ae",
+            vec!["--schedule", "cosine"],
+            "--schedule other than none is not an option of conv-ae",
+        ),
+        (
+            "vae",
+            vec!["--max-steps", "5"],
+            "--max-steps is an option of the language models, not of vae",
+        ),
+        (
+            "vae",
+            vec!["--no-normalize"],
+            "--no-normalize: vae always reads pixels in [0, 1]",
+        ),
+        (
+            "vae",
+            vec!["--dataset", "tinyshakespeare"],
+            "tinyshakespeare is text",
+        ),
     ] {
         let run = nabla(&tiny_run(model, out, &extra));
         assert_eq!(run.status.code(), Some(1), "{model} {extra:?}");
-        assert!(stderr(&run).contains(message), "{model} {extra:?}: {}", stderr(&run));
+        assert!(
+            stderr(&run).contains(message),
+            "{model} {extra:?}: {}",
+            stderr(&run)
+        );
     }
 }
 

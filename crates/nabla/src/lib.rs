@@ -45,6 +45,8 @@
 //!   reparameterised samples, entropies, closed-form `kl_divergence`.
 //! - [`lm`]: character-level language models (nanoGPT's GPT and an LSTM):
 //!   their training step, checkpoints that carry the vocabulary, generation.
+//! - [`generative`]: generative models; normalizing flows (RealNVP on
+//!   vectors and, multi-scale, on images) with exact log-likelihoods.
 //! - [`prelude`]: the common names in one `use nabla::prelude::*;`.
 //! - [`guide`]: the guide, one page per chapter of the course, every
 //!   snippet a test.

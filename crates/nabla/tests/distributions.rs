@@ -27,7 +27,12 @@ fn assert_matches_monte_carlo(what: &str, closed_form: &Tensor<f64>, log_ratio: 
     let samples = log_ratio.shape()[0];
     let pairs = closed_form.numel();
     let ratios = log_ratio.reshape(&[samples, pairs]).t().contiguous().to_vec();
-    for (i, (kl, row)) in closed_form.to_vec().iter().zip(ratios.chunks(samples)).enumerate() {
+    for (i, (kl, row)) in closed_form
+        .to_vec()
+        .iter()
+        .zip(ratios.chunks(samples))
+        .enumerate()
+    {
         let (estimate, error) = mean_and_standard_error(row);
         assert!(
             (kl - estimate).abs() <= 4.5 * error + 1e-12,
@@ -65,7 +70,11 @@ fn independent_normal_kl_divergence_matches_monte_carlo() {
     let z = posterior.sample(&[DRAWS], &mut g);
     let log_ratio = posterior.log_prob(&z).sub(&prior.log_prob(&z));
     assert_eq!(log_ratio.shape(), &[DRAWS, 2]);
-    assert_matches_monte_carlo("Independent(Normal)", &kl_divergence(&posterior, &prior), &log_ratio);
+    assert_matches_monte_carlo(
+        "Independent(Normal)",
+        &kl_divergence(&posterior, &prior),
+        &log_ratio,
+    );
 }
 
 #[test]
@@ -79,7 +88,10 @@ fn bernoulli_kl_divergence_matches_monte_carlo() {
 
 #[test]
 fn categorical_kl_divergence_matches_monte_carlo() {
-    let p = Categorical::from_probs(&Tensor::from_vec(vec![0.1f64, 0.2, 0.7, 0.5, 0.25, 0.25], &[2, 3]));
+    let p = Categorical::from_probs(&Tensor::from_vec(
+        vec![0.1f64, 0.2, 0.7, 0.5, 0.25, 0.25],
+        &[2, 3],
+    ));
     let q = Categorical::from_logits(&Tensor::from_vec(vec![0.0f64, 1.0, -1.0, 0.3, 0.0, 2.0], &[2, 3]));
     let x = p.sample(&[DRAWS], &mut Generator::new(4));
     assert_eq!(x.shape(), &[DRAWS, 2]);
@@ -109,7 +121,10 @@ fn samples_have_the_moments_and_frequencies_of_their_distribution() {
     let frequencies = flips.mean_dim(0, false).to_vec();
     for (f, p) in frequencies.iter().zip(coins.probs().to_vec()) {
         let error = (p * (1.0 - p) / DRAWS as f64).sqrt();
-        assert!((f - p).abs() < 4.5 * error, "Bernoulli: frequency {f}, probability {p}");
+        assert!(
+            (f - p).abs() < 4.5 * error,
+            "Bernoulli: frequency {f}, probability {p}"
+        );
     }
 
     let die = Categorical::from_probs(&Tensor::from_vec(vec![0.1f64, 0.0, 0.6, 0.3], &[4]));
@@ -117,7 +132,10 @@ fn samples_have_the_moments_and_frequencies_of_their_distribution() {
     for (c, p) in die.probs().to_vec().iter().enumerate() {
         let f = rolls.iter().filter(|&&r| r == c).count() as f64 / DRAWS as f64;
         let error = (p * (1.0 - p) / DRAWS as f64).sqrt();
-        assert!((f - p).abs() <= 4.5 * error, "Categorical: category {c} frequency {f}, probability {p}");
+        assert!(
+            (f - p).abs() <= 4.5 * error,
+            "Categorical: category {c} frequency {f}, probability {p}"
+        );
     }
 }
 
@@ -137,7 +155,10 @@ fn samples_are_seeded_shaped_and_carry_no_gradient_unless_reparameterised() {
     let coins = Bernoulli::from_probs(&Tensor::<f32>::full(&[3], 0.5).requires_grad());
     assert!(!coins.sample(&[2], &mut Generator::new(9)).is_requires_grad());
     let die = Categorical::<f32>::from_logits(&Tensor::zeros(&[2, 3, 5]));
-    assert_eq!(die.sample(&[4, 1], &mut Generator::new(10)).shape(), &[4, 1, 2, 3]);
+    assert_eq!(
+        die.sample(&[4, 1], &mut Generator::new(10)).shape(),
+        &[4, 1, 2, 3]
+    );
     assert_eq!(die.sample(&[], &mut Generator::new(10)).shape(), &[2, 3]);
     let independent = Independent::new(Normal::<f32>::standard(&[2, 3]), 2);
     assert_eq!(
@@ -171,21 +192,38 @@ fn bad_parameters_and_values_panic_naming_the_problem() {
     let message = panic_message(|| {
         Normal::<f32>::new(&Tensor::zeros(&[3]), &Tensor::ones(&[4]));
     });
-    assert!(message.contains("Normal: loc of shape [3] and scale of shape [4] do not broadcast"), "{message}");
+    assert!(
+        message.contains("Normal: loc of shape [3] and scale of shape [4] do not broadcast"),
+        "{message}"
+    );
     let message = panic_message(|| {
         Categorical::<f32>::from_logits(&Tensor::zeros(&[2, 0]));
     });
-    assert!(message.contains("last dimension of at least one category"), "{message}");
+    assert!(
+        message.contains("last dimension of at least one category"),
+        "{message}"
+    );
     let message = panic_message(|| {
-        Categorical::<f32>::from_logits(&Tensor::zeros(&[2, 3])).log_prob(&IndexTensor::from_vec(vec![1, 3], &[2]));
+        Categorical::<f32>::from_logits(&Tensor::zeros(&[2, 3]))
+            .log_prob(&IndexTensor::from_vec(vec![1, 3], &[2]));
     });
-    assert!(message.contains("category 3 is not below the 3 categories"), "{message}");
+    assert!(
+        message.contains("category 3 is not below the 3 categories"),
+        "{message}"
+    );
     let message = panic_message(|| {
-        Categorical::<f32>::from_logits(&Tensor::zeros(&[2, 3])).log_prob(&IndexTensor::from_vec(vec![1], &[1]));
+        Categorical::<f32>::from_logits(&Tensor::zeros(&[2, 3]))
+            .log_prob(&IndexTensor::from_vec(vec![1], &[1]));
     });
-    assert!(message.contains("does not end with the batch shape [2]"), "{message}");
+    assert!(
+        message.contains("does not end with the batch shape [2]"),
+        "{message}"
+    );
     let message = panic_message(|| {
         Independent::new(Normal::<f32>::standard(&[2]), 2);
     });
-    assert!(message.contains("cannot reinterpret 2 batch dimensions of a batch of shape [2]"), "{message}");
+    assert!(
+        message.contains("cannot reinterpret 2 batch dimensions of a batch of shape [2]"),
+        "{message}"
+    );
 }

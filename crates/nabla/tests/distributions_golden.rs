@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use common::{
-    catch, check_cases, compare, compare_within, load_cases, parse_data, parse_indices, tensor, tolerance, widen, CaseJson, Data,
-    GoldenCase, Worst,
+    catch, check_cases, compare, compare_within, load_cases, parse_data, parse_indices, tensor, tolerance,
+    widen, CaseJson, Data, GoldenCase, Worst,
 };
 use nabla::distributions::{
     Bernoulli, Categorical, Distribution, Independent, KlDivergence, Moments, Normal,
@@ -111,7 +111,11 @@ fn parse_extended(v: &Value) -> Data {
 fn parse_map(c: &CaseJson, key: &str) -> BTreeMap<String, Data> {
     match c.json.get(key) {
         None => BTreeMap::new(),
-        Some(_) => c.object(key).iter().map(|(k, v)| (k.clone(), parse_data(v))).collect(),
+        Some(_) => c
+            .object(key)
+            .iter()
+            .map(|(k, v)| (k.clone(), parse_data(v)))
+            .collect(),
     }
 }
 
@@ -142,7 +146,12 @@ fn cases() -> &'static [Case] {
 
 #[track_caller]
 fn check(family: &str, select: fn(&Case) -> bool) {
-    check_cases(family, cases().iter().filter(|c| select(c)), run::<f64>, run::<f32>);
+    check_cases(
+        family,
+        cases().iter().filter(|c| select(c)),
+        run::<f64>,
+        run::<f32>,
+    );
 }
 
 // ------------------------------------------------------------------ running
@@ -263,7 +272,14 @@ fn run<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
         let out = compute(case, &inputs);
         let mut failures = Vec::new();
         let mut note = |r: Result<(), String>| failures.extend(r.err());
-        note(compare::<T>(&label, &case.dtype, "output", &widen(&out), &case.output, worst));
+        note(compare::<T>(
+            &label,
+            &case.dtype,
+            "output",
+            &widen(&out),
+            &case.output,
+            worst,
+        ));
         if !case.grads.is_empty() {
             out.backward_with(&tensor::<T>(&case.grad_output));
         }
@@ -271,7 +287,14 @@ fn run<T: Float>(case: &Case, worst: &mut Worst) -> Vec<String> {
             let input = inputs.get(name);
             let got = input.grad().unwrap_or_else(|| input.zeros_like());
             let what = format!("grad {name}");
-            note(compare_within::<T>(&label, &what, &widen(&got), want, gradient_tolerance(&case.dtype), worst));
+            note(compare_within::<T>(
+                &label,
+                &what,
+                &widen(&got),
+                want,
+                gradient_tolerance(&case.dtype),
+                worst,
+            ));
         }
         Ok(failures)
     });

@@ -42,7 +42,11 @@ fn check2(what: &str, f: impl Fn(&[Tensor<f64>]) -> Tensor<f64>, inputs: &[Tenso
 
 #[test]
 fn normal_log_prob_gradients() {
-    let inputs = [randn(&[3, 4], 1), uniform(&[4], 0.3, 2.0, 2), randn(&[2, 3, 4], 3)];
+    let inputs = [
+        randn(&[3, 4], 1),
+        uniform(&[4], 0.3, 2.0, 2),
+        randn(&[2, 3, 4], 3),
+    ];
     let f = |xs: &[Tensor<f64>]| Normal::new(&xs[0], &xs[1]).log_prob(&xs[2]);
     check("Normal::log_prob", f, &inputs);
     check2("Normal::log_prob", f, &inputs);
@@ -122,7 +126,10 @@ fn bernoulli_kl_divergence_gradients() {
     check(
         "kl_divergence(Bernoulli, Bernoulli) from logits",
         |xs| kl_divergence(&Bernoulli::from_logits(&xs[0]), &Bernoulli::from_logits(&xs[1])),
-        &[randn(&[2, 3], 20).mul_scalar(3.0), randn(&[2, 3], 21).mul_scalar(3.0)],
+        &[
+            randn(&[2, 3], 20).mul_scalar(3.0),
+            randn(&[2, 3], 21).mul_scalar(3.0),
+        ],
     );
 }
 
@@ -157,7 +164,12 @@ fn categorical_entropy_and_kl_divergence_gradients() {
     );
     check(
         "kl_divergence(Categorical, Categorical)",
-        |xs| kl_divergence(&Categorical::from_logits(&xs[0]), &Categorical::from_probs(&xs[1])),
+        |xs| {
+            kl_divergence(
+                &Categorical::from_logits(&xs[0]),
+                &Categorical::from_probs(&xs[1]),
+            )
+        },
         &[randn(&[3, 4], 26), uniform(&[3, 4], 0.1, 1.0, 27)],
     );
 }
@@ -173,7 +185,11 @@ fn independent_gradients() {
         |xs| normal(xs, 1).log_prob(&xs[2]),
         &[params[0].clone(), params[1].clone(), randn(&[4, 2, 3], 30)],
     );
-    check("Independent(Normal, 2) entropy", |xs| normal(xs, 2).entropy(), &params);
+    check(
+        "Independent(Normal, 2) entropy",
+        |xs| normal(xs, 2).entropy(),
+        &params,
+    );
     check(
         "Independent(Normal, 1) rsample",
         |xs| normal(xs, 1).rsample(&[2], &mut Generator::new(31)),

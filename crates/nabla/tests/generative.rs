@@ -12,8 +12,9 @@ use std::sync::Arc;
 use nabla::checkpoint::{save_module, save_tensors};
 use nabla::data::{DataLoader, LabeledDataset, LoaderConfig, Mnist, Split, Subset};
 use nabla::generative::{
-    checkpoint_kind, importance_weighted_log_likelihood, load_autoencoder, load_vae, save_autoencoder, save_vae,
-    vae_loss, AnyAutoencoder, AutoencoderConfig, LatentModel, NegativeElbo, Reconstruction, Vae, VaeConfig,
+    checkpoint_kind, importance_weighted_log_likelihood, load_autoencoder, load_vae, save_autoencoder,
+    save_vae, vae_loss, AnyAutoencoder, AutoencoderConfig, LatentModel, NegativeElbo, Reconstruction, Vae,
+    VaeConfig,
 };
 use nabla::lm::{CONFIG_KEY, MODEL_KEY};
 use nabla::nn::{Linear, Module};
@@ -92,20 +93,36 @@ fn importance_weighting_tightens_the_elbo() {
     let draws = 400;
     let elbo: f64 = no_grad(|| {
         (0..draws)
-            .map(|s| -vae_loss(&vae.forward(&x, &mut Generator::new(s)), &x).total().item())
+            .map(|s| {
+                -vae_loss(&vae.forward(&x, &mut Generator::new(s)), &x)
+                    .total()
+                    .item()
+            })
             .sum::<f64>()
     }) / draws as f64;
     let one: f64 = (0..draws)
-        .map(|s| importance_weighted_log_likelihood(&vae, &x, 1, &mut Generator::new(1000 + s)).sum().item())
+        .map(|s| {
+            importance_weighted_log_likelihood(&vae, &x, 1, &mut Generator::new(1000 + s))
+                .sum()
+                .item()
+        })
         .sum::<f64>()
         / draws as f64;
-    assert!((one - elbo).abs() < 0.02 * elbo.abs(), "k = 1: {one}, ELBO {elbo}");
-    let many = importance_weighted_log_likelihood(&vae, &x, 2000, &mut Generator::new(4)).sum().item();
+    assert!(
+        (one - elbo).abs() < 0.02 * elbo.abs(),
+        "k = 1: {one}, ELBO {elbo}"
+    );
+    let many = importance_weighted_log_likelihood(&vae, &x, 2000, &mut Generator::new(4))
+        .sum()
+        .item();
     assert!(many > elbo + 0.1, "k = 2000: {many}, ELBO {elbo}");
 }
 
 fn temp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("nabla_generative_{name}_{}.safetensors", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "nabla_generative_{name}_{}.safetensors",
+        std::process::id()
+    ))
 }
 
 #[test]
@@ -124,7 +141,10 @@ fn checkpoints_round_trip_and_record_their_kind() {
     let z = Tensor::randn(&[3, 2], &mut Generator::new(6));
     assert_eq!(loaded.decode(&z).to_vec(), vae.decode(&z).to_vec());
 
-    for (kind, config) in [("ae", AutoencoderConfig::mlp(4)), ("conv-ae", AutoencoderConfig::conv(4))] {
+    for (kind, config) in [
+        ("ae", AutoencoderConfig::mlp(4)),
+        ("conv-ae", AutoencoderConfig::conv(4)),
+    ] {
         let ae = AnyAutoencoder::new(kind, &config, &mut Generator::new(7)).unwrap();
         let ae_path = temp(kind);
         save_autoencoder(&ae, &ae_path).unwrap();
@@ -134,11 +154,17 @@ fn checkpoints_round_trip_and_record_their_kind() {
         assert_eq!(loaded.reconstruct(&x).to_vec(), ae.reconstruct(&x).to_vec());
         // An autoencoder is not a VAE, and the other way round.
         let message = load_vae(&ae_path).err().unwrap().to_string();
-        assert!(message.contains(&format!("holds a {kind} model, not a vae")), "{message}");
+        assert!(
+            message.contains(&format!("holds a {kind} model, not a vae")),
+            "{message}"
+        );
         std::fs::remove_file(&ae_path).unwrap();
     }
     let message = load_autoencoder(&path).err().unwrap().to_string();
-    assert!(message.contains("holds a vae model, not a ae or conv-ae"), "{message}");
+    assert!(
+        message.contains("holds a vae model, not a ae or conv-ae"),
+        "{message}"
+    );
     std::fs::remove_file(&path).unwrap();
 }
 
@@ -149,7 +175,10 @@ fn checkpoints_without_a_kind_or_with_weights_unlike_their_config_are_refused() 
     save_module(&Linear::<f32>::new(2, 2, true, &mut Generator::new(9)), &path).unwrap();
     assert_eq!(checkpoint_kind(&path).unwrap(), None);
     let message = load_vae(&path).err().unwrap().to_string();
-    assert!(message.contains("records no nabla.model: not a generative checkpoint"), "{message}");
+    assert!(
+        message.contains("records no nabla.model: not a generative checkpoint"),
+        "{message}"
+    );
 
     // Weights of 2 latents under a config of 20.
     let small = Vae::<f32>::new(
@@ -178,7 +207,10 @@ fn checkpoints_without_a_kind_or_with_weights_unlike_their_config_are_refused() 
     ]);
     save_tensors(&path, &small.state_dict(), Some(metadata)).unwrap();
     let message = load_vae(&path).err().unwrap().to_string();
-    assert!(message.contains("nabla.config is not a valid vae config"), "{message}");
+    assert!(
+        message.contains("nabla.config is not a valid vae config"),
+        "{message}"
+    );
     std::fs::remove_file(&path).unwrap();
 }
 
@@ -199,16 +231,25 @@ fn inputs_and_latents_of_the_wrong_size_panic_naming_the_sizes() {
     let message = panic_message(|| {
         vae.decode(&Tensor::zeros(&[4, 3]));
     });
-    assert!(message.contains("latents of shape [4, 3], but the model has 20 latents"), "{message}");
+    assert!(
+        message.contains("latents of shape [4, 3], but the model has 20 latents"),
+        "{message}"
+    );
     let message = panic_message(|| {
         vae.encode(&Tensor::zeros(&[4, 1, 32, 32]));
     });
-    assert!(message.contains("inputs of shape [4, 1, 32, 32] do not have 784 features"), "{message}");
+    assert!(
+        message.contains("inputs of shape [4, 1, 32, 32] do not have 784 features"),
+        "{message}"
+    );
     let ae = AnyAutoencoder::new("conv-ae", &AutoencoderConfig::conv(8), &mut Generator::new(12)).unwrap();
     let message = panic_message(|| {
         ae.decode(&Tensor::zeros(&[1, 2]));
     });
-    assert!(message.contains("codes of shape [1, 2], but the model has 8 latents"), "{message}");
+    assert!(
+        message.contains("codes of shape [1, 2], but the model has 8 latents"),
+        "{message}"
+    );
     let wrong = AnyAutoencoder::new("conv-ae", &AutoencoderConfig::mlp(8), &mut Generator::new(13));
     assert!(wrong.err().unwrap().contains("conv-ae takes 1x28x28 images"));
 }

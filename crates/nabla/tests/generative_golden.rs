@@ -34,7 +34,12 @@ fn assert_close(what: &str, got: &Tensor, want: &Tensor, atol: f32, rtol: f32) {
             at = i;
         }
     }
-    assert!(worst <= 0.0, "{what}: element {at} is {} but PyTorch has {}", g[at], w[at]);
+    assert!(
+        worst <= 0.0,
+        "{what}: element {at} is {} but PyTorch has {}",
+        g[at],
+        w[at]
+    );
 }
 
 /// Every parameter's gradient against PyTorch's `grad.<name>`.
@@ -42,7 +47,13 @@ fn assert_close(what: &str, got: &Tensor, want: &Tensor, atol: f32, rtol: f32) {
 fn assert_gradients(model: &dyn Module, io: &HashMap<String, Tensor>) {
     for (name, p) in model.named_parameters() {
         let grad = p.grad().unwrap_or_else(|| panic!("{name} has no gradient"));
-        assert_close(&format!("grad of {name}"), &grad, &io[&format!("grad.{name}")], 1e-4, 1e-4);
+        assert_close(
+            &format!("grad of {name}"),
+            &grad,
+            &io[&format!("grad.{name}")],
+            1e-4,
+            1e-4,
+        );
     }
 }
 
@@ -54,9 +65,21 @@ fn a_pytorch_vae_loads_and_gives_its_outputs_loss_and_gradients() {
     let out = vae.forward_with_noise(&io["input"], &io["noise"]);
     assert_close("mu", &out.mu, &io["mu"], 1e-5, 1e-4);
     assert_close("logvar", &out.logvar, &io["logvar"], 1e-5, 1e-4);
-    assert_close("reconstruction", &out.reconstruction, &io["reconstruction"], 1e-6, 1e-4);
+    assert_close(
+        "reconstruction",
+        &out.reconstruction,
+        &io["reconstruction"],
+        1e-6,
+        1e-4,
+    );
     let terms = vae_loss(&out, &io["input"]);
-    assert_close("reconstruction loss", &terms.reconstruction, &io["reconstruction_loss"], 1e-3, 1e-5);
+    assert_close(
+        "reconstruction loss",
+        &terms.reconstruction,
+        &io["reconstruction_loss"],
+        1e-3,
+        1e-5,
+    );
     assert_close("kl", &terms.kl, &io["kl"], 1e-4, 1e-5);
     let loss = terms.total();
     assert_close("loss", &loss, &io["loss"], 1e-3, 1e-5);
@@ -74,7 +97,13 @@ fn pytorch_autoencoders_load_and_give_their_codes_loss_and_gradients() {
         let code = model.embed(&io["input"]);
         assert_close(&format!("{name} code"), &code, &io["code"], 1e-5, 1e-4);
         let reconstruction = model.decode(&code);
-        assert_close(&format!("{name} reconstruction"), &reconstruction, &io["reconstruction"], 1e-6, 1e-4);
+        assert_close(
+            &format!("{name} reconstruction"),
+            &reconstruction,
+            &io["reconstruction"],
+            1e-6,
+            1e-4,
+        );
         let target = io["input"].reshape(&[5, 784]);
         let loss = binary_cross_entropy_with(&reconstruction, &target, None, Reduction::Sum).div_scalar(5.0);
         assert_close(&format!("{name} loss"), &loss, &io["loss"], 1e-4, 1e-5);

@@ -8,6 +8,7 @@ pub mod generate;
 pub mod graph;
 pub mod predict;
 pub mod sample;
+pub mod sample_flow;
 pub mod sample_gan;
 pub mod show;
 pub mod summary;

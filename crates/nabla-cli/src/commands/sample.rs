@@ -13,18 +13,18 @@ use crate::generative_pictures::{interpolation, interpolation_ends, samples};
 use crate::options;
 use crate::output::say;
 
-use super::sample_gan;
+use super::{sample_flow, sample_gan};
 
 /// Arguments of `nabla sample`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// A generative checkpoint: the `model.safetensors` of `nabla train --model vae|dcgan|wgan-gp` (or ae
+    /// A generative checkpoint: the `model.safetensors` of `nabla train --model vae|dcgan|wgan-gp|realnvp` (or ae
     /// or conv-ae, with --interpolate).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Images to draw, 1 to 4,096 [default: 64; with --interpolate, 10 points of the line, both ends
-    /// included].
-    #[arg(long, value_parser = options::images)]
+    /// Images (or points, for a flow on two moons) to draw, 1 to 10,000 [default: 64; with --interpolate,
+    /// 10 points of the line, both ends included].
+    #[arg(long, value_parser = options::sample_count)]
     pub n: Option<usize>,
     /// The seed of the latents drawn from the prior.
     #[arg(long, default_value_t = 0)]
@@ -52,21 +52,26 @@ pub struct Args {
 /// Reads the checkpoint's kind and draws what it can draw.
 pub fn run(args: Args) -> Result<(), String> {
     crate::set_threads(args.threads)?;
-    let kind = checkpoint_kind(&args.checkpoint).map_err(|e| e.to_string())?.ok_or_else(|| {
-        format!(
+    let kind = checkpoint_kind(&args.checkpoint)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
             "{} records no nabla.model: not a generative checkpoint (nabla train --model vae, ae, conv-ae, \
-             dcgan or wgan-gp writes one)",
+             dcgan, wgan-gp or realnvp writes one)",
             args.checkpoint.display()
         )
-    })?;
-    nabla::on_worker_thread(|| match kind.as_str() {
+        })?;
+    nabla::on_worker_thread(|| {
+        match kind.as_str() {
         "vae" | "ae" | "conv-ae" => sample_autoencoder(&args, &kind),
         "dcgan" | "wgan-gp" => sample_gan::run(&args),
+        "realnvp" => sample_flow::run(&args),
         other => Err(format!(
-            "{} holds a {other} model; nabla sample draws from a vae, dcgan or wgan-gp (or an ae or conv-ae with \
+            "{} holds a {other} model; nabla sample draws from a vae, dcgan, wgan-gp or realnvp (or an ae or conv-ae with \
              --interpolate)",
             args.checkpoint.display()
         )),
+    }
     })
 }
 

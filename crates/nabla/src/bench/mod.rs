@@ -238,7 +238,9 @@ pub fn benchmarks() -> Vec<(&'static str, Measure)> {
         ("dcgan_train_samples_per_s", |r| {
             dcgan_train_samples_per_second(r * 2)
         }),
-        ("vae_train_samples_per_s", |r| VaeStep::new(128).samples_per_second(r * 4)),
+        ("vae_train_samples_per_s", |r| {
+            VaeStep::new(128).samples_per_second(r * 4)
+        }),
     ]
 }
 

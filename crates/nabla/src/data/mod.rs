@@ -40,6 +40,7 @@ pub mod idx;
 pub mod image_folder;
 mod labeled;
 mod loader;
+mod moons;
 mod random_affine;
 mod split;
 mod subset;
@@ -67,6 +68,7 @@ pub use labeled::{Batch, LabeledBatches};
 pub use loader::{
     example_generator, example_seed, BatchContext, BatchSource, DataLoader, EpochIter, LoaderConfig,
 };
+pub use moons::{make_moons, TwoMoons};
 pub use random_affine::RandomAffine;
 pub use split::Split;
 pub use subset::Subset;

@@ -169,7 +169,11 @@ impl<T: Float> KlDivergence<T, Categorical<T>> for Categorical<T> {
             &Tensor::scalar(T::infinity()),
             &terms,
         );
-        let terms = Tensor::where_(&self.probs.eq_scalar(T::zero()), &Tensor::scalar(T::zero()), &terms);
+        let terms = Tensor::where_(
+            &self.probs.eq_scalar(T::zero()),
+            &Tensor::scalar(T::zero()),
+            &terms,
+        );
         terms.sum_dim(-1, false)
     }
 }

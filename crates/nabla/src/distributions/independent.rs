@@ -131,9 +131,6 @@ impl<T: Float, P: KlDivergence<T, Q>, Q> KlDivergence<T, Independent<Q>> for Ind
             self.reinterpreted_batch_ndims, q.reinterpreted_batch_ndims,
             "kl_divergence: the two Independent distributions reinterpret different numbers of dimensions"
         );
-        sum_rightmost(
-            &self.base.kl_divergence(&q.base),
-            self.reinterpreted_batch_ndims,
-        )
+        sum_rightmost(&self.base.kl_divergence(&q.base), self.reinterpreted_batch_ndims)
     }
 }

@@ -13,14 +13,19 @@
 //!   reconstructions, latent scatter plots and interpolations.
 //! - GANs ([`gan`]): DCGAN and WGAN-GP at 28x28, and the judges of their
 //!   samples ([`score`]): the MNIST score and the Fréchet LeNet distance.
+//! - [`flow`]: normalizing flows, RealNVP for vectors ([`RealNvp`], two
+//!   moons) and its multi-scale form for images ([`MultiScaleRealNvp`],
+//!   MNIST), with exact log-likelihoods and exact sampling.
 //!
 //! Each model saves to one safetensors file whose metadata records its kind
-//! (`nabla.model`: `ae`, `conv-ae`, `vae`, `dcgan`, `wgan-gp`) and sizes
-//! (`nabla.config`), so the file is all `nabla sample` needs ([`save_vae`],
-//! [`load_vae`], [`save_autoencoder`], [`load_autoencoder`], [`save_gan`],
-//! [`load_gan_generator`], [`checkpoint_kind`]).
+//! (`nabla.model`: `ae`, `conv-ae`, `vae`, `dcgan`, `wgan-gp`, `realnvp`)
+//! and sizes (`nabla.config`), so the file is all `nabla sample` needs
+//! ([`save_vae`], [`load_vae`], [`save_autoencoder`], [`load_autoencoder`],
+//! [`save_gan`], [`load_gan_generator`], [`save_realnvp`],
+//! [`load_realnvp`], [`checkpoint_kind`]).
 
 mod autoencoder;
+pub mod flow;
 pub mod gan;
 mod latent;
 mod saved;
@@ -31,11 +36,12 @@ pub use autoencoder::{
     load_autoencoder, save_autoencoder, AnyAutoencoder, Autoencoder, AutoencoderConfig, ConvAutoencoder,
     Reconstruction,
 };
+pub use flow::{load_realnvp, save_realnvp, FlowModel, MultiScaleRealNvp, RealNvp};
 pub use gan::*;
 pub use latent::LatentModel;
 pub use saved::checkpoint_kind;
 pub use score::*;
 pub use vae::{
-    importance_weighted_log_likelihood, load_vae, save_vae, vae_loss, ElboTerms, NegativeElbo, Vae, VaeConfig,
-    VaeOutput,
+    importance_weighted_log_likelihood, load_vae, save_vae, vae_loss, ElboTerms, NegativeElbo, Vae,
+    VaeConfig, VaeOutput,
 };

@@ -62,7 +62,10 @@ pub(super) fn format_error(path: &Path, message: impl Into<String>) -> Error {
 /// [`Error::Format`] naming the file when it records no kind, another
 /// kind ("holds a dcgan model, not a vae"), or a config that does not
 /// parse.
-pub(super) fn read_kind_and_config<C: DeserializeOwned>(path: &Path, expected: &[&str]) -> Result<(String, C)> {
+pub(super) fn read_kind_and_config<C: DeserializeOwned>(
+    path: &Path,
+    expected: &[&str],
+) -> Result<(String, C)> {
     let metadata = load_metadata(path)?;
     let wanted = expected.join(" or ");
     let Some(kind) = metadata.get(MODEL_KEY) else {
@@ -72,7 +75,10 @@ pub(super) fn read_kind_and_config<C: DeserializeOwned>(path: &Path, expected: &
         ));
     };
     if !expected.contains(&kind.as_str()) {
-        return Err(format_error(path, format!("holds a {kind} model, not a {wanted}")));
+        return Err(format_error(
+            path,
+            format!("holds a {kind} model, not a {wanted}"),
+        ));
     }
     let config = metadata
         .get(CONFIG_KEY)

@@ -63,9 +63,7 @@ impl VaeConfig {
         );
         let parameters = 2.0 * d * h + 3.0 * h * l;
         if parameters > 1e9 {
-            return Err(format!(
-                "{parameters:.2e} parameters is too many (at most 1e9)"
-            ));
+            return Err(format!("{parameters:.2e} parameters is too many (at most 1e9)"));
         }
         Ok(())
     }

@@ -19,15 +19,17 @@ use nabla::generative::{
 use nabla::lm::{CONFIG_KEY, MODEL_KEY};
 use nabla::optim::{Adam, AdamConfig};
 use nabla::train::{
-    fit, install_ctrlc_handler, BatchProgress, EpochSummary, MetricsLog, Outcome, RunStart, Step, TrainConfig,
-    TrainObserver,
+    fit, install_ctrlc_handler, BatchProgress, EpochSummary, MetricsLog, Outcome, RunStart, Step,
+    TrainConfig, TrainObserver,
 };
 use nabla::{no_grad, Generator};
 
 use super::folder::{self, CHECKPOINTS_DIR, CURVES_FILE, METRICS_FILE, MODEL_FILE};
 use super::settings::{Args, OptimizerKind, ScheduleKind};
 use crate::data::{DatasetKind, Normalization};
-use crate::generative_pictures::{interpolation, interpolation_ends, latent_scatter, reconstructions, samples};
+use crate::generative_pictures::{
+    interpolation, interpolation_ends, latent_scatter, reconstructions, samples,
+};
 use crate::models::ModelKind;
 use crate::options;
 use crate::output::say;
@@ -116,7 +118,9 @@ impl AutoencoderSettings {
             ("--min-lr", language.min_lr.is_some()),
         ];
         if let Some((option, _)) = language_options.iter().find(|(_, given)| *given) {
-            return Err(format!("{option} is an option of the language models, not of {model}"));
+            return Err(format!(
+                "{option} is an option of the language models, not of {model}"
+            ));
         }
         let own = &args.autoencoder;
         if own.iw_samples.is_some() && model != ModelKind::Vae {
@@ -247,7 +251,9 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
             };
             let vae = Vae::new(&config, &mut generator);
             let json = serde_json::to_string(&config).expect("a config of numbers serializes");
-            run.train(vae, NegativeElbo::new(settings.seed), &json, |vae, path| save_vae(vae, path))
+            run.train(vae, NegativeElbo::new(settings.seed), &json, |vae, path| {
+                save_vae(vae, path)
+            })
         }
         _ => {
             let kind = model.to_string();
@@ -369,7 +375,10 @@ impl Run<'_> {
             say!("wrote {}", path.display());
         }
         if settings.model == ModelKind::Vae {
-            say!("draw new digits with: nabla sample --checkpoint {} --out samples.png", model_path.display());
+            say!(
+                "draw new digits with: nabla sample --checkpoint {} --out samples.png",
+                model_path.display()
+            );
         }
         say!("done in {:.1}s", self.started.elapsed().as_secs_f64());
         Ok(if interrupted {
@@ -479,7 +488,11 @@ impl TrainObserver for LossProgress {
     fn on_start(&mut self, start: &RunStart) {
         self.epochs = start.epochs;
         if start.resumed {
-            say!("resuming at epoch {}, batch {}", start.first_epoch + 1, start.first_batch);
+            say!(
+                "resuming at epoch {}, batch {}",
+                start.first_epoch + 1,
+                start.first_batch
+            );
         }
     }
 

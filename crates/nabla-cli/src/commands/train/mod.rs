@@ -5,6 +5,7 @@
 //! number of steps instead (see [`language`]).
 
 mod autoencoder;
+mod flow;
 mod folder;
 mod gan;
 mod language;
@@ -26,6 +27,7 @@ use nabla::train::{
     fit, install_ctrlc_handler, Classification, EpochScheduler, Outcome, TrainConfig, TrainingCheckpoint,
 };
 
+pub use flow::{moons, FlowArgs, TRAINING_KEY};
 pub use gan::GanArgs;
 pub use settings::{Args, OptimizerKind, ScheduleKind, Settings};
 
@@ -134,6 +136,9 @@ fn train(args: Args) -> Result<Ending, String> {
     }
     if let Some(model) = args.model.filter(|m| m.is_autoencoder()) {
         return autoencoder::train(&args, model);
+    }
+    if args.model.is_some_and(|m| m.is_flow()) {
+        return flow::train(&args);
     }
     let started = Instant::now();
     let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;

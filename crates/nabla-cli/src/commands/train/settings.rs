@@ -18,7 +18,8 @@ use crate::options;
 #[derive(clap::Args)]
 pub struct Args {
     /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn; char-gpt or char-lstm (language
-    /// models); ae, conv-ae or vae (autoencoders); dcgan or wgan-gp (GANs) [default: lenet5-bn].
+    /// models); ae, conv-ae or vae (autoencoders); dcgan or wgan-gp (GANs); realnvp (a flow)
+    /// [default: lenet5-bn].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// The data: mnist (bundled), fashion-mnist, cifar10, or a folder with
@@ -97,6 +98,9 @@ pub struct Args {
     /// The options of the autoencoders and the VAE (--model ae, conv-ae or vae).
     #[command(flatten)]
     pub autoencoder: super::autoencoder::AutoencoderArgs,
+    /// The options of the flows (--model realnvp).
+    #[command(flatten)]
+    pub flow: super::FlowArgs,
 }
 
 /// The options of `nabla train --model char-gpt|char-lstm`, which counts its

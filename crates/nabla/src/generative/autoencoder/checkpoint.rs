@@ -27,7 +27,11 @@ impl AnyAutoencoder {
     ///
     /// # Errors
     /// An unknown kind, or a config that does not suit the kind.
-    pub fn new(kind: &str, config: &AutoencoderConfig, generator: &mut Generator) -> std::result::Result<Self, String> {
+    pub fn new(
+        kind: &str,
+        config: &AutoencoderConfig,
+        generator: &mut Generator,
+    ) -> std::result::Result<Self, String> {
         config.validate(kind)?;
         match kind {
             "ae" => Ok(AnyAutoencoder::Mlp(Autoencoder::new(config, generator))),

@@ -121,9 +121,7 @@ fn batch_seed(seed: u64, indices: &[usize]) -> u64 {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
-    indices
-        .iter()
-        .fold(mix(seed), |state, &i| mix(state ^ i as u64))
+    indices.iter().fold(mix(seed), |state, &i| mix(state ^ i as u64))
 }
 
 impl Step<Vae, Batch> for NegativeElbo {

@@ -49,7 +49,10 @@ pub fn importance_weighted_log_likelihood<T: Float>(
     samples: usize,
     generator: &mut Generator,
 ) -> Tensor<T> {
-    assert!(samples > 0, "importance_weighted_log_likelihood: samples must be at least 1");
+    assert!(
+        samples > 0,
+        "importance_weighted_log_likelihood: samples must be at least 1"
+    );
     no_grad(|| {
         let posterior = vae.posterior(inputs);
         let batch = inputs.shape()[0];
@@ -73,7 +76,11 @@ pub fn importance_weighted_log_likelihood<T: Float>(
             )
             .sum_dim(-1, false)
             .neg();
-            log_weights.push(log_likelihood.add(&prior.log_prob(&z)).sub(&posterior.log_prob(&z)));
+            log_weights.push(
+                log_likelihood
+                    .add(&prior.log_prob(&z))
+                    .sub(&posterior.log_prob(&z)),
+            );
             drawn += k;
         }
         Tensor::cat(&log_weights, 0)

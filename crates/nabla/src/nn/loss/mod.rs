@@ -61,11 +61,11 @@ mod classification;
 mod modules;
 mod regression;
 
+pub(crate) use binary::neg_log_sigmoid;
 pub use binary::{
     binary_cross_entropy, binary_cross_entropy_with, binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_with,
 };
-pub(crate) use binary::neg_log_sigmoid;
 pub use classification::{
     cross_entropy, cross_entropy_with, cross_entropy_with_label_smoothing, nll_loss, nll_loss_with,
 };
