@@ -49,6 +49,23 @@ pub fn grid(images: &Tensor, columns: usize) -> GrayImage {
     picture
 }
 
+/// Writes the digits `[N, 1, H, W]` (pixels in [0, 1]) as a PNG [`grid`]
+/// of `columns` columns, atomically.
+///
+/// # Errors
+/// A one-line message naming the file, also when `images` is not
+/// `[N, 1, H, W]` with N at least 1.
+pub fn write_grid(path: &Path, images: &Tensor, columns: usize) -> Result<(), String> {
+    let shape = images.shape();
+    if shape.len() != 4 || shape[0] == 0 || shape[1] != 1 {
+        return Err(format!(
+            "cannot draw {}: images of shape {shape:?}, not [N, 1, H, W]",
+            path.display()
+        ));
+    }
+    write_png(path, &grid(images, columns.max(1)))
+}
+
 /// Writes `picture` as a PNG, atomically.
 ///
 /// # Errors
@@ -100,4 +117,34 @@ pub fn write_gif(path: &Path, frames: &[GrayImage], delay_centiseconds: u16) -> 
         }
     }
     nabla::fs::write_atomic(path, |w| w.write_all(&bytes)).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grid_has_its_digits_in_place_between_grey_gaps() {
+        let path = std::env::temp_dir().join(format!("nabla-digit-grid-{}.png", std::process::id()));
+        // Three 2x2 digits: white, black, and a white top-left pixel.
+        let images = Tensor::from_vec(
+            [vec![1.0f32; 4], vec![0.0; 4], vec![1.0, 0.0, 0.0, 0.0]].concat(),
+            &[3, 1, 2, 2],
+        );
+        write_grid(&path, &images, 2).unwrap();
+        let picture = image::open(&path).unwrap().to_luma8();
+        let _ = std::fs::remove_file(&path);
+        // 2 columns and 2 rows of 4x4-pixel cells with gaps of 2.
+        assert_eq!(picture.dimensions(), (2 + 2 * 6, 2 + 2 * 6));
+        assert_eq!(picture.get_pixel(0, 0).0, [GAP_GREY]);
+        assert_eq!(picture.get_pixel(2, 2).0, [255]);
+        assert_eq!(picture.get_pixel(8, 2).0, [0]);
+        assert_eq!(
+            (picture.get_pixel(3, 9).0, picture.get_pixel(4, 10).0),
+            ([255], [0])
+        );
+        assert!(write_grid(&path, &Tensor::zeros(&[3, 4]), 2)
+            .unwrap_err()
+            .contains("images of shape [3, 4], not [N, 1, H, W]"));
+    }
 }

@@ -1,9 +1,9 @@
 //! The pictures of a flow: the density of a 2-D flow as a heat map, its
-//! samples scattered over the data, and a grid of sampled digits.
+//! samples scattered over the data (a grid of sampled digits is drawn by
+//! [`crate::digit_grid`]).
 
 use std::path::Path;
 
-use image::{GrayImage, Luma};
 use nabla::generative::flow::RealNvp;
 use nabla::{no_grad, Tensor};
 use plotters::coord::types::RangedCoordf64;
@@ -145,54 +145,6 @@ pub fn write_scatter(
     Ok(())
 }
 
-/// Pixels per image pixel, and between images, in a grid of digits.
-const ZOOM: u32 = 2;
-const GAP: u32 = 2;
-/// The grey between images, so that black and white digits both stand out.
-const GAP_GREY: u8 = 100;
-
-/// Writes the images `[n, 1, h, w]` (values in [0, 1], white on black as
-/// MNIST) as a PNG grid of `columns` columns.
-///
-/// # Errors
-/// A one-line message naming the file when it cannot be written.
-pub fn write_digit_grid(path: &Path, images: &Tensor, columns: usize) -> Result<(), String> {
-    let &[n, _, h, w] = images.shape() else {
-        return Err(format!(
-            "cannot draw {}: images of shape {:?}",
-            path.display(),
-            images.shape()
-        ));
-    };
-    let columns = columns.clamp(1, n.max(1));
-    let rows = n.div_ceil(columns);
-    let (cell_w, cell_h) = (w as u32 * ZOOM + GAP, h as u32 * ZOOM + GAP);
-    let mut picture = GrayImage::from_pixel(
-        columns as u32 * cell_w + GAP,
-        rows as u32 * cell_h + GAP,
-        Luma([GAP_GREY]),
-    );
-    let values = images.to_vec();
-    for (k, image) in values.chunks(h * w).enumerate() {
-        let (x0, y0) = (
-            GAP + (k % columns) as u32 * cell_w,
-            GAP + (k / columns) as u32 * cell_h,
-        );
-        for (p, &v) in image.iter().enumerate() {
-            let grey = Luma([(v.clamp(0.0, 1.0) * 255.0).round() as u8]);
-            for dy in 0..ZOOM {
-                for dx in 0..ZOOM {
-                    let (x, y) = ((p % w) as u32 * ZOOM + dx, (p / w) as u32 * ZOOM + dy);
-                    picture.put_pixel(x0 + x, y0 + y, grey);
-                }
-            }
-        }
-    }
-    picture
-        .save(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,23 +154,5 @@ mod tests {
         assert_eq!(viridis(0.0), RGBColor(68, 1, 84));
         assert_eq!(viridis(1.0), RGBColor(253, 231, 37));
         assert_eq!(viridis(0.1), RGBColor(67, 35, 110)); // half way between the first two stops
-    }
-
-    #[test]
-    fn a_digit_grid_has_its_images_in_place() {
-        let path = std::env::temp_dir().join(format!("nabla-digits-{}.png", std::process::id()));
-        let images = Tensor::from_vec(
-            [vec![1.0f32; 4], vec![0.0; 4], vec![0.5; 4]].concat(),
-            &[3, 1, 2, 2],
-        );
-        write_digit_grid(&path, &images, 2).unwrap();
-        let picture = image::open(&path).unwrap().to_luma8();
-        let _ = std::fs::remove_file(&path);
-        // 2 columns and 2 rows of 4x4 pixels with gaps of 2.
-        assert_eq!(picture.dimensions(), (2 + 2 * 6, 2 + 2 * 6));
-        assert_eq!(picture.get_pixel(2, 2).0, [255]);
-        assert_eq!(picture.get_pixel(8, 2).0, [0]);
-        assert_eq!(picture.get_pixel(2, 8).0, [128]);
-        assert_eq!(picture.get_pixel(0, 0).0, [GAP_GREY]);
     }
 }

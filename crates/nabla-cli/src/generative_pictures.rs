@@ -6,13 +6,19 @@ use std::path::Path;
 
 use nabla::data::{Batch, LabeledDataset};
 use nabla::generative::{LatentModel, Vae};
-use nabla::{no_grad, Generator};
+use nabla::{no_grad, Generator, Tensor};
 
-use crate::digits::write_grid;
+use crate::digit_grid::write_grid;
 use crate::latent_plot::write_scatter;
 
 /// The side of the images: 28x28 digits.
 const SIDE: usize = 28;
+
+/// `pixels`, whole 28x28 digits one after the other, as `[N, 1, 28, 28]`.
+fn digits(pixels: Vec<f32>) -> Tensor {
+    let n = pixels.len() / (SIDE * SIDE);
+    Tensor::from_vec(pixels, &[n, 1, SIDE, SIDE])
+}
 /// Images per row of the grids (as PyTorch's example draws them).
 pub const GRID_COLUMNS: usize = 8;
 
@@ -40,13 +46,13 @@ pub fn reconstructions(
         pixels.extend_from_slice(original);
         pixels.extend_from_slice(reconstructed);
     }
-    write_grid(path, &pixels, SIDE, GRID_COLUMNS)
+    write_grid(path, &digits(pixels), GRID_COLUMNS)
 }
 
 /// `n` digits decoded from latents drawn from the prior with `seed`.
 pub fn samples(vae: &Vae, n: usize, seed: u64, path: &Path) -> Result<(), String> {
     let pixels = no_grad(|| vae.sample(n, &mut Generator::new(seed))).to_vec();
-    write_grid(path, &pixels, SIDE, GRID_COLUMNS)
+    write_grid(path, &digits(pixels), GRID_COLUMNS)
 }
 
 /// The test examples an interpolation runs between: the first one, and
@@ -72,7 +78,7 @@ pub fn interpolation(
     let (a, b) = (ends.inputs.narrow(0, 0, 1), ends.inputs.narrow(0, 1, 1));
     let path_pixels = model.interpolate(&a, &b, steps).to_vec();
     let pixels = [a.to_vec(), path_pixels, b.to_vec()].concat();
-    write_grid(path, &pixels, SIDE, steps + 2)
+    write_grid(path, &digits(pixels), steps + 2)
 }
 
 /// The codes of the whole test set, coloured by digit: only for a model

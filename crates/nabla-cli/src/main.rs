@@ -11,7 +11,6 @@
 mod commands;
 mod data;
 mod digit_grid;
-mod digits;
 mod flow_plots;
 mod generative_pictures;
 mod graph_svg;

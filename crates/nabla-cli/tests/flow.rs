@@ -9,7 +9,7 @@ use std::path::Path;
 use common::{check_no_panic, nabla, scratch, stderr, stdout, NONSENSE};
 
 /// A 2-epoch moons run of a small flow into `out`.
-fn small_moons<'a>(out: &'a str) -> Vec<&'a str> {
+fn small_moons(out: &str) -> Vec<&str> {
     vec![
         "train",
         "--model",

@@ -47,7 +47,7 @@ fn log_abs_det(mut a: Vec<f64>, n: usize) -> f64 {
 /// ln |det J| of `f` at the single example `x` `[1, ...]`, `J` by autodiff.
 fn autodiff_log_det(f: impl Fn(&Tensor<f64>) -> Tensor<f64>, x: &Tensor<f64>) -> f64 {
     let n = x.numel();
-    let j = &jacobian(|xs| f(&xs[0]).reshape(&[n]), &[x.clone()])[0];
+    let j = &jacobian(|xs| f(&xs[0]).reshape(&[n]), std::slice::from_ref(x))[0];
     assert_eq!(j.numel(), n * n, "a square Jacobian");
     log_abs_det(j.to_vec(), n)
 }

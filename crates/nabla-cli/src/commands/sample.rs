@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use nabla::data::{LabeledDataset, Split};
 use nabla::generative::{checkpoint_kind, load_autoencoder, load_vae, LatentModel};
+use nabla::{Generator, Tensor};
 
 use crate::data::DatasetKind;
 use crate::generative_pictures::{interpolation, interpolation_ends, samples};
@@ -14,6 +15,9 @@ use crate::options;
 use crate::output::say;
 
 use super::{sample_flow, sample_gan};
+
+/// Points in a row of a GAN's or a flow's `--interpolate` grid.
+pub const ROW: usize = 10;
 
 /// Arguments of `nabla sample`.
 #[derive(clap::Args)]
@@ -133,4 +137,23 @@ fn sample_autoencoder(args: &Args, kind: &str) -> Result<(), String> {
 /// The MNIST test set, for the ends of an interpolation.
 fn test_digits(data_dir: Option<&Path>) -> Result<Arc<dyn LabeledDataset>, String> {
     DatasetKind::Mnist.load(data_dir, Split::Test)
+}
+
+/// `rows` rows of [`ROW`] latent points each, `[rows * ROW, dimensions]`,
+/// evenly spaced on the segment between two standard normal draws (both
+/// ends included).
+pub fn interpolation_rows(rows: usize, dimensions: usize, noise: &mut Generator) -> Tensor {
+    let points: Vec<Tensor> = (0..rows)
+        .flat_map(|_| {
+            let a = Tensor::randn(&[1, dimensions], noise);
+            let b = Tensor::randn(&[1, dimensions], noise);
+            (0..ROW)
+                .map(|i| {
+                    let t = i as f32 / (ROW - 1) as f32;
+                    &a.mul_scalar(1.0 - t) + &b.mul_scalar(t)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    Tensor::cat(&points, 0)
 }

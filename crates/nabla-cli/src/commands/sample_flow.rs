@@ -8,13 +8,11 @@ use nabla::data::TwoMoons;
 use nabla::generative::flow::{load_realnvp, FlowModel};
 use nabla::{no_grad, Generator, Tensor};
 
-use super::sample::Args;
+use super::sample::{interpolation_rows, Args, ROW};
 use super::train::{moons, TRAINING_KEY};
-use crate::flow_plots::{write_digit_grid, write_scatter};
+use crate::digit_grid::write_grid;
+use crate::flow_plots::write_scatter;
 use crate::output::say;
-
-/// Digits in an interpolation row.
-const ROW: usize = 10;
 
 /// Draws `--n` samples (default 64) and writes the PNG.
 pub fn run(args: &Args) -> Result<(), String> {
@@ -24,12 +22,12 @@ pub fn run(args: &Args) -> Result<(), String> {
     let drawn = match &flow {
         FlowModel::MultiScale(multi) => {
             let (images, columns) = if args.interpolate {
-                let z = interpolation_latents(n.div_ceil(ROW), multi.config().dimensions(), &mut noise);
+                let z = interpolation_rows(n.div_ceil(ROW), multi.config().dimensions(), &mut noise);
                 (no_grad(|| multi.inverse(&z)).clamp(Some(0.0), Some(1.0)), ROW)
             } else {
                 (multi.sample(n, &mut noise), (n as f64).sqrt().ceil() as usize)
             };
-            write_digit_grid(&args.out, &images, columns)?;
+            write_grid(&args.out, &images, columns)?;
             format!("{} digits", images.shape()[0])
         }
         FlowModel::Dense(dense) => {
@@ -69,22 +67,4 @@ fn trained_on_moons(checkpoint: &std::path::Path) -> Option<TwoMoons> {
         return None;
     }
     Some(moons(training["seed"].as_u64()?))
-}
-
-/// `rows` rows of `ROW` latent points each, evenly spaced on the segment
-/// between two standard normal draws of `dimensions` values.
-fn interpolation_latents(rows: usize, dimensions: usize, noise: &mut Generator) -> Tensor {
-    let points: Vec<Tensor> = (0..rows)
-        .flat_map(|_| {
-            let a = Tensor::randn(&[1, dimensions], noise);
-            let b = Tensor::randn(&[1, dimensions], noise);
-            (0..ROW)
-                .map(|i| {
-                    let t = i as f32 / (ROW - 1) as f32;
-                    &a.mul_scalar(1.0 - t) + &b.mul_scalar(t)
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    Tensor::cat(&points, 0)
 }

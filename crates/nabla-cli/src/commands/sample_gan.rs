@@ -6,12 +6,9 @@ use nabla::generative::{load_gan_generator, tanh_to_unit};
 use nabla::nn::Module;
 use nabla::{no_grad, Generator, Tensor};
 
-use super::sample::Args;
+use super::sample::{interpolation_rows, Args, ROW};
 use crate::digit_grid::{grid, write_png};
 use crate::output::say;
-
-/// Digits in an interpolation row.
-const ROW: usize = 10;
 
 /// Draws `--n` digits (default 64, or interpolation rows) and writes the PNG.
 pub fn run(args: &Args) -> Result<(), String> {
@@ -21,7 +18,7 @@ pub fn run(args: &Args) -> Result<(), String> {
     let latent = generator.config().latent_dim;
     let mut noise = Generator::new(args.seed);
     let (z, columns) = if args.interpolate {
-        (interpolation_noise(n.div_ceil(ROW), latent, &mut noise), ROW)
+        (interpolation_rows(n.div_ceil(ROW), latent, &mut noise), ROW)
     } else {
         let columns = (n as f64).sqrt().ceil() as usize;
         (Tensor::randn(&[n, latent], &mut noise), columns)
@@ -36,24 +33,4 @@ pub fn run(args: &Args) -> Result<(), String> {
         args.seed
     );
     Ok(())
-}
-
-/// `rows` rows of `ROW` latent points each, evenly spaced on the segment
-/// between two standard normal draws.
-fn interpolation_noise(rows: usize, latent: usize, noise: &mut Generator) -> Tensor {
-    let points: Vec<Tensor> = (0..rows)
-        .flat_map(|_| {
-            let (a, b) = (
-                Tensor::randn(&[1, latent], noise),
-                Tensor::randn(&[1, latent], noise),
-            );
-            (0..ROW)
-                .map(|i| {
-                    let t = i as f32 / (ROW - 1) as f32;
-                    a.mul_scalar(1.0 - t).add(&b.mul_scalar(t))
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    Tensor::cat(&points, 0)
 }

@@ -9,15 +9,15 @@
 //! [`batch_shape`](Distribution::batch_shape). The traits say what it can
 //! do:
 //!
-//! - [`Distribution`]: [`log_prob`](Distribution::log_prob),
+//! - [`Distribution`][]: [`log_prob`](Distribution::log_prob),
 //!   [`sample`](Distribution::sample) (seeded by a [`Generator`], no
 //!   gradient), [`entropy`](Distribution::entropy), and the shapes;
-//! - [`Rsample`]: [`rsample`](Rsample::rsample), a reparameterised sample
+//! - [`Rsample`][]: [`rsample`](Rsample::rsample), a reparameterised sample
 //!   through which gradients flow to the parameters (the Normal's
 //!   `loc + eps * scale`);
-//! - [`Moments`]: [`mean`](Moments::mean), [`variance`](Moments::variance)
+//! - [`Moments`][]: [`mean`](Moments::mean), [`variance`](Moments::variance)
 //!   and [`stddev`](Moments::stddev);
-//! - [`KlDivergence`] and [`kl_divergence`]: the closed-form
+//! - [`KlDivergence`] and [`kl_divergence`][]: the closed-form
 //!   Kullback-Leibler divergence of Normal/Normal, Bernoulli/Bernoulli,
 //!   Categorical/Categorical and Independent/Independent pairs.
 //!

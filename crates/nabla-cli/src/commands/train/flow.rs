@@ -32,7 +32,8 @@ use serde::Serialize;
 use super::folder::{self, CHECKPOINTS_DIR, CURVES_FILE, METRICS_FILE, MODEL_FILE};
 use super::settings::{Args, OptimizerKind};
 use crate::data::DatasetKind;
-use crate::flow_plots::{density_grid, write_density, write_digit_grid, write_scatter};
+use crate::digit_grid::write_grid;
+use crate::flow_plots::{density_grid, write_density, write_scatter};
 use crate::output::say;
 use crate::plot::write_curves;
 use crate::record::checkpoint_file;
@@ -321,7 +322,7 @@ pub fn train(args: &Args) -> Result<Ending, String> {
         }
         (FlowModel::MultiScale(multi), _) => {
             let samples = out.join(SAMPLES_FILE);
-            write_digit_grid(&samples, &multi.sample(64, &mut sampler), 8)?;
+            write_grid(&samples, &multi.sample(64, &mut sampler), 8)?;
             pictures.push(samples);
         }
         (FlowModel::Dense(_), None) => unreachable!("a dense flow trains on moons"),
