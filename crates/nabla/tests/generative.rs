@@ -56,24 +56,27 @@ where
 #[test]
 fn the_vae_learns_mnist() {
     let mut vae = Vae::new(&VaeConfig::mnist(), &mut Generator::new(0));
-    let (before, after) = learn(&mut vae, &mut NegativeElbo::new(0), 4);
-    // 784 ln 2 = 543 nats for an untrained decoder; 4 epochs of 1,000
-    // digits reach about 185 (PyTorch's example is at 127 after one epoch
-    // of 60,000).
+    let (before, after) = learn(&mut vae, &mut NegativeElbo::new(0), 12);
+    // 784 ln 2 = 543 nats for an untrained decoder. PyTorch's example's
+    // model, given the same 120 steps on the same digits, ends at 169.0,
+    // 170.8 and 175.8 (seeds 0 to 2; nabla: 172.8).
     assert!((before - 543.0).abs() < 10.0, "untrained: {before}");
-    assert!(after < 210.0, "after 40 steps: {after}");
+    assert!(after < 178.0, "after 120 steps: {after}");
 }
 
 #[test]
 fn the_autoencoders_learn_mnist() {
     for (kind, config, bound) in [
-        ("ae", AutoencoderConfig::mlp(32), 200.0),
-        ("conv-ae", AutoencoderConfig::conv(32), 230.0),
+        ("ae", AutoencoderConfig::mlp(32), 190.0),
+        ("conv-ae", AutoencoderConfig::conv(32), 190.0),
     ] {
         let mut ae = AnyAutoencoder::new(kind, &config, &mut Generator::new(1)).unwrap();
-        let (before, after) = learn(&mut ae, &mut Reconstruction, 4);
-        assert!((before - 543.0).abs() < 25.0, "{kind} untrained: {before}");
-        assert!(after < bound, "{kind} after 40 steps: {after}");
+        let (before, after) = learn(&mut ae, &mut Reconstruction, 12);
+        assert!((450.0..600.0).contains(&before), "{kind} untrained: {before}");
+        // Predicting every pixel's mean over the 1,000 digits costs 201.5
+        // nats on the 500; 120 steps take the ae to 182.5 and the conv-ae
+        // to 177.7.
+        assert!(after < bound, "{kind} after 120 steps: {after}");
     }
 }
 
@@ -250,6 +253,10 @@ fn inputs_and_latents_of_the_wrong_size_panic_naming_the_sizes() {
         message.contains("codes of shape [1, 2], but the model has 8 latents"),
         "{message}"
     );
-    let wrong = AnyAutoencoder::new("conv-ae", &AutoencoderConfig::mlp(8), &mut Generator::new(13));
+    let three_convolutions = AutoencoderConfig {
+        hidden_sizes: vec![16, 32, 64],
+        ..AutoencoderConfig::conv(8)
+    };
+    let wrong = AnyAutoencoder::new("conv-ae", &three_convolutions, &mut Generator::new(13));
     assert!(wrong.err().unwrap().contains("conv-ae takes 1x28x28 images"));
 }

@@ -41,10 +41,6 @@ use crate::Ending;
 #[derive(clap::Args, Clone, Debug, Default)]
 #[command(next_help_heading = "Autoencoders and the VAE (--model ae, conv-ae or vae)")]
 pub struct AutoencoderArgs {
-    /// Features of the latent code, 1 to 65,536 [default: 20 for vae, as PyTorch's example; 32 for ae and
-    /// conv-ae]. With 2, the run also draws the test set's codes (latent.png).
-    #[arg(long, value_parser = options::width)]
-    pub latent_dim: Option<usize>,
     /// After training, estimate the VAE's test log-likelihood by importance sampling with K draws per
     /// image, 1 to 100,000 (k = 1 is the ELBO; PyTorch's example has no such figure).
     #[arg(long, value_parser = options::importance_samples)]
@@ -129,7 +125,7 @@ impl AutoencoderSettings {
             ));
         }
         let default_latent = if model == ModelKind::Vae { 20 } else { 32 };
-        let latent = match (own.latent_dim, recorded_latent) {
+        let latent = match (args.latent_dim, recorded_latent) {
             (Some(given), Some(recorded)) if given != recorded => {
                 return Err(format!(
                     "--latent-dim {given} differs from the resumed run's {recorded} latents"

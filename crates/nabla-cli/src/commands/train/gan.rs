@@ -41,9 +41,6 @@ const SAMPLE_CHUNK: usize = 500;
 #[derive(clap::Args, Clone, Debug, Default)]
 #[command(next_help_heading = "GANs (--model dcgan or wgan-gp)")]
 pub struct GanArgs {
-    /// The length of the noise vector z, 1 to 65,536 [default: 100].
-    #[arg(long, value_parser = crate::options::width)]
-    pub latent_dim: Option<usize>,
     /// Channels of the 14x14 layers of both networks (the 7x7 ones have
     /// twice as many), 1 to 65,536 [default: 64].
     #[arg(long, value_parser = crate::options::width)]
@@ -137,7 +134,7 @@ impl GanSettings {
         Ok(GanSettings {
             kind,
             config: GanConfig {
-                latent_dim: gan.latent_dim.unwrap_or(defaults.latent_dim),
+                latent_dim: args.latent_dim.unwrap_or(defaults.latent_dim),
                 feature_maps: gan.feature_maps.unwrap_or(defaults.feature_maps),
             },
             training,

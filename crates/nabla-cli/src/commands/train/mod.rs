@@ -128,6 +128,15 @@ impl Resumed {
 /// The training run itself, on a thread of the rayon pool (see
 /// [`nabla::on_worker_thread`]).
 fn train(args: Args) -> Result<Ending, String> {
+    let has_latent = args.model.is_some_and(|m| m.is_gan() || m.is_autoencoder());
+    if args.latent_dim.is_some() && !has_latent {
+        let model = args
+            .model
+            .map_or_else(|| "the default model".to_string(), |m| m.to_string());
+        return Err(format!(
+            "--latent-dim is an option of the autoencoders, the VAE and the GANs, not of {model}"
+        ));
+    }
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
         return language::train(&args, model);
     }

@@ -89,6 +89,11 @@ pub struct Args {
     /// a larger --epochs.
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// The latent code's features (ae, conv-ae, vae) or the noise vector's length (dcgan, wgan-gp), 1 to
+    /// 65,536 [default: 20 for vae, as PyTorch's example; 32 for ae and conv-ae; 100 for the GANs]. With 2,
+    /// an autoencoder's run also draws the test set's codes (latent.png).
+    #[arg(long, value_parser = options::width)]
+    pub latent_dim: Option<usize>,
     /// The options of the language models (--model char-gpt or char-lstm).
     #[command(flatten)]
     pub language: LanguageArgs,
