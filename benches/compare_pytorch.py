@@ -199,6 +199,11 @@ def torch_benchmarks(torch, repetitions):
     import torch_gan
 
     out["dcgan_train_samples_per_s"] = torch_gan.dcgan_train_samples_per_s(r)
+
+    log("torch: VAE")
+    import torch_vae
+
+    out["vae_train_samples_per_s"] = torch_vae.vae_train_samples_per_s(r)
     return out
 
 
@@ -385,6 +390,7 @@ ROWS = [
     ("lstm_train_tokens_per_s", "char-LSTM train 50x50 (tokens/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
     ("gpt_generate_tokens_per_s", "char-GPT generate, greedy (tokens/s)", True, 3.0, "≥ 3.0x PyTorch", "torch"),
     ("dcgan_train_samples_per_s", "DCGAN train bs64 (samples/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
+    ("vae_train_samples_per_s", "VAE train bs128 (samples/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
 ]
 
 

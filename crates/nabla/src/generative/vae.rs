@@ -92,6 +92,7 @@ impl Default for VaeConfig {
 ///
 /// ```
 /// use nabla::generative::{vae_loss, Vae, VaeConfig};
+/// use nabla::nn::Module;
 /// use nabla::{Generator, Tensor};
 /// let vae: Vae = Vae::new(&VaeConfig::mnist(), &mut Generator::new(0));
 /// let x = Tensor::rand(&[8, 1, 28, 28], &mut Generator::new(1)); // pixels in [0, 1]
