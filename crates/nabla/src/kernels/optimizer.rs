@@ -115,11 +115,7 @@ pub(crate) fn optimizer_update<T: Float>(
                             update(x, g, m, v, Some(max));
                         }
                     }
-                    _ => {
-                        for ((x, &g), (m, v)) in elements {
-                            update(x, g, m, v, None);
-                        }
-                    }
+                    _ => adam_chunk(elements, &update),
                 }
             });
         }
@@ -247,6 +243,42 @@ fn for_each_chunk<T: Float>(
     chunks
         .into_par_iter()
         .for_each(|(x, g, mut state)| f(x, g, &mut state));
+}
+
+/// Adam's update over a chunk without AMSGrad (the usual case), compiled
+/// twice: for AVX2 when the CPU has it (checked at run time), and for the
+/// baseline. The baseline's 4-wide square roots and divisions made Adam a
+/// fifth of a VAE training step; the results are the same bits either way
+/// (no fused multiply-adds are formed).
+fn adam_chunk<'a, T: Float>(
+    elements: impl Iterator<Item = ((&'a mut T, &'a T), (&'a mut T, &'a mut T))>,
+    update: &(impl Fn(&mut T, T, &mut T, &mut T, Option<&mut T>) + Sync),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { adam_chunk_avx2(elements, update) };
+    }
+    adam_chunk_body(elements, update)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn adam_chunk_avx2<'a, T: Float>(
+    elements: impl Iterator<Item = ((&'a mut T, &'a T), (&'a mut T, &'a mut T))>,
+    update: &(impl Fn(&mut T, T, &mut T, &mut T, Option<&mut T>) + Sync),
+) {
+    adam_chunk_body(elements, update)
+}
+
+#[inline(always)]
+fn adam_chunk_body<'a, T: Float>(
+    elements: impl Iterator<Item = ((&'a mut T, &'a T), (&'a mut T, &'a mut T))>,
+    update: &(impl Fn(&mut T, T, &mut T, &mut T, Option<&mut T>) + Sync),
+) {
+    for ((x, &g), (m, v)) in elements {
+        update(x, g, m, v, None);
+    }
 }
 
 /// PyTorch's `lerp(start, end, weight)`, with its two formulas for small
