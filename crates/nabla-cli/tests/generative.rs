@@ -328,7 +328,7 @@ fn options_that_do_not_fit_the_model_are_refused_by_name() {
         (
             "ae",
             vec!["--iw-samples", "5"],
-            "--iw-samples estimates a VAE's likelihood; ae has no probability model",
+            "--iw-samples is an option of the VAE (--model vae), not of ae",
         ),
         (
             "vae",
@@ -359,6 +359,21 @@ fn options_that_do_not_fit_the_model_are_refused_by_name() {
             "vae",
             vec!["--dataset", "tinyshakespeare"],
             "tinyshakespeare is text",
+        ),
+        (
+            "vae",
+            vec!["--n-critic", "3"],
+            "--n-critic is an option of the GANs (--model dcgan or wgan-gp), not of vae",
+        ),
+        (
+            "conv-ae",
+            vec!["--couplings", "2"],
+            "--couplings is an option of the flows (--model realnvp), not of conv-ae",
+        ),
+        (
+            "lenet5",
+            vec!["--latent-dim", "2"],
+            "--latent-dim is an option of the autoencoders, the VAE and the GANs, not of lenet5",
         ),
     ] {
         let run = nabla(&tiny_run(model, out, &extra));

@@ -47,6 +47,13 @@ pub struct AutoencoderArgs {
     pub iw_samples: Option<usize>,
 }
 
+impl AutoencoderArgs {
+    /// The options given, by their flags.
+    pub fn given(&self) -> Vec<&'static str> {
+        self.iw_samples.map(|_| "--iw-samples").into_iter().collect()
+    }
+}
+
 /// The picture files of a run, beside the model.
 const RECONSTRUCTIONS_FILE: &str = "reconstructions.png";
 const SAMPLES_FILE: &str = "samples.png";
@@ -119,11 +126,6 @@ impl AutoencoderSettings {
             ));
         }
         let own = &args.autoencoder;
-        if own.iw_samples.is_some() && model != ModelKind::Vae {
-            return Err(format!(
-                "--iw-samples estimates a VAE's likelihood; {model} has no probability model"
-            ));
-        }
         let default_latent = if model == ModelKind::Vae { 20 } else { 32 };
         let latent = match (args.latent_dim, recorded_latent) {
             (Some(given), Some(recorded)) if given != recorded => {

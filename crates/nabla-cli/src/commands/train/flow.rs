@@ -67,6 +67,19 @@ pub struct FlowArgs {
     pub coupling_width: Option<usize>,
 }
 
+impl FlowArgs {
+    /// The options given, by their flags.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--couplings", self.couplings.is_some()),
+            ("--coupling-width", self.coupling_width.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+}
+
 /// The two data sets a flow trains on here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

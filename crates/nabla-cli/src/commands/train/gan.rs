@@ -60,6 +60,22 @@ pub struct GanArgs {
     pub beta1: Option<f64>,
 }
 
+impl GanArgs {
+    /// The options given, by their flags.
+    pub fn given(&self) -> Vec<&'static str> {
+        [
+            ("--feature-maps", self.feature_maps.is_some()),
+            ("--n-critic", self.n_critic.is_some()),
+            ("--gp-lambda", self.gp_lambda.is_some()),
+            ("--score-samples", self.score_samples.is_some()),
+            ("--beta1", self.beta1.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+}
+
 /// The most digits `--score-samples` may ask for.
 const MAX_SCORE_SAMPLES: usize = 100_000;
 

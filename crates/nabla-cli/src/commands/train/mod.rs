@@ -32,6 +32,7 @@ pub use gan::GanArgs;
 pub use settings::{Args, OptimizerKind, ScheduleKind, Settings};
 
 use crate::data::{DatasetKind, Normalization};
+use crate::models::ModelKind;
 use crate::output::say;
 use crate::plot::write_curves;
 use crate::record::{checkpoint_file, DataRecord, ModelRecord, RunRecord};
@@ -125,18 +126,46 @@ impl Resumed {
     }
 }
 
+/// Refuses an option of one family of models (the GANs, the VAE, the
+/// flows, or the latent size of the autoencoders and GANs) given for a
+/// model of another, which would otherwise be silently ignored.
+fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
+    let model = args.model;
+    let families = [
+        (
+            args.latent_dim.map(|_| "--latent-dim").into_iter().collect(),
+            model.is_some_and(|m| m.is_gan() || m.is_autoencoder()),
+            "the autoencoders, the VAE and the GANs",
+        ),
+        (
+            args.gan.given(),
+            model.is_some_and(|m| m.is_gan()),
+            "the GANs (--model dcgan or wgan-gp)",
+        ),
+        (
+            args.autoencoder.given(),
+            model == Some(ModelKind::Vae),
+            "the VAE (--model vae)",
+        ),
+        (
+            args.flow.given(),
+            model.is_some_and(|m| m.is_flow()),
+            "the flows (--model realnvp)",
+        ),
+    ];
+    for (given, fits, family) in families {
+        if let (Some(option), false) = (given.first(), fits) {
+            let model = model.map_or_else(|| "the default model".to_string(), |m| m.to_string());
+            return Err(format!("{option} is an option of {family}, not of {model}"));
+        }
+    }
+    Ok(())
+}
+
 /// The training run itself, on a thread of the rayon pool (see
 /// [`nabla::on_worker_thread`]).
 fn train(args: Args) -> Result<Ending, String> {
-    let has_latent = args.model.is_some_and(|m| m.is_gan() || m.is_autoencoder());
-    if args.latent_dim.is_some() && !has_latent {
-        let model = args
-            .model
-            .map_or_else(|| "the default model".to_string(), |m| m.to_string());
-        return Err(format!(
-            "--latent-dim is an option of the autoencoders, the VAE and the GANs, not of {model}"
-        ));
-    }
+    refuse_options_of_other_families(&args)?;
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
         return language::train(&args, model);
     }
