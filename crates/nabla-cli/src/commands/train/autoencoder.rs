@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use nabla::checkpoint::load_metadata;
 use nabla::data::{Batch, DataLoader, LabeledDataset, Split, Subset};
 use nabla::generative::{
@@ -25,6 +25,7 @@ use nabla::train::{
 use nabla::{no_grad, Generator};
 
 use super::folder::{self, CHECKPOINTS_DIR, CURVES_FILE, METRICS_FILE, MODEL_FILE};
+use super::progress::{epoch_bar, say_resumed};
 use super::settings::{Args, OptimizerKind, ScheduleKind};
 use crate::data::{DatasetKind, Normalization};
 use crate::generative_pictures::{
@@ -485,28 +486,11 @@ fn breakdown(metrics: impl Iterator<Item = (String, f64)>) -> String {
 impl TrainObserver for LossProgress {
     fn on_start(&mut self, start: &RunStart) {
         self.epochs = start.epochs;
-        if start.resumed {
-            say!(
-                "resuming at epoch {}, batch {}",
-                start.first_epoch + 1,
-                start.first_batch
-            );
-        }
+        say_resumed(start);
     }
 
     fn on_batch(&mut self, p: &BatchProgress) {
-        let epochs = self.epochs;
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::new(p.num_batches as u64);
-            bar.set_style(
-                ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix(format!("{}/{epochs}", p.epoch + 1));
-            bar
-        });
-        bar.set_position(p.batch as u64 + 1);
+        let bar = epoch_bar(&mut self.bar, p, self.epochs);
         bar.set_message(format!("loss {:.2} {:.0} img/s", p.loss, p.images_per_second));
     }
 

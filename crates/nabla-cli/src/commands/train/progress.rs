@@ -12,31 +12,42 @@ pub struct Progress {
     epochs: usize,
 }
 
+/// Says where a resumed run starts again (nothing for a new run).
+pub fn say_resumed(start: &RunStart) {
+    if start.resumed {
+        say!(
+            "resuming at epoch {}, batch {}",
+            start.first_epoch + 1,
+            start.first_batch
+        );
+    }
+}
+
+/// The bar of the epoch that batch `p` belongs to, made at its first
+/// batch, moved to `p`.
+pub fn epoch_bar<'a>(bar: &'a mut Option<ProgressBar>, p: &BatchProgress, epochs: usize) -> &'a ProgressBar {
+    let bar = bar.get_or_insert_with(|| {
+        let bar = ProgressBar::new(p.num_batches as u64);
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{}/{epochs}", p.epoch + 1));
+        bar
+    });
+    bar.set_position(p.batch as u64 + 1);
+    bar
+}
+
 impl TrainObserver for Progress {
     fn on_start(&mut self, start: &RunStart) {
         self.epochs = start.epochs;
-        if start.resumed {
-            say!(
-                "resuming at epoch {}, batch {}",
-                start.first_epoch + 1,
-                start.first_batch
-            );
-        }
+        say_resumed(start);
     }
 
     fn on_batch(&mut self, p: &BatchProgress) {
-        let epochs = self.epochs;
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::new(p.num_batches as u64);
-            bar.set_style(
-                ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix(format!("{}/{epochs}", p.epoch + 1));
-            bar
-        });
-        bar.set_position(p.batch as u64 + 1);
+        let bar = epoch_bar(&mut self.bar, p, self.epochs);
         bar.set_message(format!(
             "loss {:.4} acc {:.2}% {:.0} img/s",
             p.loss,
