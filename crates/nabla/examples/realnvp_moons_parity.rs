@@ -18,8 +18,16 @@
 //!   from nabla's own initialisation of that seed instead (what `nabla
 //!   train --seed SEED` starts from), on the same points and batches.
 //!
-//! Run with `cargo run --release -p nabla --example realnvp_moons_parity --
-//! train RUN.safetensors`.
+//! The experiment of the guide's chapter 12 (100 epochs; `E` stands for
+//! `cargo run --release -p nabla --example realnvp_moons_parity --`):
+//!
+//! ```text
+//! python scripts/realnvp_pytorch.py moons --epochs 100 --train-nll --export torch.safetensors
+//! E train torch.safetensors                    # PyTorch's weights, points, batches
+//! E train torch.safetensors --nabla-init 1     # nabla's seed-1 weights instead
+//! E dump points.safetensors 0                  # nabla's seed-0 points
+//! python scripts/realnvp_pytorch.py moons --epochs 100 --train-nll --seed 1 --points points.safetensors
+//! ```
 
 use std::collections::HashMap;
 
