@@ -31,5 +31,8 @@ pub mod ch07_attention {}
 #[doc = include_str!("../../../docs/guide/ch11-gans.md")]
 pub mod ch11_gans {}
 
+#[doc = include_str!("../../../docs/guide/ch12-flows.md")]
+pub mod ch12_flows {}
+
 #[doc = include_str!("../../../docs/FROM_PYTORCH.md")]
 pub mod from_pytorch {}
