@@ -78,7 +78,10 @@ fn train(run: &str, nabla_init: Option<u64>) {
     let config: RealNvpConfig = serde_json::from_str(&metadata["config"]).expect("a RealNvpConfig");
     let lr: f64 = metadata["lr"].parse().expect("lr is a number");
     let batch_size: usize = metadata["batch_size"].parse().expect("batch_size is a number");
-    let tensors: HashMap<String, Tensor> = load_tensors(run).expect("the run file loads").into_iter().collect();
+    let tensors: HashMap<String, Tensor> = load_tensors(run)
+        .expect("the run file loads")
+        .into_iter()
+        .collect();
     let flow = RealNvp::new(&config, &mut Generator::new(nabla_init.unwrap_or(0)));
     if nabla_init.is_none() {
         for (name, p) in flow.named_parameters() {
@@ -112,7 +115,9 @@ fn main() {
         ["dump", out] => dump(out, 0),
         ["dump", out, seed] => dump(out, seed.parse().expect("SEED must be a number")),
         ["train", run] => train(run, None),
-        ["train", run, "--nabla-init", seed] => train(run, Some(seed.parse().expect("SEED must be a number"))),
+        ["train", run, "--nabla-init", seed] => {
+            train(run, Some(seed.parse().expect("SEED must be a number")))
+        }
         _ => eprintln!("usage: realnvp_moons_parity dump OUT [SEED] | train RUN [--nabla-init SEED]"),
     }
 }

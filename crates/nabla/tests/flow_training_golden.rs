@@ -76,7 +76,8 @@ fn dense_training_steps_reproduce_pytorch() {
         panic!("a dense flow");
     };
     let lr: f64 = metadata["lr"].parse().expect("a rate");
-    let tensors: HashMap<String, Tensor<f64>> = load_tensors(&path).expect("fixture loads").into_iter().collect();
+    let tensors: HashMap<String, Tensor<f64>> =
+        load_tensors(&path).expect("fixture loads").into_iter().collect();
     let flow = RealNvp::<f64>::new(&config, &mut Generator::new(0));
     let parameters = flow.named_parameters();
     for (name, p) in &parameters {
