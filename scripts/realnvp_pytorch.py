@@ -304,27 +304,49 @@ def dequantize(pixels, generator=None):
 def run_moons(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    points = make_moons(3000, 0.05, np.random.RandomState(args.seed))
-    points = (points - points.mean(0)) / points.std(0)
-    data = torch.tensor(points, dtype=torch.float32)
-    train, val = data[:2400], data[2400:]
-    flow = RealNVP()
-    optimizer = torch.optim.Adam(flow.parameters(), lr=1e-4)
-    started, best = time.time(), (math.inf, 0)
+    if args.points:
+        from safetensors.torch import load_file
+        points = load_file(args.points)
+        train, val = points["train"].float(), points["validation"].float()
+    else:
+        points = make_moons(3000, 0.05, np.random.RandomState(args.seed))
+        points = (points - points.mean(0)) / points.std(0)
+        data = torch.tensor(points, dtype=torch.float32)
+        train, val = data[:2400], data[2400:]
+    flow = RealNVP(hidden=args.hidden)
     epochs = args.epochs or 300
+    lr, batch_size = 1e-4, 256
+    # Only randperm draws from torch's generator after the initialisation,
+    # so drawing every epoch's order now gives the orders of drawing them
+    # epoch by epoch.
+    orders = torch.stack([torch.randperm(len(train)) for _ in range(epochs)])
+    if args.export:
+        from safetensors.torch import save_file
+        tensors = {f"init.{k}": v.detach().clone().contiguous() for k, v in flow.state_dict().items()}
+        tensors.update(train=train.contiguous(), validation=val.contiguous(), order=orders)
+        save_file(tensors, args.export, metadata=dict(
+            config=json.dumps(flow.config), lr=str(lr), batch_size=str(batch_size)))
+    optimizer = torch.optim.Adam(flow.parameters(), lr=lr)
+    started, best, history = time.time(), (math.inf, 0), []
     for epoch in range(epochs):
-        for idx in torch.randperm(len(train)).split(256):
+        for idx in orders[epoch].split(batch_size):
             loss = -flow.log_prob(train[idx]).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
         with torch.no_grad():
             val_nll = -flow.log_prob(val).mean().item()
+            train_nll = -flow.log_prob(train).mean().item() if args.train_nll else None
+        history.append(dict(epoch=epoch + 1, val_nll=val_nll, train_nll=train_nll))
         best = min(best, (val_nll, epoch + 1))
         if (epoch + 1) % 25 == 0 or epoch == 0:
-            print(f"epoch {epoch + 1:3}  validation NLL {val_nll:.4f}  ({time.time() - started:.0f}s)", flush=True)
-    print(json.dumps(dict(run="moons", epochs=epochs, val_nll=val_nll, best_val_nll=best[0],
-                          best_epoch=best[1], seconds=time.time() - started)))
+            train_text = f"  train NLL {train_nll:.4f}" if args.train_nll else ""
+            print(f"epoch {epoch + 1:3}{train_text}  validation NLL {val_nll:.4f}  ({time.time() - started:.0f}s)",
+                  flush=True)
+    last10 = sum(h["val_nll"] for h in history[-10:]) / len(history[-10:])
+    print(json.dumps(dict(run="moons", epochs=epochs, hidden=args.hidden, val_nll=val_nll, best_val_nll=best[0],
+                          best_epoch=best[1], last10_val_nll=last10, seconds=time.time() - started,
+                          history=history)))
 
 
 def run_mnist(args):
@@ -379,6 +401,12 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save")
+    parser.add_argument("--hidden", type=int, default=256, help="moons: units of the s and t hidden layers")
+    parser.add_argument("--points", help="moons: train and validate on the `train` and `validation` "
+                        "tensors of this safetensors file (from examples/realnvp_moons_parity.rs dump)")
+    parser.add_argument("--export", help="moons: write the initial weights, the points and every epoch's "
+                        "batch order to this safetensors file (for examples/realnvp_moons_parity.rs train)")
+    parser.add_argument("--train-nll", action="store_true", help="moons: also the training set's NLL each epoch")
     args = parser.parse_args()
     run_moons(args) if args.run == "moons" else run_mnist(args)
 

@@ -40,14 +40,16 @@ fn loader(
     DataLoader::collated(Arc::new(Unlabeled::new(Arc::new(rows))), Stack, config)
 }
 
-/// Prints the validation loss every 25 epochs and keeps the best.
+/// Prints the validation loss every 25 epochs and keeps the best and all.
 struct Report {
     best: (f64, usize),
+    all: Vec<f64>,
 }
 
 impl TrainObserver for Report {
     fn on_epoch(&mut self, s: &EpochSummary) {
         let val = s.val_loss().expect("a validation set");
+        self.all.push(val);
         if val < self.best.0 {
             self.best = (val, s.epoch + 1);
         }
@@ -82,6 +84,7 @@ fn main() {
     };
     let mut report = Report {
         best: (f64::INFINITY, 0),
+        all: Vec::new(),
     };
     let history = fit(
         &mut flow,
@@ -99,9 +102,16 @@ fn main() {
         .last()
         .and_then(EpochSummary::val_loss)
         .expect("an epoch");
+    // One epoch's figure moves by a few hundredths: the mean of the last
+    // ten is the steadier one.
+    let recent = &report.all[report.all.len().saturating_sub(10)..];
     println!(
-        "validation NLL after {epochs} epochs: {last:.4} nats (best {:.4} at epoch {}; Keras: 1.2990 after 300)",
-        report.best.0, report.best.1
+        "validation NLL after {epochs} epochs: {last:.4} nats (best {:.4} at epoch {}, mean of the last {} {:.4}; \
+         Keras: 1.2990 after 300)",
+        report.best.0,
+        report.best.1,
+        recent.len(),
+        recent.iter().sum::<f64>() / recent.len() as f64
     );
     // The density is high on the moons and low between them: the top of
     // the upper moon, (0, 1) before standardising, and (0.5, 0.25).

@@ -34,5 +34,8 @@ pub mod ch10_autoencoders {}
 #[doc = include_str!("../../../docs/guide/ch11-gans.md")]
 pub mod ch11_gans {}
 
+#[doc = include_str!("../../../docs/guide/ch12-flows.md")]
+pub mod ch12_flows {}
+
 #[doc = include_str!("../../../docs/FROM_PYTORCH.md")]
 pub mod from_pytorch {}

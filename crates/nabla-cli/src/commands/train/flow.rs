@@ -362,12 +362,24 @@ pub fn train(args: &Args) -> Result<Ending, String> {
             FlowData::Moons => "validation negative log-likelihood",
             FlowData::Mnist => "test",
         };
+        // One epoch's figure moves by a few hundredths on moons: the mean of
+        // the last ten is the steadier one to compare runs by.
+        let recent: Vec<f64> = history
+            .epochs
+            .iter()
+            .rev()
+            .take(10)
+            .filter_map(|s| s.val_loss())
+            .collect();
+        let recent_mean = recent.iter().sum::<f64>() / recent.len() as f64;
         say!(
-            "{held_out} {:.4} {unit} after {} epochs (best {:.4} after epoch {})",
+            "{held_out} {:.4} {unit} after {} epochs (best {:.4} after epoch {}, mean of the last {} {:.4})",
             last.1,
             last.0 + 1,
             best.0,
-            best.1 + 1
+            best.1 + 1,
+            recent.len(),
+            recent_mean
         );
     }
     for file in [&model_path, &metrics, &curves].into_iter().chain(&pictures) {
