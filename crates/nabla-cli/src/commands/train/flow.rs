@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use nabla::data::{
     Collated, DataLoader, Dataset, LoaderConfig, Split, Stack, Subset, TensorDataset, TwoMoons, Unlabeled,
 };
@@ -30,6 +30,7 @@ use nabla::{Generator, IndexTensor, Tensor};
 use serde::Serialize;
 
 use super::folder::{self, CHECKPOINTS_DIR, CURVES_FILE, METRICS_FILE, MODEL_FILE};
+use super::progress::{epoch_bar, say_resumed};
 use super::settings::{Args, OptimizerKind};
 use crate::data::DatasetKind;
 use crate::digit_grid::write_grid;
@@ -417,28 +418,11 @@ impl FlowProgress {
 
 impl TrainObserver for FlowProgress {
     fn on_start(&mut self, start: &RunStart) {
-        if start.resumed {
-            say!(
-                "resuming at epoch {}, batch {}",
-                start.first_epoch + 1,
-                start.first_batch
-            );
-        }
+        say_resumed(start);
     }
 
     fn on_batch(&mut self, p: &BatchProgress) {
-        let epochs = self.epochs;
-        let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::new(p.num_batches as u64);
-            bar.set_style(
-                ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
-            );
-            bar.set_prefix(format!("{}/{epochs}", p.epoch + 1));
-            bar
-        });
-        bar.set_position(p.batch as u64 + 1);
+        let bar = epoch_bar(&mut self.bar, p, self.epochs);
         bar.set_message(format!(
             "loss {:.4} {} {:.0} examples/s",
             p.loss, self.unit, p.images_per_second

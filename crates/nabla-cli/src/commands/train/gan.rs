@@ -9,7 +9,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use nabla::data::{LabeledDataset, Mnist, Split};
 use nabla::generative::{
     frechet_distance, mnist_images, save_gan, tanh_to_unit, FeatureStats, Gan, GanConfig, GanKind, GanStep,
@@ -20,6 +19,7 @@ use nabla::train::{install_ctrlc_handler, EpochSummary, Interrupt, Metrics, Metr
 use nabla::{no_grad, Generator, Tensor};
 
 use super::folder::{self, CURVES_FILE, METRICS_FILE, MODEL_FILE};
+use super::progress::new_epoch_bar;
 use super::settings::Args;
 use crate::data::{DatasetKind, Normalization};
 use crate::digit_grid::{grid, write_gif, write_png};
@@ -260,7 +260,7 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
     let mut interrupted = false;
     for epoch in 0..settings.epochs {
         let epoch_start = Instant::now();
-        let bar = epoch_bar(epoch, settings.epochs, loader.num_batches());
+        let bar = new_epoch_bar(epoch, settings.epochs, loader.num_batches());
         let mut sums = StepSums::default();
         for batch in loader.epoch(epoch) {
             let step = trainer.step(&batch.inputs);
@@ -451,17 +451,6 @@ impl StepSums {
         }
         m
     }
-}
-
-fn epoch_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
-    let bar = ProgressBar::new(batches as u64);
-    bar.set_style(
-        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("{}/{epochs}", epoch + 1));
-    bar
 }
 
 fn epoch_line(s: &EpochSummary, epochs: usize, train_seconds: f64) -> String {

@@ -23,19 +23,22 @@ pub fn say_resumed(start: &RunStart) {
     }
 }
 
+/// A bar over the `batches` batches of epoch `epoch` (from 0) of `epochs`.
+pub fn new_epoch_bar(epoch: usize, epochs: usize, batches: usize) -> ProgressBar {
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{}/{epochs}", epoch + 1));
+    bar
+}
+
 /// The bar of the epoch that batch `p` belongs to, made at its first
 /// batch, moved to `p`.
 pub fn epoch_bar<'a>(bar: &'a mut Option<ProgressBar>, p: &BatchProgress, epochs: usize) -> &'a ProgressBar {
-    let bar = bar.get_or_insert_with(|| {
-        let bar = ProgressBar::new(p.num_batches as u64);
-        bar.set_style(
-            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
-                .expect("a valid template")
-                .progress_chars("=> "),
-        );
-        bar.set_prefix(format!("{}/{epochs}", p.epoch + 1));
-        bar
-    });
+    let bar = bar.get_or_insert_with(|| new_epoch_bar(p.epoch, epochs, p.num_batches));
     bar.set_position(p.batch as u64 + 1);
     bar
 }
