@@ -86,6 +86,24 @@ fn a_dcgan_run_writes_its_pictures_scores_and_a_checkpoint_that_sample_reads() {
     ]);
     assert!(sample.status.success(), "{}", stderr(&sample));
     assert_eq!(png_size(&walk), (10 * 58 + 2, 2 * 58 + 2));
+    // A GAN's interpolation runs between random points, not test digits.
+    let between = nabla(&[
+        "sample",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--interpolate",
+        "--between",
+        "0",
+        "1",
+        "--out",
+        walk.to_str().unwrap(),
+    ]);
+    assert_eq!(between.status.code(), Some(1));
+    assert!(
+        stderr(&between).contains("holds a dcgan model"),
+        "{}",
+        stderr(&between)
+    );
 
     // A second run into the same folder needs --overwrite.
     let again = nabla(&args);

@@ -56,26 +56,30 @@ pub struct Args {
 /// Reads the checkpoint's kind and draws what it can draw.
 pub fn run(args: Args) -> Result<(), String> {
     crate::set_threads(args.threads)?;
+    let checkpoint = args.checkpoint.display();
     let kind = checkpoint_kind(&args.checkpoint)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
             format!(
-            "{} records no nabla.model: not a generative checkpoint (nabla train --model vae, ae, conv-ae, \
-             dcgan, wgan-gp or realnvp writes one)",
-            args.checkpoint.display()
-        )
+                "{checkpoint} records no nabla.model: not a generative checkpoint (nabla train --model \
+                 vae, ae, conv-ae, dcgan, wgan-gp or realnvp writes one)"
+            )
         })?;
-    nabla::on_worker_thread(|| {
-        match kind.as_str() {
+    let draws_test_digits = matches!(kind.as_str(), "vae" | "ae" | "conv-ae");
+    if !draws_test_digits && (args.between.is_some() || args.data_dir.is_some()) {
+        return Err(format!(
+            "--between and --data-dir choose the test digits an autoencoder's interpolation \
+             runs between; {checkpoint} holds a {kind} model"
+        ));
+    }
+    nabla::on_worker_thread(|| match kind.as_str() {
         "vae" | "ae" | "conv-ae" => sample_autoencoder(&args, &kind),
         "dcgan" | "wgan-gp" => sample_gan::run(&args),
         "realnvp" => sample_flow::run(&args),
         other => Err(format!(
-            "{} holds a {other} model; nabla sample draws from a vae, dcgan, wgan-gp or realnvp (or an ae or conv-ae with \
-             --interpolate)",
-            args.checkpoint.display()
+            "{checkpoint} holds a {other} model; nabla sample draws from a vae, dcgan, wgan-gp or \
+             realnvp (or an ae or conv-ae with --interpolate)"
         )),
-    }
     })
 }
 

@@ -247,9 +247,10 @@ fn for_each_chunk<T: Float>(
 
 /// Adam's update over a chunk without AMSGrad (the usual case), compiled
 /// twice: for AVX2 when the CPU has it (checked at run time), and for the
-/// baseline. The baseline's 4-wide square roots and divisions made Adam a
-/// fifth of a VAE training step; the results are the same bits either way
-/// (no fused multiply-adds are formed).
+/// baseline. Built for the baseline alone, Adam was a fifth of a VAE
+/// training step, and with AVX2 it is under a tenth (`perf` of `nabla
+/// bench --only vae`); the results are the same bits either way (AVX2
+/// alone forms no fused multiply-adds).
 fn adam_chunk<'a, T: Float>(
     elements: impl Iterator<Item = ((&'a mut T, &'a T), (&'a mut T, &'a mut T))>,
     update: &(impl Fn(&mut T, T, &mut T, &mut T, Option<&mut T>) + Sync),
