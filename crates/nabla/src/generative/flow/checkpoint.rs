@@ -255,27 +255,7 @@ pub fn load_realnvp(path: impl AsRef<Path>) -> Result<FlowModel> {
     }
     // The weights are read from the file below; the generator only sizes the model.
     let model = FlowModel::new(&config, &mut Generator::new(0));
-    let context = || path.display().to_string();
-    let report = load_module(model.module(), path, false)?;
-    if let Some(name) = report.missing.first() {
-        return Err(Error::MissingTensor {
-            context: context(),
-            name: name.clone(),
-        });
-    }
-    if let Some(m) = report.mismatched.first() {
-        return Err(Error::ShapeMismatch {
-            context: context(),
-            name: m.name.clone(),
-            expected: m.expected.clone(),
-            found: m.found.clone(),
-        });
-    }
-    if let Some(name) = report.unexpected.first() {
-        return Err(Error::UnexpectedTensor {
-            context: context(),
-            name: name.clone(),
-        });
-    }
+    // Strict: a missing, misshapen or extra tensor is an error naming the file and the tensor.
+    load_module(model.module(), path, true)?;
     Ok(model)
 }
