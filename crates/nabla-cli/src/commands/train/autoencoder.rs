@@ -340,13 +340,7 @@ impl Run<'_> {
         )
         .map_err(|e| e.to_string())?;
         if let Outcome::Diverged { epoch, batch } = history.outcome {
-            return Err(format!(
-                "training diverged: the loss of epoch {}, batch {} is not a finite number (try a lower --lr); no \
-                 model was written, {} holds the last finished epoch",
-                epoch + 1,
-                batch + 1,
-                checkpoints.display()
-            ));
+            return Err(folder::diverged(epoch, batch, &checkpoints));
         }
         model.eval();
         let model_path = self.out.join(MODEL_FILE);

@@ -309,13 +309,7 @@ pub fn train(args: &Args) -> Result<Ending, String> {
     }
     .map_err(|e| e.to_string())?;
     if let Outcome::Diverged { epoch, batch } = history.outcome {
-        return Err(format!(
-            "training diverged: the loss of epoch {}, batch {} is not a finite number (try a lower --lr); no \
-             model was written, {} holds the last finished epoch",
-            epoch + 1,
-            batch + 1,
-            checkpoints.display()
-        ));
+        return Err(folder::diverged(epoch, batch, &checkpoints));
     }
     let model_path = out.join(MODEL_FILE);
     let extra = HashMap::from([(TRAINING_KEY.to_string(), training_json)]);

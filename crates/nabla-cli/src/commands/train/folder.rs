@@ -128,3 +128,15 @@ pub fn claim(out: &Path, resuming_here: bool, overwrite: bool) -> Result<Claim, 
     }
     Ok(claim)
 }
+
+/// The error of a run whose loss stopped being finite in batch `batch` of
+/// epoch `epoch` (both from 0), before any model was written.
+pub fn diverged(epoch: usize, batch: usize, checkpoints: &Path) -> String {
+    format!(
+        "training diverged: the loss of epoch {}, batch {} is not a finite number (try a lower --lr); no \
+         model was written, {} holds the last finished epoch",
+        epoch + 1,
+        batch + 1,
+        checkpoints.display()
+    )
+}
