@@ -54,6 +54,8 @@ enum Command {
     Summary(commands::summary::Args),
     /// Draw the computational graph of an expression or a model's loss (DOT or SVG).
     Graph(commands::graph::Args),
+    /// Accuracy of a saved classifier under FGSM or PGD at several radii, and a picture of the attacked digits.
+    Attack(commands::attack::Args),
     /// Measure the standard benchmarks (training steps, matrix products, convolution).
     Bench(commands::bench::Args),
     /// Draw kernels, a trained model's filters or a digit's feature maps as PNG.
@@ -159,6 +161,7 @@ fn main() -> ExitCode {
         Command::Download(args) => commands::download::run(args).map(|()| Ending::Done),
         Command::Summary(args) => commands::summary::run(args).map(|()| Ending::Done),
         Command::Graph(args) => commands::graph::run(args).map(|()| Ending::Done),
+        Command::Attack(args) => commands::attack::run(args).map(|()| Ending::Done),
         Command::Bench(args) => commands::bench::run(args).map(|()| Ending::Done),
         Command::Show(args) => commands::show::run(args).map(|()| Ending::Done),
         Command::Convert(args) => commands::convert::run(args).map(|()| Ending::Done),

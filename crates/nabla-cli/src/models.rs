@@ -21,6 +21,8 @@ pub enum ModelKind {
     Lenet5Bn,
     /// The small VGG-style CNN with BatchNorm.
     Cnn,
+    /// The MNIST model of Madry et al.'s robustness challenge.
+    MadryCnn,
     /// nanoGPT's character-level transformer (a language model).
     CharGpt,
     /// The character-level LSTM (a language model).
@@ -48,6 +50,7 @@ impl FromStr for ModelKind {
             "lenet5-classic" => Ok(ModelKind::Lenet5Classic),
             "lenet5-bn" => Ok(ModelKind::Lenet5Bn),
             "cnn" => Ok(ModelKind::Cnn),
+            "madry-cnn" => Ok(ModelKind::MadryCnn),
             "char-gpt" => Ok(ModelKind::CharGpt),
             "char-lstm" => Ok(ModelKind::CharLstm),
             "dcgan" => Ok(ModelKind::Dcgan),
@@ -57,7 +60,7 @@ impl FromStr for ModelKind {
             "vae" => Ok(ModelKind::Vae),
             "realnvp" => Ok(ModelKind::Realnvp),
             other => Err(format!(
-                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, char-gpt, char-lstm, \
+                "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, madry-cnn, char-gpt, char-lstm, \
                  ae, conv-ae, vae, dcgan, wgan-gp or realnvp)"
             )),
         }
@@ -72,6 +75,7 @@ impl fmt::Display for ModelKind {
             ModelKind::Lenet5Classic => "lenet5-classic",
             ModelKind::Lenet5Bn => "lenet5-bn",
             ModelKind::Cnn => "cnn",
+            ModelKind::MadryCnn => "madry-cnn",
             ModelKind::CharGpt => "char-gpt",
             ModelKind::CharLstm => "char-lstm",
             ModelKind::Dcgan => "dcgan",
@@ -131,7 +135,7 @@ impl ModelKind {
                     .add_named("relu2", Relu)
                     .add_named("fc3", Linear::new(128, classes, true, &mut g)))
             }
-            ModelKind::Lenet5 | ModelKind::Lenet5Classic | ModelKind::Lenet5Bn
+            ModelKind::Lenet5 | ModelKind::Lenet5Classic | ModelKind::Lenet5Bn | ModelKind::MadryCnn
                 if !lenet_input || classes != 10 =>
             {
                 Err(format!(
@@ -141,6 +145,7 @@ impl ModelKind {
             ModelKind::Lenet5 => Ok(zoo::lenet5(&mut g)),
             ModelKind::Lenet5Classic => Ok(zoo::lenet5_classic(&mut g)),
             ModelKind::Lenet5Bn => Ok(zoo::lenet5_bn(&mut g)),
+            ModelKind::MadryCnn => Ok(zoo::madry_cnn(&mut g)),
             ModelKind::Cnn if input.len() != 3 || input[0] != 3 => {
                 Err(format!("cnn takes 3-channel images, not {input:?}"))
             }

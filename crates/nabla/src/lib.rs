@@ -56,6 +56,7 @@
 // `#[derive(Module)]` names `::nabla::...` paths, inside this crate too.
 extern crate self as nabla;
 
+pub mod adversarial;
 pub mod autograd;
 mod backend;
 pub mod bench;

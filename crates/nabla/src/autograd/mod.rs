@@ -15,7 +15,7 @@ mod function;
 mod functional;
 mod gradcheck;
 pub(crate) mod graph;
-mod mode;
+pub(crate) mod mode;
 mod multi_output;
 pub(crate) mod sparse_grad;
 

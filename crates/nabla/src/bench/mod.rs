@@ -1,19 +1,22 @@
 //! The standard benchmarks of nabla, shared by `nabla bench` and the
 //! criterion benches: matrix products, training steps of an MLP and of
 //! LeNet-5, a convolution layer, single-image inference latency, the
-//! language models ([`language_models`]), the VAE ([`generative`]) and a
-//! DCGAN step ([`gan`]).
+//! language models ([`language_models`]), the VAE ([`generative`]), a
+//! DCGAN step ([`gan`]), and a training step and a PGD step of Madry et
+//! al.'s MNIST model ([`adversarial`]).
 //!
 //! Each measurement warms up, then reports the median of several timed
 //! repetitions: the machine may be shared and noisy, and a median is robust
 //! to the occasional slow run.
 
+mod adversarial;
 mod gan;
 mod generative;
 mod language_models;
 
 use std::time::Instant;
 
+pub use adversarial::MadryBatch;
 pub use gan::dcgan_train_samples_per_second;
 pub use generative::VaeStep;
 pub use language_models::{gpt_generate_tokens_per_second, LanguageModelStep};
@@ -240,6 +243,12 @@ pub fn benchmarks() -> Vec<(&'static str, Measure)> {
         }),
         ("vae_train_samples_per_s", |r| {
             VaeStep::new(128).samples_per_second(r * 4)
+        }),
+        ("madry_train_bs256_samples_per_s", |r| {
+            MadryBatch::new(256).train_samples_per_second(r)
+        }),
+        ("madry_pgd_step_bs256_samples_per_s", |r| {
+            MadryBatch::new(256).pgd_step_samples_per_second(r)
         }),
     ]
 }

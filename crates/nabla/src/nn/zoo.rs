@@ -1,5 +1,6 @@
 //! Ready-made models: LeNet-5 (section 5.4 of the course) in its modern and
-//! 1998 forms and with batch normalisation, a small VGG-style CNN for
+//! 1998 forms and with batch normalisation, the MNIST model of Madry et al.'s
+//! robustness challenge, a small VGG-style CNN for
 //! 3x32x32 images, and two character-level language models: an LSTM
 //! ([`char_lstm`]) and nanoGPT's transformer ([`char_gpt`]).
 //!
@@ -122,6 +123,42 @@ pub fn lenet5_bn<T: Float>(generator: &mut Generator) -> Sequential<T> {
         .add_named("bn4", BatchNorm1d::new(84))
         .add_named("relu4", Relu)
         .add_named("fc3", Linear::new(84, 10, true, generator))
+}
+
+/// The MNIST model of Madry et al.'s robustness challenge
+/// (MadryLab/mnist_challenge), for `[N, 1, 28, 28]` pixels in `[0, 1]` and
+/// 10 classes (3,274,634 parameters):
+///
+/// ```text
+/// conv1 = Conv2d(1, 32, 5, padding=2),  ReLU, MaxPool2d(2)
+/// conv2 = Conv2d(32, 64, 5, padding=2), ReLU, MaxPool2d(2)
+/// flatten to 3136
+/// fc1 = Linear(3136, 1024), ReLU
+/// fc2 = Linear(1024, 10)
+/// ```
+///
+/// with state-dict names `conv1.*`, `conv2.*`, `fc1.*`, `fc2.*`. Its
+/// adversarial training is [`AdversarialClassification`](crate::adversarial::AdversarialClassification).
+///
+/// ```
+/// use nabla::nn::{zoo, Layer, Module};
+/// use nabla::{Generator, Tensor};
+/// let model = zoo::madry_cnn::<f32>(&mut Generator::new(0));
+/// assert_eq!(model.num_parameters(), 3_274_634);
+/// assert_eq!(model.forward(&Tensor::zeros(&[2, 1, 28, 28])).shape(), &[2, 10]);
+/// ```
+pub fn madry_cnn<T: Float>(generator: &mut Generator) -> Sequential<T> {
+    Sequential::new()
+        .add_named("conv1", Conv2d::new(1, 32, 5, generator).padding(2))
+        .add_named("relu1", Relu)
+        .add_named("pool1", MaxPool2d::new(2))
+        .add_named("conv2", Conv2d::new(32, 64, 5, generator).padding(2))
+        .add_named("relu2", Relu)
+        .add_named("pool2", MaxPool2d::new(2))
+        .add_named("flatten", Flatten::default())
+        .add_named("fc1", Linear::new(3136, 1024, true, generator))
+        .add_named("relu3", Relu)
+        .add_named("fc2", Linear::new(1024, 10, true, generator))
 }
 
 /// A small VGG-style CNN for `[N, 3, 32, 32]` images (the CIFAR-10 shape):

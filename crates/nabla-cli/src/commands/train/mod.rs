@@ -4,6 +4,7 @@
 //! with more epochs (see [`settings`]). The language models train for a
 //! number of steps instead (see [`language`]).
 
+mod adversarial;
 mod autoencoder;
 mod flow;
 mod folder;
@@ -17,14 +18,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use nabla::checkpoint::save_module_with_metadata;
-use nabla::data::{Split, Subset};
-use nabla::nn::Module;
+use nabla::data::{Batch, Split, Subset};
+use nabla::nn::{Module, Sequential};
 use nabla::optim::{
     Adam, AdamConfig, AdamW, AdamWConfig, CosineAnnealingLr, ExponentialLr, Optimizer, PlateauConfig,
     ReduceLrOnPlateau, RmsProp, RmsPropConfig, Sgd, SgdConfig, StepLr,
 };
 use nabla::train::{
-    fit, install_ctrlc_handler, Classification, EpochScheduler, Outcome, TrainConfig, TrainingCheckpoint,
+    fit, install_ctrlc_handler, Classification, EpochScheduler, Outcome, Step, TrainConfig,
+    TrainingCheckpoint,
 };
 
 pub use flow::{moons, FlowArgs, TRAINING_KEY};
@@ -127,8 +129,8 @@ impl Resumed {
 }
 
 /// Refuses an option of one family of models (the GANs, the VAE, the
-/// flows, or the latent size of the autoencoders and GANs) given for a
-/// model of another, which would otherwise be silently ignored.
+/// flows, the classifiers' adversarial training, or the latent size of the
+/// autoencoders and GANs) given for a model of another, which would otherwise be silently ignored.
 fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
     let model = args.model;
     let families = [
@@ -151,6 +153,11 @@ fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
             args.flow.given(),
             model.is_some_and(|m| m.is_flow()),
             "the flows (--model realnvp)",
+        ),
+        (
+            args.adversarial.given(),
+            !model.is_some_and(|m| m.is_language_model() || m.is_gan() || m.is_autoencoder() || m.is_flow()),
+            "the classifiers (adversarial training)",
         ),
     ];
     for (given, fits, family) in families {
@@ -242,9 +249,15 @@ fn train(args: Args) -> Result<Ending, String> {
         }),
         training: Some(settings.clone()),
     };
+    // Adversarial training attacks pixels: its loader gives them raw and
+    // the step normalises them inside the differentiated function.
+    let loader_normalization = match &settings.adversarial {
+        Some(_) => Normalization::identity(input[0]),
+        None => normalization.clone(),
+    };
     let train_loader = dataset.training_loader(
         train_set,
-        &normalization,
+        &loader_normalization,
         settings.batch_size,
         settings.seed,
         args.workers,
@@ -253,7 +266,7 @@ fn train(args: Args) -> Result<Ending, String> {
     let test_loader = dataset.loader(
         test_set,
         Split::Test,
-        &normalization,
+        &loader_normalization,
         256,
         settings.seed,
         args.workers,
@@ -285,10 +298,22 @@ fn train(args: Args) -> Result<Ending, String> {
         out.display(),
         claim.describe()
     );
+    let mut classification = Classification::default();
+    let mut adversarial_step = match &settings.adversarial {
+        Some(attack) => {
+            say!("each batch replaced by its adversarial examples: {attack}");
+            Some(adversarial::step(attack, &normalization, settings.seed)?)
+        }
+        None => None,
+    };
+    let step: &mut dyn Step<Sequential, Batch> = match adversarial_step.as_mut() {
+        Some(s) => s,
+        None => &mut classification,
+    };
     let mut progress = Progress::new(settings.epochs);
     let history = fit(
         &mut model,
-        &mut Classification::default(),
+        step,
         optimizer.as_mut(),
         scheduler.as_mut().map(|s| s.as_mut() as &mut dyn EpochScheduler),
         &train_loader,
@@ -319,6 +344,12 @@ fn train(args: Args) -> Result<Ending, String> {
     if let Some(last) = history.epochs.last() {
         if let Some(accuracy) = last.val_metric("accuracy") {
             say!("test accuracy {:.2}%", 100.0 * accuracy);
+        }
+        if let (Some(accuracy), Some(attack)) = (last.val_metric("adv_accuracy"), &settings.adversarial) {
+            say!(
+                "test accuracy under the training attack ({attack}) {:.2}%",
+                100.0 * accuracy
+            );
         }
     }
     say!("wrote {}", model_path.display());

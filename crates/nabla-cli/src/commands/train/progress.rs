@@ -52,9 +52,9 @@ impl TrainObserver for Progress {
     fn on_batch(&mut self, p: &BatchProgress) {
         let bar = epoch_bar(&mut self.bar, p, self.epochs);
         bar.set_message(format!(
-            "loss {:.4} acc {:.2}% {:.0} img/s",
+            "loss {:.4} {} {:.0} img/s",
             p.loss,
-            100.0 * p.metric("accuracy").unwrap_or(f64::NAN),
+            accuracies(|name| p.metric(name)),
             p.images_per_second
         ));
     }
@@ -63,20 +63,34 @@ impl TrainObserver for Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
-        let test = match (s.val_loss(), s.val_metric("accuracy")) {
-            (Some(l), Some(a)) => format!("  test loss {l:.4} acc {:.2}%", 100.0 * a),
-            _ => String::new(),
+        let test = match s.val_loss() {
+            Some(l) => format!("  test loss {l:.4} {}", accuracies(|name| s.val_metric(name))),
+            None => String::new(),
         };
         say!(
-            "epoch {:>3}/{}: train loss {:.4} acc {:.2}%{test}  lr {:.2e}  {:.1}s ({:.0} img/s)",
+            "epoch {:>3}/{}: train loss {:.4} {}{test}  lr {:.2e}  {:.1}s ({:.0} img/s)",
             s.epoch + 1,
             self.epochs,
             s.train_loss(),
-            100.0 * s.train_metric("accuracy").unwrap_or(f64::NAN),
+            accuracies(|name| s.train_metric(name)),
             s.lr,
             s.seconds,
             s.images_per_second
         );
+    }
+}
+
+/// `acc 98.10%`, `adv acc 80.00%` or both: the clean accuracy and the
+/// accuracy under an attack, as a step reports them.
+fn accuracies(metric: impl Fn(&str) -> Option<f64>) -> String {
+    let shown: Vec<String> = [("acc", "accuracy"), ("adv acc", "adv_accuracy")]
+        .iter()
+        .filter_map(|(label, name)| metric(name).map(|a| format!("{label} {:.2}%", 100.0 * a)))
+        .collect();
+    if shown.is_empty() {
+        "acc NaN%".to_string()
+    } else {
+        shown.join(" ")
     }
 }
 

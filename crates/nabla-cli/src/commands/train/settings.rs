@@ -4,6 +4,7 @@
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
+use nabla::adversarial::Attack;
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetKind;
@@ -14,7 +15,7 @@ use crate::options;
 ///
 /// With `--resume`, an option left out takes the run's recorded value; the
 /// model, data (and its augmentation and normalisation), batch size,
-/// optimizer, schedule, seed and limit cannot change, while `--epochs`, `--lr`, `--momentum` and `--weight-decay` may.
+/// optimizer, schedule, seed, limit and adversarial attack cannot change, while `--epochs`, `--lr`, `--momentum` and `--weight-decay` may.
 #[derive(clap::Args)]
 pub struct Args {
     /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn; char-gpt or char-lstm (language
@@ -106,6 +107,9 @@ pub struct Args {
     /// The options of the flows (--model realnvp).
     #[command(flatten)]
     pub flow: super::FlowArgs,
+    /// The options of adversarial training (the classifiers).
+    #[command(flatten)]
+    pub adversarial: super::adversarial::AdversarialArgs,
 }
 
 /// The options of `nabla train --model char-gpt|char-lstm`, which counts its
@@ -232,6 +236,10 @@ pub struct Settings {
     pub seed: u64,
     /// The training examples used, if not all.
     pub limit: Option<usize>,
+    /// The attack of adversarial training, if any (absent from older
+    /// records: none).
+    #[serde(default)]
+    pub adversarial: Option<Attack>,
 }
 
 /// The learning rate when `--lr` is not given. 0.05 for SGD and 0.001
@@ -260,10 +268,10 @@ fn absolute(path: &Path) -> PathBuf {
 
 impl Settings {
     /// The settings of a new run: the options given, else the defaults.
-    fn fresh(args: &Args) -> Settings {
+    fn fresh(args: &Args) -> Result<Settings, String> {
         let optimizer = args.optimizer.unwrap_or(OptimizerKind::Adam);
         let model = args.model.unwrap_or(ModelKind::Lenet5Bn);
-        Settings {
+        Ok(Settings {
             model,
             dataset: args.dataset.clone().unwrap_or(DatasetKind::Mnist).spec(),
             data_dir: args.data_dir.as_deref().map(absolute),
@@ -278,7 +286,8 @@ impl Settings {
             normalize: !args.no_normalize,
             seed: args.seed.unwrap_or(0),
             limit: args.limit,
-        }
+            adversarial: args.adversarial.attack()?,
+        })
     }
 
     /// The settings of a run: a new one's, or those `recorded` by the run
@@ -291,7 +300,7 @@ impl Settings {
     /// momentum for an optimizer without one.
     pub fn resolve(args: &Args, recorded: Option<&Settings>) -> Result<Settings, String> {
         let settings = match recorded {
-            None => Settings::fresh(args),
+            None => Settings::fresh(args)?,
             Some(run) => Settings {
                 model: keep("--model", args.model, run.model)?,
                 dataset: keep(
@@ -311,6 +320,7 @@ impl Settings {
                 normalize: !keep_flag("--no-normalize", args.no_normalize, !run.normalize)?,
                 seed: keep("--seed", args.seed, run.seed)?,
                 limit: keep_limit(args.limit, run.limit)?,
+                adversarial: keep_attack(&args.adversarial, run.adversarial.as_ref())?,
             },
         };
         if args.momentum.is_some() && matches!(settings.optimizer, OptimizerKind::Adam | OptimizerKind::Adamw)
@@ -371,6 +381,26 @@ fn keep_path(option: &str, given: Option<&Path>, recorded: Option<&Path>) -> Res
         }
         _ => Ok(recorded.map(Path::to_path_buf)),
     }
+}
+
+/// The recorded attack, unless attack options given describe another.
+fn keep_attack(
+    given: &super::adversarial::AdversarialArgs,
+    recorded: Option<&Attack>,
+) -> Result<Option<Attack>, String> {
+    if given.given().is_empty() {
+        return Ok(recorded.cloned());
+    }
+    let attack = given.attack()?;
+    if attack.as_ref() != recorded {
+        let show = |a: Option<&Attack>| a.map_or("(no adversarial training)".to_string(), Attack::to_string);
+        return Err(cannot_change(
+            "--adversarial",
+            show(attack.as_ref()),
+            show(recorded),
+        ));
+    }
+    Ok(attack)
 }
 
 fn keep_limit(given: Option<usize>, recorded: Option<usize>) -> Result<Option<usize>, String> {
