@@ -204,6 +204,12 @@ def torch_benchmarks(torch, repetitions):
     import torch_vae
 
     out["vae_train_samples_per_s"] = torch_vae.vae_train_samples_per_s(r)
+
+    log("torch: Madry et al.'s MNIST network")
+    import torch_adversarial
+
+    out["madry_train_bs256_samples_per_s"] = torch_adversarial.madry_train_samples_per_s(r)
+    out["madry_pgd_step_bs256_samples_per_s"] = torch_adversarial.madry_pgd_step_samples_per_s(r)
     return out
 
 
@@ -391,6 +397,8 @@ ROWS = [
     ("gpt_generate_tokens_per_s", "char-GPT generate, greedy (tokens/s)", True, 3.0, "≥ 3.0x PyTorch", "torch"),
     ("dcgan_train_samples_per_s", "DCGAN train bs64 (samples/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
     ("vae_train_samples_per_s", "VAE train bs128 (samples/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
+    ("madry_train_bs256_samples_per_s", "madry_cnn train bs256 (samples/s)", True, None, "–", "torch"),
+    ("madry_pgd_step_bs256_samples_per_s", "madry_cnn PGD step bs256 (samples/s)", True, None, "–", "torch"),
 ]
 
 
@@ -431,11 +439,20 @@ def table(nabla, torch_res, numpy_res, rss, scaling, threads):
         n, t, p = nabla.get(key), torch_res.get(key), numpy_res.get(key)
         r_torch = speed_ratio(n, t, higher)
         r_target = speed_ratio(n, p if vs == "numpy" else t, higher)
-        met = "–" if r_target is None else ("yes" if r_target >= target else "no")
+        met = "–" if r_target is None or target is None else ("yes" if r_target >= target else "no")
         if vs == "numpy" and r_target is not None:
             target_text += f" (now {r_target:.2f}x)"
         ratio = "–" if r_torch is None else f"{r_torch:.2f}x"
         lines.append(f"| {label} | {fmt(n)} | {fmt(t)} | {fmt(p)} | {ratio} | {target_text} | {met} |")
+    # An attack step against a training step of the same network: the issue's
+    # "a PGD step within 1.2x of a training step", in each framework.
+    step_cost = {}
+    for name, res in (("nabla", nabla), ("torch", torch_res)):
+        train, pgd = res.get("madry_train_bs256_samples_per_s"), res.get("madry_pgd_step_bs256_samples_per_s")
+        step_cost[name] = None if not (train and pgd) else train / pgd
+    met = "–" if step_cost["nabla"] is None else ("yes" if step_cost["nabla"] <= 1.2 else "no")
+    lines.append(f"| madry_cnn PGD step ÷ training step (time) | {fmt(step_cost['nabla'])}x | "
+                 f"{fmt(step_cost['torch'])}x | – | – | ≤ 1.2x | {met} |")
     n_kib, t_kib = rss.get("nabla_kib"), rss.get("torch_kib")
     n_mib = None if n_kib is None else n_kib / 1024
     t_mib = None if t_kib is None else t_kib / 1024
