@@ -217,7 +217,7 @@ impl Attack {
             )));
         }
         if let Some((lo, hi)) = self.range {
-            if !(lo <= hi) {
+            if lo.is_nan() || hi.is_nan() || lo > hi {
                 return Err(invalid(format!("the input range [{lo}, {hi}] is empty")));
             }
         }
