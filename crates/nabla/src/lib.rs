@@ -69,6 +69,7 @@ pub mod generative;
 pub mod guide;
 mod kernels;
 mod layout;
+pub mod lipschitz;
 pub mod lm;
 pub mod nn;
 mod ops;
