@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use nabla::data::{LabeledDataset, Split, Subset};
+use nabla::data::{Split, Subset};
+use nabla::generative::checkpoint_kind;
 use nabla::lipschitz::{
     certify, lipschitz_lower_bound, lipschitz_upper_bound, BoundMethod, NetworkBound, PowerIteration,
 };
@@ -14,6 +15,7 @@ use nabla::nn::ToDtype;
 use crate::data::DatasetKind;
 use crate::models::ModelKind;
 use crate::output::say;
+use crate::record::checkpoint_file;
 use crate::saved::{self, SavedModel};
 
 /// Arguments of `nabla lipschitz`.
@@ -56,6 +58,14 @@ pub fn run(args: Args) -> Result<(), String> {
     if args.limit == Some(0) {
         return Err("--limit: at least one example is needed".to_string());
     }
+    let file = checkpoint_file(&args.checkpoint);
+    if let Ok(Some(kind)) = checkpoint_kind(&file) {
+        return Err(format!(
+            "{} holds a {kind} model (as its metadata records), not a classifier: nabla lipschitz bounds the \
+             classifiers mlp, lenet5, lenet5-classic, lenet5-bn and cnn",
+            file.display()
+        ));
+    }
     let (path, recorded) = saved::read_record(&args.checkpoint, args.model)?;
     let dataset = saved::dataset(args.dataset.as_ref(), &recorded)?;
     let mut test_set = dataset.load(args.data_dir.as_deref(), Split::Test)?;
@@ -69,8 +79,12 @@ pub fn run(args: Args) -> Result<(), String> {
     let bound = lipschitz_upper_bound(&saved.model.to_f64(), &saved.input, &PowerIteration::default())
         .map_err(|e| format!("{}: {e}", args.checkpoint.display()))?;
     let std = &saved.normalization.std;
-    let smallest_std = f64::from(std.iter().copied().fold(f32::INFINITY, f32::min));
-    let largest_std = f64::from(std.iter().copied().fold(0.0f32, f32::max));
+    // Shown as recorded (f32); divided in f64.
+    let (smallest, largest) = (
+        std.iter().copied().fold(f32::INFINITY, f32::min),
+        std.iter().copied().fold(0.0f32, f32::max),
+    );
+    let (smallest_std, largest_std) = (f64::from(smallest), f64::from(largest));
     say!(
         "{}: inputs {:?}, normalised as (x - {:?}) / {:?}",
         args.checkpoint.display(),
@@ -88,12 +102,12 @@ pub fn run(args: Args) -> Result<(), String> {
     say!("L2 Lipschitz constant of the logits:");
     say!(
         "  upper bound (product of the layers): {upper:.4e} on normalised inputs, {:.4e} on pixels (divided by the \
-         smallest std {smallest_std})",
+         smallest std {smallest})",
         upper / smallest_std
     );
     say!(
         "  lower bound (largest Jacobian norm over {} test examples): {:.4} on normalised inputs, {:.4} on pixels \
-         (divided by the largest std {largest_std}), at test example {}",
+         (divided by the largest std {largest}), at test example {}",
         lower.examples,
         lower.value,
         lower.value / largest_std,
