@@ -28,6 +28,9 @@ pub mod ch06_rnn {}
 #[doc = include_str!("../../../docs/guide/ch07-attention.md")]
 pub mod ch07_attention {}
 
+#[doc = include_str!("../../../docs/guide/ch08-lipschitz.md")]
+pub mod ch08_lipschitz {}
+
 #[doc = include_str!("../../../docs/guide/ch10-autoencoders.md")]
 pub mod ch10_autoencoders {}
 

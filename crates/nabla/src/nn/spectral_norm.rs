@@ -113,7 +113,7 @@ pub struct SpectralNorm<L, T: Float = f32> {
 ///     layer.forward(&x); // each training-mode pass sharpens u and v
 /// }
 /// // The weight actually used has spectral norm 1.
-/// let w = layer.normalized_weight();
+/// let w = layer.normalized_weight().detach();
 /// let sigma = nabla::lipschitz::linear_norm(
 ///     &Linear::from_parameters(w, None),
 ///     &nabla::lipschitz::PowerIteration::default().tolerance(1e-12),
