@@ -59,7 +59,9 @@ fn a_linear_layers_norm_is_its_weights_largest_singular_value() {
 
 #[test]
 fn a_convolutions_norm_on_its_input_size_matches_the_svd_of_its_matrix() {
-    let cases: Vec<(&str, usize, usize, Conv2dOptions, (usize, usize))> = vec![
+    // (what, in channels, out channels, options, input size)
+    type Case = (&'static str, usize, usize, Conv2dOptions, (usize, usize));
+    let cases: Vec<Case> = vec![
         ("3x3, no padding", 2, 3, Conv2dOptions::default(), (5, 5)),
         (
             "3x3, padding 1",
@@ -256,7 +258,7 @@ fn the_jacobian_norm_matches_a_finite_difference_jacobian_and_stays_below_the_up
     let norms = jacobian_norms(&model, &inputs).unwrap();
     for (b, norm) in norms.iter().enumerate() {
         let x = inputs.narrow(0, b, 1).contiguous();
-        let jacobian = numerical_jacobian(&|xs: &[Tensor<f64>]| model.forward(&xs[0]), &[x], 1e-6).remove(0);
+        let jacobian = numerical_jacobian(|xs: &[Tensor<f64>]| model.forward(&xs[0]), &[x], 1e-6).remove(0);
         // Rows: the 4 logits; columns: the 36 pixels.
         let m = DMatrix::from_row_slice(4, jacobian.numel() / 4, &jacobian.to_vec());
         assert_relative(*norm, largest_singular_value(m), 1e-6, &format!("example {b}"));

@@ -269,7 +269,7 @@ fn the_normalised_weight_passes_gradcheck() {
         x.matmul(&(w / &sigma).t())
     };
     let w = layer.weight_orig().detach().requires_grad();
-    gradcheck(f, &[w.clone()], &GradcheckOptions::default()).expect("gradcheck of W / sigma");
+    gradcheck(f, std::slice::from_ref(&w), &GradcheckOptions::default()).expect("gradcheck of W / sigma");
     // The wrapper's own forward is that function of weight_orig.
     let mut eval = layer;
     eval.eval();
