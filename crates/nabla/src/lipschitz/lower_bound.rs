@@ -5,9 +5,9 @@
 //! at `x`, for a unit direction `v`,
 //! `||J(x) v|| = lim_{t -> 0} ||f(x + t v) - f(x)|| / t <= L`, and the
 //! largest of these over `v` is `||J(x)||_2`. So every example's
-//! `||J(x)||_2` is at most the `L` that [`lipschitz_upper_bound`]
-//! (super::lipschitz_upper_bound) bounds from above (the logit map from the
-//! model's inputs, L2 to L2). A ReLU network is differentiable everywhere
+//! `||J(x)||_2` is at most the `L` that
+//! [`lipschitz_upper_bound`](super::lipschitz_upper_bound) bounds from
+//! above (the logit map from the model's inputs, L2 to L2). A ReLU network is differentiable everywhere
 //! but on a set of measure zero, where autograd's one-sided choice (ReLU'(0)
 //! = 0, one winner of a tied max) still gives a limit of nearby Jacobians.
 //!
