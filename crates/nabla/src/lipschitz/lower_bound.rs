@@ -7,9 +7,12 @@
 //! largest of these over `v` is `||J(x)||_2`. So every example's
 //! `||J(x)||_2` is at most the `L` that
 //! [`lipschitz_upper_bound`](super::lipschitz_upper_bound) bounds from
-//! above (the logit map from the model's inputs, L2 to L2). A ReLU network is differentiable everywhere
-//! but on a set of measure zero, where autograd's one-sided choice (ReLU'(0)
-//! = 0, one winner of a tied max) still gives a limit of nearby Jacobians.
+//! above (the logit map from the model's inputs, L2 to L2). A ReLU
+//! network is differentiable everywhere but on a set of measure zero, the
+//! kinks (a ReLU input of exactly 0, a tie inside a max-pooling window);
+//! at a kink autograd's convention (ReLU'(0) = 0, the first maximum) need
+//! not be a derivative, so an example sitting exactly on one is not
+//! covered by the argument. Data points practically never do.
 //!
 //! The Jacobian is computed exactly, one vector-Jacobian product per logit
 //! (`K` backward passes for `K` classes, each for the whole batch: examples
