@@ -42,6 +42,8 @@ enum Command {
     Train(Box<commands::train::Args>),
     /// Accuracy and confusion matrix of a saved model on a test set.
     Eval(commands::eval::Args),
+    /// A saved classifier's Lipschitz bounds: per-layer spectral norms, upper and lower bounds, certified accuracy.
+    Lipschitz(commands::lipschitz::Args),
     /// Class probabilities of a saved model for PNG/JPEG images.
     Predict(commands::predict::Args),
     /// Text from a language-model checkpoint, streamed to standard output.
@@ -155,6 +157,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Eval(args) => commands::eval::run(args).map(|()| Ending::Done),
+        Command::Lipschitz(args) => commands::lipschitz::run(args).map(|()| Ending::Done),
         Command::Predict(args) => commands::predict::run(args).map(|()| Ending::Done),
         Command::Generate(args) => commands::generate::run(args).map(|()| Ending::Done),
         Command::Sample(args) => commands::sample::run(args).map(|()| Ending::Done),

@@ -31,6 +31,9 @@ pub mod ch07_attention {}
 #[doc = include_str!("../../../docs/guide/ch08-robustness.md")]
 pub mod ch08_robustness {}
 
+#[doc = include_str!("../../../docs/guide/ch08-lipschitz.md")]
+pub mod ch08_lipschitz {}
+
 #[doc = include_str!("../../../docs/guide/ch10-autoencoders.md")]
 pub mod ch10_autoencoders {}
 

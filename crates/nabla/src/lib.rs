@@ -43,6 +43,9 @@
 //! - [`distributions`]: `Normal`, `Bernoulli`, `Categorical` and
 //!   `Independent` with PyTorch's names: log-probabilities, seeded and
 //!   reparameterised samples, entropies, closed-form `kl_divergence`.
+//! - [`lipschitz`]: L2 Lipschitz constants of a network (per-layer spectral
+//!   norms by power iteration, the product bound, a lower bound from data)
+//!   and the accuracy they certify against perturbations of a given size.
 //! - [`lm`]: character-level language models (nanoGPT's GPT and an LSTM):
 //!   their training step, checkpoints that carry the vocabulary, generation.
 //! - [`generative`]: generative models; normalizing flows (RealNVP on
@@ -70,6 +73,7 @@ pub mod generative;
 pub mod guide;
 mod kernels;
 mod layout;
+pub mod lipschitz;
 pub mod lm;
 pub mod nn;
 mod ops;

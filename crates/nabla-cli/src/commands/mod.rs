@@ -7,6 +7,7 @@ pub mod download;
 pub mod eval;
 pub mod generate;
 pub mod graph;
+pub mod lipschitz;
 pub mod predict;
 pub mod sample;
 pub mod sample_flow;

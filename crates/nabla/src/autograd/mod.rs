@@ -27,6 +27,7 @@ pub use gradcheck::{
     GradcheckReport, JacobianEntry,
 };
 pub use graph::{BackwardCtx, Node};
+pub(crate) use mode::with_grad_mode;
 pub use mode::{is_grad_enabled, no_grad, NoGradGuard};
 pub use multi_output::{apply_multi_output, MultiOutputCtx, MultiOutputFunction};
 

@@ -1,6 +1,8 @@
 //! The [`Layer`] trait: a module called on one tensor, which
 //! [`Sequential`](super::Sequential) composes.
 
+use std::any::Any;
+
 use super::{AsModule, Module, Summarize};
 use crate::element::Float;
 use crate::tensor::Tensor;
@@ -44,13 +46,35 @@ use crate::tensor::Tensor;
 /// assert_eq!(layer.forward(&Tensor::ones(&[4, 3])).shape(), &[4, 2]);
 /// assert_eq!(layer.state_dict()[0].0, "linear.weight");
 /// ```
-pub trait Layer<T: Float = f32>: Module<T> + Summarize<T> + AsModule<T> {
+pub trait Layer<T: Float = f32>: Module<T> + Summarize<T> + AsModule<T> + AsAny {
     /// Applies the layer to `input`.
     fn forward(&self, input: &Tensor<T>) -> Tensor<T>;
 }
 
-impl<T: Float, L: Layer<T> + ?Sized> Layer<T> for Box<L> {
+impl<T: Float, L: Layer<T> + ?Sized + 'static> Layer<T> for Box<L> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         (**self).forward(input)
+    }
+}
+
+/// Views a layer as `&dyn Any`, so that code which knows particular layer
+/// types (the Lipschitz bounds of [`crate::lipschitz`]) can recognise them
+/// behind a `&dyn Layer<T>` by downcasting.
+///
+/// ```
+/// use nabla::nn::{AsAny, Layer, Linear, Relu};
+/// use nabla::Generator;
+/// let layer: &dyn Layer = &Linear::new(2, 1, true, &mut Generator::new(0));
+/// assert!(AsAny::as_any(layer).is::<Linear>());
+/// assert!(!AsAny::as_any(layer).is::<Relu>());
+/// ```
+pub trait AsAny {
+    /// `self` as `&dyn Any`.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<X: Any> AsAny for X {
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 }

@@ -16,6 +16,7 @@ mod norm;
 mod pool;
 mod rnn;
 mod sequential;
+mod spectral_norm;
 mod summarize;
 mod summary;
 mod to_dtype;
@@ -30,7 +31,7 @@ pub use attention::{
 pub use basic::{Flatten, Identity};
 pub use conv::{Conv1d, Conv2d, ConvTranspose2d, Padding};
 pub use dropout::Dropout;
-pub use layer::Layer;
+pub use layer::{AsAny, Layer};
 pub use linear::Linear;
 pub use loss::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss, Reduction};
 pub use module::{__child, __child_mut, AsModule, Module};
@@ -44,6 +45,7 @@ pub use rnn::{
     Embedding, Gru, GruCell, Lstm, LstmCell, Nonlinearity, RecurrentWeights, Rnn, RnnCell, RnnOptions,
 };
 pub use sequential::Sequential;
+pub use spectral_norm::{spectral_norm, SpectralNorm, SpectrallyNormalizable};
 pub use summarize::{Geometry, Summarize};
 pub use summary::{summary, LayerSummary, ReceptiveField, Summary};
 pub use to_dtype::{cast_parameter, ToDtype};
