@@ -75,7 +75,16 @@ fn bad_arguments_fail_without_a_backtrace() {
 #[test]
 fn every_subcommand_has_help() {
     for sub in [
-        "train", "eval", "predict", "download", "summary", "graph", "bench", "convert",
+        "train",
+        "eval",
+        "predict",
+        "download",
+        "summary",
+        "graph",
+        "bench",
+        "convert",
+        "attack",
+        "lipschitz",
     ] {
         let out = nabla(&[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help");

@@ -4,6 +4,7 @@
 //! Jacobian lower bound against a finite-difference Jacobian, and
 //! certificates that an L2 attack within the certified radius cannot break.
 
+use nabla::adversarial::{Attack, AttackLoss, Norm};
 use nabla::autograd::numerical_jacobian;
 use nabla::lipschitz::{
     certify, conv2d_norm, jacobian_norms, linear_layer_norm, linear_norm, lipschitz_lower_bound,
@@ -280,8 +281,8 @@ fn the_jacobian_norm_matches_a_finite_difference_jacobian_and_stays_below_the_up
     assert!(error.contains("not to [2, classes] logits"), "{error}");
 }
 
-/// The largest margin loss an L2 attack finds within `radius` of `x`
-/// (projected gradient ascent on `runner-up logit - label logit`).
+/// nabla's L2 PGD on Carlini and Wagner's margin within `radius` of `x`
+/// (unbounded inputs), from the point itself and from three random starts.
 fn attack_l2(
     model: &dyn Layer<f64>,
     x: &Tensor<f64>,
@@ -289,29 +290,22 @@ fn attack_l2(
     radius: f64,
     steps: usize,
 ) -> Tensor<f64> {
-    let mut delta = Tensor::<f64>::zeros(x.shape());
-    for _ in 0..steps {
-        let d = delta.detach().requires_grad();
-        let logits = model.forward(&(x + &d));
-        let values = logits.to_vec();
-        let runner_up = (0..values.len())
-            .filter(|&k| k != label)
-            .max_by(|&a, &b| values[a].total_cmp(&values[b]))
-            .unwrap();
-        let loss = &logits.select(1, runner_up) - &logits.select(1, label);
-        loss.sum().backward();
-        let grad = d.grad().unwrap();
-        let grad_norm = grad.to_vec().iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
-        let step = grad.mul_scalar(radius / 4.0 / grad_norm);
-        let moved = &delta + &step;
-        let norm = moved.to_vec().iter().map(|v| v * v).sum::<f64>().sqrt();
-        delta = if norm > radius {
-            moved.mul_scalar(radius / norm)
-        } else {
-            moved
-        };
+    let label = IndexTensor::from_vec(vec![label], &[1]);
+    let f = |x: &Tensor<f64>| model.forward(x);
+    let mut g = Generator::new(label.as_slice()[0] as u64);
+    let pgd = Attack::pgd(Norm::L2, radius, steps, radius / 4.0)
+        .unwrap()
+        .with_loss(AttackLoss::Margin)
+        .range(None);
+    let from_x = pgd
+        .clone()
+        .random_start(false)
+        .perturb(&f, x, &label, &mut g)
+        .unwrap();
+    if f(&from_x).argmax(1, false).as_slice()[0] != label.as_slice()[0] {
+        return from_x;
     }
-    x + &delta
+    pgd.restarts(3).perturb(&f, x, &label, &mut g).unwrap()
 }
 
 #[test]
