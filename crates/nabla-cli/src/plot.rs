@@ -22,7 +22,8 @@ pub fn ensure_font() -> Result<(), String> {
 
 /// Writes a PNG with one panel per metric of `summaries` (the training
 /// metrics in order, then any only validation reported), each with its
-/// training and validation (test) line; accuracy in percent.
+/// training and validation (test) line; accuracies (`accuracy`,
+/// `adv_accuracy`) in percent.
 ///
 /// # Errors
 /// A one-line message naming the file when it cannot be drawn or written.
@@ -52,8 +53,8 @@ pub fn write_curves(path: &Path, summaries: &[EpochSummary]) -> Result<(), Strin
         summaries.iter().filter_map(|s| f(s).map(|v| (x(s), v))).collect()
     };
     let panels = names.iter().zip(&areas).map(|(&name, area)| {
-        let (title, scale) = if name == "accuracy" {
-            ("accuracy (%)".to_string(), 100.0)
+        let (title, scale) = if name.ends_with("accuracy") {
+            (format!("{name} (%)"), 100.0)
         } else {
             (name.to_string(), 1.0)
         };
