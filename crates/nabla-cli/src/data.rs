@@ -27,6 +27,13 @@ impl Normalization {
             std: vec![1.0; channels],
         }
     }
+
+    /// The map from pixels to the model's inputs that attacks differentiate
+    /// through (`nabla attack`, `--adversarial`).
+    pub fn pixels(&self) -> nabla::adversarial::Pixels {
+        let widen = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+        nabla::adversarial::Pixels::normalized(&widen(&self.mean), &widen(&self.std))
+    }
 }
 
 /// The largest rotation of `--augment`, in degrees either way.

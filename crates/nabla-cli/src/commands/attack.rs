@@ -150,7 +150,7 @@ fn attack(args: &Args) -> Result<(), String> {
         test_set = std::sync::Arc::new(Subset::new(test_set, (0..n).collect()));
     }
     let saved = SavedModel::load(path, recorded, args.model, Some((&dataset, test_set.as_ref())))?;
-    let pixels = pixels_of(&saved.normalization);
+    let pixels = saved.normalization.pixels();
     let channels = saved.input[0];
     let loader = dataset.loader(
         test_set,
@@ -198,11 +198,6 @@ fn attack(args: &Args) -> Result<(), String> {
     )?;
     say!("wrote {}", args.out.display());
     Ok(())
-}
-
-fn pixels_of(normalization: &Normalization) -> Pixels {
-    let widen = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
-    Pixels::normalized(&widen(&normalization.mean), &widen(&normalization.std))
 }
 
 fn write_json(path: &Path, report: &RobustnessReport) -> Result<(), String> {

@@ -93,9 +93,8 @@ pub(crate) fn invalid(message: String) -> Error {
 ///
 /// ```
 /// use nabla::adversarial::AttackMode;
-/// use nabla::nn::{Linear, Module};
-/// use nabla::Generator;
-/// let mut model = Linear::new(2, 2, true, &mut Generator::new(0));
+/// use nabla::nn::{BatchNorm1d, Module};
+/// let mut model = BatchNorm1d::<f32>::new(3);
 /// {
 ///     let attacked = AttackMode::enter(&mut model);
 ///     assert!(!attacked.is_training() && attacked.num_trainable_parameters() == 0);

@@ -2,7 +2,7 @@
 //! adversarial examples of its batches (Madry et al.; Wong et al.'s fast
 //! variant), the attack recorded with the run's settings.
 
-use nabla::adversarial::{AdversarialClassification, Attack, Norm, Pixels};
+use nabla::adversarial::{AdversarialClassification, Attack, Norm};
 use serde::{Deserialize, Serialize};
 
 use crate::data::Normalization;
@@ -99,7 +99,5 @@ pub fn step(
     normalization: &Normalization,
     seed: u64,
 ) -> Result<AdversarialClassification, String> {
-    let widen = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
-    let pixels = Pixels::normalized(&widen(&normalization.mean), &widen(&normalization.std));
-    AdversarialClassification::new(attack.clone(), pixels, seed).map_err(|e| e.to_string())
+    AdversarialClassification::new(attack.clone(), normalization.pixels(), seed).map_err(|e| e.to_string())
 }
