@@ -35,6 +35,20 @@ pub struct Recorded {
     pub data: Option<DataRecord>,
 }
 
+/// Refuses `checkpoint` for the classifier command `command` (`attack`,
+/// `lipschitz`) when its metadata records a generative or language model.
+pub fn refuse_unless_classifier(checkpoint: &Path, command: &str) -> Result<(), String> {
+    let file = checkpoint_file(checkpoint);
+    match nabla::generative::checkpoint_kind(&file) {
+        Ok(Some(kind)) => Err(format!(
+            "{} holds a {kind} model (as its metadata records), not a classifier: nabla {command} takes the \
+             classifiers mlp, lenet5, lenet5-classic, lenet5-bn, cnn and madry-cnn",
+            file.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Reads what `checkpoint` (a file, or a folder meaning its
 /// `last.safetensors`) records, and refuses a `--model` that contradicts it.
 pub fn read_record(checkpoint: &Path, given_model: Option<ModelKind>) -> Result<(PathBuf, Recorded), String> {

@@ -129,6 +129,18 @@ fn lipschitz_refuses_a_negative_radius_and_a_model_that_is_not_a_classifier() {
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("not a classifier"), "{err}");
+    // nabla attack refuses it the same way.
+    let attack = nabla(&[
+        "attack",
+        "--checkpoint",
+        ae.join("model.safetensors").to_str().unwrap(),
+    ]);
+    assert!(!attack.status.success());
+    assert!(
+        stderr(&attack).contains("not a classifier: nabla attack takes the classifiers"),
+        "{}",
+        stderr(&attack)
+    );
     check_no_panic(&[
         "lipschitz",
         "--checkpoint",

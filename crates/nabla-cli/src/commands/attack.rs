@@ -142,6 +142,7 @@ pub fn run(args: Args) -> Result<(), String> {
 
 fn attack(args: &Args) -> Result<(), String> {
     let attacks = args.attacks()?;
+    saved::refuse_unless_classifier(&args.checkpoint, "attack")?;
     let (path, recorded) = saved::read_record(&args.checkpoint, args.model)?;
     let dataset = saved::dataset(args.dataset.as_ref(), &recorded)?;
     let mut test_set = dataset.load(args.data_dir.as_deref(), Split::Test)?;

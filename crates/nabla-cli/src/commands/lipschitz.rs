@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use nabla::data::{Split, Subset};
-use nabla::generative::checkpoint_kind;
 use nabla::lipschitz::{
     certify, lipschitz_lower_bound, lipschitz_upper_bound, BoundMethod, NetworkBound, PowerIteration,
 };
@@ -15,7 +14,6 @@ use nabla::nn::ToDtype;
 use crate::data::DatasetKind;
 use crate::models::ModelKind;
 use crate::output::say;
-use crate::record::checkpoint_file;
 use crate::saved::{self, SavedModel};
 
 /// Arguments of `nabla lipschitz`.
@@ -58,14 +56,7 @@ pub fn run(args: Args) -> Result<(), String> {
     if args.limit == Some(0) {
         return Err("--limit: at least one example is needed".to_string());
     }
-    let file = checkpoint_file(&args.checkpoint);
-    if let Ok(Some(kind)) = checkpoint_kind(&file) {
-        return Err(format!(
-            "{} holds a {kind} model (as its metadata records), not a classifier: nabla lipschitz bounds the \
-             classifiers mlp, lenet5, lenet5-classic, lenet5-bn and cnn",
-            file.display()
-        ));
-    }
+    saved::refuse_unless_classifier(&args.checkpoint, "lipschitz")?;
     let (path, recorded) = saved::read_record(&args.checkpoint, args.model)?;
     let dataset = saved::dataset(args.dataset.as_ref(), &recorded)?;
     let mut test_set = dataset.load(args.data_dir.as_deref(), Split::Test)?;
