@@ -80,6 +80,7 @@ mod ops;
 pub mod optim;
 mod parallel;
 pub mod prelude;
+pub mod rl;
 mod tensor;
 pub mod train;
 
