@@ -57,7 +57,7 @@ OUT = os.path.join(REPO, "crates", "nabla", "tests", "fixtures", "losses.json")
 F64, F32 = torch.float64, torch.float32
 DTYPE_NAMES = {F64: "float64", F32: "float32"}
 REDUCTIONS = ("mean", "sum", "none")
-FLOAT_TARGET = ("mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits")
+FLOAT_TARGET = ("mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits")
 CLASS_TARGET = ("nll_loss", "cross_entropy")
 
 
@@ -65,6 +65,10 @@ def apply(loss, p, x, target, classes, weight, pos_weight):
     r = p["reduction"]
     if loss == "mse_loss":
         return F.mse_loss(x, target, reduction=r)
+    if loss == "smooth_l1_loss":
+        return F.smooth_l1_loss(x, target, reduction=r, beta=p["beta"])
+    if loss == "huber_loss":
+        return F.huber_loss(x, target, reduction=r, delta=p["delta"])
     if loss == "binary_cross_entropy":
         return F.binary_cross_entropy(x, target, weight=weight, reduction=r)
     if loss == "binary_cross_entropy_with_logits":
@@ -83,7 +87,7 @@ CASES = []
 
 
 def case(name, loss, x, target=None, classes=None, weight=None, pos_weight=None, reduction="mean",
-         ignore_index=None, label_smoothing=0.0):
+         ignore_index=None, label_smoothing=0.0, beta=None, delta=None):
     """Records `loss` on float64 inputs and their float32 casts."""
     assert (target is None) == (loss in CLASS_TARGET) and (classes is None) == (loss in FLOAT_TARGET)
     params = {"reduction": reduction}
@@ -93,6 +97,10 @@ def case(name, loss, x, target=None, classes=None, weight=None, pos_weight=None,
         assert ignore_index is None or (classes != ignore_index).any(), name  # no 0/0
     if loss == "cross_entropy":
         params["label_smoothing"] = label_smoothing
+    if loss == "smooth_l1_loss":
+        params["beta"] = beta
+    if loss == "huber_loss":
+        params["delta"] = delta
     gout64 = None
     for dtype in (F64, F32):
         xi = x.to(dtype).requires_grad_(True)
@@ -278,9 +286,21 @@ def cross_entropy_cases():
     case(name, loss, x, classes=t, weight=g.uniform(0.2, 2.0, 4), ignore_index=3, label_smoothing=0.25)
 
 
+def huber_cases():
+    """Errors on both sides of the threshold (scaled normals of scale 2)."""
+    for loss, key, values in (("smooth_l1_loss", "beta", (1.0, 0.5, 0.0)), ("huber_loss", "delta", (1.0, 2.5))):
+        for threshold in values:
+            for r in REDUCTIONS:
+                name = f"{loss} {r} {key} {threshold} [4,5]"
+                g = Gen(name)
+                case(name, loss, g.randn(4, 5, scale=2.0), target=g.randn(4, 5), reduction=r,
+                     **{key: threshold})
+
+
 def main():
     torch.use_deterministic_algorithms(True)
     mse_cases()
+    huber_cases()
     bce_cases()
     bce_with_logits_cases()
     class_cases("nll_loss")

@@ -30,7 +30,7 @@ use common::{
 
 use nabla::nn::loss::{
     binary_cross_entropy_with, binary_cross_entropy_with_logits_with, cross_entropy_with_label_smoothing,
-    mse_loss_with, nll_loss_with, Reduction,
+    huber_loss, mse_loss_with, nll_loss_with, smooth_l1_loss, Reduction,
 };
 use nabla::{Float, IndexTensor, Tensor};
 use serde_json::Value;
@@ -39,6 +39,8 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/loss
 
 const KNOWN_LOSSES: &[&str] = &[
     "mse_loss",
+    "smooth_l1_loss",
+    "huber_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "nll_loss",
@@ -81,6 +83,16 @@ fn cross_entropy_matches_pytorch() {
 #[test]
 fn cross_entropy_with_label_smoothing_matches_pytorch() {
     check("cross_entropy label_smoothing", is_label_smoothing);
+}
+
+#[test]
+fn smooth_l1_loss_matches_pytorch() {
+    check("smooth_l1_loss", |c| c.loss == "smooth_l1_loss");
+}
+
+#[test]
+fn huber_loss_matches_pytorch() {
+    check("huber_loss", |c| c.loss == "huber_loss");
 }
 
 fn is_mse(c: &Case) -> bool {
@@ -244,6 +256,12 @@ fn ignore_index(case: &Case) -> Result<Option<usize>, String> {
     }
 }
 
+fn float_param(case: &Case, key: &str) -> Result<f64, String> {
+    case.params[key]
+        .as_f64()
+        .ok_or_else(|| format!("missing param `{key}`"))
+}
+
 fn label_smoothing(case: &Case) -> Result<f64, String> {
     case.params["label_smoothing"]
         .as_f64()
@@ -265,6 +283,8 @@ fn eval<T: Float>(case: &Case, input: &Tensor<T>, target: Option<&Tensor<T>>) ->
     };
     Ok(match case.loss.as_str() {
         "mse_loss" => mse_loss_with(input, float_target()?, r),
+        "smooth_l1_loss" => smooth_l1_loss(input, float_target()?, r, float_param(case, "beta")?),
+        "huber_loss" => huber_loss(input, float_target()?, r, float_param(case, "delta")?),
         "binary_cross_entropy" => binary_cross_entropy_with(input, float_target()?, weight.as_ref(), r),
         "binary_cross_entropy_with_logits" => binary_cross_entropy_with_logits_with(
             input,

@@ -8,7 +8,7 @@
 use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
 use nabla::nn::loss::{
     binary_cross_entropy_with, binary_cross_entropy_with_logits_with, cross_entropy_with,
-    cross_entropy_with_label_smoothing, mse_loss_with, nll_loss_with, Reduction,
+    cross_entropy_with_label_smoothing, huber_loss, mse_loss_with, nll_loss_with, smooth_l1_loss, Reduction,
 };
 use nabla::{no_grad, Generator, IndexTensor, Tensor};
 
@@ -62,6 +62,31 @@ fn mse_loss_gradients() {
             |xs| mse_loss_with(&xs[0], &xs[1], r),
             &[randn(&[2, 3, 2], 3), randn(&[2, 3, 2], 4)],
         );
+    }
+}
+
+// ------------------------------------------------------- Huber / smooth L1
+
+#[test]
+fn huber_and_smooth_l1_gradients() {
+    // Errors of scale 2 fall on both sides of thresholds 0.5 to 2.5; the
+    // finite differences (step 1e-6) never straddle a kink for these seeds.
+    let errors = || [randn(&[3, 4], 5).mul_scalar(2.0), randn(&[3, 4], 6)];
+    for r in REDUCTIONS {
+        for beta in [1.0, 0.5, 0.0] {
+            check(
+                &format!("smooth_l1_loss {r:?} beta {beta}"),
+                |xs| smooth_l1_loss(&xs[0], &xs[1], r, beta),
+                &errors(),
+            );
+        }
+        for delta in [1.0, 2.5] {
+            check(
+                &format!("huber_loss {r:?} delta {delta}"),
+                |xs| huber_loss(&xs[0], &xs[1], r, delta),
+                &errors(),
+            );
+        }
     }
 }
 

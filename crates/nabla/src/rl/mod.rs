@@ -2,4 +2,25 @@
 //! with Gymnasium's API, and the algorithms from tabular value iteration and
 //! Q-learning to DQN, REINFORCE, A2C and PPO.
 
+mod dqn;
 pub mod env;
+mod evaluate;
+mod events;
+mod policy;
+mod ppo;
+mod replay;
+mod returns;
+mod rollout;
+mod schedule;
+
+pub use dqn::{train_dqn, DqnConfig, TdLoss};
+pub use evaluate::{evaluate, EvaluationReport};
+pub use events::{ignore_events, Event, OnEvent};
+pub use policy::{
+    mlp, Actions, Activation, ActorCritic, Init, NetworkConfig, Policy, PolicyEvaluation, QNetwork,
+    SpaceConfig,
+};
+pub use ppo::{train_a2c, train_ppo, A2cConfig, PpoConfig};
+pub use replay::{ReplayBatch, ReplayBuffer};
+pub use returns::{discounted_returns, gae, Rollout};
+pub use schedule::LinearSchedule;

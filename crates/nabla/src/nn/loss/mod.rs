@@ -70,7 +70,7 @@ pub use classification::{
     cross_entropy, cross_entropy_with, cross_entropy_with_label_smoothing, nll_loss, nll_loss_with,
 };
 pub use modules::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss};
-pub use regression::{mse_loss, mse_loss_with};
+pub use regression::{huber_loss, mse_loss, mse_loss_with, smooth_l1_loss};
 
 use crate::element::Float;
 use crate::layout::broadcast_shapes;
