@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::env::{Action, Env};
+use super::env::{make, Action, Env};
+use super::evaluate::evaluate;
 use super::events::{Event, OnEvent};
 use super::policy::{Activation, NetworkConfig, QNetwork, SpaceConfig};
 use super::replay::ReplayBuffer;
@@ -65,6 +66,15 @@ pub struct DqnConfig {
     /// Double DQN: the online network picks the next action, the target
     /// network values it.
     pub double: bool,
+    /// Every this many steps (0: never), the greedy policy plays
+    /// `eval_episodes` episodes on a fresh copy of the environment, and the
+    /// run returns the network that scored best, as Stable-Baselines3's
+    /// `EvalCallback` keeps `best_model` (DQN's greedy policy often
+    /// degrades after it peaks; the evaluation steps are not counted as
+    /// training steps).
+    pub eval_every: usize,
+    /// Episodes per evaluation.
+    pub eval_episodes: usize,
 }
 
 impl DqnConfig {
@@ -72,7 +82,8 @@ impl DqnConfig {
     /// buffer 100k, learning starts 1000, gamma 0.99, a hard target update
     /// every 10 steps, 128 gradient steps every 256 steps, epsilon 1 to 0.04
     /// over 16% of 50k steps, [256, 256] ReLU, Huber loss, gradient norm
-    /// 10.
+    /// 10; an evaluation of 10 greedy episodes every 5,000 steps picks the
+    /// network returned.
     pub fn cartpole() -> Self {
         DqnConfig {
             total_steps: 50_000,
@@ -92,6 +103,8 @@ impl DqnConfig {
             hidden: vec![256, 256],
             loss: TdLoss::Huber,
             double: false,
+            eval_every: 5000,
+            eval_episodes: 10,
         }
     }
 
@@ -143,7 +156,7 @@ impl DqnConfig {
 /// ```
 /// use nabla::rl::{env::make, train_dqn, DqnConfig};
 /// let mut env = make("CartPole-v1")?;
-/// let config = DqnConfig { total_steps: 300, learning_starts: 100, train_frequency: 50, gradient_steps: 2, hidden: vec![16], ..DqnConfig::cartpole() };
+/// let config = DqnConfig { total_steps: 300, learning_starts: 100, train_frequency: 50, gradient_steps: 2, hidden: vec![16], eval_every: 0, ..DqnConfig::cartpole() };
 /// let q = train_dqn(&mut *env, &config, 0, &mut nabla::rl::ignore_events)?;
 /// assert_eq!(q.forward(&nabla::Tensor::zeros(&[1, 4])).shape(), &[1, 2]);
 /// # Ok::<(), nabla::Error>(())
@@ -183,6 +196,11 @@ pub fn train_dqn(
         (config.exploration_fraction * config.total_steps as f64) as usize,
     );
 
+    let mut evaluation_env = match config.eval_every {
+        0 => None,
+        _ => Some(make(env.id())?),
+    };
+    let mut best: Option<(f64, Vec<Tensor>)> = None;
     let mut observation = env.reset(Some(seed));
     let (mut episodic_return, mut length) = (0.0, 0);
     for step in 1..=config.total_steps {
@@ -234,9 +252,46 @@ pub fn train_dqn(
         if step % config.target_update_interval == 0 {
             polyak_update(&target, &q, config.tau);
         }
+        if let Some(evaluation_env) = evaluation_env.as_mut().filter(|_| step % config.eval_every == 0) {
+            let report = evaluate(
+                &q,
+                &mut **evaluation_env,
+                config.eval_episodes,
+                EVALUATION_SEED,
+                true,
+            )?;
+            let event = Event::Evaluation {
+                step,
+                mean: report.mean(),
+                std: report.std(),
+            };
+            if best.as_ref().is_none_or(|(score, _)| report.mean() > *score) {
+                best = Some((
+                    report.mean(),
+                    q.parameters()
+                        .iter()
+                        .map(|p| Tensor::from_vec(p.to_vec(), p.shape()))
+                        .collect(),
+                ));
+            }
+            if on_event(&event).is_break() {
+                break;
+            }
+        }
+    }
+    if let Some((_, parameters)) = best {
+        no_grad(|| {
+            for (p, saved) in q.parameters().iter().zip(&parameters) {
+                p.copy_from(saved);
+            }
+        });
     }
     Ok(q)
 }
+
+/// The first reset seed of the evaluation episodes during training (far
+/// from the training seeds, so they are other episodes).
+const EVALUATION_SEED: u64 = 1 << 32;
 
 /// One gradient step on a batch from `buffer`; returns the TD loss.
 fn dqn_update(

@@ -14,6 +14,15 @@ pub enum Event {
         /// Its length in steps.
         length: usize,
     },
+    /// The greedy policy was evaluated.
+    Evaluation {
+        /// Environment steps taken so far.
+        step: usize,
+        /// The mean return of the evaluation episodes.
+        mean: f64,
+        /// Their standard deviation.
+        std: f64,
+    },
     /// The networks were updated.
     Update {
         /// Environment steps taken so far.

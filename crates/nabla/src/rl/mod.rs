@@ -8,10 +8,12 @@ mod evaluate;
 mod events;
 mod policy;
 mod ppo;
+mod reinforce;
 mod replay;
 mod returns;
 mod rollout;
 mod schedule;
+mod tabular;
 
 pub use dqn::{train_dqn, DqnConfig, TdLoss};
 pub use evaluate::{evaluate, EvaluationReport};
@@ -21,6 +23,8 @@ pub use policy::{
     SpaceConfig,
 };
 pub use ppo::{train_a2c, train_ppo, A2cConfig, PpoConfig};
+pub use reinforce::{train_reinforce, ReinforceConfig};
 pub use replay::{ReplayBatch, ReplayBuffer};
 pub use returns::{discounted_returns, gae, Rollout};
 pub use schedule::LinearSchedule;
+pub use tabular::{q_learning, value_iteration, QLearningConfig, QTable};
