@@ -2,6 +2,7 @@
 //! with Gymnasium's API, and the algorithms from tabular value iteration and
 //! Q-learning to DQN, REINFORCE, A2C and PPO.
 
+mod checkpoint;
 mod dqn;
 pub mod env;
 mod evaluate;
@@ -15,6 +16,7 @@ mod rollout;
 mod schedule;
 mod tabular;
 
+pub use checkpoint::{load_policy, save_policy, PolicyConfig, SavedPolicy, TrainedPolicy, RL_POLICY};
 pub use dqn::{train_dqn, DqnConfig, TdLoss};
 pub use evaluate::{evaluate, EvaluationReport};
 pub use events::{ignore_events, Event, OnEvent};
