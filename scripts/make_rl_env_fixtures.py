@@ -12,8 +12,14 @@ Writes `crates/nabla/tests/fixtures/rl_envs.json`:
   the same float32), the reward and the terminated / truncated flags.
 - `frozen_lake`: the full `P` table of FrozenLake-v1 for the 4x4 and 8x8
   maps, slippery and not.
+- `frames`: for a few states of each classic control environment, what
+  Gymnasium's `rgb_array` render draws in each of its solid colours: the
+  number of pixels of exactly that colour and their bounding box (whole
+  frames would be megabytes; the edges are anti-aliased blends that a
+  renderer without anti-aliasing does not reproduce anyway).
 
-Run with gymnasium 1.4 and numpy 2: `python scripts/make_rl_env_fixtures.py`.
+Run with gymnasium 1.4, numpy 2 and pygame (`pip install
+"gymnasium[classic-control]"`): `python scripts/make_rl_env_fixtures.py`.
 """
 
 import json
@@ -119,15 +125,48 @@ def frozen_lake_table(map_name, slippery):
     return {"map": map_name, "slippery": slippery, "P": table}
 
 
+# (id, state, solid colours to measure): MountainCar's grey wheels are left
+# out, since the anti-aliased track blends into greys of the same value.
+FRAMES = [
+    ("CartPole-v1", [1.0, 0.0, 0.2, 0.0], [(0, 0, 0), (202, 152, 101), (129, 132, 203)]),
+    ("CartPole-v1", [-1.7, 0.0, -0.9, 0.0], [(0, 0, 0), (202, 152, 101), (129, 132, 203)]),
+    ("Acrobot-v1", [1.0, 0.5, 0.0, 0.0], [(0, 0, 0), (0, 204, 204), (204, 204, 0)]),
+    ("Acrobot-v1", [-2.8, 1.9, 0.0, 0.0], [(0, 0, 0), (0, 204, 204), (204, 204, 0)]),
+    ("MountainCar-v0", [-0.9, 0.0], [(204, 204, 0)]),
+    ("Pendulum-v1", [0.7, 0.0], [(204, 77, 77), (0, 0, 0)]),
+    ("Pendulum-v1", [-2.5, 0.0], [(204, 77, 77), (0, 0, 0)]),
+]
+
+
+def frame_colours(env_id, state, colours):
+    env = gym.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    env.unwrapped.state = np.array(state)
+    frame = env.render()
+    measured = []
+    for colour in colours:
+        ys, xs = np.nonzero(np.all(frame == colour, axis=2))
+        box = [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
+        measured.append({"rgb": list(colour), "count": len(xs), "box": box})
+    return {"env": env_id, "state": state, "height": frame.shape[0], "width": frame.shape[1], "colours": measured}
+
+
 def main():
     trajectories = [episode(*e) for e in EPISODES]
     for t in trajectories:
         end = "terminated" if t["terminated"][-1] else "truncated" if t["truncated"][-1] else "cut"
         print(f"{t['env']} seed {t['seed']}: {len(t['actions'])} steps, {end}")
     lakes = [frozen_lake_table(m, s) for m in ["4x4", "8x8"] for s in [True, False]]
+    frames = [frame_colours(*f) for f in FRAMES]
     OUT.write_text(
         json.dumps(
-            {"gymnasium": gym.__version__, "numpy": np.__version__, "trajectories": trajectories, "frozen_lake": lakes},
+            {
+                "gymnasium": gym.__version__,
+                "numpy": np.__version__,
+                "trajectories": trajectories,
+                "frozen_lake": lakes,
+                "frames": frames,
+            },
             separators=(",", ":"),
         )
     )

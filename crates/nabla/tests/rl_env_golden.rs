@@ -1,7 +1,7 @@
 //! The environments against Gymnasium 1.4: trajectories of CartPole-v1,
 //! Acrobot-v1, MountainCar-v0 and Pendulum-v1 under recorded action
-//! sequences, and FrozenLake-v1's transition tables, from
-//! `scripts/make_rl_env_fixtures.py`.
+//! sequences, FrozenLake-v1's transition tables, and what Gymnasium's
+//! renderer draws, from `scripts/make_rl_env_fixtures.py`.
 //!
 //! Each trajectory starts from Gymnasium's recorded state (nabla's
 //! generator is not numpy's, so a reset draws other states) and replays the
@@ -22,8 +22,8 @@ mod common;
 
 use common::read_fixtures;
 use nabla::rl::env::{
-    Acrobot, Action, CartPole, Env, FrozenLake, MountainCar, Pendulum, TabularModel, TimeLimit, MAP_4X4,
-    MAP_8X8,
+    Acrobot, Action, CartPole, Env, Frame, FrozenLake, MountainCar, Pendulum, TabularModel, TimeLimit,
+    MAP_4X4, MAP_8X8,
 };
 use serde_json::Value;
 
@@ -230,4 +230,83 @@ fn frozen_lake_tables_match_gymnasium() {
             }
         }
     }
+}
+
+/// The pixels of exactly `rgb` in `frame`: their number and bounding box
+/// `[x0, y0, x1, y1]`.
+fn colour_stats(frame: &Frame, rgb: [u8; 3]) -> (usize, [usize; 4]) {
+    let mut count = 0;
+    let mut bounds = [usize::MAX, usize::MAX, 0, 0];
+    for y in 0..frame.height {
+        for x in 0..frame.width {
+            if frame.pixel(x, y) == rgb {
+                count += 1;
+                bounds = [
+                    bounds[0].min(x),
+                    bounds[1].min(y),
+                    bounds[2].max(x),
+                    bounds[3].max(y),
+                ];
+            }
+        }
+    }
+    (count, bounds)
+}
+
+/// Frames drawn where Gymnasium's pygame renderer draws. The fills follow
+/// SDL_gfx's, so every pixel Gymnasium paints in a solid colour is painted
+/// so here too (checked by hand on whole frames: the only differing pixels
+/// are the anti-aliased outlines Gymnasium blends over the fills' edges and
+/// MountainCar's anti-aliased track); the fixture keeps per colour its
+/// pixel count and box. nabla's count may exceed Gymnasium's by the edge
+/// pixels Gymnasium blended (up to 6%), and the boxes agree to a pixel.
+#[test]
+fn frames_match_gymnasium_renders() {
+    let root = read_fixtures(PATH, SCRIPT);
+    let cases = root["frames"].as_array().unwrap();
+    assert!(cases.len() >= 4);
+    for case in cases {
+        let id = case["env"].as_str().unwrap();
+        let state = floats(&case["state"]);
+        let frame = match id {
+            "CartPole-v1" => with_state(CartPole::new(), &state).render_rgb(),
+            "Acrobot-v1" => with_state(Acrobot::new(), &state).render_rgb(),
+            "MountainCar-v0" => with_state(MountainCar::new(), &state).render_rgb(),
+            "Pendulum-v1" => with_state(Pendulum::new(), &state).render_rgb(),
+            other => panic!("{PATH}: unexpected environment {other}"),
+        };
+        let size = (
+            case["width"].as_u64().unwrap() as usize,
+            case["height"].as_u64().unwrap() as usize,
+        );
+        assert_eq!((frame.width, frame.height), size, "{id}");
+        for colour in case["colours"].as_array().unwrap() {
+            let rgb: Vec<u8> = colour["rgb"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_u64().unwrap() as u8)
+                .collect();
+            let rgb = [rgb[0], rgb[1], rgb[2]];
+            let want_count = colour["count"].as_u64().unwrap() as f64;
+            let want_box: Vec<f64> = floats(&colour["box"]);
+            let (count, bounds) = colour_stats(&frame, rgb);
+            let at = format!("{id} at {state:?}, colour {rgb:?}");
+            assert!(
+                count as f64 >= want_count && count as f64 <= 1.06 * want_count,
+                "{at}: {count} pixels, Gymnasium {want_count}"
+            );
+            for (got, want) in bounds.iter().zip(&want_box) {
+                assert!(
+                    (*got as f64 - want).abs() <= 2.0,
+                    "{at}: box {bounds:?}, Gymnasium {want_box:?}"
+                );
+            }
+        }
+    }
+}
+
+fn with_state<E: WithState>(mut env: E, state: &[f64]) -> E {
+    env.set(state);
+    env
 }

@@ -212,11 +212,11 @@ fn build_table(desc: &[Vec<u8>], slippery: bool) -> Vec<Vec<Transition>> {
         }
     };
     let mut table = Vec::with_capacity(nrow * ncol * NUM_ACTIONS);
-    for row in 0..nrow {
-        for col in 0..ncol {
+    for (row, letters) in desc.iter().enumerate() {
+        for (col, &letter) in letters.iter().enumerate() {
             let s = row * ncol + col;
             for a in 0..NUM_ACTIONS {
-                let entries = if matches!(desc[row][col], b'G' | b'H') {
+                let entries = if matches!(letter, b'G' | b'H') {
                     vec![Transition {
                         probability: 1.0,
                         next_state: s,

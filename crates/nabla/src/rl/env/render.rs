@@ -1,7 +1,7 @@
 //! [`Frame`]: RGB pictures of environments, drawn as Gymnasium's pygame
 //! renderers draw them (same sizes, scales, shapes and colours), by a small
-//! rasteriser: filled polygons, filled circles and lines, without
-//! anti-aliasing.
+//! rasteriser: filled polygons and circles as SDL_gfx (pygame's `gfxdraw`)
+//! fills them, and lines, without the anti-aliased outlines.
 
 use std::f64::consts::PI;
 
@@ -63,43 +63,75 @@ impl Frame {
         }
     }
 
-    /// Fills the polygon `points` (even-odd rule): the pixels whose centres
-    /// lie inside.
+    /// Fills the polygon `points` as SDL_gfx's `filledPolygon` (behind
+    /// pygame's `gfxdraw.filled_polygon`) does: the vertices truncated to
+    /// whole pixels, each row from the top vertex to the bottom one filled
+    /// between pairs of edge crossings computed in 16.16 fixed point.
     fn fill_polygon(&mut self, points: &[(f64, f64)], color: Rgb) {
-        let (min_y, max_y) = points
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-                (lo.min(p.1), hi.max(p.1))
-            });
-        let first_row = (min_y.floor() as i64).max(0);
-        let last_row = (max_y.ceil() as i64).min(self.height as i64 - 1);
-        for row in first_row..=last_row {
-            let y = row as f64 + 0.5;
-            let mut crossings: Vec<f64> = Vec::new();
-            for (i, &(x0, y0)) in points.iter().enumerate() {
-                let (x1, y1) = points[(i + 1) % points.len()];
-                if (y0 <= y) != (y1 <= y) {
-                    crossings.push(x0 + (y - y0) / (y1 - y0) * (x1 - x0));
+        let vertices: Vec<(i64, i64)> = points.iter().map(|&(x, y)| (x as i64, y as i64)).collect();
+        let min_y = vertices.iter().map(|v| v.1).min().unwrap_or(0);
+        let max_y = vertices.iter().map(|v| v.1).max().unwrap_or(-1);
+        let mut crossings = Vec::with_capacity(vertices.len());
+        for y in min_y..=max_y {
+            crossings.clear();
+            for (i, &end) in vertices.iter().enumerate() {
+                let start = vertices[(i + vertices.len() - 1) % vertices.len()];
+                let ((x1, y1), (x2, y2)) = match start.1.cmp(&end.1) {
+                    std::cmp::Ordering::Less => (start, end),
+                    std::cmp::Ordering::Greater => (end, start),
+                    std::cmp::Ordering::Equal => continue,
+                };
+                if (y >= y1 && y < y2) || (y == max_y && y > y1 && y <= y2) {
+                    crossings.push((65536 * (y - y1)) / (y2 - y1) * (x2 - x1) + 65536 * x1);
                 }
             }
-            crossings.sort_by(f64::total_cmp);
+            crossings.sort_unstable();
             for pair in crossings.chunks_exact(2) {
-                let first = (pair[0] - 0.5).ceil() as i64;
-                let last = (pair[1] - 0.5).floor() as i64;
-                for x in first..=last {
-                    self.put(x, row, color);
-                }
+                let round = |v: i64| (v >> 16) + ((v & 32768) >> 15);
+                self.hline(round(pair[0] + 1), round(pair[1] - 1), y, color);
             }
         }
     }
 
-    /// Fills the disc of radius `r` around the pixel `(cx, cy)`.
-    fn fill_circle(&mut self, cx: i64, cy: i64, r: i64, color: Rgb) {
-        for dy in -r..=r {
-            for dx in -r..=r {
-                if dx * dx + dy * dy <= r * r {
-                    self.put(cx + dx, cy + dy, color);
+    /// The pixels `x0..=x1` of row `y`.
+    fn hline(&mut self, x0: i64, x1: i64, y: i64, color: Rgb) {
+        for x in x0.min(x1)..=x0.max(x1) {
+            self.put(x, y, color);
+        }
+    }
+
+    /// Fills the disc of radius `r` around the pixel `(cx, cy)` as SDL_gfx's
+    /// `filledCircle` (midpoint circle, one span per row).
+    fn fill_circle(&mut self, x: i64, y: i64, r: i64, color: Rgb) {
+        let (mut cx, mut cy) = (0, r);
+        let (mut ocx, mut ocy) = (i64::MIN, i64::MIN);
+        let (mut df, mut d_e, mut d_se) = (1 - r, 3, 5 - 2 * r);
+        loop {
+            if ocy != cy {
+                self.hline(x - cx, x + cx, y + cy, color);
+                self.hline(x - cx, x + cx, y - cy, color);
+                ocy = cy;
+            }
+            if ocx != cx {
+                if cx != cy {
+                    self.hline(x - cy, x + cy, y - cx, color);
+                    self.hline(x - cy, x + cy, y + cx, color);
                 }
+                ocx = cx;
+            }
+            if df < 0 {
+                df += d_e;
+                d_e += 2;
+                d_se += 2;
+            } else {
+                df += d_se;
+                d_e += 2;
+                d_se += 4;
+                cy -= 1;
+            }
+            cx += 1;
+            if cx > cy {
+                break;
             }
         }
     }
