@@ -40,7 +40,9 @@ const SUCCESS_RATE: f64 = 1.0 / 3.0;
 /// samples an outcome as Gymnasium's `categorical_sample`.
 ///
 /// [`make`](super::make) builds `"FrozenLake-v1"` (4x4, slippery, 100 steps,
-/// solved at 0.70) and `"FrozenLake8x8-v1"` (200 steps, 0.85); the
+/// solved at 0.70) and `"FrozenLake8x8-v1"` (200 steps, 0.85); a lake with
+/// another map has the id `"FrozenLake-v1"` (Gymnasium's, given a `desc`)
+/// and no reward threshold. The
 /// non-slippery lake is [`FrozenLake::new`] with `slippery = false`, with
 /// the same limit through [`FrozenLake::max_episode_steps`].
 ///

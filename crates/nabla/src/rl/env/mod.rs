@@ -16,8 +16,10 @@
 //! - [`FrozenLake`] (`FrozenLake-v1`, `FrozenLake8x8-v1`): a grid world,
 //!   slippery or not, whose transition table is a [`TabularModel`] for
 //!   dynamic programming.
-//! - [`Frame`]: an RGB picture of an environment's state, as Gymnasium's
-//!   `rgb_array` rendering ([`CartPole::render_rgb`]).
+//! - [`Frame`]: an RGB picture of a classic control environment's state,
+//!   as Gymnasium's `rgb_array` rendering draws it
+//!   ([`CartPole::render_rgb`], [`Acrobot::render_rgb`],
+//!   [`MountainCar::render_rgb`], [`Pendulum::render_rgb`]).
 //! - [`TimeLimit`] truncates an episode after a number of steps;
 //!   [`make`] builds an environment by its Gymnasium id with its registered
 //!   limit.
@@ -178,9 +180,10 @@ pub(crate) fn step_before_reset(id: &str) -> Error {
 }
 
 /// `x ** 2` as a Python float or numpy float64 scalar computes it: the C
-/// library's `pow(x, 2.0)`, which (unlike `x * x`) is not always correctly
-/// rounded. The exponent goes through `black_box` because the compiler
-/// would otherwise fold `pow(x, 2)` into `x * x`.
+/// library's `pow(x, 2.0)`, which is not always correctly rounded (glibc's
+/// differs from `x * x` in the last bit for about 1 in 1000 values). The
+/// exponent goes through `black_box` because the compiler would otherwise
+/// fold `pow(x, 2)` into `x * x`.
 pub(crate) fn pow2(x: f64) -> f64 {
     x.powf(std::hint::black_box(2.0))
 }
