@@ -8,21 +8,40 @@
 //! limit cut it short; the state still has a value, so bootstrapping goes
 //! on through it).
 //!
-//! - [`CartPole`] (`CartPole-v1`): the classic control environments, to
-//!   Gymnasium's `classic_control` source (constants, equations, f64
-//!   state, f32 observations).
+//! - [`CartPole`] (`CartPole-v1`), [`Acrobot`] (`Acrobot-v1`),
+//!   [`MountainCar`] (`MountainCar-v0`), [`Pendulum`] (`Pendulum-v1`,
+//!   continuous torque): the classic control environments, to Gymnasium's
+//!   `classic_control` source (constants, equations, f64 state, f32
+//!   observations).
+//! - [`FrozenLake`] (`FrozenLake-v1`, `FrozenLake8x8-v1`): a grid world,
+//!   slippery or not, whose transition table is a [`TabularModel`] for
+//!   dynamic programming.
+//! - [`Frame`]: an RGB picture of a classic control environment's state,
+//!   as Gymnasium's `rgb_array` rendering draws it
+//!   ([`CartPole::render_rgb`], [`Acrobot::render_rgb`],
+//!   [`MountainCar::render_rgb`], [`Pendulum::render_rgb`]).
 //! - [`TimeLimit`] truncates an episode after a number of steps;
 //!   [`make`] builds an environment by its Gymnasium id with its registered
 //!   limit.
 //! - [`SyncVectorEnv`] steps N copies, resetting each as its episode ends.
 
+mod acrobot;
 mod cartpole;
+mod frozen_lake;
+mod mountain_car;
+mod pendulum;
+mod render;
 mod space;
 mod tabular;
 mod time_limit;
 mod vector;
 
+pub use acrobot::Acrobot;
 pub use cartpole::CartPole;
+pub use frozen_lake::{FrozenLake, MAP_4X4, MAP_8X8};
+pub use mountain_car::MountainCar;
+pub use pendulum::Pendulum;
+pub use render::Frame;
 pub use space::{Action, Space};
 pub use tabular::{TabularModel, Transition};
 pub use time_limit::TimeLimit;
@@ -116,13 +135,27 @@ impl<E: Env + ?Sized> Env for Box<E> {
 }
 
 /// The Gymnasium ids [`make`] knows.
-pub const IDS: &[&str] = &["CartPole-v1"];
+pub const IDS: &[&str] = &[
+    "CartPole-v1",
+    "Acrobot-v1",
+    "MountainCar-v0",
+    "Pendulum-v1",
+    "FrozenLake-v1",
+    "FrozenLake8x8-v1",
+];
 
 /// The environment registered as `id`, wrapped in its time limit, as
-/// `gymnasium.make(id)`.
+/// `gymnasium.make(id)`: `"FrozenLake-v1"` is the slippery 4x4 lake (for
+/// the non-slippery one, wrap `FrozenLake::new(&MAP_4X4, false)` in a
+/// [`TimeLimit`] of its [`FrozenLake::max_episode_steps`]).
 pub fn make(id: &str) -> Result<Box<dyn Env>> {
     match id {
         "CartPole-v1" => Ok(Box::new(TimeLimit::new(CartPole::new(), 500))),
+        "Acrobot-v1" => Ok(Box::new(TimeLimit::new(Acrobot::new(), 500))),
+        "MountainCar-v0" => Ok(Box::new(TimeLimit::new(MountainCar::new(), 200))),
+        "Pendulum-v1" => Ok(Box::new(TimeLimit::new(Pendulum::new(), 200))),
+        "FrozenLake-v1" => Ok(Box::new(TimeLimit::new(FrozenLake::four_by_four(true), 100))),
+        "FrozenLake8x8-v1" => Ok(Box::new(TimeLimit::new(FrozenLake::eight_by_eight(true), 200))),
         _ => Err(Error::InvalidSetting {
             context: "rl::env::make".into(),
             message: format!("unknown environment {id:?}; known: {}", IDS.join(", ")),
@@ -144,4 +177,19 @@ pub(crate) fn step_before_reset(id: &str) -> Error {
         context: id.to_string(),
         message: "step before reset: call reset first".into(),
     }
+}
+
+/// `x ** 2` as a Python float or numpy float64 scalar computes it: the C
+/// library's `pow(x, 2.0)`, which is not always correctly rounded (glibc's
+/// differs from `x * x` in the last bit for about 1 in 1000 values). The
+/// exponent goes through `black_box` because the compiler would otherwise
+/// fold `pow(x, 2)` into `x * x`.
+pub(crate) fn pow2(x: f64) -> f64 {
+    x.powf(std::hint::black_box(2.0))
+}
+
+/// `u ** 2` for a numpy float32 scalar: the C library's `powf(u, 2.0)`,
+/// which differs from `u * u` in the last bit for about 1 in 1000 values.
+pub(crate) fn pow2_f32(u: f32) -> f32 {
+    u.powf(std::hint::black_box(2.0))
 }
