@@ -58,6 +58,8 @@ enum Command {
     Graph(commands::graph::Args),
     /// Accuracy of a saved classifier under FGSM or PGD at several radii, and a picture of the attacked digits.
     Attack(commands::attack::Args),
+    /// Train a reinforcement-learning agent (DQN, REINFORCE, A2C, PPO, Q-learning) on a Gymnasium environment, or evaluate one (`rl eval`).
+    Rl(commands::rl::Args),
     /// Measure the standard benchmarks (training steps, matrix products, convolution).
     Bench(commands::bench::Args),
     /// Draw kernels, a trained model's filters or a digit's feature maps as PNG.
@@ -165,6 +167,7 @@ fn main() -> ExitCode {
         Command::Summary(args) => commands::summary::run(args).map(|()| Ending::Done),
         Command::Graph(args) => commands::graph::run(args).map(|()| Ending::Done),
         Command::Attack(args) => commands::attack::run(args).map(|()| Ending::Done),
+        Command::Rl(args) => commands::rl::run(args),
         Command::Bench(args) => commands::bench::run(args).map(|()| Ending::Done),
         Command::Show(args) => commands::show::run(args).map(|()| Ending::Done),
         Command::Convert(args) => commands::convert::run(args).map(|()| Ending::Done),

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod graph;
 pub mod lipschitz;
 pub mod predict;
+pub mod rl;
 pub mod sample;
 pub mod sample_flow;
 pub mod sample_gan;
