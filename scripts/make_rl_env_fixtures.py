@@ -11,7 +11,8 @@ Writes `crates/nabla/tests/fixtures/rl_envs.json`:
   observation (float32, written as the shortest decimal that reads back to
   the same float32), the reward and the terminated / truncated flags.
 - `frozen_lake`: the full `P` table of FrozenLake-v1 for the 4x4 and 8x8
-  maps, slippery and not.
+  maps, slippery and not, and (not slippery) its `ansi` render after a few
+  moves.
 - `frames`: for a few states of each classic control environment, what
   Gymnasium's `rgb_array` render draws in each of its solid colours: the
   number of pixels of exactly that colour and their bounding box (whole
@@ -117,12 +118,22 @@ def episode(env_id, seed, policy, most_steps):
 
 
 def frozen_lake_table(map_name, slippery):
-    env = gym.make("FrozenLake-v1", map_name=map_name, is_slippery=slippery).unwrapped
+    env = gym.make("FrozenLake-v1", map_name=map_name, is_slippery=slippery, render_mode="ansi").unwrapped
     table = [
         [[[float(p), int(s), float(r), int(t)] for p, s, r, t in env.P[s][a]] for a in range(4)]
         for s in range(env.observation_space.n)
     ]
-    return {"map": map_name, "slippery": slippery, "P": table}
+    # The ansi render after a reset and after each of a few non-slipping moves.
+    texts = []
+    if not slippery:
+        env.reset(seed=0)
+        texts.append({"actions": [], "text": env.render()})
+        actions = []
+        for action in [0, 1, 1, 2, 2, 3]:
+            env.step(action)
+            actions.append(action)
+            texts.append({"actions": list(actions), "text": env.render()})
+    return {"map": map_name, "slippery": slippery, "P": table, "texts": texts}
 
 
 # (id, state, solid colours to measure): MountainCar's grey wheels are left

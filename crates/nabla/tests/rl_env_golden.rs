@@ -1,7 +1,7 @@
 //! The environments against Gymnasium 1.4: trajectories of CartPole-v1,
 //! Acrobot-v1, MountainCar-v0 and Pendulum-v1 under recorded action
-//! sequences, FrozenLake-v1's transition tables, and what Gymnasium's
-//! renderer draws, from `scripts/make_rl_env_fixtures.py`.
+//! sequences, FrozenLake-v1's transition tables and text render, and what
+//! Gymnasium's renderer draws, from `scripts/make_rl_env_fixtures.py`.
 //!
 //! Each trajectory starts from Gymnasium's recorded state (nabla's
 //! generator is not numpy's, so a reset draws other states) and replays the
@@ -228,6 +228,16 @@ fn frozen_lake_tables_match_gymnasium() {
                     .collect();
                 assert_eq!(got, want, "{} slippery={slippery}: P[{s}][{a}]", lake["map"]);
             }
+        }
+        for case in lake["texts"].as_array().unwrap() {
+            let mut env = FrozenLake::new(map, slippery).unwrap();
+            env.reset(Some(0));
+            let actions = case["actions"].as_array().unwrap();
+            for a in actions {
+                env.step(&Action::Discrete(a.as_u64().unwrap() as usize)).unwrap();
+            }
+            let want = case["text"].as_str().unwrap();
+            assert_eq!(env.render_text(), want, "{} after {actions:?}", lake["map"]);
         }
     }
 }

@@ -69,6 +69,9 @@ pub struct FrozenLake {
     /// Gymnasium's `initial_state_distrib`: uniform over the `S` cells.
     initial: Vec<f64>,
     state: usize,
+    /// The action of the last step (none since the reset), for
+    /// [`FrozenLake::render_text`].
+    last_action: Option<usize>,
     generator: Generator,
     started: bool,
     ended: bool,
@@ -117,6 +120,7 @@ impl FrozenLake {
             table,
             initial,
             state: 0,
+            last_action: None,
             generator: Generator::new(0),
             started: false,
             ended: false,
@@ -173,9 +177,41 @@ impl FrozenLake {
             });
         }
         self.state = state;
+        self.last_action = None;
         self.started = true;
         self.ended = false;
         Ok(())
+    }
+
+    /// The lake as text, as Gymnasium's `render_mode="ansi"`: a line with
+    /// the last action in parentheses (empty after a reset), then the map,
+    /// the agent's cell on a red background (ANSI escape `ESC[41m`).
+    ///
+    /// ```
+    /// use nabla::rl::env::{Action, Env, FrozenLake};
+    /// let mut lake = FrozenLake::four_by_four(false);
+    /// lake.reset(Some(0));
+    /// lake.step(&Action::Discrete(2)).unwrap();
+    /// assert_eq!(lake.render_text(), "  (Right)\nS\x1b[41mF\x1b[0mFF\nFHFH\nFFFH\nHFFG\n");
+    /// ```
+    pub fn render_text(&self) -> String {
+        let ncol = self.desc[0].len();
+        let mut text = match self.last_action {
+            Some(a) => format!("  ({})\n", ["Left", "Down", "Right", "Up"][a]),
+            None => "\n".to_string(),
+        };
+        for (s, &letter) in self.desc.iter().flatten().enumerate() {
+            let letter = char::from(letter);
+            if s == self.state {
+                text.push_str(&format!("\x1b[41m{letter}\x1b[0m"));
+            } else {
+                text.push(letter);
+            }
+            if s % ncol == ncol - 1 {
+                text.push('\n');
+            }
+        }
+        text
     }
 
     fn is_eight_by_eight(&self) -> bool {
@@ -300,6 +336,7 @@ impl Env for FrozenLake {
             self.generator = Generator::new(seed);
         }
         self.state = categorical_sample(self.initial.iter().copied(), self.generator.uniform());
+        self.last_action = None;
         self.started = true;
         self.ended = false;
         vec![self.state as f32]
@@ -321,6 +358,7 @@ impl Env for FrozenLake {
         let i = categorical_sample(outcomes.iter().map(|t| t.probability), u);
         let outcome = outcomes[i];
         self.state = outcome.next_state;
+        self.last_action = Some(a);
         self.ended = outcome.terminated;
         Ok(Step {
             observation: vec![self.state as f32],
