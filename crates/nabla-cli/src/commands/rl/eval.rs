@@ -31,8 +31,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), String> {
     let (policy, saved) = load_policy(&args.checkpoint).map_err(|e| e.to_string())?;
     let mut env = make(&saved.env).map_err(|e| format!("{}: {e}", args.checkpoint.display()))?;
-    let report =
-        evaluate(&policy, &mut *env, args.episodes, args.seed, !args.stochastic).map_err(|e| e.to_string())?;
+    let report = evaluate(&policy, &mut *env, args.episodes, args.seed, !args.stochastic)
+        .map_err(|e| e.to_string())?;
     output::write(format_args!(
         "{} ({}): mean return {:.2} +- {:.2} over {} episodes\n",
         saved.env,

@@ -1,7 +1,6 @@
 //! An episode of a classic-control environment as an animated GIF.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use nabla::rl::env::{Acrobot, CartPole, Env, Frame, MountainCar, Pendulum, TimeLimit};
@@ -25,13 +24,51 @@ pub fn write_episode_gif(
 ) -> Result<usize, String> {
     // Frame delays in hundredths of a second: Gymnasium's render_fps.
     let (frames, delay) = match env_id {
-        "CartPole-v1" => (play(TimeLimit::new(CartPole::new(), 500), CartPole::render_rgb, policy, seed, deterministic)?, 2),
-        "Acrobot-v1" => (play(TimeLimit::new(Acrobot::new(), 500), Acrobot::render_rgb, policy, seed, deterministic)?, 7),
-        "MountainCar-v0" => {
-            (play(TimeLimit::new(MountainCar::new(), 200), MountainCar::render_rgb, policy, seed, deterministic)?, 3)
+        "CartPole-v1" => (
+            play(
+                TimeLimit::new(CartPole::new(), 500),
+                CartPole::render_rgb,
+                policy,
+                seed,
+                deterministic,
+            )?,
+            2,
+        ),
+        "Acrobot-v1" => (
+            play(
+                TimeLimit::new(Acrobot::new(), 500),
+                Acrobot::render_rgb,
+                policy,
+                seed,
+                deterministic,
+            )?,
+            7,
+        ),
+        "MountainCar-v0" => (
+            play(
+                TimeLimit::new(MountainCar::new(), 200),
+                MountainCar::render_rgb,
+                policy,
+                seed,
+                deterministic,
+            )?,
+            3,
+        ),
+        "Pendulum-v1" => (
+            play(
+                TimeLimit::new(Pendulum::new(), 200),
+                Pendulum::render_rgb,
+                policy,
+                seed,
+                deterministic,
+            )?,
+            3,
+        ),
+        other => {
+            return Err(format!(
+                "--gif: {other} has no pictures (the classic-control environments do)"
+            ))
         }
-        "Pendulum-v1" => (play(TimeLimit::new(Pendulum::new(), 200), Pendulum::render_rgb, policy, seed, deterministic)?, 3),
-        other => return Err(format!("--gif: {other} has no pictures (the classic-control environments do)")),
     };
     write_gif(path, &frames, delay)?;
     Ok(frames.len() - 1)
@@ -91,11 +128,19 @@ fn write_gif(path: &Path, frames: &[Frame], delay_centiseconds: u16) -> Result<(
             let mut gif_frame = if colours.is_empty() {
                 gif::Frame::from_rgb_speed(width, height, &frame.pixels, 10)
             } else {
-                let indices = frame.pixels.chunks_exact(3).map(|p| colours[&[p[0], p[1], p[2]]]).collect();
+                let indices: Vec<u8> = frame
+                    .pixels
+                    .chunks_exact(3)
+                    .map(|p| colours[&[p[0], p[1], p[2]]])
+                    .collect();
                 gif::Frame::from_indexed_pixels(width, height, indices, None)
             };
             // The last frame lingers, so the loop's restart is visible.
-            gif_frame.delay = if i + 1 == frames.len() { 50 } else { delay_centiseconds };
+            gif_frame.delay = if i + 1 == frames.len() {
+                50
+            } else {
+                delay_centiseconds
+            };
             encoder.write_frame(&gif_frame).map_err(|e| fail(&e))?;
         }
     }

@@ -10,8 +10,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use nabla::rl::env::{make, Env, FrozenLake, SyncVectorEnv};
 use nabla::rl::{
-    evaluate, q_learning, save_policy, train_a2c, train_dqn, train_ppo, train_reinforce, value_iteration, A2cConfig,
-    DqnConfig, Event, PpoConfig, QLearningConfig, ReinforceConfig, TrainedPolicy,
+    evaluate, q_learning, save_policy, train_a2c, train_dqn, train_ppo, train_reinforce, value_iteration,
+    A2cConfig, DqnConfig, Event, PpoConfig, QLearningConfig, ReinforceConfig, TrainedPolicy,
 };
 use nabla::train::{install_ctrlc_handler, Interrupt};
 use serde_json::json;
@@ -95,11 +95,17 @@ fn check_pairing(algo: Algo, env: EnvName) -> Result<(), String> {
         return Err(if tabular {
             format!("--algo {}: a tabular method needs --env frozenlake", algo.name())
         } else {
-            format!("--env frozenlake: its states are cells, for --algo q-learning or value-iteration, not {}", algo.name())
+            format!(
+                "--env frozenlake: its states are cells, for --algo q-learning or value-iteration, not {}",
+                algo.name()
+            )
         });
     }
     if env == EnvName::Pendulum && matches!(algo, Algo::Dqn | Algo::Reinforce) {
-        return Err(format!("--env pendulum has continuous actions: --algo {} needs discrete ones (use ppo or a2c)", algo.name()));
+        return Err(format!(
+            "--env pendulum has continuous actions: --algo {} needs discrete ones (use ppo or a2c)",
+            algo.name()
+        ));
     }
     Ok(())
 }
@@ -133,9 +139,15 @@ impl Recorder {
                     "episode {} return {episodic_return:.1} (last 20: {mean:.1}) {rate:.0} steps/s",
                     self.episodes.len()
                 ));
-                (json!({"event": "episode", "step": step, "return": episodic_return, "length": length}), *step)
+                (
+                    json!({"event": "episode", "step": step, "return": episodic_return, "length": length}),
+                    *step,
+                )
             }
-            Event::Evaluation { step, mean, std } => (json!({"event": "evaluation", "step": step, "mean": mean, "std": std}), *step),
+            Event::Evaluation { step, mean, std } => (
+                json!({"event": "evaluation", "step": step, "mean": mean, "std": std}),
+                *step,
+            ),
             Event::Update { step, metrics } => {
                 let mut line = json!({"event": "update", "step": step});
                 for (name, value) in metrics {
@@ -161,7 +173,10 @@ impl Recorder {
 }
 
 fn vector_env(id: &str, n: usize) -> Result<SyncVectorEnv, String> {
-    let envs = (0..n).map(|_| make(id)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    let envs = (0..n)
+        .map(|_| make(id))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     SyncVectorEnv::new(envs).map_err(|e| e.to_string())
 }
 
@@ -172,7 +187,8 @@ pub fn run(args: Args) -> Result<Ending, String> {
     let id = args.env.id();
     std::fs::create_dir_all(&args.out).map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
     let metrics_path = args.out.join("metrics.jsonl");
-    let metrics = File::create(&metrics_path).map_err(|e| format!("cannot create {}: {e}", metrics_path.display()))?;
+    let metrics =
+        File::create(&metrics_path).map_err(|e| format!("cannot create {}: {e}", metrics_path.display()))?;
     let total = args.steps.unwrap_or(match args.algo {
         Algo::Dqn => DqnConfig::cartpole().total_steps,
         Algo::Ppo if args.env == EnvName::Pendulum => PpoConfig::continuous().total_steps,
@@ -180,7 +196,11 @@ pub fn run(args: Args) -> Result<Ending, String> {
         Algo::A2c => A2cConfig::cartpole().total_steps,
         Algo::Reinforce | Algo::QLearning | Algo::ValueIteration => 0,
     });
-    let bar = if total > 0 { ProgressBar::new(total as u64) } else { ProgressBar::no_length() };
+    let bar = if total > 0 {
+        ProgressBar::new(total as u64)
+    } else {
+        ProgressBar::no_length()
+    };
     bar.set_style(
         ProgressStyle::with_template("{prefix} [{bar:30}] {pos} steps {msg}")
             .expect("a valid template")
@@ -204,25 +224,52 @@ pub fn run(args: Args) -> Result<Ending, String> {
     let policy = nabla::on_worker_thread(|| -> Result<TrainedPolicy, nabla::Error> {
         Ok(match args.algo {
             Algo::Dqn => {
-                let config = DqnConfig { total_steps: total, double: args.double, ..DqnConfig::cartpole() };
+                let config = DqnConfig {
+                    total_steps: total,
+                    double: args.double,
+                    ..DqnConfig::cartpole()
+                };
                 TrainedPolicy::QNetwork(train_dqn(&mut *make(id)?, &config, seed, on_event)?)
             }
-            Algo::Reinforce => {
-                TrainedPolicy::ActorCritic(train_reinforce(&mut *make(id)?, &ReinforceConfig::cartpole(), seed, on_event)?.0)
-            }
+            Algo::Reinforce => TrainedPolicy::ActorCritic(
+                train_reinforce(&mut *make(id)?, &ReinforceConfig::cartpole(), seed, on_event)?.0,
+            ),
             Algo::A2c => {
-                let config = A2cConfig { total_steps: total, ..A2cConfig::cartpole() };
-                let envs = vector_env(id, args.num_envs).map_err(|message| nabla::Error::InvalidSetting { context: "--env".into(), message })?;
+                let config = A2cConfig {
+                    total_steps: total,
+                    ..A2cConfig::cartpole()
+                };
+                let envs = vector_env(id, args.num_envs).map_err(|message| nabla::Error::InvalidSetting {
+                    context: "--env".into(),
+                    message,
+                })?;
                 TrainedPolicy::ActorCritic(train_a2c(envs, &config, seed, on_event)?)
             }
             Algo::Ppo => {
-                let base = if args.env == EnvName::Pendulum { PpoConfig::continuous() } else { PpoConfig::cartpole() };
-                let config = PpoConfig { total_steps: total, ..base };
-                let envs = vector_env(id, args.num_envs).map_err(|message| nabla::Error::InvalidSetting { context: "--env".into(), message })?;
+                let base = if args.env == EnvName::Pendulum {
+                    PpoConfig::continuous()
+                } else {
+                    PpoConfig::cartpole()
+                };
+                let config = PpoConfig {
+                    total_steps: total,
+                    ..base
+                };
+                let envs = vector_env(id, args.num_envs).map_err(|message| nabla::Error::InvalidSetting {
+                    context: "--env".into(),
+                    message,
+                })?;
                 TrainedPolicy::ActorCritic(train_ppo(envs, &config, seed, on_event)?)
             }
-            Algo::QLearning => TrainedPolicy::QTable(q_learning(&mut *make(id)?, &QLearningConfig::frozen_lake(), seed, on_event)?),
-            Algo::ValueIteration => TrainedPolicy::QTable(value_iteration(&FrozenLake::four_by_four(true), 0.99, 1e-10).0),
+            Algo::QLearning => TrainedPolicy::QTable(q_learning(
+                &mut *make(id)?,
+                &QLearningConfig::frozen_lake(),
+                seed,
+                on_event,
+            )?),
+            Algo::ValueIteration => {
+                TrainedPolicy::QTable(value_iteration(&FrozenLake::four_by_four(true), 0.99, 1e-10).0)
+            }
         })
     });
     recorder.bar.finish_and_clear();
@@ -254,10 +301,23 @@ pub fn run(args: Args) -> Result<Ending, String> {
         say!("interrupted: the policy so far is saved");
         return Ok(Ending::Interrupted);
     }
-    let report = evaluate(&policy, &mut *make(id).map_err(|e| e.to_string())?, args.eval_episodes, 1_000_000, true)
-        .map_err(|e| e.to_string())?;
+    let report = evaluate(
+        &policy,
+        &mut *make(id).map_err(|e| e.to_string())?,
+        args.eval_episodes,
+        1_000_000,
+        true,
+    )
+    .map_err(|e| e.to_string())?;
     let solved = threshold.map_or(String::new(), |t| {
-        format!(" ({} the threshold {t})", if report.mean() >= t { "at or above" } else { "below" })
+        format!(
+            " ({} the threshold {t})",
+            if report.mean() >= t {
+                "at or above"
+            } else {
+                "below"
+            }
+        )
     });
     say!(
         "evaluation: mean return {:.2} +- {:.2} over {} episodes{solved}",
@@ -273,7 +333,12 @@ pub fn run(args: Args) -> Result<Ending, String> {
     Ok(Ending::Done)
 }
 
-fn write_evaluation(path: &Path, report: &nabla::rl::EvaluationReport, episodes: usize) -> Result<(), String> {
-    let text = json!({"episodes": episodes, "mean": report.mean(), "std": report.std(), "returns": report.returns});
+fn write_evaluation(
+    path: &Path,
+    report: &nabla::rl::EvaluationReport,
+    episodes: usize,
+) -> Result<(), String> {
+    let text =
+        json!({"episodes": episodes, "mean": report.mean(), "std": report.std(), "returns": report.returns});
     nabla::fs::write_atomic(path, |w| writeln!(w, "{text}")).map_err(|e| e.to_string())
 }
