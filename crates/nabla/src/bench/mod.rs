@@ -2,8 +2,9 @@
 //! criterion benches: matrix products, training steps of an MLP and of
 //! LeNet-5, a convolution layer, single-image inference latency, the
 //! language models ([`language_models`]), the VAE ([`generative`]), a
-//! DCGAN step ([`gan`]), and a training step and a PGD step of Madry et
-//! al.'s MNIST model ([`adversarial`]).
+//! DCGAN step ([`gan`]), a training step and a PGD step of Madry et
+//! al.'s MNIST model ([`adversarial`]), and a DQN update and a PPO epoch
+//! ([`rl`]).
 //!
 //! Each measurement warms up, then reports the median of several timed
 //! repetitions: the machine may be shared and noisy, and a median is robust
@@ -13,6 +14,7 @@ mod adversarial;
 mod gan;
 mod generative;
 mod language_models;
+mod rl;
 
 use std::time::Instant;
 
@@ -20,6 +22,7 @@ pub use adversarial::MadryBatch;
 pub use gan::dcgan_train_samples_per_second;
 pub use generative::VaeStep;
 pub use language_models::{gpt_generate_tokens_per_second, LanguageModelStep};
+pub use rl::{dqn_updates_per_second, ppo_epochs_per_second};
 
 use crate::autograd::no_grad;
 use crate::nn::loss::{cross_entropy_with, Reduction};
@@ -250,6 +253,8 @@ pub fn benchmarks() -> Vec<(&'static str, Measure)> {
         ("madry_pgd_step_bs256_samples_per_s", |r| {
             MadryBatch::new(256).pgd_step_samples_per_second(r)
         }),
+        ("dqn_update_per_s", |r| dqn_updates_per_second(r * 40)),
+        ("ppo_epoch_per_s", |r| ppo_epochs_per_second(r * 2)),
     ]
 }
 

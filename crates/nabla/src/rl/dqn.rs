@@ -351,3 +351,29 @@ impl QNetwork {
         });
     }
 }
+
+/// One DQN update (CartPole's settings: batch 64, [256, 256]) on a buffer
+/// of random transitions, as a closure to time (`nabla bench`'s
+/// `dqn_update_per_s`, beside `benches/torch_rl.py`).
+pub(crate) fn dqn_update_for_bench() -> impl FnMut() {
+    let config = DqnConfig::cartpole();
+    let mut generator = Generator::new(0);
+    let network = NetworkConfig {
+        observation_dim: 4,
+        action_space: SpaceConfig::Discrete(2),
+        hidden: config.hidden.clone(),
+        activation: Activation::Relu,
+    };
+    let q = QNetwork::new(network.clone(), &mut generator);
+    let target = QNetwork::new(network, &mut generator);
+    let mut optimizer = Adam::new(q.parameters(), AdamConfig::new(config.learning_rate));
+    let mut buffer = ReplayBuffer::new(1000, 4);
+    for i in 0..1000 {
+        let o: Vec<f32> = (0..4).map(|_| generator.normal() as f32).collect();
+        let n: Vec<f32> = (0..4).map(|_| generator.normal() as f32).collect();
+        buffer.push(&o, i % 2, 1.0, &n, i % 50 == 0);
+    }
+    move || {
+        dqn_update(&q, &target, &mut optimizer, &buffer, &config, &mut generator);
+    }
+}

@@ -17,6 +17,7 @@ mod schedule;
 mod tabular;
 
 pub use checkpoint::{load_policy, save_policy, PolicyConfig, SavedPolicy, TrainedPolicy, RL_POLICY};
+pub(crate) use dqn::dqn_update_for_bench;
 pub use dqn::{train_dqn, DqnConfig, TdLoss};
 pub use evaluate::{evaluate, EvaluationReport};
 pub use events::{ignore_events, Event, OnEvent};
@@ -24,6 +25,7 @@ pub use policy::{
     mlp, Actions, Activation, ActorCritic, Init, NetworkConfig, Policy, PolicyEvaluation, QNetwork,
     SpaceConfig,
 };
+pub(crate) use ppo::ppo_epoch_for_bench;
 pub use ppo::{train_a2c, train_ppo, A2cConfig, PpoConfig};
 pub use reinforce::{train_reinforce, ReinforceConfig};
 pub use replay::{ReplayBatch, ReplayBuffer};

@@ -463,3 +463,39 @@ pub fn train_a2c(
     }
     Ok(model)
 }
+
+/// One PPO epoch (CartPole's settings: 8 minibatches of 256 from 2,048
+/// random transitions, [64, 64] tanh) as a closure to time (`nabla
+/// bench`'s `ppo_epoch_per_s`, beside `benches/torch_rl.py`).
+pub(crate) fn ppo_epoch_for_bench() -> impl FnMut() {
+    use super::rollout::{ActionStore, RolloutBatch};
+    let config = PpoConfig::cartpole();
+    let mut generator = Generator::new(0);
+    let network = NetworkConfig {
+        observation_dim: 4,
+        action_space: SpaceConfig::Discrete(2),
+        hidden: config.hidden.clone(),
+        activation: config.activation,
+    };
+    let model = ActorCritic::new(network, &mut generator);
+    let mut optimizer = Adam::new(
+        model.parameters(),
+        AdamConfig::new(config.learning_rate).eps(1e-5),
+    );
+    let n = 2048;
+    let rollout = RolloutBatch {
+        observations: (0..n * 4).map(|_| generator.normal() as f32).collect(),
+        actions: ActionStore::Discrete((0..n).map(|_| generator.below(2)).collect()),
+        log_probs: vec![-std::f32::consts::LN_2; n],
+        advantages: (0..n).map(|_| generator.normal()).collect(),
+        returns: (0..n).map(|_| generator.normal()).collect(),
+        dim: 4,
+    };
+    move || {
+        let order = permutation(rollout.len(), &mut generator);
+        for indices in order.chunks(config.minibatch_size) {
+            let minibatch = rollout.minibatch(indices, config.normalize_advantages);
+            ppo_step(&model, &mut optimizer, &minibatch, config.clip_coef, &config);
+        }
+    }
+}
