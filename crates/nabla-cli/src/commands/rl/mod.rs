@@ -15,7 +15,7 @@ pub struct Args {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    train: train::Args,
+    train: train::TrainArgs,
 }
 
 #[derive(clap::Subcommand)]

@@ -52,7 +52,7 @@ impl Algo {
 
 /// Arguments of `nabla rl` (training).
 #[derive(clap::Args)]
-pub struct Args {
+pub struct TrainArgs {
     /// The algorithm.
     #[arg(long, value_enum, default_value = "ppo")]
     algo: Algo,
@@ -181,7 +181,7 @@ fn vector_env(id: &str, n: usize) -> Result<SyncVectorEnv, String> {
 }
 
 /// Trains, saves, draws and evaluates.
-pub fn run(args: Args) -> Result<Ending, String> {
+pub fn run(args: TrainArgs) -> Result<Ending, String> {
     crate::set_threads(args.threads)?;
     check_pairing(args.algo, args.env)?;
     let id = args.env.id();
