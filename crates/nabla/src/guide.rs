@@ -16,6 +16,9 @@ pub mod ch01_mlp {}
 #[doc = include_str!("../../../docs/guide/ch02-autodiff.md")]
 pub mod ch02_autodiff {}
 
+#[doc = include_str!("../../../docs/guide/ch03-rl.md")]
+pub mod ch03_rl {}
+
 #[doc = include_str!("../../../docs/guide/ch04-optimization.md")]
 pub mod ch04_optimization {}
 
@@ -33,6 +36,9 @@ pub mod ch08_robustness {}
 
 #[doc = include_str!("../../../docs/guide/ch08-lipschitz.md")]
 pub mod ch08_lipschitz {}
+
+#[doc = include_str!("../../../docs/guide/ch09-deep-rl.md")]
+pub mod ch09_deep_rl {}
 
 #[doc = include_str!("../../../docs/guide/ch10-autoencoders.md")]
 pub mod ch10_autoencoders {}

@@ -160,11 +160,13 @@ impl QLearningConfig {
 /// (random ties broken by the first best action).
 ///
 /// ```
-/// use nabla::rl::{env::{FrozenLake, TimeLimit}, q_learning, QLearningConfig};
+/// use nabla::rl::{env::{FrozenLake, TimeLimit}, evaluate, q_learning, QLearningConfig};
 /// let mut env = TimeLimit::new(FrozenLake::four_by_four(false), 100);
-/// let config = QLearningConfig { episodes: 300, ..QLearningConfig::frozen_lake() };
+/// let config = QLearningConfig { episodes: 2000, ..QLearningConfig::frozen_lake() };
 /// let q = q_learning(&mut env, &config, 0, &mut nabla::rl::ignore_events)?;
-/// assert!(q.state_values()[0] > 0.9);
+/// // The greedy policy walks the 6 moves to the goal.
+/// let report = evaluate(&q, &mut env, 1, 0, true)?;
+/// assert_eq!((report.returns[0], report.lengths[0]), (1.0, 6));
 /// # Ok::<(), nabla::Error>(())
 /// ```
 ///

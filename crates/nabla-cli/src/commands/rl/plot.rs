@@ -5,8 +5,10 @@ use std::path::Path;
 use plotters::prelude::*;
 
 /// Draws each episode's return at the step it ended (grey dots), their
-/// moving average over 20 episodes (blue), and the environment's reward
-/// threshold (red, dashed), titled with the run.
+/// moving average over 20 episodes (blue), the greedy evaluations made
+/// during training (green triangles: DQN's, which pick the network
+/// returned), and the environment's reward threshold (red, dashed), titled
+/// with the run.
 ///
 /// # Errors
 /// A one-line message naming the file when it cannot be drawn or written.
@@ -14,6 +16,7 @@ pub fn write_returns(
     path: &Path,
     title: &str,
     episodes: &[(usize, f64)],
+    evaluations: &[(usize, f64)],
     threshold: Option<f64>,
 ) -> Result<(), String> {
     crate::plot::ensure_font()?;
@@ -21,7 +24,11 @@ pub fn write_returns(
     let root = BitMapBackend::new(path, (800, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     let last_step = episodes.last().map_or(1, |&(s, _)| s).max(1) as f64;
-    let values = episodes.iter().map(|&(_, r)| r).chain(threshold);
+    let values = episodes
+        .iter()
+        .chain(evaluations)
+        .map(|&(_, r)| r)
+        .chain(threshold);
     let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
         (l.min(v), h.max(v))
     });
@@ -69,6 +76,18 @@ pub fn write_returns(
         .map_err(|e| fail(&e))?
         .label("mean of the last 20")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE.stroke_width(2)));
+    if !evaluations.is_empty() {
+        let green = RGBColor(0, 150, 60);
+        chart
+            .draw_series(
+                evaluations
+                    .iter()
+                    .map(|&(s, r)| TriangleMarker::new((s as f64, r), 7, green.filled())),
+            )
+            .map_err(|e| fail(&e))?
+            .label("greedy evaluation")
+            .legend(move |(x, y)| TriangleMarker::new((x + 9, y), 5, green.filled()));
+    }
     if let Some(t) = threshold {
         chart
             .draw_series(DashedLineSeries::new(
@@ -83,7 +102,7 @@ pub fn write_returns(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))

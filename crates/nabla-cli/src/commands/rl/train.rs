@@ -115,6 +115,7 @@ struct Recorder {
     metrics: BufWriter<File>,
     metrics_path: PathBuf,
     episodes: Vec<(usize, f64)>,
+    evaluations: Vec<(usize, f64)>,
     bar: ProgressBar,
     started: Instant,
     max_steps: Option<usize>,
@@ -144,10 +145,13 @@ impl Recorder {
                     *step,
                 )
             }
-            Event::Evaluation { step, mean, std } => (
-                json!({"event": "evaluation", "step": step, "mean": mean, "std": std}),
-                *step,
-            ),
+            Event::Evaluation { step, mean, std } => {
+                self.evaluations.push((*step, *mean));
+                (
+                    json!({"event": "evaluation", "step": step, "mean": mean, "std": std}),
+                    *step,
+                )
+            }
             Event::Update { step, metrics } => {
                 let mut line = json!({"event": "update", "step": step});
                 for (name, value) in metrics {
@@ -212,6 +216,7 @@ pub fn run(args: TrainArgs) -> Result<Ending, String> {
         metrics: BufWriter::new(metrics),
         metrics_path,
         episodes: Vec::new(),
+        evaluations: Vec::new(),
         bar,
         started: Instant::now(),
         max_steps: args.steps,
@@ -287,7 +292,13 @@ pub fn run(args: TrainArgs) -> Result<Ending, String> {
     let returns_png = args.out.join("returns.png");
     if !recorder.episodes.is_empty() {
         let title = format!("{} on {id}, seed {seed}", args.algo.name());
-        super::plot::write_returns(&returns_png, &title, &recorder.episodes, threshold)?;
+        super::plot::write_returns(
+            &returns_png,
+            &title,
+            &recorder.episodes,
+            &recorder.evaluations,
+            threshold,
+        )?;
     }
     let seconds = recorder.started.elapsed().as_secs_f64();
     let steps = recorder.episodes.last().map_or(0, |&(s, _)| s);
