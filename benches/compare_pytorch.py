@@ -210,6 +210,14 @@ def torch_benchmarks(torch, repetitions):
 
     out["madry_train_bs256_samples_per_s"] = torch_adversarial.madry_train_samples_per_s(r)
     out["madry_pgd_step_bs256_samples_per_s"] = torch_adversarial.madry_pgd_step_samples_per_s(r)
+
+    log("torch: DQN update and PPO epoch")
+    try:
+        import torch_rl  # needs gymnasium
+    except ImportError as e:
+        log(f"torch: skipping the RL rows ({e}; pip install gymnasium)")
+    else:
+        out.update(torch_rl.bench_rows(r))
     return out
 
 
@@ -399,6 +407,8 @@ ROWS = [
     ("vae_train_samples_per_s", "VAE train bs128 (samples/s)", True, 1.5, "≥ 1.5x PyTorch", "torch"),
     ("madry_train_bs256_samples_per_s", "madry_cnn train bs256 (samples/s)", True, None, "–", "torch"),
     ("madry_pgd_step_bs256_samples_per_s", "madry_cnn PGD step bs256 (samples/s)", True, None, "–", "torch"),
+    ("dqn_update_per_s", "DQN update bs64 [256,256] (updates/s)", True, 3.0, "≥ 3.0x PyTorch (whole runs)", "torch"),
+    ("ppo_epoch_per_s", "PPO epoch 8x256 [64,64] (epochs/s)", True, 3.0, "≥ 3.0x PyTorch (whole runs)", "torch"),
 ]
 
 

@@ -217,31 +217,32 @@ def median_seconds(warmup, repetitions, f):
     return float(np.median(times))
 
 
-def bench_rows():
-    """The `nabla bench` rows: one DQN update (batch 64, [256, 256]) and one
-    PPO epoch (8 minibatches of 256 from a rollout of 2048 transitions)."""
+def bench_rows(repetitions=7):
+    """The `nabla bench` rows as a dict: DQN updates per second (batch 64,
+    [256, 256]) and PPO epochs per second (8 minibatches of 256 from a
+    rollout of 2048 transitions)."""
     torch.manual_seed(0)
     q, target = mlp([4, 256, 256, 2], nn.ReLU), mlp([4, 256, 256, 2], nn.ReLU)
     optimizer = torch.optim.Adam(q.parameters(), lr=2.3e-3)
     g = torch.Generator().manual_seed(0)
     batch = (torch.randn(64, 4, generator=g), torch.randint(0, 2, (64,), generator=g), torch.ones(64),
              torch.randn(64, 4, generator=g), torch.zeros(64))
-    dqn = median_seconds(20, 200, lambda: dqn_update(q, target, optimizer, batch, DQN))
+    dqn = median_seconds(20, repetitions * 40, lambda: dqn_update(q, target, optimizer, batch, DQN))
     model = ActorCritic()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-5)
     n = 2048
     b = {"obs": torch.randn(n, 4, generator=g), "actions": torch.randint(0, 2, (n,), generator=g),
          "logp": torch.full((n,), -0.69), "adv": torch.randn(n, generator=g), "returns": torch.randn(n, generator=g)}
-    ppo = median_seconds(3, 30, lambda: ppo_epoch(model, optimizer, b, torch.randperm(n), 0.2, PPO))
-    print(f"dqn_update_per_s {1 / dqn:.1f}")
-    print(f"ppo_epoch_per_s {1 / ppo:.1f}")
+    ppo = median_seconds(2, repetitions * 2, lambda: ppo_epoch(model, optimizer, b, torch.randperm(n), 0.2, PPO))
+    return {"dqn_update_per_s": 1 / dqn, "ppo_epoch_per_s": 1 / ppo}
 
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "bench"
     if what == "bench":
         torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
-        bench_rows()
+        for key, value in bench_rows().items():
+            print(f"{key} {value:.1f}")
     else:
         seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0
         torch.set_num_threads(int(sys.argv[3]) if len(sys.argv) > 3 else 2)
