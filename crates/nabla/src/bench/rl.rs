@@ -10,7 +10,7 @@ use crate::rl::{dqn_update_for_bench, ppo_epoch_for_bench};
 /// Adam; the median of `repetitions` timings.
 pub fn dqn_updates_per_second(repetitions: usize) -> f64 {
     let mut update = dqn_update_for_bench();
-    1.0 / median_seconds(20, repetitions, || update())
+    1.0 / median_seconds(20, repetitions, &mut update)
 }
 
 /// PPO epochs per second: 8 minibatches of 256 from a rollout of 2,048
@@ -19,5 +19,5 @@ pub fn dqn_updates_per_second(repetitions: usize) -> f64 {
 /// `repetitions` timings.
 pub fn ppo_epochs_per_second(repetitions: usize) -> f64 {
     let mut epoch = ppo_epoch_for_bench();
-    1.0 / median_seconds(2, repetitions, || epoch())
+    1.0 / median_seconds(2, repetitions, &mut epoch)
 }

@@ -115,48 +115,6 @@ pub fn kaiming_normal_<T: Float>(
     );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gains_and_fans_match_pytorch() {
-        assert_eq!(fan_in_and_fan_out(&[6, 1, 5, 5]), (25, 150));
-        assert_eq!(calculate_gain("tanh", 0.0), 5.0 / 3.0);
-        // Linear's default: kaiming_uniform(a = sqrt(5)) gives bound 1 / sqrt(fan_in).
-        let gain = calculate_gain("leaky_relu", 5f64.sqrt());
-        assert!((gain * 3f64.sqrt() - 1.0).abs() < 1e-15);
-    }
-
-    #[test]
-    fn draws_stay_in_bounds_and_are_seeded() {
-        let w = Tensor::<f64>::zeros(&[64, 100]);
-        kaiming_uniform_(
-            &w,
-            5f64.sqrt(),
-            FanMode::FanIn,
-            "leaky_relu",
-            &mut Generator::new(1),
-        );
-        let bound = 0.1;
-        assert!(w.to_vec().iter().all(|v| v.abs() <= bound));
-        assert!(w.max().item() > 0.09 && w.min().item() < -0.09);
-        let again = Tensor::<f64>::zeros(&[64, 100]);
-        kaiming_uniform_(
-            &again,
-            5f64.sqrt(),
-            FanMode::FanIn,
-            "leaky_relu",
-            &mut Generator::new(1),
-        );
-        assert_eq!(w.to_vec(), again.to_vec());
-        let n = Tensor::<f64>::zeros(&[200, 300]);
-        xavier_normal_(&n, 1.0, &mut Generator::new(2));
-        let expected_std = (2.0f64 / 500.0).sqrt();
-        assert!((n.std().item() - expected_std).abs() < 0.02 * expected_std);
-    }
-}
-
 /// Fills a matrix (or a tensor flattened to `[shape[0], rest]`) with a
 /// (semi-)orthogonal matrix times `gain`, as `torch.nn.init.orthogonal_`
 /// (Saxe et al., 2013): the Q of the QR decomposition of a standard normal
@@ -207,4 +165,46 @@ pub fn orthogonal_<T: Float>(tensor: &Tensor<T>, gain: f64, generator: &mut Gene
         })
         .collect();
     tensor.copy_from(&Tensor::from_vec(values, shape));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gains_and_fans_match_pytorch() {
+        assert_eq!(fan_in_and_fan_out(&[6, 1, 5, 5]), (25, 150));
+        assert_eq!(calculate_gain("tanh", 0.0), 5.0 / 3.0);
+        // Linear's default: kaiming_uniform(a = sqrt(5)) gives bound 1 / sqrt(fan_in).
+        let gain = calculate_gain("leaky_relu", 5f64.sqrt());
+        assert!((gain * 3f64.sqrt() - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn draws_stay_in_bounds_and_are_seeded() {
+        let w = Tensor::<f64>::zeros(&[64, 100]);
+        kaiming_uniform_(
+            &w,
+            5f64.sqrt(),
+            FanMode::FanIn,
+            "leaky_relu",
+            &mut Generator::new(1),
+        );
+        let bound = 0.1;
+        assert!(w.to_vec().iter().all(|v| v.abs() <= bound));
+        assert!(w.max().item() > 0.09 && w.min().item() < -0.09);
+        let again = Tensor::<f64>::zeros(&[64, 100]);
+        kaiming_uniform_(
+            &again,
+            5f64.sqrt(),
+            FanMode::FanIn,
+            "leaky_relu",
+            &mut Generator::new(1),
+        );
+        assert_eq!(w.to_vec(), again.to_vec());
+        let n = Tensor::<f64>::zeros(&[200, 300]);
+        xavier_normal_(&n, 1.0, &mut Generator::new(2));
+        let expected_std = (2.0f64 / 500.0).sqrt();
+        assert!((n.std().item() - expected_std).abs() < 0.02 * expected_std);
+    }
 }

@@ -67,7 +67,7 @@ pub fn gae(rollout: Rollout<'_>, gamma: f64, lambda: f64) -> (Vec<f64>, Vec<f64>
     let mut advantages = vec![0.0; len];
     let mut next_advantage = vec![0.0; n];
     for t in (0..len / n).rev() {
-        for e in 0..n {
+        for (e, carried) in next_advantage.iter_mut().enumerate() {
             let i = t * n + e;
             let next_value = if t + 1 == len / n {
                 rollout.next_values[e]
@@ -76,8 +76,8 @@ pub fn gae(rollout: Rollout<'_>, gamma: f64, lambda: f64) -> (Vec<f64>, Vec<f64>
             };
             let live = if rollout.episode_ends[i] { 0.0 } else { 1.0 };
             let delta = rollout.rewards[i] + gamma * next_value * live - rollout.values[i];
-            next_advantage[e] = delta + gamma * lambda * live * next_advantage[e];
-            advantages[i] = next_advantage[e];
+            *carried = delta + gamma * lambda * live * *carried;
+            advantages[i] = *carried;
         }
     }
     let returns = advantages
