@@ -2,6 +2,7 @@
 //! with Gymnasium's API, and the algorithms from tabular value iteration and
 //! Q-learning to DQN, REINFORCE, A2C and PPO.
 
+mod a2c;
 mod checkpoint;
 mod dqn;
 pub mod env;
@@ -16,6 +17,7 @@ mod rollout;
 mod schedule;
 mod tabular;
 
+pub use a2c::{train_a2c, A2cConfig};
 pub use checkpoint::{load_policy, save_policy, PolicyConfig, SavedPolicy, TrainedPolicy, RL_POLICY};
 pub(crate) use dqn::dqn_update_for_bench;
 pub use dqn::{train_dqn, DqnConfig, TdLoss};
@@ -26,7 +28,7 @@ pub use policy::{
     SpaceConfig,
 };
 pub(crate) use ppo::ppo_epoch_for_bench;
-pub use ppo::{train_a2c, train_ppo, A2cConfig, PpoConfig};
+pub use ppo::{train_ppo, PpoConfig};
 pub use reinforce::{train_reinforce, ReinforceConfig};
 pub use replay::{ReplayBatch, ReplayBuffer};
 pub use returns::{discounted_returns, gae, Rollout};
