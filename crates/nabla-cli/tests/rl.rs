@@ -1,8 +1,8 @@
 //! `nabla rl` end to end: a short PPO run writes its metrics, chart and
 //! policy, `nabla rl eval` reads the policy back and draws an episode as a
-//! GIF; Q-learning and value iteration on FrozenLake; and the one-line
-//! errors for pairings that cannot work and checkpoints that are not
-//! policies.
+//! GIF; Q-learning and value iteration on FrozenLake; Ctrl-C saving the
+//! policy so far; and the one-line errors for pairings that cannot work and
+//! checkpoints that are not policies.
 
 mod common;
 
@@ -161,4 +161,36 @@ fn pairings_that_cannot_work_and_foreign_checkpoints_are_one_line_errors() {
         "{}",
         stderr(&run)
     );
+}
+
+#[test]
+fn ctrl_c_stops_a_run_after_saving_its_policy() {
+    let out = scratch("rl-interrupt");
+    let child = spawn(&[
+        "rl",
+        "--algo",
+        "ppo",
+        "--steps",
+        "100000000",
+        "--threads",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // Wait until the run has written its first episodes.
+    let metrics = out.join("metrics.jsonl");
+    let start = std::time::Instant::now();
+    while std::fs::metadata(&metrics).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "no metrics after two minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    signal(&child, "INT");
+    let (status, terminated, errors) = wait_or_terminate(child, std::time::Duration::from_secs(60));
+    assert!(!terminated, "the run did not stop on SIGINT: {errors}");
+    assert_eq!(status.code(), Some(130), "{errors}");
+    let (_, saved) = nabla::rl::load_policy(out.join("policy.safetensors")).unwrap();
+    assert_eq!(saved.algorithm, "ppo");
 }
