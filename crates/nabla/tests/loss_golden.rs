@@ -87,12 +87,20 @@ fn cross_entropy_with_label_smoothing_matches_pytorch() {
 
 #[test]
 fn smooth_l1_loss_matches_pytorch() {
-    check("smooth_l1_loss", |c| c.loss == "smooth_l1_loss");
+    check("smooth_l1_loss", is_smooth_l1);
 }
 
 #[test]
 fn huber_loss_matches_pytorch() {
-    check("huber_loss", |c| c.loss == "huber_loss");
+    check("huber_loss", is_huber);
+}
+
+fn is_smooth_l1(c: &Case) -> bool {
+    c.loss == "smooth_l1_loss"
+}
+
+fn is_huber(c: &Case) -> bool {
+    c.loss == "huber_loss"
 }
 
 fn is_mse(c: &Case) -> bool {
@@ -126,6 +134,8 @@ fn is_label_smoothing(c: &Case) -> bool {
 /// The selections of the tests above: every case must be in exactly one.
 const SELECTIONS: &[fn(&Case) -> bool] = &[
     is_mse,
+    is_smooth_l1,
+    is_huber,
     is_bce,
     is_bce_at_0_and_1,
     is_bce_with_logits,
