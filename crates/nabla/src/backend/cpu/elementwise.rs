@@ -158,7 +158,7 @@ impl ElementwiseOps for Cpu {
                     e / (T::one() + e)
                 }
             }),
-            UnaryOp::Tanh => map_tensor(x, T::tanh),
+            UnaryOp::Tanh => map_tensor(x, Float::tanh_kernel),
             UnaryOp::Sin => map_tensor(x, T::sin),
             UnaryOp::Cos => map_tensor(x, T::cos),
             UnaryOp::Gelu => {
