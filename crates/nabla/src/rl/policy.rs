@@ -199,21 +199,23 @@ pub enum Actions {
 }
 
 impl Actions {
-    /// Row `i` as an environment action (continuous actions clipped into
+    /// Every row as an environment action (continuous actions clipped into
     /// the box, as SB3 and CleanRL's `ClipAction` do before stepping).
-    pub fn get(&self, i: usize, space: &SpaceConfig) -> Action {
+    pub fn to_env_actions(&self, space: &SpaceConfig) -> Vec<Action> {
         match (self, space) {
-            (Actions::Discrete(a), _) => Action::Discrete(a.as_slice()[i]),
-            (Actions::Continuous(a), SpaceConfig::Box { low, high }) => {
-                let d = a.shape()[1];
-                let row = &a.to_vec()[i * d..(i + 1) * d];
-                Action::Continuous(
-                    row.iter()
-                        .zip(low.iter().zip(high))
-                        .map(|(&v, (&lo, &hi))| f64::from(v).clamp(lo, hi) as f32)
-                        .collect(),
-                )
-            }
+            (Actions::Discrete(a), _) => a.as_slice().iter().map(|&i| Action::Discrete(i)).collect(),
+            (Actions::Continuous(a), SpaceConfig::Box { low, high }) => a
+                .to_vec()
+                .chunks(a.shape()[1])
+                .map(|row| {
+                    Action::Continuous(
+                        row.iter()
+                            .zip(low.iter().zip(high))
+                            .map(|(&v, (&lo, &hi))| f64::from(v).clamp(lo, hi) as f32)
+                            .collect(),
+                    )
+                })
+                .collect(),
             (Actions::Continuous(a), SpaceConfig::Discrete(_)) => {
                 panic!("continuous actions {:?} for a discrete space", a.shape())
             }
@@ -333,10 +335,10 @@ impl Policy for ActorCritic {
             let out = no_grad(|| self.actor.forward(&x));
             return match self.config.action_space {
                 SpaceConfig::Discrete(_) => Action::Discrete(out.argmax(1, false).to_vec()[0]),
-                ref space => Actions::Continuous(out).get(0, space),
+                ref space => Actions::Continuous(out).to_env_actions(space).remove(0),
             };
         }
         let (actions, _, _) = self.sample(&x, generator);
-        actions.get(0, &self.config.action_space)
+        actions.to_env_actions(&self.config.action_space).remove(0)
     }
 }

@@ -85,7 +85,7 @@ impl Collector {
         for _ in 0..num_steps {
             let x = Tensor::from_vec(self.observations.clone(), &[n, dim]);
             let (sampled, log_prob, value) = model.sample(&x, generator);
-            let env_actions: Vec<_> = (0..n).map(|i| sampled.get(i, space)).collect();
+            let env_actions = sampled.to_env_actions(space);
             match (&mut actions, &sampled) {
                 (ActionStore::Discrete(all), Actions::Discrete(a)) => all.extend_from_slice(a.as_slice()),
                 (ActionStore::Continuous { values, .. }, Actions::Continuous(a)) => values.extend(a.to_vec()),

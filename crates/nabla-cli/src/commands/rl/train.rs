@@ -176,12 +176,8 @@ impl Recorder {
     }
 }
 
-fn vector_env(id: &str, n: usize) -> Result<SyncVectorEnv, String> {
-    let envs = (0..n)
-        .map(|_| make(id))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    SyncVectorEnv::new(envs).map_err(|e| e.to_string())
+fn vector_env(id: &str, n: usize) -> nabla::Result<SyncVectorEnv> {
+    SyncVectorEnv::new((0..n).map(|_| make(id)).collect::<nabla::Result<Vec<_>>>()?)
 }
 
 /// Trains, saves, draws and evaluates.
@@ -244,10 +240,7 @@ pub fn run(args: TrainArgs) -> Result<Ending, String> {
                     total_steps: total,
                     ..A2cConfig::cartpole()
                 };
-                let envs = vector_env(id, args.num_envs).map_err(|message| nabla::Error::InvalidSetting {
-                    context: "--env".into(),
-                    message,
-                })?;
+                let envs = vector_env(id, args.num_envs)?;
                 TrainedPolicy::ActorCritic(train_a2c(envs, &config, seed, on_event)?)
             }
             Algo::Ppo => {
@@ -260,10 +253,7 @@ pub fn run(args: TrainArgs) -> Result<Ending, String> {
                     total_steps: total,
                     ..base
                 };
-                let envs = vector_env(id, args.num_envs).map_err(|message| nabla::Error::InvalidSetting {
-                    context: "--env".into(),
-                    message,
-                })?;
+                let envs = vector_env(id, args.num_envs)?;
                 TrainedPolicy::ActorCritic(train_ppo(envs, &config, seed, on_event)?)
             }
             Algo::QLearning => TrainedPolicy::QTable(q_learning(

@@ -4,7 +4,7 @@
 
 use std::f64::consts::PI;
 
-use super::{pow2, step_after_end, step_before_reset, Action, Env, Space, Step};
+use super::{pow2, Action, Env, EpisodePhase, Space, Step};
 use crate::error::Result;
 use crate::tensor::Generator;
 
@@ -55,8 +55,7 @@ const AVAIL_TORQUE: [f64; 3] = [-1.0, 0.0, 1.0];
 pub struct Acrobot {
     state: [f64; 4],
     generator: Generator,
-    started: bool,
-    ended: bool,
+    phase: EpisodePhase,
 }
 
 impl Default for Acrobot {
@@ -72,8 +71,7 @@ impl Acrobot {
         Acrobot {
             state: [0.0; 4],
             generator: Generator::new(0),
-            started: false,
-            ended: false,
+            phase: EpisodePhase::BeforeReset,
         }
     }
 
@@ -86,8 +84,7 @@ impl Acrobot {
     /// trajectories, and for pictures).
     pub fn set_state(&mut self, state: [f64; 4]) {
         self.state = state;
-        self.started = true;
-        self.ended = false;
+        self.phase = EpisodePhase::Running;
     }
 
     fn observation(&self) -> Vec<f32> {
@@ -193,18 +190,12 @@ impl Env for Acrobot {
         for v in &mut self.state {
             *v = f64::from((low + (high - low) * self.generator.uniform()) as f32);
         }
-        self.started = true;
-        self.ended = false;
+        self.phase = EpisodePhase::Running;
         self.observation()
     }
 
     fn step(&mut self, action: &Action) -> Result<Step> {
-        if !self.started {
-            return Err(step_before_reset(self.id()));
-        }
-        if self.ended {
-            return Err(step_after_end(self.id()));
-        }
+        self.phase.check_running(self.id())?;
         self.action_space().check(action, self.id())?;
         let Action::Discrete(a) = *action else {
             unreachable!("checked against a discrete space")
@@ -218,7 +209,7 @@ impl Env for Acrobot {
             ns[3].clamp(-MAX_VEL_2, MAX_VEL_2),
         ];
         let terminated = self.terminal();
-        self.ended = terminated;
+        self.phase = EpisodePhase::after_step(terminated);
         Ok(Step {
             observation: self.observation(),
             reward: if terminated { 0.0 } else { -1.0 },

@@ -2,7 +2,7 @@
 //! keep the pole up (Barto, Sutton and Anderson, 1983), to Gymnasium's
 //! `classic_control/cartpole.py`.
 
-use super::{step_after_end, step_before_reset, Action, Env, Space, Step};
+use super::{Action, Env, EpisodePhase, Space, Step};
 use crate::error::Result;
 use crate::tensor::Generator;
 
@@ -46,8 +46,7 @@ pub(crate) const X_THRESHOLD: f64 = 2.4;
 pub struct CartPole {
     state: [f64; 4],
     generator: Generator,
-    started: bool,
-    ended: bool,
+    phase: EpisodePhase,
 }
 
 impl Default for CartPole {
@@ -63,8 +62,7 @@ impl CartPole {
         CartPole {
             state: [0.0; 4],
             generator: Generator::new(0),
-            started: false,
-            ended: false,
+            phase: EpisodePhase::BeforeReset,
         }
     }
 
@@ -77,8 +75,7 @@ impl CartPole {
     /// trajectories, and for pictures).
     pub fn set_state(&mut self, state: [f64; 4]) {
         self.state = state;
-        self.started = true;
-        self.ended = false;
+        self.phase = EpisodePhase::Running;
     }
 
     fn observation(&self) -> Vec<f32> {
@@ -119,18 +116,12 @@ impl Env for CartPole {
         for v in &mut self.state {
             *v = -0.05 + 0.1 * self.generator.uniform();
         }
-        self.started = true;
-        self.ended = false;
+        self.phase = EpisodePhase::Running;
         self.observation()
     }
 
     fn step(&mut self, action: &Action) -> Result<Step> {
-        if !self.started {
-            return Err(step_before_reset(self.id()));
-        }
-        if self.ended {
-            return Err(step_after_end(self.id()));
-        }
+        self.phase.check_running(self.id())?;
         self.action_space().check(action, self.id())?;
         let force = if *action == Action::Discrete(1) {
             FORCE_MAG
@@ -152,7 +143,7 @@ impl Env for CartPole {
         let [x, _, theta, _] = self.state;
         let terminated = !(-X_THRESHOLD..=X_THRESHOLD).contains(&x)
             || !(-THETA_THRESHOLD..=THETA_THRESHOLD).contains(&theta);
-        self.ended = terminated;
+        self.phase = EpisodePhase::after_step(terminated);
         Ok(Step {
             observation: self.observation(),
             reward: 1.0,

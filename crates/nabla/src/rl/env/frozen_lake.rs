@@ -2,7 +2,7 @@
 //! without falling into a hole, on ice that may be slippery, to
 //! Gymnasium's `toy_text/frozen_lake.py`.
 
-use super::{step_after_end, step_before_reset, Action, Env, Space, Step, TabularModel, Transition};
+use super::{Action, Env, EpisodePhase, Space, Step, TabularModel, Transition};
 use crate::error::{Error, Result};
 use crate::tensor::Generator;
 
@@ -73,8 +73,7 @@ pub struct FrozenLake {
     /// [`FrozenLake::render_text`].
     last_action: Option<usize>,
     generator: Generator,
-    started: bool,
-    ended: bool,
+    phase: EpisodePhase,
 }
 
 impl FrozenLake {
@@ -122,8 +121,7 @@ impl FrozenLake {
             state: 0,
             last_action: None,
             generator: Generator::new(0),
-            started: false,
-            ended: false,
+            phase: EpisodePhase::BeforeReset,
         })
     }
 
@@ -178,8 +176,7 @@ impl FrozenLake {
         }
         self.state = state;
         self.last_action = None;
-        self.started = true;
-        self.ended = false;
+        self.phase = EpisodePhase::Running;
         Ok(())
     }
 
@@ -337,18 +334,12 @@ impl Env for FrozenLake {
         }
         self.state = categorical_sample(self.initial.iter().copied(), self.generator.uniform());
         self.last_action = None;
-        self.started = true;
-        self.ended = false;
+        self.phase = EpisodePhase::Running;
         vec![self.state as f32]
     }
 
     fn step(&mut self, action: &Action) -> Result<Step> {
-        if !self.started {
-            return Err(step_before_reset(self.id()));
-        }
-        if self.ended {
-            return Err(step_after_end(self.id()));
-        }
+        self.phase.check_running(self.id())?;
         self.action_space().check(action, self.id())?;
         let Action::Discrete(a) = *action else {
             unreachable!("checked against a discrete space")
@@ -359,7 +350,7 @@ impl Env for FrozenLake {
         let outcome = outcomes[i];
         self.state = outcome.next_state;
         self.last_action = Some(a);
-        self.ended = outcome.terminated;
+        self.phase = EpisodePhase::after_step(outcome.terminated);
         Ok(Step {
             observation: vec![self.state as f32],
             reward: outcome.reward,

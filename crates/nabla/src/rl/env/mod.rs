@@ -27,6 +27,7 @@
 
 mod acrobot;
 mod cartpole;
+mod episode;
 mod frozen_lake;
 mod mountain_car;
 mod pendulum;
@@ -46,6 +47,8 @@ pub use space::{Action, Space};
 pub use tabular::{TabularModel, Transition};
 pub use time_limit::TimeLimit;
 pub use vector::{EpisodeRecord, SyncVectorEnv, VectorStep};
+
+use episode::{step_after_end, EpisodePhase};
 
 use crate::error::{Error, Result};
 
@@ -160,22 +163,6 @@ pub fn make(id: &str) -> Result<Box<dyn Env>> {
             context: "rl::env::make".into(),
             message: format!("unknown environment {id:?}; known: {}", IDS.join(", ")),
         }),
-    }
-}
-
-/// The error of a step after the end of an episode.
-pub(crate) fn step_after_end(id: &str) -> Error {
-    Error::InvalidSetting {
-        context: id.to_string(),
-        message: "step after the episode ended: call reset first".into(),
-    }
-}
-
-/// The error of a step before the first reset.
-pub(crate) fn step_before_reset(id: &str) -> Error {
-    Error::InvalidSetting {
-        context: id.to_string(),
-        message: "step before reset: call reset first".into(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! forth to reach the flag on the right hill (Moore, 1990), to Gymnasium's
 //! `classic_control/mountain_car.py`.
 
-use super::{step_after_end, step_before_reset, Action, Env, Space, Step};
+use super::{Action, Env, EpisodePhase, Space, Step};
 use crate::error::Result;
 use crate::tensor::Generator;
 
@@ -39,8 +39,7 @@ const GRAVITY: f64 = 0.0025;
 pub struct MountainCar {
     state: [f64; 2],
     generator: Generator,
-    started: bool,
-    ended: bool,
+    phase: EpisodePhase,
 }
 
 impl Default for MountainCar {
@@ -56,8 +55,7 @@ impl MountainCar {
         MountainCar {
             state: [0.0; 2],
             generator: Generator::new(0),
-            started: false,
-            ended: false,
+            phase: EpisodePhase::BeforeReset,
         }
     }
 
@@ -70,8 +68,7 @@ impl MountainCar {
     /// trajectories, and for pictures).
     pub fn set_state(&mut self, state: [f64; 2]) {
         self.state = state;
-        self.started = true;
-        self.ended = false;
+        self.phase = EpisodePhase::Running;
     }
 
     fn observation(&self) -> Vec<f32> {
@@ -107,18 +104,12 @@ impl Env for MountainCar {
         }
         let (low, high) = (-0.6, -0.4);
         self.state = [low + (high - low) * self.generator.uniform(), 0.0];
-        self.started = true;
-        self.ended = false;
+        self.phase = EpisodePhase::Running;
         self.observation()
     }
 
     fn step(&mut self, action: &Action) -> Result<Step> {
-        if !self.started {
-            return Err(step_before_reset(self.id()));
-        }
-        if self.ended {
-            return Err(step_after_end(self.id()));
-        }
+        self.phase.check_running(self.id())?;
         self.action_space().check(action, self.id())?;
         let Action::Discrete(a) = *action else {
             unreachable!("checked against a discrete space")
@@ -133,7 +124,7 @@ impl Env for MountainCar {
         }
         let terminated = position >= GOAL_POSITION && velocity >= GOAL_VELOCITY;
         self.state = [position, velocity];
-        self.ended = terminated;
+        self.phase = EpisodePhase::after_step(terminated);
         Ok(Step {
             observation: self.observation(),
             reward: -1.0,

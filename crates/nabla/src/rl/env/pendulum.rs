@@ -3,7 +3,7 @@
 
 use std::f64::consts::PI;
 
-use super::{pow2, pow2_f32, step_before_reset, Action, Env, Space, Step};
+use super::{pow2, pow2_f32, Action, Env, EpisodePhase, Space, Step};
 use crate::error::{Error, Result};
 use crate::tensor::Generator;
 
@@ -53,7 +53,7 @@ pub struct Pendulum {
     gravity: f64,
     last_torque: Option<f32>,
     generator: Generator,
-    started: bool,
+    phase: EpisodePhase,
 }
 
 impl Default for Pendulum {
@@ -75,7 +75,7 @@ impl Pendulum {
             gravity: g,
             last_torque: None,
             generator: Generator::new(0),
-            started: false,
+            phase: EpisodePhase::BeforeReset,
         }
     }
 
@@ -89,7 +89,7 @@ impl Pendulum {
     pub fn set_state(&mut self, state: [f64; 2]) {
         self.state = state;
         self.last_torque = None;
-        self.started = true;
+        self.phase = EpisodePhase::Running;
     }
 
     /// The torque the last step applied, after clipping (none since the
@@ -155,14 +155,12 @@ impl Env for Pendulum {
             *v = low + (high - low) * self.generator.uniform();
         }
         self.last_torque = None;
-        self.started = true;
+        self.phase = EpisodePhase::Running;
         self.observation()
     }
 
     fn step(&mut self, action: &Action) -> Result<Step> {
-        if !self.started {
-            return Err(step_before_reset(self.id()));
-        }
+        self.phase.check_running(self.id())?;
         let u = self.torque(action)?;
         self.last_torque = Some(u);
         let [theta, theta_dot] = self.state;
