@@ -7,6 +7,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::elementwise::filled;
+use super::depthwise::{depthwise_forward, depthwise_input_grad, depthwise_weight_grad};
 use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
 use super::matmul::{gemm_into, Mat, MatMut};
 use crate::backend::ops::ConvGeometry;
@@ -168,6 +169,9 @@ fn for_each_share<T: Float>(
 /// Convolution forward: `out [N, C', OH, OW] = conv(x [N, C, H, W], w [C', C/g, kh, kw])`,
 /// plus `bias [C']` on every pixel of each output channel when given.
 pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeometry) -> Vec<T> {
+    if g.is_depthwise() {
+        return depthwise_forward(x, w, bias, g);
+    }
     let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
     let (k, columns) = (g.patch_len(), g.patch_columns());
     let (hp, wp) = g.padded_input();
@@ -242,6 +246,9 @@ pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: 
 /// Transposed convolution, the adjoint of [`conv2d_forward`] in `x`:
 /// `dx [N, C, H, W]` from `dy [N, C', OH, OW]` and `w [C', C/g, kh, kw]`.
 pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -> Vec<T> {
+    if g.is_depthwise() {
+        return depthwise_input_grad(dy, w, g);
+    }
     let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
     let (k, columns) = (g.patch_len(), g.patch_columns());
     let (hp, wp) = g.padded_input();
@@ -323,6 +330,9 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
 /// The weight gradient `dw [C', C/g, kh, kw] = sum_n dy_n x cols_n^T`, from
 /// `x [N, C, H, W]` and `dy [N, C', OH, OW]`.
 pub(crate) fn conv2d_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) -> Vec<T> {
+    if g.is_depthwise() {
+        return depthwise_weight_grad(x, dy, g);
+    }
     let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
     let (k, columns) = (g.patch_len(), g.patch_columns());
     let (hp, wp) = g.padded_input();
@@ -508,7 +518,7 @@ mod tests {
     }
 
     /// Test geometries: every patch layout, short (12) and long (72, 192)
-    /// patches, groups, padding and dilation.
+    /// patches, groups, padding and dilation, and depthwise ones.
     fn geometries() -> Vec<ConvGeometry> {
         let mut all = vec![];
         for stride in [(2, 1), (1, 1)] {
@@ -542,6 +552,31 @@ mod tests {
             ..all[0]
         };
         all.push(pointwise);
+        // Depthwise (direct loops): odd and even kernels, strides 1 and 2,
+        // padding wider than the kernel reaches, dilation.
+        for (kernel, stride, padding, dilation) in [
+            ((3, 3), (1, 1), (1, 1), (1, 1)),
+            ((5, 5), (2, 2), (2, 2), (1, 1)),
+            ((3, 2), (2, 1), (0, 3), (2, 1)),
+            ((4, 4), (2, 3), (1, 0), (1, 1)),
+        ] {
+            let size = |i: usize, k: usize, s: usize, p: usize, d: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;
+            all.push(ConvGeometry {
+                batch: 2,
+                in_channels: 5,
+                out_channels: 5,
+                groups: 5,
+                input: (9, 8),
+                kernel,
+                output: (
+                    size(9, kernel.0, stride.0, padding.0, dilation.0),
+                    size(8, kernel.1, stride.1, padding.1, dilation.1),
+                ),
+                stride,
+                padding,
+                dilation,
+            });
+        }
         let layouts: Vec<PatchLayout> = all.iter().map(|g| g.patch_layout()).collect();
         for layout in [
             PatchLayout::Plain,

@@ -5,6 +5,7 @@ pub(crate) mod accumulate;
 pub(crate) mod attention;
 pub(crate) mod batch_norm;
 pub(crate) mod conv;
+pub(crate) mod depthwise;
 pub(crate) mod elementwise;
 pub(crate) mod fill;
 pub(crate) mod im2col;

@@ -11,6 +11,12 @@ use crate::tensor::Tensor;
 #[doc(alias = "ReLU")]
 pub struct Relu;
 
+/// `min(max(x, 0), 6)` elementwise ([`Tensor::relu6`]).
+#[derive(Clone, Copy, Debug, Default, Module)]
+#[module(custom_summary)]
+#[doc(alias = "ReLU6")]
+pub struct Relu6;
+
 /// `x` for positive x, `negative_slope * x` otherwise (PyTorch's default
 /// slope is 0.01).
 #[derive(Clone, Copy, Debug, Module)]
@@ -86,6 +92,18 @@ impl<T: Float> Summarize<T> for Relu {
 impl<T: Float> Layer<T> for Relu {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         input.relu()
+    }
+}
+
+impl<T: Float> Summarize<T> for Relu6 {
+    fn describe(&self) -> String {
+        "ReLU6".to_string()
+    }
+}
+
+impl<T: Float> Layer<T> for Relu6 {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        input.relu6()
     }
 }
 

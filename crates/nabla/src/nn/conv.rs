@@ -15,6 +15,21 @@ pub enum Padding {
     /// As many as keep the output the size of the input at stride 1
     /// (section 5.2.5: P = D (K - 1) / 2, for odd kernels).
     Same,
+    /// Zeros on each side separately, as `nn.ZeroPad2d((left, right, top,
+    /// bottom))` before a convolution in PyTorch: TensorFlow's "same"
+    /// padding at stride 2 puts the extra row and column at the bottom and
+    /// right (EfficientNet-Lite's `Conv2dStaticSamePadding`). When both
+    /// pairs are equal this is [`Padding::Explicit`].
+    Sides {
+        /// Rows above.
+        top: usize,
+        /// Rows below.
+        bottom: usize,
+        /// Columns on the left.
+        left: usize,
+        /// Columns on the right.
+        right: usize,
+    },
 }
 
 impl From<usize> for Padding {
@@ -161,14 +176,36 @@ impl<T: Float> Conv2d<T> {
         (self.weight.shape()[2], self.weight.shape()[3])
     }
 
-    /// The padding actually applied, `(ph, pw)`.
+    /// The padding actually applied, `(ph, pw)` on both sides.
     ///
     /// # Panics
     /// For `Padding::Same` with an even kernel or a stride other than 1,
-    /// where no symmetric padding keeps the size.
+    /// where no symmetric padding keeps the size, and for
+    /// `Padding::Sides` with unequal sides (see
+    /// [`padding_sides`](Self::padding_sides)).
     pub fn resolved_padding(&self) -> (usize, usize) {
+        let (top, bottom, left, right) = self.padding_sides();
+        assert!(
+            top == bottom && left == right,
+            "Conv2d: the padding {:?} is not the same on both sides",
+            self.padding
+        );
+        (top, left)
+    }
+
+    /// The zeros added on each side, `(top, bottom, left, right)`.
+    ///
+    /// # Panics
+    /// For `Padding::Same` with an even kernel or a stride other than 1.
+    pub fn padding_sides(&self) -> (usize, usize, usize, usize) {
         match self.padding {
-            Padding::Explicit(h, w) => (h, w),
+            Padding::Explicit(h, w) => (h, h, w, w),
+            Padding::Sides {
+                top,
+                bottom,
+                left,
+                right,
+            } => (top, bottom, left, right),
             Padding::Same => {
                 let (kh, kw) = self.kernel_size();
                 let (dh, dw) = self.options.dilation;
@@ -178,7 +215,8 @@ impl<T: Float> Conv2d<T> {
                     (kh, kw),
                     self.options.stride
                 );
-                (dh * (kh - 1) / 2, dw * (kw - 1) / 2)
+                let (h, w) = (dh * (kh - 1) / 2, dw * (kw - 1) / 2);
+                (h, h, w, w)
             }
         }
     }
@@ -186,11 +224,11 @@ impl<T: Float> Conv2d<T> {
     /// The output `(H', W')` for an input of `(H, W)`, if the input is large enough.
     pub fn output_size(&self, input: (usize, usize)) -> Option<(usize, usize)> {
         let (kh, kw) = self.kernel_size();
-        let (ph, pw) = self.resolved_padding();
+        let (top, bottom, left, right) = self.padding_sides();
         let o = &self.options;
         Some((
-            conv_output_size(input.0, kh, o.stride.0, ph, o.dilation.0)?,
-            conv_output_size(input.1, kw, o.stride.1, pw, o.dilation.1)?,
+            conv_output_size(input.0 + top + bottom, kh, o.stride.0, 0, o.dilation.0)?,
+            conv_output_size(input.1 + left + right, kw, o.stride.1, 0, o.dilation.1)?,
         ))
     }
 }
@@ -198,21 +236,33 @@ impl<T: Float> Conv2d<T> {
 impl<T: Float> Summarize<T> for Conv2d<T> {
     fn describe(&self) -> String {
         let w = self.weight.shape();
+        let (top, bottom, left, right) = self.padding_sides();
+        let padding = if top == bottom && left == right {
+            format!("({top}, {left})")
+        } else {
+            format!("(top={top}, bottom={bottom}, left={left}, right={right})")
+        };
+        let groups = match self.options.groups {
+            1 => String::new(),
+            g => format!(", groups={g}"),
+        };
         format!(
-            "Conv2d({}, {}, kernel={:?}, stride={:?}, padding={:?})",
+            "Conv2d({}, {}, kernel={:?}, stride={:?}, padding={padding}{groups})",
             w[1] * self.options.groups,
             w[0],
             self.kernel_size(),
             self.options.stride,
-            self.resolved_padding()
         )
     }
 
     fn geometry(&self) -> Geometry {
+        // The leading sides place the receptive field; the trailing ones
+        // only add columns the last windows may read.
+        let (top, _, left, _) = self.padding_sides();
         Geometry::Window {
             kernel: self.kernel_size(),
             stride: self.options.stride,
-            padding: self.resolved_padding(),
+            padding: (top, left),
             dilation: self.options.dilation,
         }
     }
@@ -236,12 +286,18 @@ impl<T: Float> Layer<T> for Conv2d<T> {
         let Some(_) = self.output_size((s[2], s[3])) else {
             panic!(
                 "Conv2d({in_c}, {out_c}): input {s:?} with padding {:?} is smaller than the {:?} kernel",
-                self.resolved_padding(),
+                self.padding_sides(),
                 self.kernel_size()
             );
         };
-        let options = self.options.padding(self.resolved_padding());
-        input.conv2d(&self.weight, self.bias.as_ref(), options)
+        let (top, bottom, left, right) = self.padding_sides();
+        if top == bottom && left == right {
+            let options = self.options.padding((top, left));
+            input.conv2d(&self.weight, self.bias.as_ref(), options)
+        } else {
+            let padded = input.pad(&[left, right, top, bottom], T::zero());
+            padded.conv2d(&self.weight, self.bias.as_ref(), self.options.padding(0))
+        }
     }
 }
 

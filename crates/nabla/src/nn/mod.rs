@@ -13,6 +13,7 @@ mod linear;
 pub mod loss;
 mod module;
 mod norm;
+mod pad;
 mod pool;
 mod rnn;
 mod sequential;
@@ -23,7 +24,7 @@ mod to_dtype;
 mod transformer;
 pub mod zoo;
 
-pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh};
+pub use activation::{Gelu, LeakyRelu, LogSoftmax, Relu, Relu6, Sigmoid, Softmax, Tanh};
 pub use attention::{
     generate_square_subsequent_mask, scaled_dot_product_attention, AttentionArgs, AttentionMask, KvCache,
     MultiheadAttention, MultiheadAttentionOptions,
@@ -40,6 +41,7 @@ pub use nabla_derive::Module;
 pub use norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
 };
+pub use pad::{ZeroPad2d, ZeroPad2dSides};
 pub use pool::{AdaptiveAvgPool2d, AvgPool2d, MaxPool2d};
 pub use rnn::{
     Embedding, Gru, GruCell, Lstm, LstmCell, Nonlinearity, RecurrentWeights, Rnn, RnnCell, RnnOptions,

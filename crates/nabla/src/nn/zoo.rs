@@ -16,11 +16,15 @@ use crate::tensor::Generator;
 
 mod char_gpt;
 mod char_lstm;
+mod efficientnet;
 
 pub use char_gpt::{
     char_gpt, CausalSelfAttention, CharGpt, CharGptCache, CharGptConfig, GptBlock, GptMlp, GptTransformer,
 };
 pub use char_lstm::{char_lstm, CharLstm, CharLstmConfig};
+pub use efficientnet::{
+    efficientnet_lite0, efficientnet_lite0_with, EfficientNetLite, EfficientNetLiteConfig, MbConvBlock, EFFICIENTNET_LITE0_FEATURES, EFFICIENTNET_LITE0_IMAGE_SIZE,
+};
 
 /// LeNet-5 as this PyTorch reference, for `[N, 1, 28, 28]` inputs and 10
 /// classes (61,706 parameters):

@@ -1,4 +1,4 @@
-//! Activation functions: relu, leaky_relu, sigmoid, tanh, gelu (exact and
+//! Activation functions: relu, relu6, leaky_relu, sigmoid, tanh, gelu (exact and
 //! tanh-approximated), softmax and log_softmax (numerically stable, over any
 //! dimension).
 
@@ -74,6 +74,20 @@ impl<T: Float> Tensor<T> {
         record("Relu", out, &[self], move |ctx| {
             vec![Some(ctx.grad().mul(&x.gt_scalar(T::zero())))]
         })
+    }
+
+    /// `min(max(x, 0), 6)`, as `F.relu6` (MobileNet's and EfficientNet-Lite's
+    /// activation, bounded for quantisation): PyTorch's `hardtanh(x, 0, 6)`,
+    /// whose gradient passes strictly between the bounds (0 at exactly 0
+    /// and 6), which is [`clamp`](Tensor::clamp)'s.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let x = Tensor::from_vec(vec![-1.0f32, 3.0, 7.0], &[3]);
+    /// assert_eq!(x.relu6().to_vec(), vec![0.0, 3.0, 6.0]);
+    /// ```
+    pub fn relu6(&self) -> Tensor<T> {
+        self.clamp(Some(T::zero()), Some(T::from_f64(6.0)))
     }
 
     /// x for x > 0, `negative_slope * x` otherwise.

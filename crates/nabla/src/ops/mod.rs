@@ -15,6 +15,7 @@ mod index;
 mod matmul;
 mod one_hot;
 mod operators;
+mod pad;
 mod pool;
 mod reduce;
 mod shape;

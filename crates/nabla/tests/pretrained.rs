@@ -1,0 +1,90 @@
+//! EfficientNet-Lite0 with its real ImageNet weights (the bundled
+//! `data/pretrained/efficientnet-lite0.safetensors`) against PyTorch's
+//! reference implementation on the same weights and input
+//! (scripts/make_efficientnet_fixtures.py).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use nabla::checkpoint::{load_module, load_tensors};
+use nabla::nn::loss::cross_entropy;
+use nabla::nn::zoo::{efficientnet_lite0, efficientnet_lite0_with, EfficientNetLiteConfig};
+use nabla::nn::{Layer, Module};
+use nabla::{Float, Generator, IndexTensor, Tensor};
+
+fn repository(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn weights() -> PathBuf {
+    repository("data/pretrained/efficientnet-lite0.safetensors")
+}
+
+fn golden() -> HashMap<String, Tensor<f64>> {
+    load_tensors::<f64>(repository("crates/nabla/tests/fixtures/efficientnet_lite0_io.safetensors"))
+        .expect("the EfficientNet fixture (scripts/make_efficientnet_fixtures.py)")
+        .into_iter()
+        .collect()
+}
+
+/// The script's input: `2 sin(0.0137 i) + 0.5 cos(0.00071 i)` over `[2, 3, 224, 224]`.
+fn input<T: Float>() -> Tensor<T> {
+    let n = 2 * 3 * 224 * 224;
+    let values = (0..n)
+        .map(|i| {
+            let i = i as f64;
+            T::from_f64(2.0 * (0.0137 * i).sin() + 0.5 * (0.00071 * i).cos())
+        })
+        .collect();
+    Tensor::from_vec(values, &[2, 3, 224, 224])
+}
+
+/// The largest difference relative to the largest magnitude of `expected`.
+fn relative_error<T: Float>(actual: &Tensor<T>, expected: &Tensor<f64>) -> f64 {
+    assert_eq!(actual.shape(), expected.shape());
+    let scale = expected.to_vec().iter().fold(0f64, |m, v| m.max(v.abs()));
+    let worst = actual
+        .to_vec()
+        .iter()
+        .zip(expected.to_vec())
+        .fold(0f64, |m, (a, e)| m.max((a.as_f64() - e).abs()));
+    worst / scale
+}
+
+#[test]
+fn imagenet_weights_give_pytorchs_logits() {
+    let mut model = efficientnet_lite0::<f32>(1000, &mut Generator::new(0));
+    let report = load_module(&model, weights(), true).expect("the bundled EfficientNet-Lite0 weights");
+    assert_eq!(report.loaded.len(), 296);
+    model.eval();
+    let logits = model.forward(&input());
+    let golden = golden();
+    let error = relative_error(&logits, &golden["eval_logits"]);
+    assert!(error < 1e-4, "eval logits differ from PyTorch's by {error:e} (relative)");
+    assert_eq!(logits.argmax(1, false).to_vec(), vec![499, 902]);
+}
+
+#[test]
+fn training_mode_and_gradients_match_pytorch() {
+    let config = EfficientNetLiteConfig {
+        dropout: 0.0,
+        drop_connect_rate: 0.0,
+        ..EfficientNetLiteConfig::new(1000)
+    };
+    let model = efficientnet_lite0_with::<f64>(&config, &mut Generator::new(0));
+    load_module(&model, weights(), true).unwrap();
+    let logits = model.forward(&input());
+    let golden = golden();
+    let error = relative_error(&logits, &golden["train_logits"]);
+    assert!(error < 1e-6, "train-mode logits differ by {error:e}");
+    let running = model._bn0.running_mean.as_ref().unwrap();
+    assert!(relative_error(running, &golden["train_bn0_running_mean"]) < 1e-6);
+    cross_entropy(&logits, &IndexTensor::from_vec(vec![281, 207], &[2])).backward();
+    let parameters: HashMap<String, Tensor<f64>> = model.named_parameters().into_iter().collect();
+    for (key, expected) in &golden {
+        let Some(name) = key.strip_prefix("grad.") else { continue };
+        let grad = parameters[name].grad().unwrap_or_else(|| panic!("{name} has no gradient"));
+        let error = relative_error(&grad, expected);
+        assert!(error < 1e-5, "the gradient of {name} differs by {error:e}");
+    }
+}
