@@ -39,6 +39,16 @@ fn configurations() -> Vec<(Vec<usize>, Vec<usize>, Conv2dOptions)> {
             Conv2dOptions::default().groups(3).padding(1),
         ), // depthwise
         (vec![2, 3, 4, 3], vec![5, 3, 1, 1], Conv2dOptions::default()), // pointwise
+        (
+            vec![2, 4, 7, 6],
+            vec![4, 1, 3, 3],
+            Conv2dOptions::default().groups(4).stride(2).padding((1, 2)),
+        ), // depthwise at stride 2 (the direct kernel's strided rows)
+        (
+            vec![1, 2, 7, 7],
+            vec![2, 1, 5, 2],
+            Conv2dOptions::default().groups(2).dilation((1, 2)).stride((1, 3)),
+        ), // depthwise, dilated, no padding
     ]
 }
 
@@ -54,7 +64,7 @@ fn conv2d_gradients_match_finite_differences() {
 
 #[test]
 fn conv2d_second_derivatives_match_finite_differences() {
-    for (i, (xs, ws, options)) in configurations().into_iter().enumerate().take(4) {
+    for (i, (xs, ws, options)) in configurations().into_iter().enumerate() {
         let x = randn(&xs, 40 + i as u64);
         let w = randn(&ws, 50 + i as u64);
         // tanh makes the second derivative in x nonzero.
@@ -157,4 +167,36 @@ fn a_kernel_without_taps_is_named() {
 #[should_panic(expected = "conv2d: input [1, 3, 8, 8] does not fit weight [4, 2, 3, 3] with 1 groups")]
 fn a_channel_mismatch_is_named() {
     Tensor::<f32>::zeros(&[1, 3, 8, 8]).conv2d(&Tensor::zeros(&[4, 2, 3, 3]), None, Conv2dOptions::default());
+}
+
+#[test]
+fn pad_gradients_match_finite_differences() {
+    let x = randn(&[2, 3, 4], 60);
+    for (pads, value) in [
+        (vec![1, 2], 0.0),
+        (vec![0, 1, 2, 0], -0.5),
+        (vec![1, 1, 0, 0, 1, 0], 3.0),
+    ] {
+        check(|t| t[0].pad(&pads, value).tanh(), std::slice::from_ref(&x));
+        let result = gradgradcheck(
+            |t| t[0].pad(&pads, value).tanh(),
+            std::slice::from_ref(&x),
+            &GradcheckOptions::default(),
+        );
+        if let Err(e) = result {
+            panic!("pad {pads:?}: {e}");
+        }
+    }
+}
+
+#[test]
+fn asymmetric_padding_before_a_stride_2_convolution() {
+    // TensorFlow's "same" at stride 2: the extra row and column after.
+    let x = randn(&[1, 2, 6, 6], 61);
+    let w = randn(&[2, 1, 3, 3], 62);
+    let options = Conv2dOptions::default().groups(2).stride(2);
+    check(
+        |t| t[0].pad(&[0, 1, 0, 1], 0.0).conv2d(&t[1], None, options),
+        &[x, w],
+    );
 }

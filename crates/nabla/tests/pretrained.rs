@@ -21,10 +21,12 @@ fn weights() -> PathBuf {
 }
 
 fn golden() -> HashMap<String, Tensor<f64>> {
-    load_tensors::<f64>(repository("crates/nabla/tests/fixtures/efficientnet_lite0_io.safetensors"))
-        .expect("the EfficientNet fixture (scripts/make_efficientnet_fixtures.py)")
-        .into_iter()
-        .collect()
+    load_tensors::<f64>(repository(
+        "crates/nabla/tests/fixtures/efficientnet_lite0_io.safetensors",
+    ))
+    .expect("the EfficientNet fixture (scripts/make_efficientnet_fixtures.py)")
+    .into_iter()
+    .collect()
 }
 
 /// The script's input: `2 sin(0.0137 i) + 0.5 cos(0.00071 i)` over `[2, 3, 224, 224]`.
@@ -60,7 +62,10 @@ fn imagenet_weights_give_pytorchs_logits() {
     let logits = model.forward(&input());
     let golden = golden();
     let error = relative_error(&logits, &golden["eval_logits"]);
-    assert!(error < 1e-4, "eval logits differ from PyTorch's by {error:e} (relative)");
+    assert!(
+        error < 1e-4,
+        "eval logits differ from PyTorch's by {error:e} (relative)"
+    );
     assert_eq!(logits.argmax(1, false).to_vec(), vec![499, 902]);
 }
 
@@ -82,8 +87,12 @@ fn training_mode_and_gradients_match_pytorch() {
     cross_entropy(&logits, &IndexTensor::from_vec(vec![281, 207], &[2])).backward();
     let parameters: HashMap<String, Tensor<f64>> = model.named_parameters().into_iter().collect();
     for (key, expected) in &golden {
-        let Some(name) = key.strip_prefix("grad.") else { continue };
-        let grad = parameters[name].grad().unwrap_or_else(|| panic!("{name} has no gradient"));
+        let Some(name) = key.strip_prefix("grad.") else {
+            continue;
+        };
+        let grad = parameters[name]
+            .grad()
+            .unwrap_or_else(|| panic!("{name} has no gradient"));
         let error = relative_error(&grad, expected);
         assert!(error < 1e-5, "the gradient of {name} differs by {error:e}");
     }

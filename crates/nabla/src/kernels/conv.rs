@@ -6,8 +6,8 @@
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::elementwise::filled;
 use super::depthwise::{depthwise_forward, depthwise_input_grad, depthwise_weight_grad};
+use super::elementwise::filled;
 use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
 use super::matmul::{gemm_into, Mat, MatMut};
 use crate::backend::ops::ConvGeometry;
@@ -560,7 +560,8 @@ mod tests {
             ((3, 2), (2, 1), (0, 3), (2, 1)),
             ((4, 4), (2, 3), (1, 0), (1, 1)),
         ] {
-            let size = |i: usize, k: usize, s: usize, p: usize, d: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;
+            let size =
+                |i: usize, k: usize, s: usize, p: usize, d: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;
             all.push(ConvGeometry {
                 batch: 2,
                 in_channels: 5,

@@ -34,7 +34,11 @@ fn valid_columns(g: &ConvGeometry, offset: isize) -> std::ops::Range<usize> {
     let stride = g.stride.1 as isize;
     let width = g.input.1 as isize;
     // ow sw + offset >= 0  and  ow sw + offset <= width - 1
-    let first = if offset >= 0 { 0 } else { (-offset + stride - 1) / stride };
+    let first = if offset >= 0 {
+        0
+    } else {
+        (-offset + stride - 1) / stride
+    };
     let last = if width - 1 - offset < 0 {
         -1
     } else {
@@ -201,10 +205,9 @@ pub(crate) fn depthwise_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometr
                             let x_part = &x_row[first_input..first_input + dy_part.len()];
                             dot(dy_part, x_part)
                         } else {
-                            dy_part
-                                .iter()
-                                .enumerate()
-                                .fold(T::zero(), |acc, (k, &v)| acc + v * x_row[first_input + k * g.stride.1])
+                            dy_part.iter().enumerate().fold(T::zero(), |acc, (k, &v)| {
+                                acc + v * x_row[first_input + k * g.stride.1]
+                            })
                         };
                         dw[i * g.kernel.1 + j] = dw[i * g.kernel.1 + j] + sum;
                     }
@@ -226,6 +229,9 @@ fn dot<T: Float>(a: &[T], b: &[T]) -> T {
             partial[k] = partial[k] + x[k] * y[k];
         }
     }
-    let tail = a_rest.iter().zip(b_rest).fold(T::zero(), |acc, (&x, &y)| acc + x * y);
+    let tail = a_rest
+        .iter()
+        .zip(b_rest)
+        .fold(T::zero(), |acc, (&x, &y)| acc + x * y);
     partial.iter().fold(tail, |acc, &p| acc + p)
 }

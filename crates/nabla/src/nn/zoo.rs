@@ -23,7 +23,8 @@ pub use char_gpt::{
 };
 pub use char_lstm::{char_lstm, CharLstm, CharLstmConfig};
 pub use efficientnet::{
-    efficientnet_lite0, efficientnet_lite0_with, EfficientNetLite, EfficientNetLiteConfig, MbConvBlock, EFFICIENTNET_LITE0_FEATURES, EFFICIENTNET_LITE0_IMAGE_SIZE,
+    efficientnet_lite0, efficientnet_lite0_with, EfficientNetLite, EfficientNetLiteConfig, MbConvBlock,
+    EFFICIENTNET_LITE0_FEATURES, EFFICIENTNET_LITE0_IMAGE_SIZE,
 };
 
 /// LeNet-5 as this PyTorch reference, for `[N, 1, 28, 28]` inputs and 10

@@ -51,11 +51,9 @@ impl<T: Float> Tensor<T> {
             .map(|&(dim, before, _)| (dim, before, self.shape()[dim]))
             .collect();
         record("Pad", out, &[self], move |ctx| {
-            let interior = sizes
-                .iter()
-                .fold(ctx.grad().clone(), |g, &(dim, start, length)| {
-                    g.narrow(dim as isize, start, length)
-                });
+            let interior = sizes.iter().fold(ctx.grad().clone(), |g, &(dim, start, length)| {
+                g.narrow(dim as isize, start, length)
+            });
             vec![Some(interior)]
         })
     }
@@ -69,7 +67,11 @@ fn constant_pad<T: Float>(x: &Tensor<T>, sides: &[(usize, usize, usize)], value:
         let mut shape = inner.shape().to_vec();
         shape[dim] += before + after;
         let padded = full(&shape, value);
-        let interior = if value == T::zero() { inner } else { inner.add_scalar(-value) };
+        let interior = if value == T::zero() {
+            inner
+        } else {
+            inner.add_scalar(-value)
+        };
         add_at(&padded, &Placement::Narrow { dim, start: before }, &interior);
         padded
     })

@@ -60,7 +60,10 @@ fn same_conv<T: Float>(
 /// BatchNorm as TensorFlow trained it: eps 1e-3, momentum 0.01 (PyTorch's
 /// convention for TensorFlow's decay of 0.99).
 fn batch_norm<T: Float>(channels: usize) -> BatchNorm2d<T> {
-    BatchNorm2d::with_options(channels, BatchNormOptions::default().eps(1e-3).momentum(Some(0.01)))
+    BatchNorm2d::with_options(
+        channels,
+        BatchNormOptions::default().eps(1e-3).momentum(Some(0.01)),
+    )
 }
 
 /// A mobile inverted bottleneck (MBConv) block: 1x1 expansion (when the
@@ -202,8 +205,7 @@ pub fn efficientnet_lite0_with<T: Float>(
         for r in 0..repeats {
             let (inp, stride) = if r == 0 { (input, stride) } else { (output, 1) };
             let hidden = inp * expand;
-            let expand_conv =
-                (expand != 1).then(|| same_conv((inp, hidden), 1, 1, 1, size, generator));
+            let expand_conv = (expand != 1).then(|| same_conv((inp, hidden), 1, 1, 1, size, generator));
             let depthwise = same_conv((hidden, hidden), kernel, stride, hidden, size, generator);
             size = size.div_ceil(stride);
             let rate = config.drop_connect_rate * blocks.len() as f64 / total_blocks as f64;
