@@ -9,18 +9,22 @@ Run (from the repository root):
 No weights are committed: every parameter and buffer of the models is filled
 from a formula that crates/nabla/tests/imagenet.rs reproduces. Element i
 (flat, row-major) of the k-th entry of the state dict (k counts every entry,
-num_batches_tracked included, in state-dict order) is, with
-s = sin(0.37 i + 1.3 k):
+num_batches_tracked included, in state-dict order) is, with u = uniform(i, k)
+in [-1, 1) from the SplitMix64 hash below (integer arithmetic, the same bits
+in Rust):
 
-    conv / linear weight   2 s / sqrt(fan_in)   (fan_in = numel / shape[0])
-    conv / linear bias     0.1 s
-    BatchNorm weight       1 + 0.2 s
-    BatchNorm bias         0.1 s
-    running_mean           0.1 s
-    running_var            1 + 0.5 |s|
+    conv / linear weight   sqrt(6) u / sqrt(fan_in)   (He-uniform; fan_in = numel / shape[0])
+    conv / linear bias     0.1 u
+    BatchNorm weight       1 + 0.2 u
+    BatchNorm bias         0.1 u
+    running_mean           0.1 u
+    running_var            1 + 0.5 |u|
     num_batches_tracked    0
 
-and element i of an input is sin(0.11 i + 0.5).
+and element i of an input is uniform(i, 1000). (A smooth formula such as a
+sine of i makes the convolutions cancel: in training mode every BatchNorm
+then magnifies float32 rounding, and PyTorch's own float32 and float64
+logits disagree. With hashed values they agree to 2e-6.)
 
 Writes, under crates/nabla/tests/fixtures/:
 - imagenet_zoo.json: the formula's constants, the input shapes, and the
@@ -35,7 +39,7 @@ Writes, under crates/nabla/tests/fixtures/:
   Resize(256) + CenterCrop(224) after PIL's .convert("RGB");
   imagenet/preprocess.json: per image, the resized size, per-channel sums of
   the normalised float32 values and a few sampled values;
-and crates/nabla/src/data/imagenet_classes.txt: torchvision's
+and crates/nabla/src/data/imagenet/classes.txt: torchvision's
 _IMAGENET_CATEGORIES, one per line.
 """
 import json
@@ -59,18 +63,23 @@ from torchvision.models._meta import _IMAGENET_CATEGORIES  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "crates" / "nabla" / "tests" / "fixtures"
 IMAGES = FIXTURES / "imagenet"
-CLASSES = ROOT / "crates" / "nabla" / "src" / "data" / "imagenet_classes.txt"
+CLASSES = ROOT / "crates" / "nabla" / "src" / "data" / "imagenet" / "classes.txt"
 
-WEIGHT_GAIN = 2.0
-FREQUENCY = 0.37
-PHASE = 1.3
-INPUT_FREQUENCY = 0.11
-INPUT_PHASE = 0.5
+WEIGHT_GAIN = math.sqrt(6.0)
+INPUT_STREAM = 1000
+
+U64 = np.uint64
 
 
-def wave(n, k):
-    """sin(0.37 i + 1.3 k) for i in 0..n, in float64."""
-    return np.sin(FREQUENCY * np.arange(n, dtype=np.float64) + PHASE * k)
+def uniform(n, k):
+    """Element i in 0..n of stream k: SplitMix64's finaliser on
+    (i + 1) * 0x9E3779B97F4A7C15 + k * 0xD1B54A32D192ED03 (wrapping), its top
+    53 bits as a float in [0, 1), mapped to [-1, 1)."""
+    z = (np.arange(n, dtype=U64) + U64(1)) * U64(0x9E3779B97F4A7C15) + U64(k) * U64(0xD1B54A32D192ED03)
+    z = (z ^ (z >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
+    z = z ^ (z >> U64(31))
+    return (z >> U64(11)).astype(np.float64) * 2.0**-53 * 2.0 - 1.0
 
 
 def formula_value(name, shape, k):
@@ -78,16 +87,16 @@ def formula_value(name, shape, k):
     leaf = name.rsplit(".", 1)[-1]
     if leaf == "num_batches_tracked":
         return np.zeros(shape, dtype=np.int64)
-    s = wave(n, k)
+    u = uniform(n, k)
     if leaf == "weight" and len(shape) >= 2:
         fan_in = n // shape[0]
-        v = WEIGHT_GAIN * s / math.sqrt(fan_in)
+        v = WEIGHT_GAIN * u / math.sqrt(fan_in)
     elif leaf == "weight":  # BatchNorm
-        v = 1.0 + 0.2 * s
+        v = 1.0 + 0.2 * u
     elif leaf in ("bias", "running_mean"):
-        v = 0.1 * s
+        v = 0.1 * u
     elif leaf == "running_var":
-        v = 1.0 + 0.5 * np.abs(s)
+        v = 1.0 + 0.5 * np.abs(u)
     else:
         raise ValueError(f"no formula for {name}")
     return v.reshape(shape)
@@ -102,8 +111,7 @@ def fill(model):
 
 def formula_input(shape):
     n = int(np.prod(shape))
-    x = np.sin(INPUT_FREQUENCY * np.arange(n, dtype=np.float64) + INPUT_PHASE)
-    return torch.from_numpy(x.reshape(shape)).float()
+    return torch.from_numpy(uniform(n, INPUT_STREAM).reshape(shape)).float()
 
 
 def names_and_shapes(model):
@@ -134,10 +142,7 @@ def models():
     save_file({k: v.float().contiguous() for k, v in tensors.items()}, FIXTURES / "imagenet_zoo.safetensors")
     meta = {
         "weight_gain": WEIGHT_GAIN,
-        "frequency": FREQUENCY,
-        "phase": PHASE,
-        "input_frequency": INPUT_FREQUENCY,
-        "input_phase": INPUT_PHASE,
+        "input_stream": INPUT_STREAM,
         "resnet18_input": [2, 3, 64, 64],
         "vgg16_input": [1, 3, 32, 32],
         "resnet18_state_dict": names_and_shapes(resnet),
