@@ -37,6 +37,7 @@ Writes, under crates/nabla/tests/fixtures/:
 - imagenet/*.png, imagenet/*.jpg: small test images of several sizes and
   colour types; imagenet/<image>.crop.png: torchvision's uint8 result of
   Resize(256) + CenterCrop(224) after PIL's .convert("RGB");
+  imagenet/<jpeg>.decoded.png: PIL's decoded pixels of the JPEG;
   imagenet/preprocess.json: per image, the resized size, per-channel sums of
   the normalised float32 values and a few sampled values;
 and crates/nabla/src/data/imagenet/classes.txt: torchvision's
@@ -221,6 +222,10 @@ def images():
         with Image.open(IMAGES / name) as opened:
             mode = opened.mode
             rgb = opened.convert("RGB")
+        if name.endswith(".jpg"):
+            # libjpeg-turbo's pixels: JPEG decoders differ by a level or
+            # two, the resize is tested on these.
+            rgb.save(IMAGES / f"{name}.decoded.png")
         resized = transforms.Resize(256)(rgb)
         crop = resize_crop(rgb)
         crop.save(IMAGES / f"{name}.crop.png")
