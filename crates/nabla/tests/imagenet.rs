@@ -16,7 +16,9 @@ use nabla::{Float, Generator, Tensor};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn zoo_meta() -> Value {
@@ -133,9 +135,19 @@ fn resnet18_matches_torchvision<T: Float>(rtol: f64) {
     fill(&model, &meta);
     let x = formula_input::<T>(&meta, "resnet18_input");
     model.eval();
-    assert_close("eval logits", &model.forward(&x), &outputs["resnet18.eval_logits"], rtol);
+    assert_close(
+        "eval logits",
+        &model.forward(&x),
+        &outputs["resnet18.eval_logits"],
+        rtol,
+    );
     model.train(true);
-    assert_close("train logits", &model.forward(&x), &outputs["resnet18.train_logits"], rtol);
+    assert_close(
+        "train logits",
+        &model.forward(&x),
+        &outputs["resnet18.train_logits"],
+        rtol,
+    );
     for (name, t) in model.named_buffers() {
         if name.ends_with("num_batches_tracked") {
             assert_eq!(t.item().as_f64(), 1.0, "{name}");
@@ -177,7 +189,12 @@ fn vgg16_has_torchvisions_names_parameters_initialisation_and_logits() {
     fill(&model, &meta);
     model.eval();
     let x = formula_input::<f32>(&meta, "vgg16_input");
-    assert_close("eval logits", &model.forward(&x), &outputs["vgg16.eval_logits"], 1e-4);
+    assert_close(
+        "eval logits",
+        &model.forward(&x),
+        &outputs["vgg16.eval_logits"],
+        1e-4,
+    );
 }
 
 // ------------------------------------------------------------ preprocessing
@@ -211,7 +228,9 @@ fn image_cases() -> Vec<ImageCase> {
 }
 
 fn read_rgb(name: &str) -> RgbImage {
-    open_image(&fixture(&format!("imagenet/{name}"))).unwrap().to_rgb8()
+    open_image(&fixture(&format!("imagenet/{name}")))
+        .unwrap()
+        .to_rgb8()
 }
 
 /// How many of the crop's values differ from `want`, and by how much at most.
@@ -243,11 +262,20 @@ fn preprocessing_gives_torchvisions_pixels_and_values() {
             open_image(&path).unwrap()
         };
         let size = (image.width() as usize, image.height() as usize);
-        assert_eq!(preprocess.resized_size(size), case.resized, "{}: resized size", case.file);
+        assert_eq!(
+            preprocess.resized_size(size),
+            case.resized,
+            "{}: resized size",
+            case.file
+        );
         let crop = preprocess.resize_and_crop(&image);
         let want = read_rgb(&format!("{}.crop.png", case.file));
         let (differing, ..) = crop_differences(&crop, &want);
-        assert_eq!(differing, 0, "{}: {differing} of 224x224x3 crop values differ", case.file);
+        assert_eq!(
+            differing, 0,
+            "{}: {differing} of 224x224x3 crop values differ",
+            case.file
+        );
         let values = if jpeg {
             preprocess.apply(&image)
         } else {
@@ -255,7 +283,10 @@ fn preprocessing_gives_torchvisions_pixels_and_values() {
         };
         let plane = 224 * 224;
         for (c, want_sum) in case.channel_sums.iter().enumerate() {
-            let sum: f64 = values[c * plane..(c + 1) * plane].iter().map(|&v| f64::from(v)).sum();
+            let sum: f64 = values[c * plane..(c + 1) * plane]
+                .iter()
+                .map(|&v| f64::from(v))
+                .sum();
             assert!(
                 (sum - want_sum).abs() < 1e-6 * plane as f64,
                 "{}: channel {c} sums to {sum}, torchvision {want_sum}",
@@ -311,7 +342,10 @@ fn a_corrupt_or_missing_image_is_an_error_naming_the_file() {
         let message = preprocess.load(&path).unwrap_err().to_string();
         assert!(message.contains(&path.display().to_string()), "{message}");
         let batch = preprocess.load_batch(&[fixture("imagenet/gray_181x320.png"), path.clone()]);
-        assert!(batch.unwrap_err().to_string().contains(name), "batch error names {name}");
+        assert!(
+            batch.unwrap_err().to_string().contains(name),
+            "batch error names {name}"
+        );
     }
 }
 

@@ -121,7 +121,10 @@ impl ImagePreprocess {
         self.check();
         let rgb = to_rgb_like_pil(image);
         let size = (rgb.width() as usize, rgb.height() as usize);
-        assert!(size.0 > 0 && size.1 > 0, "ImagePreprocess: the image is empty ({size:?})");
+        assert!(
+            size.0 > 0 && size.1 > 0,
+            "ImagePreprocess: the image is empty ({size:?})"
+        );
         let resized = self.resized_size(size);
         let offset = |length: usize| ((length - self.crop) as f64 / 2.0).round_ties_even() as usize;
         let (left, top) = (offset(resized.0), offset(resized.1));

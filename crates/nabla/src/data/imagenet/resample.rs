@@ -61,10 +61,7 @@ fn taps(in_size: usize, out_size: usize, window: std::ops::Range<usize>) -> Vec<
                     }
                 })
                 .collect();
-            Taps {
-                start: xmin,
-                weights,
-            }
+            Taps { start: xmin, weights }
         })
         .collect()
 }
@@ -102,7 +99,11 @@ pub(super) fn resize_rgb_window(
         width > 0 && height > 0 && out_width > 0 && out_height > 0,
         "resize: empty image ({width}x{height} to {out_width}x{out_height})"
     );
-    assert_eq!(pixels.len(), width * height * 3, "resize: {width}x{height} RGB pixels");
+    assert_eq!(
+        pixels.len(),
+        width * height * 3,
+        "resize: {width}x{height} RGB pixels"
+    );
     assert!(
         columns.end <= out_width && rows.end <= out_height,
         "resize: window {columns:?} x {rows:?} outside the {out_width}x{out_height} output"

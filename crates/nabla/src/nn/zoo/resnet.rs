@@ -160,7 +160,9 @@ impl<T: Float> Layer<T> for ResNet<T> {
 /// use nabla::nn::{zoo, Layer, Module};
 /// use nabla::{Generator, Tensor};
 /// let model = zoo::resnet::<f32>([1, 1, 1, 1], 10, &mut Generator::new(0));
-/// assert_eq!(model.forward(&Tensor::zeros(&[1, 3, 32, 32])).shape(), &[1, 10]);
+/// // Training mode: BatchNorm needs more than one value per channel, and
+/// // layer4 of a 32x32 image is 1x1, so a batch of two.
+/// assert_eq!(model.forward(&Tensor::zeros(&[2, 3, 32, 32])).shape(), &[2, 10]);
 /// assert_eq!(model.layer4.len(), 1);
 /// ```
 ///
@@ -239,7 +241,10 @@ mod tests {
     fn blocks_downsample_only_where_torchvision_does() {
         let model = resnet18::<f32>(10, &mut Generator::new(0));
         let shortcut = |layer: &Sequential<f32>, block: usize| {
-            layer.named_parameters().iter().any(|(n, _)| n.starts_with(&format!("{block}.downsample.")))
+            layer
+                .named_parameters()
+                .iter()
+                .any(|(n, _)| n.starts_with(&format!("{block}.downsample.")))
         };
         assert!(!shortcut(&model.layer1, 0) && !shortcut(&model.layer1, 1));
         for layer in [&model.layer2, &model.layer3, &model.layer4] {
@@ -256,13 +261,30 @@ mod tests {
         let std = (w.iter().map(|v| v * v).sum::<f64>() / w.len() as f64).sqrt();
         let want = (2.0 / (64.0 * 49.0f64)).sqrt();
         assert!((std / want - 1.0).abs() < 0.05, "std {std}, want {want}");
-        assert!(model.bn1.weight.as_ref().unwrap().to_vec().iter().all(|&v| v == 1.0));
-        assert!(model.bn1.bias.as_ref().unwrap().to_vec().iter().all(|&v| v == 0.0));
+        assert!(model
+            .bn1
+            .weight
+            .as_ref()
+            .unwrap()
+            .to_vec()
+            .iter()
+            .all(|&v| v == 1.0));
+        assert!(model
+            .bn1
+            .bias
+            .as_ref()
+            .unwrap()
+            .to_vec()
+            .iter()
+            .all(|&v| v == 0.0));
         assert!(model.conv1.bias.is_none());
     }
 
     #[test]
     fn resnet34_has_torchvisions_parameter_count() {
-        assert_eq!(resnet34::<f32>(1000, &mut Generator::new(0)).num_parameters(), 21_797_672);
+        assert_eq!(
+            resnet34::<f32>(1000, &mut Generator::new(0)).num_parameters(),
+            21_797_672
+        );
     }
 }

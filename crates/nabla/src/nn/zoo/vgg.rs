@@ -44,7 +44,10 @@ impl<T: Float> Vgg<T> {
     /// the 7x7 pooling, flattened).
     pub fn pooled_features(&self, input: &Tensor<T>) -> Tensor<T> {
         let s = input.shape();
-        assert!(s.len() == 4 && s[1] == 3, "VGG: expects images [N, 3, H, W], got {s:?}");
+        assert!(
+            s.len() == 4 && s[1] == 3,
+            "VGG: expects images [N, 3, H, W], got {s:?}"
+        );
         let pooled = self.avgpool.forward(&self.features.forward(input));
         let n = pooled.shape()[0];
         pooled.reshape(&[n, pooled.numel() / n.max(1)])
