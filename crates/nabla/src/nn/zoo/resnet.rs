@@ -5,7 +5,10 @@
 
 use crate::element::Float;
 use crate::nn::init::{constant_, kaiming_normal_, FanMode};
-use crate::nn::{AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Layer, Linear, MaxPool2d, Module, Sequential};
+use crate::nn::{
+    AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Geometry, Layer, Linear, MaxPool2d, Module, Relu,
+    Sequential, Summarize,
+};
 use crate::ops::{Conv2dOptions, Pool2dOptions};
 use crate::tensor::{Generator, Tensor};
 
@@ -23,6 +26,7 @@ use crate::tensor::{Generator, Tensor};
 /// up). Names `conv1.weight`, `bn1.*`, `conv2.weight`, `bn2.*`,
 /// `downsample.0.weight`, `downsample.1.*`.
 #[derive(Module)]
+#[module(custom_summary)]
 pub struct BasicBlock<T: Float = f32> {
     /// 3x3, `stride`, padding 1, no bias.
     pub conv1: Conv2d<T>,
@@ -77,6 +81,41 @@ impl<T: Float> BasicBlock<T> {
     }
 }
 
+impl<T: Float> Summarize<T> for BasicBlock<T> {
+    fn describe(&self) -> String {
+        let w = self.conv1.weight.shape();
+        format!(
+            "BasicBlock({}, {}, stride={})",
+            w[1], w[0], self.conv1.options.stride.0
+        )
+    }
+
+    /// conv1 (3x3, stride s, padding 1) then conv2 (3x3, stride 1, padding
+    /// 1) see a (3 + 2s)-wide window with stride s; the 1x1 shortcut lies
+    /// inside it.
+    fn geometry(&self) -> Geometry {
+        let (sh, sw) = self.conv1.options.stride;
+        Geometry::Window {
+            kernel: (3 + 2 * sh, 3 + 2 * sw),
+            stride: (sh, sw),
+            padding: (1 + sh, 1 + sw),
+            dilation: (1, 1),
+        }
+    }
+
+    /// The products of the three convolutions, all with the block's output
+    /// shape.
+    fn multiply_adds(&self, input: &[usize], output: &[usize]) -> usize {
+        let shortcut: usize = self
+            .downsample
+            .iter()
+            .flat_map(|s| s.layers())
+            .map(|l| l.multiply_adds(input, output))
+            .sum();
+        self.conv1.multiply_adds(input, output) + self.conv2.multiply_adds(output, output) + shortcut
+    }
+}
+
 impl<T: Float> Layer<T> for BasicBlock<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         let out = self.bn1.forward(&self.conv1.forward(input)).relu();
@@ -102,13 +141,17 @@ impl<T: Float> Layer<T> for BasicBlock<T> {
 /// ```
 ///
 /// Build it with [`resnet18`], [`resnet34`] or [`resnet`]. `fc` is public,
-/// so a new head for transfer learning is one assignment.
+/// so a new head for transfer learning is one assignment. [`summary`](crate::nn::summary())
+/// lists the stem layers, each block and the head.
 #[derive(Module)]
+#[module(custom_summary)]
 pub struct ResNet<T: Float = f32> {
     /// The 7x7 stem convolution.
     pub conv1: Conv2d<T>,
     /// BatchNorm after the stem.
     pub bn1: BatchNorm2d<T>,
+    /// The stem's ReLU.
+    pub relu: Relu,
     /// 3x3 max pooling, stride 2, padding 1.
     pub maxpool: MaxPool2d,
     /// The 64-channel blocks.
@@ -121,11 +164,29 @@ pub struct ResNet<T: Float = f32> {
     pub layer4: Sequential<T>,
     /// Global average pooling.
     pub avgpool: AdaptiveAvgPool2d,
+    /// `[N, 512, 1, 1]` to `[N, 512]` (torch.flatten in torchvision's forward).
+    pub flatten: Flatten,
     /// The classifier, `[num_classes, 512]`.
     pub fc: Linear<T>,
 }
 
 impl<T: Float> ResNet<T> {
+    /// The layers of the forward pass before `fc`, in order.
+    fn backbone(&self) -> [(&str, &dyn Layer<T>); 10] {
+        [
+            ("conv1", &self.conv1),
+            ("bn1", &self.bn1),
+            ("relu", &self.relu),
+            ("maxpool", &self.maxpool),
+            ("layer1", &self.layer1),
+            ("layer2", &self.layer2),
+            ("layer3", &self.layer3),
+            ("layer4", &self.layer4),
+            ("avgpool", &self.avgpool),
+            ("flatten", &self.flatten),
+        ]
+    }
+
     /// The `[N, 512]` features before `fc` (the pooled output of `layer4`).
     pub fn features(&self, input: &Tensor<T>) -> Tensor<T> {
         let s = input.shape();
@@ -133,15 +194,17 @@ impl<T: Float> ResNet<T> {
             s.len() == 4 && s[1] == 3,
             "ResNet: expects images [N, 3, H, W], got {s:?}"
         );
-        let x = self.bn1.forward(&self.conv1.forward(input)).relu();
-        let x = self.maxpool.forward(&x);
-        let x = self.layer1.forward(&x);
-        let x = self.layer2.forward(&x);
-        let x = self.layer3.forward(&x);
-        let x = self.layer4.forward(&x);
-        let pooled = self.avgpool.forward(&x);
-        let n = pooled.shape()[0];
-        pooled.reshape(&[n, pooled.numel() / n.max(1)])
+        self.backbone()
+            .into_iter()
+            .fold(input.clone(), |x, (_, layer)| layer.forward(&x))
+    }
+}
+
+impl<T: Float> Summarize<T> for ResNet<T> {
+    fn sequential_layers(&self) -> Option<Vec<(&str, &dyn Layer<T>)>> {
+        let mut layers = self.backbone().to_vec();
+        layers.push(("fc", &self.fc));
+        Some(layers)
     }
 }
 
@@ -189,12 +252,14 @@ pub fn resnet<T: Float>(blocks: [usize; 4], num_classes: usize, generator: &mut 
     ResNet {
         conv1,
         bn1: BatchNorm2d::new(64),
+        relu: Relu,
         maxpool: MaxPool2d::new(Pool2dOptions::new(3).stride(2).padding(1)),
         layer1,
         layer2,
         layer3,
         layer4,
         avgpool: AdaptiveAvgPool2d::new(1),
+        flatten: Flatten::default(),
         fc: Linear::new(512, num_classes, true, generator),
     }
 }
@@ -236,6 +301,7 @@ pub fn resnet34<T: Float>(num_classes: usize, generator: &mut Generator) -> ResN
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::{summary, ReceptiveField};
 
     #[test]
     fn blocks_downsample_only_where_torchvision_does() {
@@ -278,6 +344,23 @@ mod tests {
             .iter()
             .all(|&v| v == 0.0));
         assert!(model.conv1.bias.is_none());
+    }
+
+    #[test]
+    fn summary_lists_the_blocks_with_their_products_and_receptive_fields() {
+        let model = resnet18::<f32>(1000, &mut Generator::new(0));
+        let s = summary(&model, &[1, 3, 224, 224]);
+        let row = |name: &str| s.layers.iter().find(|l| l.name == name).unwrap();
+        assert_eq!(row("layer1.0").output_shape, [1, 64, 56, 56]);
+        assert_eq!(row("layer4.1").output_shape, [1, 512, 7, 7]);
+        assert_eq!(row("fc").output_shape, [1, 1000]);
+        // layer2.0: two 3x3 convolutions and the 1x1 shortcut onto 28x28x128.
+        let plane = 28 * 28 * 128;
+        assert_eq!(row("layer2.0").multiply_adds, plane * (64 * 9 + 128 * 9 + 64));
+        // torchvision's resnet18: 1.81 G multiply-adds at 224x224.
+        assert_eq!(s.total_multiply_adds / 10_000_000, 181);
+        // conv1 7, maxpool 11, layer1.0 (5-wide windows at jump 4) 27.
+        assert_eq!(row("layer1.0").receptive_field, ReceptiveField::Size(27, 27));
     }
 
     #[test]

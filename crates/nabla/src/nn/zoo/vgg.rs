@@ -6,7 +6,9 @@
 use super::resnet::relu_conv;
 use crate::element::Float;
 use crate::nn::init::{constant_, normal_};
-use crate::nn::{AdaptiveAvgPool2d, Dropout, Layer, Linear, MaxPool2d, Module, Relu, Sequential};
+use crate::nn::{
+    AdaptiveAvgPool2d, Dropout, Flatten, Layer, Linear, MaxPool2d, Module, Relu, Sequential, Summarize,
+};
 use crate::ops::Conv2dOptions;
 use crate::tensor::{Generator, Tensor};
 
@@ -30,11 +32,14 @@ const STAGE_CHANNELS: [usize; 5] = [64, 128, 256, 512, 512];
 /// Build it with [`vgg16`] or [`vgg`]. The fields are public: a new last
 /// layer for transfer learning replaces `classifier`.
 #[derive(Module)]
+#[module(custom_summary)]
 pub struct Vgg<T: Float = f32> {
     /// The convolutional stages.
     pub features: Sequential<T>,
     /// Adaptive average pooling to 7x7.
     pub avgpool: AdaptiveAvgPool2d,
+    /// `[N, 512, 7, 7]` to `[N, 25088]` (torch.flatten in torchvision's forward).
+    pub flatten: Flatten,
     /// The three linear layers with their ReLUs and dropouts.
     pub classifier: Sequential<T>,
 }
@@ -49,8 +54,18 @@ impl<T: Float> Vgg<T> {
             "VGG: expects images [N, 3, H, W], got {s:?}"
         );
         let pooled = self.avgpool.forward(&self.features.forward(input));
-        let n = pooled.shape()[0];
-        pooled.reshape(&[n, pooled.numel() / n.max(1)])
+        self.flatten.forward(&pooled)
+    }
+}
+
+impl<T: Float> Summarize<T> for Vgg<T> {
+    fn sequential_layers(&self) -> Option<Vec<(&str, &dyn Layer<T>)>> {
+        Some(vec![
+            ("features", &self.features),
+            ("avgpool", &self.avgpool),
+            ("flatten", &self.flatten),
+            ("classifier", &self.classifier),
+        ])
     }
 }
 
@@ -112,6 +127,7 @@ pub fn vgg<T: Float>(convs_per_stage: [usize; 5], num_classes: usize, generator:
     Vgg {
         features,
         avgpool: AdaptiveAvgPool2d::new(7),
+        flatten: Flatten::default(),
         classifier,
     }
 }
