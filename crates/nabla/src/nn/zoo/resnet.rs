@@ -90,9 +90,9 @@ impl<T: Float> Summarize<T> for BasicBlock<T> {
         )
     }
 
-    /// conv1 (3x3, stride s, padding 1) then conv2 (3x3, stride 1, padding
-    /// 1) see a (3 + 2s)-wide window with stride s; the 1x1 shortcut lies
-    /// inside it.
+    /// A (3 + 2s)-wide window with stride s: conv1 (3x3, stride s, one
+    /// pixel of padding) then conv2 (3x3, stride 1, one pixel of padding);
+    /// the 1x1 shortcut lies inside it.
     fn geometry(&self) -> Geometry {
         let (sh, sw) = self.conv1.options.stride;
         Geometry::Window {
