@@ -35,9 +35,11 @@ pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// resized and cropped pixels are PIL's to the bit (the same bilinear
 /// filter in the same fixed point, see [`ImagePreprocess::resize_and_crop`])
 /// and the floats are computed as torchvision does in `f32`, so a model sees
-/// exactly what it sees in PyTorch for the same decoded pixels. (JPEG
-/// decoders may differ by a level here and there: PIL uses libjpeg-turbo,
-/// nabla the `image` crate.)
+/// exactly what it sees in PyTorch for the same decoded pixels. PNGs decode
+/// to the same pixels as in PIL; JPEG decoders round differently (PIL uses
+/// libjpeg-turbo, nabla the `image` crate): on the course's cats-vs-dogs
+/// photos 84% of the cropped values are identical, 15% differ by one level,
+/// and none by more than 4.
 ///
 /// Serialisable, so a checkpoint can record how its inputs were made.
 ///

@@ -364,6 +364,20 @@ mod tests {
     }
 
     #[test]
+    fn converts_to_f64_with_the_same_outputs() {
+        use crate::nn::ToDtype;
+        let mut model = resnet([1, 1, 1, 1], 5, &mut Generator::new(2));
+        model.eval();
+        let wide: ResNet<f64> = model.to_f64();
+        assert!(!wide.is_training());
+        let x = Tensor::<f32>::randn(&[1, 3, 32, 32], &mut Generator::new(3));
+        let (narrow, wide) = (model.forward(&x).to_vec(), wide.forward(&x.to_f64()).to_vec());
+        for (a, b) in narrow.iter().zip(&wide) {
+            assert!((f64::from(*a) - b).abs() < 1e-4 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+    }
+
+    #[test]
     fn resnet34_has_torchvisions_parameter_count() {
         assert_eq!(
             resnet34::<f32>(1000, &mut Generator::new(0)).num_parameters(),
