@@ -41,8 +41,8 @@ pub struct BasicBlock<T: Float = f32> {
     pub downsample: Option<Sequential<T>>,
 }
 
-/// A convolution without bias, initialised as torchvision's ResNet and VGG:
-/// Kaiming-normal with fan-out for ReLU.
+/// A convolution initialised as torchvision's ResNet and VGG:
+/// Kaiming-normal weights (fan-out, ReLU gain), a zero bias if it has one.
 pub(super) fn relu_conv<T: Float>(
     in_channels: usize,
     out_channels: usize,
