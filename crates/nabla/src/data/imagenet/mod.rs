@@ -16,6 +16,11 @@ mod resample;
 mod rgb;
 
 pub use classes::imagenet_classes;
+/// The `image` crate nabla decodes with (its `DynamicImage` and `RgbImage`
+/// are the types of [`ImagePreprocess`]'s methods), for callers without a
+/// dependency on the same version.
+#[cfg(feature = "data")]
+pub use image;
 #[cfg(feature = "data")]
 pub use image::{DynamicImage, RgbImage};
 #[cfg(feature = "data")]

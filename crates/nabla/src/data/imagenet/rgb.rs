@@ -11,12 +11,17 @@ use image::{DynamicImage, RgbImage};
 /// grey value above 255 becomes 255.
 ///
 /// ```
-/// use image::{DynamicImage, ImageBuffer, Luma, Rgb};
+/// use image::{DynamicImage, ImageBuffer, Rgb};
 /// use nabla::data::imagenet::to_rgb_like_pil;
 /// let grey16 = DynamicImage::ImageLuma16(ImageBuffer::from_raw(2, 1, vec![200u16, 4000]).unwrap());
 /// assert_eq!(to_rgb_like_pil(&grey16).into_raw(), [200, 200, 200, 255, 255, 255]);
 /// let rgb16 = DynamicImage::ImageRgb16(ImageBuffer::from_raw(1, 1, vec![0x12ffu16, 0x3400, 0xffff]).unwrap());
 /// assert_eq!(to_rgb_like_pil(&rgb16).get_pixel(0, 0), &Rgb([0x12, 0x34, 0xff]));
+/// // A transparent pixel keeps its colour (PIL drops alpha, it does not blend).
+/// let rgba = DynamicImage::ImageRgba8(ImageBuffer::from_raw(1, 1, vec![10u8, 20, 30, 0]).unwrap());
+/// assert_eq!(to_rgb_like_pil(&rgba).get_pixel(0, 0), &Rgb([10, 20, 30]));
+/// let grey_alpha = DynamicImage::ImageLumaA8(ImageBuffer::from_raw(1, 1, vec![77u8, 128]).unwrap());
+/// assert_eq!(to_rgb_like_pil(&grey_alpha).get_pixel(0, 0), &Rgb([77, 77, 77]));
 /// ```
 pub fn to_rgb_like_pil(image: &DynamicImage) -> RgbImage {
     let (width, height) = (image.width(), image.height());
