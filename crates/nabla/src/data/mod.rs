@@ -13,6 +13,8 @@
 //!   tiny-shakespeare, as characters), its [`CharVocab`], and
 //!   [`TokenWindows`], every window of a token stream with its next-token
 //!   targets.
+//! - [`imagenet`]: the ImageNet models' preprocessing (as torchvision's, to
+//!   the pixel) and class names.
 //! - [`DataLoader`]: either kind, in a seeded order, on prefetch threads,
 //!   resumable mid-epoch; any [`BatchSource`] can feed it.
 //!
@@ -38,6 +40,7 @@ mod files;
 pub mod idx;
 #[cfg(feature = "data")]
 pub mod image_folder;
+pub mod imagenet;
 mod labeled;
 mod loader;
 mod moons;

@@ -1,8 +1,10 @@
 //! Ready-made models: LeNet-5 (section 5.4 of the course) in its modern and
 //! 1998 forms and with batch normalisation, the MNIST model of Madry et al.'s
 //! robustness challenge, a small VGG-style CNN for
-//! 3x32x32 images, and two character-level language models: an LSTM
-//! ([`char_lstm`]) and nanoGPT's transformer ([`char_gpt`]).
+//! 3x32x32 images, torchvision's ImageNet classifiers ResNet-18/34
+//! ([`resnet18`], [`resnet`]) and VGG-16 ([`vgg16`], [`vgg`]), and two
+//! character-level language models: an LSTM ([`char_lstm`]) and nanoGPT's
+//! transformer ([`char_gpt`]).
 //!
 //! Parameter names follow the PyTorch reference definitions, so weights move
 //! both ways through safetensors checkpoints.
@@ -17,6 +19,8 @@ use crate::tensor::Generator;
 mod char_gpt;
 mod char_lstm;
 mod efficientnet;
+mod resnet;
+mod vgg;
 
 pub use char_gpt::{
     char_gpt, CausalSelfAttention, CharGpt, CharGptCache, CharGptConfig, GptBlock, GptMlp, GptTransformer,
@@ -26,6 +30,8 @@ pub use efficientnet::{
     efficientnet_lite0, efficientnet_lite0_with, EfficientNetLite, EfficientNetLiteConfig, MbConvBlock,
     EFFICIENTNET_LITE0_FEATURES, EFFICIENTNET_LITE0_IMAGE_SIZE,
 };
+pub use resnet::{resnet, resnet18, resnet34, BasicBlock, ResNet};
+pub use vgg::{vgg, vgg16, Vgg};
 
 /// LeNet-5 as this PyTorch reference, for `[N, 1, 28, 28]` inputs and 10
 /// classes (61,706 parameters):
