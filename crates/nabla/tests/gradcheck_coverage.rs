@@ -37,6 +37,7 @@ const CALLS: &[(&str, &[&str])] = &[
     ("CumSum", &[".cumsum("]),
     ("GeluTanh", &["GeluApproximation::Tanh"]),
     ("BatchNorm", &["BatchNorm1d::", "BatchNorm2d::"]),
+    ("BatchNormEval", &["BatchNorm1d::", "BatchNorm2d::"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

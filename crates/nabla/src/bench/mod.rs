@@ -3,8 +3,9 @@
 //! LeNet-5, a convolution layer, single-image inference latency, the
 //! language models ([`language_models`]), the VAE ([`generative`]), a
 //! DCGAN step ([`gan`]), a training step and a PGD step of Madry et
-//! al.'s MNIST model ([`adversarial`]), and a DQN update and a PPO epoch
-//! ([`rl`]).
+//! al.'s MNIST model ([`adversarial`]), a DQN update and a PPO epoch
+//! ([`rl`]), and EfficientNet-Lite0 inference and fine-tuning
+//! ([`pretrained`]).
 //!
 //! Each measurement warms up, then reports the median of several timed
 //! repetitions: the machine may be shared and noisy, and a median is robust
@@ -14,6 +15,7 @@ mod adversarial;
 mod gan;
 mod generative;
 mod language_models;
+mod pretrained;
 mod rl;
 
 use std::time::Instant;
@@ -22,6 +24,7 @@ pub use adversarial::MadryBatch;
 pub use gan::dcgan_train_samples_per_second;
 pub use generative::VaeStep;
 pub use language_models::{gpt_generate_tokens_per_second, LanguageModelStep};
+pub use pretrained::{efficientnet_finetune_step_seconds, efficientnet_inference_milliseconds};
 pub use rl::{dqn_updates_per_second, ppo_epochs_per_second};
 
 use crate::autograd::no_grad;
@@ -255,6 +258,15 @@ pub fn benchmarks() -> Vec<(&'static str, Measure)> {
         }),
         ("dqn_update_per_s", |r| dqn_updates_per_second(r * 40)),
         ("ppo_epoch_per_s", |r| ppo_epochs_per_second(r * 2)),
+        ("efficientnet_b1_latency_ms", |r| {
+            efficientnet_inference_milliseconds(1, r * 4)
+        }),
+        ("efficientnet_b32_inference_ms", |r| {
+            efficientnet_inference_milliseconds(32, r)
+        }),
+        ("efficientnet_finetune_b32_step_s", |r| {
+            efficientnet_finetune_step_seconds(32, r.div_ceil(2))
+        }),
     ]
 }
 

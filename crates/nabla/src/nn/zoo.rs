@@ -2,7 +2,9 @@
 //! 1998 forms and with batch normalisation, the MNIST model of Madry et al.'s
 //! robustness challenge, a small VGG-style CNN for
 //! 3x32x32 images, torchvision's ImageNet classifiers ResNet-18/34
-//! ([`resnet18`], [`resnet`]) and VGG-16 ([`vgg16`], [`vgg`]), and two
+//! ([`resnet18`], [`resnet`]), VGG-16 ([`vgg16`], [`vgg`]) and
+//! EfficientNet-Lite0 ([`efficientnet_lite0`], with ImageNet weights in
+//! `data/pretrained/`), and two
 //! character-level language models: an LSTM ([`char_lstm`]) and nanoGPT's
 //! transformer ([`char_gpt`]).
 //!

@@ -1,4 +1,4 @@
-//! Batch normalisation with batch statistics as one recorded op:
+//! Batch normalisation as one recorded op, with batch statistics:
 //! `y = (x - mean) / sqrt(var + eps) * weight + bias` per channel of
 //! `[N, C, ...]`, the statistics over every dimension but the channels.
 //!
@@ -7,7 +7,9 @@
 //! input's gradient), where the composition of elementwise ops and
 //! reductions took a dozen passes each way. Under `create_graph` the
 //! backward formula is written with recorded ops on the statistics
-//! recomputed from the input, so second derivatives stay exact.
+//! recomputed from the input, so second derivatives stay exact. With
+//! running statistics (evaluation mode) it is one scale and shift per
+//! channel each way.
 
 use crate::autograd::record;
 use crate::backend;
@@ -66,6 +68,57 @@ impl<T: Float> Tensor<T> {
             grads
         });
         (out, BatchStatistics { mean, var })
+    }
+}
+
+impl<T: Float> Tensor<T> {
+    /// Batch normalisation of `self` (`[N, C, ...]`) with given running
+    /// statistics `mean` and `var` (`[C]`, constants), as in evaluation
+    /// mode, recorded as one op: one pass of `x a + b` per channel where
+    /// the composition of a subtraction, a division, a product and a sum
+    /// made four.
+    pub(crate) fn batch_norm_with_running_statistics(
+        &self,
+        mean: &Tensor<T>,
+        var: &Tensor<T>,
+        weight: Option<&Tensor<T>>,
+        bias: Option<&Tensor<T>>,
+        eps: f64,
+    ) -> Tensor<T> {
+        let invstd = var.detach().add_scalar(T::from_f64(eps)).sqrt().recip();
+        let scale = match weight {
+            Some(w) => invstd.mul(&w.detach()),
+            None => invstd.clone(),
+        };
+        let shift = match bias {
+            Some(b) => b.detach(),
+            None => Tensor::zeros(mean.shape()),
+        };
+        let mean = mean.detach();
+        let out = backend::channel_affine(self, [&mean, &scale, &shift]);
+        let inputs: Vec<&Tensor<T>> = [Some(self), weight, bias].into_iter().flatten().collect();
+        let (x, w, has_bias) = (self.clone(), weight.cloned(), bias.is_some());
+        record("BatchNormEval", out, &inputs, move |ctx| {
+            let g = ctx.grad();
+            let ndim = g.ndim();
+            let dims = statistic_dims(ndim);
+            let invstd_view = per_channel_view(&invstd, ndim);
+            let dx = match &w {
+                Some(w) => g.mul(&per_channel_view(&invstd.mul(w), ndim)),
+                None => g.mul(&invstd_view),
+            };
+            let mut grads = vec![ctx.needs_input_grad(0).then_some(dx)];
+            if w.is_some() {
+                let normalized = x.sub(&per_channel_view(&mean, ndim)).mul(&invstd_view);
+                let dw = g.mul(&normalized).sum_dims(&dims, false);
+                grads.push(ctx.needs_input_grad(1).then_some(dw));
+            }
+            if has_bias {
+                let db = g.sum_dims(&dims, false);
+                grads.push(ctx.needs_input_grad(grads.len()).then_some(db));
+            }
+            grads
+        })
     }
 }
 

@@ -1,7 +1,6 @@
 //! Batch normalization: [`BatchNorm1d`] and [`BatchNorm2d`] with their
 //! running statistics.
 
-use super::{affine, per_channel};
 use crate::backend;
 use crate::backend::ops::BinaryOp;
 use crate::element::Float;
@@ -88,7 +87,6 @@ struct BatchNormState<'a, T: Float> {
 fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) -> Tensor<T> {
     let label = &s.label;
     let shape = input.shape();
-    let ndim = shape.len();
     let c = s.num_features;
     assert!(
         shape[1] == c,
@@ -103,10 +101,16 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
     };
     match running {
         Some((mean, var)) => {
-            let mean = per_channel(label, "running_mean", mean, c, ndim);
-            let var = per_channel(label, "running_var", var, c, ndim);
-            let normalized = input.sub(&mean).div(&var.add_scalar(T::from_f64(s.eps)).sqrt());
-            affine(label, normalized, s.weight, s.bias, c, ndim)
+            for (name, t) in [("running_mean", Some(mean)), ("running_var", Some(var)), ("weight", s.weight), ("bias", s.bias)] {
+                if let Some(t) = t {
+                    assert!(
+                        t.shape() == [c],
+                        "{label}: {name} has shape {:?}, expected [{c}]",
+                        t.shape()
+                    );
+                }
+            }
+            input.batch_norm_with_running_statistics(mean, var, s.weight, s.bias, s.eps)
         }
         None => {
             let count = input.numel() / c.max(1);
