@@ -83,6 +83,8 @@ pub mod prelude;
 pub mod rl;
 mod tensor;
 pub mod train;
+#[cfg(feature = "data")]
+pub mod transfer;
 
 pub use autograd::{is_grad_enabled, no_grad, NoGradGuard};
 pub use element::Float;

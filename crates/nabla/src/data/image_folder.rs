@@ -113,6 +113,38 @@ impl ImageFolder {
             height > 0 && width > 0,
             "ImageFolder::load: size must be positive, got {height}x{width}"
         );
+        let (classes, files) = Self::list(dir)?;
+        let images: Vec<Vec<u8>> = files
+            .par_iter()
+            .map(|(path, _)| decode(path, height, width, grayscale))
+            .collect::<Result<_>>()?;
+        let channels = if grayscale { 1 } else { 3 };
+        let mut pixels = Vec::with_capacity(files.len() * channels * height * width);
+        for image in images {
+            pixels.extend_from_slice(&image);
+        }
+        let (paths, labels) = files.into_iter().unzip();
+        Ok(ImageFolder {
+            pixels,
+            labels,
+            paths,
+            classes,
+            channels,
+            height,
+            width,
+        })
+    }
+
+    /// The class names (sorted sub-folder names) and the image files of
+    /// `dir/<class>/` with their labels, in the order [`load`](Self::load)
+    /// reads them, without decoding anything (for callers with their own
+    /// decoding, such as [`ImagePreprocess`](super::imagenet::ImagePreprocess)).
+    ///
+    /// # Errors
+    /// As [`load`](Self::load), except for undecodable images.
+    #[allow(clippy::type_complexity)]
+    pub fn list(dir: impl AsRef<Path>) -> Result<(Vec<String>, Vec<(PathBuf, usize)>)> {
+        let dir = dir.as_ref();
         let mut classes = Vec::new();
         let mut files = Vec::new();
         for (name, path) in sorted_entries(dir)? {
@@ -140,25 +172,7 @@ impl ImageFolder {
                 "no class sub-folder: an image folder holds one sub-folder of images per class",
             ));
         }
-        let images: Vec<Vec<u8>> = files
-            .par_iter()
-            .map(|(path, _)| decode(path, height, width, grayscale))
-            .collect::<Result<_>>()?;
-        let channels = if grayscale { 1 } else { 3 };
-        let mut pixels = Vec::with_capacity(files.len() * channels * height * width);
-        for image in images {
-            pixels.extend_from_slice(&image);
-        }
-        let (paths, labels) = files.into_iter().unzip();
-        Ok(ImageFolder {
-            pixels,
-            labels,
-            paths,
-            classes,
-            channels,
-            height,
-            width,
-        })
+        Ok((classes, files))
     }
 
     /// The class names (the sub-folder names), by label.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::env::SyncVectorEnv;
 use super::events::{Event, OnEvent};
 use super::policy::{Activation, ActorCritic, NetworkConfig, SpaceConfig};
-use super::rollout::{permutation, Collector, Minibatch};
+use super::rollout::{Collector, Minibatch};
 use crate::error::{Error, Result};
 use crate::nn::loss::mse_loss;
 use crate::nn::Module;
@@ -244,7 +244,7 @@ pub fn train_ppo(
         };
         let mut sums = UpdateSums::default();
         for _ in 0..config.update_epochs {
-            let order = permutation(rollout.len(), &mut generator);
+            let order = generator.permutation(rollout.len());
             for indices in order.chunks(config.minibatch_size) {
                 let minibatch = rollout.minibatch(indices, config.normalize_advantages);
                 sums.add(ppo_step(&model, &mut optimizer, &minibatch, clip, config));
@@ -369,7 +369,7 @@ pub(crate) fn ppo_epoch_for_bench() -> impl FnMut() {
         dim: 4,
     };
     move || {
-        let order = permutation(rollout.len(), &mut generator);
+        let order = generator.permutation(rollout.len());
         for indices in order.chunks(config.minibatch_size) {
             let minibatch = rollout.minibatch(indices, config.normalize_advantages);
             ppo_step(&model, &mut optimizer, &minibatch, config.clip_coef, &config);

@@ -198,12 +198,3 @@ impl RolloutBatch {
         }
     }
 }
-
-/// A uniformly random permutation of `0..n` (Fisher-Yates).
-pub(crate) fn permutation(n: usize, generator: &mut Generator) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        order.swap(i, generator.below(i + 1));
-    }
-    order
-}

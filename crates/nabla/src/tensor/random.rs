@@ -39,4 +39,20 @@ impl Generator {
     pub fn below(&mut self, n: usize) -> usize {
         self.rng.random_range(0..n)
     }
+
+    /// A uniformly random permutation of `0..n` (Fisher-Yates), as
+    /// `torch.randperm` (not the same draws).
+    ///
+    /// ```
+    /// let mut order = nabla::Generator::new(0).permutation(5);
+    /// order.sort();
+    /// assert_eq!(order, vec![0, 1, 2, 3, 4]);
+    /// ```
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            order.swap(i, self.below(i + 1));
+        }
+        order
+    }
 }

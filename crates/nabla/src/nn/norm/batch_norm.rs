@@ -101,7 +101,12 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
     };
     match running {
         Some((mean, var)) => {
-            for (name, t) in [("running_mean", Some(mean)), ("running_var", Some(var)), ("weight", s.weight), ("bias", s.bias)] {
+            for (name, t) in [
+                ("running_mean", Some(mean)),
+                ("running_var", Some(var)),
+                ("weight", s.weight),
+                ("bias", s.bias),
+            ] {
                 if let Some(t) = t {
                     assert!(
                         t.shape() == [c],
