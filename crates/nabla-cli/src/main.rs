@@ -14,6 +14,7 @@ mod digit_grid;
 mod flow_plots;
 mod generative_pictures;
 mod graph_svg;
+mod imagenet;
 mod latent_plot;
 mod models;
 mod options;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use nabla::nn::{zoo, Flatten, Linear, Relu, Sequential};
+use nabla::transfer::Architecture;
 use nabla::Generator;
 
 /// A model of the zoo, by its command-line name (also in checkpoints'
@@ -39,6 +40,12 @@ pub enum ModelKind {
     Vae,
     /// RealNVP, a normalizing flow (a generative model of moons or MNIST).
     Realnvp,
+    /// EfficientNet-Lite0, an ImageNet classifier (pretrained weights, transfer learning).
+    EfficientnetLite0,
+    /// torchvision's ResNet-18, an ImageNet classifier.
+    Resnet18,
+    /// torchvision's VGG-16, an ImageNet classifier.
+    Vgg16,
 }
 
 impl FromStr for ModelKind {
@@ -59,9 +66,12 @@ impl FromStr for ModelKind {
             "conv-ae" => Ok(ModelKind::ConvAe),
             "vae" => Ok(ModelKind::Vae),
             "realnvp" => Ok(ModelKind::Realnvp),
+            "efficientnet-lite0" => Ok(ModelKind::EfficientnetLite0),
+            "resnet18" => Ok(ModelKind::Resnet18),
+            "vgg16" => Ok(ModelKind::Vgg16),
             other => Err(format!(
                 "unknown model {other:?} (expected mlp, lenet5, lenet5-classic, lenet5-bn, cnn, madry-cnn, char-gpt, char-lstm, \
-                 ae, conv-ae, vae, dcgan, wgan-gp or realnvp)"
+                 ae, conv-ae, vae, dcgan, wgan-gp, realnvp, efficientnet-lite0, resnet18 or vgg16)"
             )),
         }
     }
@@ -84,6 +94,9 @@ impl fmt::Display for ModelKind {
             ModelKind::ConvAe => "conv-ae",
             ModelKind::Vae => "vae",
             ModelKind::Realnvp => "realnvp",
+            ModelKind::EfficientnetLite0 => "efficientnet-lite0",
+            ModelKind::Resnet18 => "resnet18",
+            ModelKind::Vgg16 => "vgg16",
         })
     }
 }
@@ -102,6 +115,17 @@ impl ModelKind {
     /// True for the autoencoders and the VAE (`ae`, `conv-ae`, `vae`).
     pub fn is_autoencoder(self) -> bool {
         matches!(self, ModelKind::Ae | ModelKind::ConvAe | ModelKind::Vae)
+    }
+
+    /// The ImageNet architecture of `efficientnet-lite0`, `resnet18` and
+    /// `vgg16` (pretrained models, transfer learning); `None` otherwise.
+    pub fn architecture(self) -> Option<Architecture> {
+        match self {
+            ModelKind::EfficientnetLite0 => Some(Architecture::EfficientnetLite0),
+            ModelKind::Resnet18 => Some(Architecture::Resnet18),
+            ModelKind::Vgg16 => Some(Architecture::Vgg16),
+            _ => None,
+        }
     }
 
     /// True for the normalizing flows (`realnvp`).
@@ -165,6 +189,11 @@ impl ModelKind {
             ModelKind::Realnvp => Err(format!(
                 "{self} is a normalizing flow: it trains on moons or mnist (nabla train --model {self} \
                  --dataset moons) and draws with nabla sample"
+            )),
+            ModelKind::EfficientnetLite0 | ModelKind::Resnet18 | ModelKind::Vgg16 => Err(format!(
+                "{self} is an ImageNet classifier: it classifies photos with its pretrained weights (nabla predict \
+                 --model {self} --checkpoint F photo.jpg) and learns a new task from them (nabla train --model \
+                 {self} --pretrained F --dataset folder)"
             )),
         }
     }

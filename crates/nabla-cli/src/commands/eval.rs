@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use nabla::data::Split;
 use nabla::train::evaluate_classifier;
+use nabla::transfer::{self, ClassifierRecord, ImageClassifier};
 
 use crate::data::DatasetKind;
+use crate::imagenet;
 use crate::models::ModelKind;
 use crate::output::say;
 use crate::saved::{self, SavedModel};
@@ -13,7 +15,8 @@ use crate::saved::{self, SavedModel};
 /// Arguments of `nabla eval`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The model the checkpoint holds: mlp, lenet5, lenet5-classic or cnn
+    /// The model the checkpoint holds: mlp, lenet5, lenet5-classic, cnn,
+    /// or an ImageNet classifier (efficientnet-lite0, resnet18, vgg16)
     /// (default: the one its metadata records; lenet5 for a file without).
     #[arg(long)]
     model: Option<ModelKind>,
@@ -31,8 +34,57 @@ pub struct Args {
     data_dir: Option<PathBuf>,
 }
 
+/// An ImageNet-architecture classifier on the test split of a folder
+/// data set (`<folder>/test/<class>/...`) whose classes are its own.
+fn eval_photos(args: &Args, mut model: ImageClassifier, record: &ClassifierRecord) -> Result<(), String> {
+    let Some(DatasetKind::Folder(root)) = &args.dataset else {
+        return Err(format!(
+            "a {} classifier is evaluated on a folder data set: --dataset <folder with a test/ folder of class \
+             folders>",
+            record.architecture.name()
+        ));
+    };
+    let test = imagenet::load_split(root, "test", &record.preprocess)?;
+    if test.classes != record.class_names {
+        return Err(format!(
+            "{} classifies {:?} but {} holds the classes {:?}",
+            args.checkpoint.display(),
+            record.class_names,
+            root.join("test").display(),
+            test.classes
+        ));
+    }
+    let predicted = transfer::predict(&mut model, &test.images, 32);
+    let classes = test.classes.len();
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    for (&p, &l) in predicted.iter().zip(&test.labels) {
+        confusion[l][p] += 1;
+    }
+    let correct: usize = (0..classes).map(|c| confusion[c][c]).sum();
+    say!(
+        "{} on {} ({} examples): accuracy {:.2}%",
+        args.checkpoint.display(),
+        root.join("test").display(),
+        test.labels.len(),
+        100.0 * correct as f64 / test.labels.len().max(1) as f64
+    );
+    let rows: Vec<String> = confusion
+        .iter()
+        .zip(&test.classes)
+        .map(|(row, name)| format!("{name:>12} {row:?}"))
+        .collect();
+    say!(
+        "confusion matrix (rows: true class, columns: predicted):\n{}",
+        rows.join("\n")
+    );
+    Ok(())
+}
+
 /// Loads the model, evaluates, prints accuracy and the confusion matrix.
 pub fn run(args: Args) -> Result<(), String> {
+    if let Some((model, record)) = imagenet::open(&args.checkpoint, args.model)? {
+        return eval_photos(&args, model, &record);
+    }
     let (path, recorded) = saved::read_record(&args.checkpoint, args.model)?;
     let dataset = saved::dataset(args.dataset.as_ref(), &recorded)?;
     let test_set = dataset.load(args.data_dir.as_deref(), Split::Test)?;

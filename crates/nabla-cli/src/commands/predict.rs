@@ -6,9 +6,11 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader, Rgb, RgbImage};
 use nabla::data::Split;
 use nabla::nn::{Layer, Module};
+use nabla::transfer::{ClassifierRecord, ImageClassifier};
 use nabla::{no_grad, Tensor};
 
 use crate::data::{DatasetKind, Normalization};
+use crate::imagenet;
 use crate::models::ModelKind;
 use crate::output::{self, say};
 use crate::saved::{self, SavedModel};
@@ -34,9 +36,10 @@ pub struct Args {
     /// MNIST digits are light on dark).
     #[arg(long)]
     invert: bool,
-    /// How many classes to print per image.
-    #[arg(long, default_value_t = 3, value_parser = crate::options::count)]
-    top: usize,
+    /// How many classes to print per image [default: 5 for the ImageNet
+    /// classifiers, 3 for the others].
+    #[arg(long, value_parser = crate::options::count)]
+    top: Option<usize>,
     /// Images (PNG or JPEG, whatever their names say).
     #[arg(required = true)]
     images: Vec<PathBuf>,
@@ -103,8 +106,51 @@ fn load_image(
     Ok(out)
 }
 
+/// The `top` most likely classes of a row of probabilities, as `name: p%`.
+fn ranked(probabilities: Vec<f32>, class_names: &[String], top: usize) -> String {
+    let mut ranked: Vec<(usize, f32)> = probabilities.into_iter().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let best: Vec<String> = ranked
+        .iter()
+        .take(top)
+        .map(|(class, p)| format!("{}: {:.2}%", class_names[*class], 100.0 * p))
+        .collect();
+    best.join(", ")
+}
+
+/// An ImageNet classifier's top classes for each image, through the
+/// preprocessing its checkpoint records (or its weights expect).
+fn predict_photos(args: &Args, mut model: ImageClassifier, record: &ClassifierRecord) -> Result<(), String> {
+    if args.invert || args.dataset.is_some() {
+        return Err(format!(
+            "--invert and --dataset are for the digit classifiers; a {} checkpoint records its classes and \
+             preprocessing",
+            record.architecture.name()
+        ));
+    }
+    model.module_mut().eval();
+    for path in &args.images {
+        if output::closed() {
+            break;
+        }
+        let pixels = record.preprocess.load(path).map_err(|e| e.to_string())?;
+        let crop = record.preprocess.crop;
+        let x = Tensor::from_vec(pixels, &[1, 3, crop, crop]);
+        let probabilities = no_grad(|| model.forward(&x).softmax(1)).to_vec();
+        say!(
+            "{}: {}",
+            path.display(),
+            ranked(probabilities, &record.class_names, args.top.unwrap_or(5))
+        );
+    }
+    Ok(())
+}
+
 /// Prints the most likely classes of every image.
 pub fn run(args: Args) -> Result<(), String> {
+    if let Some((model, record)) = imagenet::open(&args.checkpoint, args.model)? {
+        return predict_photos(&args, model, &record);
+    }
     let (path, recorded) = saved::read_record(&args.checkpoint, args.model)?;
     // Only a file without a record needs the data set, for its shape and classes.
     let data = match (&args.dataset, &recorded.model) {
@@ -134,14 +180,11 @@ pub fn run(args: Args) -> Result<(), String> {
         let mut batch = vec![1];
         batch.extend(shape);
         let probabilities = no_grad(|| model.forward(&Tensor::from_vec(pixels, &batch)).softmax(1)).to_vec();
-        let mut ranked: Vec<(usize, f32)> = probabilities.into_iter().enumerate().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let best: Vec<String> = ranked
-            .iter()
-            .take(args.top)
-            .map(|(class, p)| format!("{}: {:.2}%", saved.class_names[*class], 100.0 * p))
-            .collect();
-        say!("{}: {}", path.display(), best.join(", "));
+        say!(
+            "{}: {}",
+            path.display(),
+            ranked(probabilities, &saved.class_names, args.top.unwrap_or(3))
+        );
     }
     Ok(())
 }

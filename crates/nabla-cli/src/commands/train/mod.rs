@@ -12,6 +12,7 @@ mod gan;
 mod language;
 mod progress;
 mod settings;
+mod transfer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -156,8 +157,19 @@ fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
         ),
         (
             args.adversarial.given(),
-            !model.is_some_and(|m| m.is_language_model() || m.is_gan() || m.is_autoencoder() || m.is_flow()),
+            !model.is_some_and(|m| {
+                m.is_language_model()
+                    || m.is_gan()
+                    || m.is_autoencoder()
+                    || m.is_flow()
+                    || m.architecture().is_some()
+            }),
             "the classifiers (adversarial training)",
+        ),
+        (
+            args.transfer.given(),
+            model.is_some_and(|m| m.architecture().is_some()),
+            "transfer learning (--model efficientnet-lite0 or resnet18)",
         ),
     ];
     for (given, fits, family) in families {
@@ -184,6 +196,9 @@ fn train(args: Args) -> Result<Ending, String> {
     }
     if args.model.is_some_and(|m| m.is_flow()) {
         return flow::train(&args);
+    }
+    if let Some(model) = args.model.filter(|m| m.architecture().is_some()) {
+        return transfer::train(&args, model);
     }
     let started = Instant::now();
     let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;

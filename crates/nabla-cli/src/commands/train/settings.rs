@@ -19,8 +19,8 @@ use crate::options;
 #[derive(clap::Args)]
 pub struct Args {
     /// The model: mlp, lenet5, lenet5-classic, lenet5-bn or cnn; char-gpt or char-lstm (language
-    /// models); ae, conv-ae or vae (autoencoders); dcgan or wgan-gp (GANs); realnvp (a flow)
-    /// [default: lenet5-bn].
+    /// models); ae, conv-ae or vae (autoencoders); dcgan or wgan-gp (GANs); realnvp (a flow);
+    /// efficientnet-lite0 or resnet18 (transfer learning from --pretrained weights) [default: lenet5-bn].
     #[arg(long)]
     pub model: Option<ModelKind>,
     /// The data: mnist (bundled), fashion-mnist, cifar10, or a folder with
@@ -110,6 +110,9 @@ pub struct Args {
     /// The options of adversarial training (the classifiers).
     #[command(flatten)]
     pub adversarial: super::adversarial::AdversarialArgs,
+    /// The options of transfer learning (--model efficientnet-lite0 or resnet18).
+    #[command(flatten)]
+    pub transfer: super::transfer::TransferArgs,
 }
 
 /// The options of `nabla train --model char-gpt|char-lstm`, which counts its
