@@ -76,6 +76,13 @@ fn refuse_unused(args: &Args) -> Result<(), String> {
 /// Trains a new head (and, fine-tuning, the backbone) on a folder data set.
 pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
     refuse_unused(args)?;
+    if kind == ModelKind::Vgg16 {
+        return Err(
+            "transfer learning takes efficientnet-lite0 or resnet18: vgg16's head is three layers \
+                    (classifier.0, .3, .6), and it is offered as trained on ImageNet (nabla predict)"
+                .to_string(),
+        );
+    }
     let started = Instant::now();
     let Some(pretrained) = &args.transfer.pretrained else {
         return Err(format!(
