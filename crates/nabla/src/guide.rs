@@ -13,6 +13,9 @@ pub mod introduction {}
 #[doc = include_str!("../../../docs/guide/ch01-mlp.md")]
 pub mod ch01_mlp {}
 
+#[doc = include_str!("../../../docs/guide/ch01-transfer.md")]
+pub mod ch01_transfer {}
+
 #[doc = include_str!("../../../docs/guide/ch02-autodiff.md")]
 pub mod ch02_autodiff {}
 
