@@ -55,6 +55,8 @@ pub struct FolderSplit {
     pub images: Tensor,
     /// The labels.
     pub labels: Vec<usize>,
+    /// The image files.
+    pub paths: Vec<PathBuf>,
 }
 
 /// Reads `root/<split>/<class>/*` through the record's preprocessing.
@@ -67,5 +69,6 @@ pub fn load_split(root: &Path, split: &str, preprocess: &ImagePreprocess) -> Res
         classes,
         images,
         labels: files.iter().map(|(_, l)| *l).collect(),
+        paths,
     })
 }

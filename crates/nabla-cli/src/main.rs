@@ -19,6 +19,7 @@ mod latent_plot;
 mod models;
 mod options;
 mod output;
+mod photo_grid;
 mod picture;
 mod plot;
 mod record;

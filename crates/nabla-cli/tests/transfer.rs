@@ -100,6 +100,8 @@ fn transfer_learning_separates_cats_from_dogs() {
     assert!(accuracy >= 95.0, "{accuracy}% on 20 test photos");
     let metrics = fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 11, "{metrics}");
+    let picture = image::open(run.join("predictions.png")).expect("the predictions' picture");
+    assert!(picture.width() > 500 && picture.height() > 200);
 
     // The checkpoint is all predict and eval need.
     let model = run.join("model.safetensors").display().to_string();

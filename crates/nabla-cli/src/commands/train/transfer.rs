@@ -6,14 +6,15 @@
 //! the backbone at a tenth of the head's learning rate. The run folder
 //! gets `model.safetensors`, which records the architecture, the class
 //! names and the preprocessing (so `predict` and `eval` need nothing
-//! else), and `metrics.jsonl`.
+//! else), `metrics.jsonl`, and `predictions.png` (the test photos with
+//! their predicted classes, mistakes framed in red).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nabla::transfer::{self, ClassifierRecord, EpochReport, TransferConfig};
-use nabla::Generator;
+use nabla::{no_grad, Generator, Tensor};
 
 use super::folder::{self, METRICS_FILE, MODEL_FILE};
 use super::Args;
@@ -21,7 +22,11 @@ use crate::data::DatasetKind;
 use crate::imagenet;
 use crate::models::ModelKind;
 use crate::output::say;
+use crate::photo_grid::{self, Classified};
 use crate::Ending;
+
+/// The picture of the test photos' predictions.
+const PREDICTIONS_FILE: &str = "predictions.png";
 
 /// The options of transfer learning.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -178,8 +183,32 @@ pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
     }
     .map_err(|e| e.to_string())?;
 
-    let accuracy = transfer::accuracy(&mut model, &test.images, &test.labels, config.batch_size);
+    let probabilities = no_grad(|| {
+        model.module_mut().eval();
+        (0..test.labels.len())
+            .step_by(config.batch_size)
+            .map(|start| {
+                let n = config.batch_size.min(test.labels.len() - start);
+                model.forward(&test.images.narrow(0, start, n)).softmax(1)
+            })
+            .collect::<Vec<_>>()
+    });
+    let probabilities = Tensor::cat(&probabilities, 0);
+    let (best, predicted) = probabilities.max_dim(1, false);
+    let (best, predicted) = (best.to_vec(), predicted.to_vec());
+    let correct = predicted.iter().zip(&test.labels).filter(|(p, l)| p == l).count();
+    let accuracy = correct as f64 / test.labels.len().max(1) as f64;
     let _ = writeln!(metrics, "{{\"test_accuracy\":{accuracy}}}");
+    let photos: Vec<Classified> = (0..test.labels.len())
+        .map(|i| Classified {
+            path: test.paths[i].clone(),
+            truth: test.classes[test.labels[i]].clone(),
+            predicted: test.classes[predicted[i]].clone(),
+            probability: best[i],
+        })
+        .collect();
+    let picture = out.join(PREDICTIONS_FILE);
+    photo_grid::write(&picture, &photos, &preprocess)?;
     let record = ClassifierRecord {
         architecture: imagenet_record.architecture,
         class_names: train_split.classes,
@@ -187,15 +216,21 @@ pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
     };
     let model_path = out.join(MODEL_FILE);
     transfer::save_classifier(&model, &record, &model_path).map_err(|e| e.to_string())?;
-    report(&model_path, &metrics_path, accuracy, test.labels.len(), started);
+    report(
+        &[&model_path, &metrics_path, &picture],
+        accuracy,
+        test.labels.len(),
+        started,
+    );
     Ok(Ending::Done)
 }
 
-fn report(model: &Path, metrics: &Path, accuracy: f64, examples: usize, started: Instant) {
+fn report(files: &[&Path], accuracy: f64, examples: usize, started: Instant) {
     say!(
         "test accuracy {:.2}% on {examples} photos, in {:.1} s",
         100.0 * accuracy,
         started.elapsed().as_secs_f64()
     );
-    say!("wrote {} and {}", model.display(), metrics.display());
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    say!("wrote {}", names.join(", "));
 }
