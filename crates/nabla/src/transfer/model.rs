@@ -70,11 +70,11 @@ impl Architecture {
 /// One of the [`Architecture`]s, built, in `f32`.
 pub enum ImageClassifier {
     /// EfficientNet-Lite0.
-    EfficientnetLite0(EfficientNetLite),
+    EfficientnetLite0(Box<EfficientNetLite>),
     /// ResNet-18.
-    Resnet18(ResNet),
+    Resnet18(Box<ResNet>),
     /// VGG-16.
-    Vgg16(Vgg),
+    Vgg16(Box<Vgg>),
 }
 
 impl ImageClassifier {
@@ -82,10 +82,10 @@ impl ImageClassifier {
     pub fn new(architecture: Architecture, classes: usize, generator: &mut Generator) -> Self {
         match architecture {
             Architecture::EfficientnetLite0 => {
-                ImageClassifier::EfficientnetLite0(zoo::efficientnet_lite0(classes, generator))
+                ImageClassifier::EfficientnetLite0(Box::new(zoo::efficientnet_lite0(classes, generator)))
             }
-            Architecture::Resnet18 => ImageClassifier::Resnet18(zoo::resnet18(classes, generator)),
-            Architecture::Vgg16 => ImageClassifier::Vgg16(zoo::vgg16(classes, generator)),
+            Architecture::Resnet18 => ImageClassifier::Resnet18(Box::new(zoo::resnet18(classes, generator))),
+            Architecture::Vgg16 => ImageClassifier::Vgg16(Box::new(zoo::vgg16(classes, generator))),
         }
     }
 
@@ -101,18 +101,18 @@ impl ImageClassifier {
     /// The module, for its parameters, state dict and train/eval mode.
     pub fn module(&self) -> &dyn Module {
         match self {
-            ImageClassifier::EfficientnetLite0(m) => m,
-            ImageClassifier::Resnet18(m) => m,
-            ImageClassifier::Vgg16(m) => m,
+            ImageClassifier::EfficientnetLite0(m) => m.as_ref(),
+            ImageClassifier::Resnet18(m) => m.as_ref(),
+            ImageClassifier::Vgg16(m) => m.as_ref(),
         }
     }
 
     /// The module, mutably (for [`Module::train`] and [`Module::eval`]).
     pub fn module_mut(&mut self) -> &mut dyn Module {
         match self {
-            ImageClassifier::EfficientnetLite0(m) => m,
-            ImageClassifier::Resnet18(m) => m,
-            ImageClassifier::Vgg16(m) => m,
+            ImageClassifier::EfficientnetLite0(m) => m.as_mut(),
+            ImageClassifier::Resnet18(m) => m.as_mut(),
+            ImageClassifier::Vgg16(m) => m.as_mut(),
         }
     }
 
