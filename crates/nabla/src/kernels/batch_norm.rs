@@ -107,26 +107,53 @@ fn for_each_sample<T: Float>(
 }
 
 /// `out = (x - center[ch]) * scale[ch] + shift[ch]` for every value of
-/// channel `ch` (centred first, so that a large mean cancels exactly).
+/// channel `ch` (centred first, so that a large mean cancels exactly),
+/// clamped to `clamp = (min, max)` if given: evaluation-mode BatchNorm and
+/// the ReLU6 after it in one pass over memory.
 pub(crate) fn channel_affine<T: Float>(
     x: &[T],
     out: &mut [T],
     layout: ChannelLayout,
+    per_channel: [&[T]; 3],
+    clamp: Option<(T, T)>,
+) {
+    match clamp {
+        None => affine_then(x, out, layout, per_channel, |v| v),
+        // The branches of `Tensor::clamp`, so NaN stays NaN.
+        Some((lo, hi)) => affine_then(x, out, layout, per_channel, |v| {
+            if v < lo {
+                lo
+            } else if v > hi {
+                hi
+            } else {
+                v
+            }
+        }),
+    }
+}
+
+/// [`channel_affine`] with `then` applied to every result.
+#[inline(always)]
+fn affine_then<T: Float>(
+    x: &[T],
+    out: &mut [T],
+    layout: ChannelLayout,
     [center, scale, shift]: [&[T]; 3],
+    then: impl Fn(T) -> T + Sync + Send,
 ) {
     let slab = layout.c * layout.s;
     for_each_sample(out, layout, |i, dst| {
         let src = &x[i * slab..(i + 1) * slab];
         if layout.s == 1 {
             for ((((o, &v), &m), &a), &b) in dst.iter_mut().zip(src).zip(center).zip(scale).zip(shift) {
-                *o = (v - m) * a + b;
+                *o = then((v - m) * a + b);
             }
             return;
         }
         for (ch, (d, s)) in dst.chunks_mut(layout.s).zip(src.chunks(layout.s)).enumerate() {
             let (m, a, b) = (center[ch], scale[ch], shift[ch]);
             for (o, &v) in d.iter_mut().zip(s) {
-                *o = (v - m) * a + b;
+                *o = then((v - m) * a + b);
             }
         }
     });
@@ -219,8 +246,12 @@ mod tests {
         let x = [1.0f64, 2.0, 3.0, 4.0];
         let layout = ChannelLayout { n: 2, c: 2, s: 1 };
         let mut out = [0.0; 4];
-        channel_affine(&x, &mut out, layout, [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]]);
+        channel_affine(&x, &mut out, layout, [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]], None);
         assert_eq!(out, [1.0, 20.0, 5.0, 40.0]);
+        let with_nan = [1.0, f64::NAN, -3.0, 4.0];
+        channel_affine(&with_nan, &mut out, layout, [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]], Some((0.0, 6.0)));
+        assert_eq!([out[0], out[2], out[3]], [1.0, 0.0, 6.0]);
+        assert!(out[1].is_nan());
         let g = [1.0, 1.0, 2.0, 2.0];
         assert_eq!(
             channel_grad_sums(&x, &g, layout, &[2.0, 3.0]),

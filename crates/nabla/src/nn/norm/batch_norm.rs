@@ -84,7 +84,9 @@ struct BatchNormState<'a, T: Float> {
     training: bool,
 }
 
-fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) -> Tensor<T> {
+/// The layer's forward pass, then `clamp = (min, max)` if given (fused
+/// into the normalisation in evaluation mode).
+fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>, clamp: Option<(T, T)>) -> Tensor<T> {
     let label = &s.label;
     let shape = input.shape();
     let c = s.num_features;
@@ -110,7 +112,12 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
                     );
                 }
             }
-            input.batch_norm_with_running_statistics(mean, var, s.weight, s.bias, s.eps)
+            match clamp {
+                Some(bounds) => {
+                    input.batch_norm_with_running_statistics_clamped(mean, var, s.weight, s.bias, s.eps, bounds)
+                }
+                None => input.batch_norm_with_running_statistics(mean, var, s.weight, s.bias, s.eps),
+            }
         }
         None => {
             let count = input.numel() / c.max(1);
@@ -135,7 +142,10 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
             if s.training {
                 update_running_stats(s, &stats.mean, &stats.var, count);
             }
-            out
+            match clamp {
+                Some((min, max)) => out.clamp(Some(min), Some(max)),
+                None => out,
+            }
         }
     }
 }
@@ -266,6 +276,26 @@ macro_rules! batch_norm_layer {
                 fill(&self.num_batches_tracked, T::zero());
             }
 
+            /// The forward pass then `clamp(min, max)` (ReLU6 is `(0, 6)`),
+            /// in one pass over memory in evaluation mode when nothing is
+            /// recorded; the same values as `forward` then `clamp`.
+            pub(crate) fn forward_clamped(&self, input: &Tensor<T>, min: T, max: T) -> Tensor<T> {
+                self.check_input(input);
+                batch_norm_forward(&self.state(), input, Some((min, max)))
+            }
+
+            fn check_input(&self, input: &Tensor<T>) {
+                let accepts: fn(usize) -> bool = $accepts;
+                assert!(
+                    accepts(input.ndim()),
+                    "{}({}): expected {} input, got shape {:?}",
+                    stringify!($name),
+                    self.num_features,
+                    $expected,
+                    input.shape()
+                );
+            }
+
             fn state(&self) -> BatchNormState<'_, T> {
                 BatchNormState {
                     label: format!("{}({})", stringify!($name), self.num_features),
@@ -284,16 +314,8 @@ macro_rules! batch_norm_layer {
 
         impl<T: Float> Layer<T> for $name<T> {
             fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-                let accepts: fn(usize) -> bool = $accepts;
-                assert!(
-                    accepts(input.ndim()),
-                    "{}({}): expected {} input, got shape {:?}",
-                    stringify!($name),
-                    self.num_features,
-                    $expected,
-                    input.shape()
-                );
-                batch_norm_forward(&self.state(), input)
+                self.check_input(input);
+                batch_norm_forward(&self.state(), input, None)
             }
         }
     };
