@@ -51,10 +51,7 @@ impl NormOps for Cpu {
         let layout = channel_layout(x);
         let [m, a, b] = per_channel.map(|t| contiguous_elements(t, <[T]>::to_vec));
         let clamp = clamp.map(|(lo, hi)| (T::from_f64(lo), T::from_f64(hi)));
-        let mut out = vec![T::zero(); x.numel()];
-        contiguous_elements(x, |xs| {
-            batch_norm::channel_affine(xs, &mut out, layout, [&m, &a, &b], clamp)
-        });
+        let out = contiguous_elements(x, |xs| batch_norm::channel_affine(xs, layout, [&m, &a, &b], clamp));
         Tensor::from_contiguous(out, x.shape())
     }
 

@@ -276,14 +276,6 @@ macro_rules! batch_norm_layer {
                 fill(&self.num_batches_tracked, T::zero());
             }
 
-            /// The forward pass then `clamp(min, max)` (ReLU6 is `(0, 6)`),
-            /// in one pass over memory in evaluation mode when nothing is
-            /// recorded; the same values as `forward` then `clamp`.
-            pub(crate) fn forward_clamped(&self, input: &Tensor<T>, min: T, max: T) -> Tensor<T> {
-                self.check_input(input);
-                batch_norm_forward(&self.state(), input, Some((min, max)))
-            }
-
             fn check_input(&self, input: &Tensor<T>) {
                 let accepts: fn(usize) -> bool = $accepts;
                 assert!(
@@ -411,4 +403,14 @@ batch_norm_layer! {
     /// `num_features`, or, in training, if there is only one value per
     /// channel, each naming the layer and shape.
     BatchNorm2d, "a 4-D [N, C, H, W]", |ndim| ndim == 4
+}
+
+impl<T: Float> BatchNorm2d<T> {
+    /// The forward pass then `clamp(min, max)` (ReLU6 is `(0, 6)`), in one
+    /// pass over memory in evaluation mode when nothing is recorded; the
+    /// same values as `forward` then `clamp`.
+    pub(crate) fn forward_clamped(&self, input: &Tensor<T>, min: T, max: T) -> Tensor<T> {
+        self.check_input(input);
+        batch_norm_forward(&self.state(), input, Some((min, max)))
+    }
 }
