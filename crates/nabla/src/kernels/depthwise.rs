@@ -112,7 +112,7 @@ impl PhasePlan {
     fn split<T: Float>(&self, x: &[T], phases: &mut [T]) {
         let (sh, sw) = self.stride;
         let width = self.input.1;
-        for (p, phase) in phases.chunks_exact_mut(self.phase_len()).enumerate() {
+        for (p, phase) in phases[..self.phases_len()].chunks_exact_mut(self.phase_len()).enumerate() {
             let (rh, rw) = (p / sw, p % sw);
             let (rows, first_row) = self.phase_range(0, rh);
             let (cols, first_col) = self.phase_range(1, rw);
@@ -133,9 +133,14 @@ impl PhasePlan {
                 if sw == 1 {
                     inside.copy_from_slice(&x_row[..inside.len()]);
                 } else {
-                    for (v, &xv) in inside.iter_mut().zip(x_row.iter().step_by(sw)) {
-                        *v = xv;
+                    // Whole groups of `sw` first (a loop the compiler
+                    // vectorises with shuffles), then the last element,
+                    // whose group may be cut short by the row's end.
+                    let last = inside.len() - 1;
+                    for (v, group) in inside[..last].iter_mut().zip(x_row.chunks_exact(sw)) {
+                        *v = group[0];
                     }
+                    inside[last] = x_row[last * sw];
                 }
             }
         }
@@ -149,7 +154,7 @@ impl PhasePlan {
     fn merge<T: Float>(&self, phases: &[T], dx: &mut [T]) {
         let (sh, sw) = self.stride;
         let width = self.input.1;
-        for (p, phase) in phases.chunks_exact(self.phase_len()).enumerate() {
+        for (p, phase) in phases[..self.phases_len()].chunks_exact(self.phase_len()).enumerate() {
             let (rh, rw) = (p / sw, p % sw);
             let (rows, first_row) = self.phase_range(0, rh);
             let (cols, first_col) = self.phase_range(1, rw);
@@ -184,9 +189,13 @@ struct Scratch<T> {
 }
 
 impl<T: Float> Scratch<T> {
+    /// Buffers for `plan` with a wide plane of `wide_len`. The phases get
+    /// [`BLOCK`] zeros more than they hold, so a wide plane rounded up to
+    /// whole blocks reads inside the buffer (its extra values land in
+    /// discarded columns).
     fn new(plan: &PhasePlan, wide_len: usize) -> Self {
         Scratch {
-            phases: vec![T::zero(); plan.phases_len()],
+            phases: vec![T::zero(); plan.phases_len() + BLOCK],
             wide: vec![T::zero(); wide_len],
             weights: Vec::with_capacity(plan.taps.len()),
             starts: Vec::with_capacity(plan.taps.len()),
@@ -194,13 +203,16 @@ impl<T: Float> Scratch<T> {
     }
 }
 
+/// Elements whose sums [`correlate`] keeps in registers: four AVX2
+/// vectors of `f32`, enough work per tap to hide the loop's overhead.
+const BLOCK: usize = 32;
+
 /// `acc[t] += sum over taps k of weights[k] * source[starts[k] + t]`, the
 /// taps added in order onto each element. The accumulators of a block of
 /// elements stay in registers across all taps, so `acc` is read and
 /// written once however many taps there are.
 #[inline(always)]
 fn correlate<T: Float>(acc: &mut [T], source: &[T], starts: &[usize], weights: &[T]) {
-    const BLOCK: usize = 16;
     let len = acc.len();
     for &start in starts {
         assert!(start + len <= source.len(), "depthwise: tap out of its phase");
@@ -210,7 +222,7 @@ fn correlate<T: Float>(acc: &mut [T], source: &[T], starts: &[usize], weights: &
         let mut sums = [T::zero(); BLOCK];
         sums.copy_from_slice(block);
         for (&start, &w) in starts.iter().zip(weights) {
-            let src = &source[start + b * BLOCK..start + (b + 1) * BLOCK];
+            let src = &source[start + b * BLOCK..][..BLOCK];
             for k in 0..BLOCK {
                 sums[k] = sums[k] + w * src[k];
             }
@@ -269,7 +281,7 @@ pub(crate) fn depthwise_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, 
         .with_min_len(min_planes_per_task(g))
         .enumerate()
         .for_each_init(
-            || Scratch::new(&plan, plan.wide_len()),
+            || Scratch::new(&plan, plan.wide_len().next_multiple_of(BLOCK)),
             |scratch, (plane, out)| {
                 let c = plane % channels;
                 let x = &x[plane * in_plane..(plane + 1) * in_plane];
@@ -304,6 +316,8 @@ fn forward_plane_body<T: Float>(
     scratch
         .starts
         .extend(plan.taps.iter().map(|&(phase, shift)| phase * phase_len + shift));
+    // Whole blocks, no scalar tail: the rounding's extra sums read the
+    // phases' trailing zeros and are discarded with the wide columns.
     scratch.wide.fill(bias);
     correlate(&mut scratch.wide, &scratch.phases, &scratch.starts, w);
     let ow = plan.output.1;
@@ -373,7 +387,7 @@ fn input_grad_plane_body<T: Float>(
 ) {
     widen(plan, dy, plan.max_shift, &mut scratch.wide);
     let phase_len = plan.phase_len();
-    for (p, phase) in scratch.phases.chunks_exact_mut(phase_len).enumerate() {
+    for (p, phase) in scratch.phases[..plan.phases_len()].chunks_exact_mut(phase_len).enumerate() {
         scratch.starts.clear();
         scratch.weights.clear();
         for (&(tap_phase, shift), &weight) in plan.taps.iter().zip(w) {
