@@ -213,13 +213,14 @@ fn depthwise_with_sides(
     let channels = t[1].shape()[0];
     let options = Conv2dOptions::default().groups(channels).stride(stride);
     let (top, bottom, left, right) = sides;
-    let mut conv = Conv2d::<f64>::with_options(channels, channels, kernel, options, true, &mut Generator::new(0))
-        .padding(Padding::Sides {
-            top,
-            bottom,
-            left,
-            right,
-        });
+    let mut conv =
+        Conv2d::<f64>::with_options(channels, channels, kernel, options, true, &mut Generator::new(0))
+            .padding(Padding::Sides {
+                top,
+                bottom,
+                left,
+                right,
+            });
     conv.weight = t[1].clone();
     conv.bias = Some(t[2].clone());
     conv.forward(&t[0])
@@ -244,7 +245,10 @@ fn depthwise_per_side_padding_matches_pad_then_convolve_and_finite_differences()
         let inputs = [x, w, b];
         let (top, bottom, left, right) = sides;
         let options = Conv2dOptions::default().groups(3).stride(stride);
-        let padded = |t: &[Tensor<f64>]| t[0].pad(&[left, right, top, bottom], 0.0).conv2d(&t[1], Some(&t[2]), options);
+        let padded = |t: &[Tensor<f64>]| {
+            t[0].pad(&[left, right, top, bottom], 0.0)
+                .conv2d(&t[1], Some(&t[2]), options)
+        };
         let direct = depthwise_with_sides(&inputs, kernel, stride, sides);
         let reference = padded(&inputs);
         assert_eq!(direct.shape(), reference.shape(), "sides {sides:?}");

@@ -20,8 +20,11 @@ pub(crate) trait NormOps {
     /// `(x - center[c]) * scale[c] + shift[c]` for every value of channel
     /// `c`, from `[center, scale, shift]`, then clamped to `clamp = (min,
     /// max)` if given (as [`Tensor::clamp`]: NaN stays NaN).
-    fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3], clamp: Option<(f64, f64)>)
-        -> Tensor<T>;
+    fn channel_affine<T: Float>(
+        x: &Tensor<T>,
+        per_channel: [&Tensor<T>; 3],
+        clamp: Option<(f64, f64)>,
+    ) -> Tensor<T>;
     /// `Σ g` and `Σ g (x - mean[c])` over every channel `c`, `[C]` each.
     fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>);
     /// `a[c] g + b[c] (x - m[c]) + c[c]` for every value of channel `c`,
@@ -120,7 +123,11 @@ impl<B: NormOps> NormOps for super::counting::Counting<B> {
         super::counting::count("channel_moments");
         B::channel_moments(x)
     }
-    fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3], clamp: Option<(f64, f64)>) -> Tensor<T> {
+    fn channel_affine<T: Float>(
+        x: &Tensor<T>,
+        per_channel: [&Tensor<T>; 3],
+        clamp: Option<(f64, f64)>,
+    ) -> Tensor<T> {
         super::counting::count("channel_affine");
         B::channel_affine(x, per_channel, clamp)
     }

@@ -283,7 +283,12 @@ mod tests {
         let out = channel_affine(&x, layout, [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]], None);
         assert_eq!(out, [1.0, 20.0, 5.0, 40.0]);
         let with_nan = [1.0, f64::NAN, -3.0, 4.0];
-        let mut out = channel_affine(&with_nan, layout, [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]], Some((0.0, 6.0)));
+        let mut out = channel_affine(
+            &with_nan,
+            layout,
+            [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]],
+            Some((0.0, 6.0)),
+        );
         assert_eq!([out[0], out[2], out[3]], [1.0, 0.0, 6.0]);
         assert!(out[1].is_nan());
         let g = [1.0, 1.0, 2.0, 2.0];

@@ -112,7 +112,10 @@ impl PhasePlan {
     fn split<T: Float>(&self, x: &[T], phases: &mut [T]) {
         let (sh, sw) = self.stride;
         let width = self.input.1;
-        for (p, phase) in phases[..self.phases_len()].chunks_exact_mut(self.phase_len()).enumerate() {
+        for (p, phase) in phases[..self.phases_len()]
+            .chunks_exact_mut(self.phase_len())
+            .enumerate()
+        {
             let (rh, rw) = (p / sw, p % sw);
             let (rows, first_row) = self.phase_range(0, rh);
             let (cols, first_col) = self.phase_range(1, rw);
@@ -154,7 +157,10 @@ impl PhasePlan {
     fn merge<T: Float>(&self, phases: &[T], dx: &mut [T]) {
         let (sh, sw) = self.stride;
         let width = self.input.1;
-        for (p, phase) in phases[..self.phases_len()].chunks_exact(self.phase_len()).enumerate() {
+        for (p, phase) in phases[..self.phases_len()]
+            .chunks_exact(self.phase_len())
+            .enumerate()
+        {
             let (rh, rw) = (p / sw, p % sw);
             let (rows, first_row) = self.phase_range(0, rh);
             let (cols, first_col) = self.phase_range(1, rw);
@@ -387,7 +393,10 @@ fn input_grad_plane_body<T: Float>(
 ) {
     widen(plan, dy, plan.max_shift, &mut scratch.wide);
     let phase_len = plan.phase_len();
-    for (p, phase) in scratch.phases[..plan.phases_len()].chunks_exact_mut(phase_len).enumerate() {
+    for (p, phase) in scratch.phases[..plan.phases_len()]
+        .chunks_exact_mut(phase_len)
+        .enumerate()
+    {
         scratch.starts.clear();
         scratch.weights.clear();
         for (&(tap_phase, shift), &weight) in plan.taps.iter().zip(w) {
@@ -452,7 +461,12 @@ fn weight_grad_channel_body<T: Float>(
     for n in 0..g.batch {
         let plane = n * g.in_channels + c;
         plan.split(&x[plane * in_plane..(plane + 1) * in_plane], &mut scratch.phases);
-        widen(plan, &dy[plane * out_plane..(plane + 1) * out_plane], 0, &mut scratch.wide);
+        widen(
+            plan,
+            &dy[plane * out_plane..(plane + 1) * out_plane],
+            0,
+            &mut scratch.wide,
+        );
         for (d, &(phase, shift)) in dw.iter_mut().zip(&plan.taps) {
             let start = phase * phase_len + shift;
             *d = *d + dot(&scratch.wide, &scratch.phases[start..start + len]);

@@ -298,7 +298,13 @@ impl<T: Float> Layer<T> for Conv2d<T> {
         } else if self.options.groups == in_c && in_c == out_c {
             // The depthwise kernels read zeros outside the image on any
             // side: no padded copy of the input.
-            depthwise_conv2d_sides(input, &self.weight, self.bias.as_ref(), self.options, (top, bottom, left, right))
+            depthwise_conv2d_sides(
+                input,
+                &self.weight,
+                self.bias.as_ref(),
+                self.options,
+                (top, bottom, left, right),
+            )
         } else {
             let padded = input.pad(&[left, right, top, bottom], T::zero());
             padded.conv2d(&self.weight, self.bias.as_ref(), self.options.padding(0))

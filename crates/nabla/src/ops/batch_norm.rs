@@ -139,8 +139,11 @@ impl<T: Float> Tensor<T> {
         eps: f64,
         (min, max): (T, T),
     ) -> Tensor<T> {
-        let recorded =
-            is_grad_enabled() && [Some(self), weight, bias].into_iter().flatten().any(Tensor::is_requires_grad);
+        let recorded = is_grad_enabled()
+            && [Some(self), weight, bias]
+                .into_iter()
+                .flatten()
+                .any(Tensor::is_requires_grad);
         if recorded {
             return self
                 .batch_norm_with_running_statistics(mean, var, weight, bias, eps)
@@ -264,7 +267,9 @@ mod tests {
     #[test]
     fn clamped_running_statistics_match_normalise_then_clamp() {
         let mut g = Generator::new(5);
-        let mut x = Tensor::<f64>::randn(&[2, 3, 4, 5], &mut g).mul_scalar(4.0).to_vec();
+        let mut x = Tensor::<f64>::randn(&[2, 3, 4, 5], &mut g)
+            .mul_scalar(4.0)
+            .to_vec();
         x[7] = f64::NAN;
         let x = Tensor::from_vec(x, &[2, 3, 4, 5]);
         let mean = Tensor::<f64>::randn(&[3], &mut g);
@@ -276,13 +281,27 @@ mod tests {
                 .clamp(Some(0.0), Some(6.0))
         });
         let (fused, fused_calls) = calls(|| {
-            no_grad(|| x.batch_norm_with_running_statistics_clamped(&mean, &var, Some(&w), Some(&b), 1e-3, (0.0, 6.0)))
+            no_grad(|| {
+                x.batch_norm_with_running_statistics_clamped(
+                    &mean,
+                    &var,
+                    Some(&w),
+                    Some(&b),
+                    1e-3,
+                    (0.0, 6.0),
+                )
+            })
         });
         // The same per-channel scale and shift ([C] ops), the clamp folded
         // into the one pass over the input.
         assert_eq!(fused_calls.get("channel_affine"), Some(&1), "{fused_calls:?}");
-        assert_eq!(fused_calls["unary"] + 1, composed_calls["unary"], "{fused_calls:?} vs {composed_calls:?}");
-        let recorded = x.batch_norm_with_running_statistics_clamped(&mean, &var, Some(&w), Some(&b), 1e-3, (0.0, 6.0));
+        assert_eq!(
+            fused_calls["unary"] + 1,
+            composed_calls["unary"],
+            "{fused_calls:?} vs {composed_calls:?}"
+        );
+        let recorded =
+            x.batch_norm_with_running_statistics_clamped(&mean, &var, Some(&w), Some(&b), 1e-3, (0.0, 6.0));
         assert!(recorded.is_requires_grad());
         for out in [fused, recorded] {
             for (a, c) in out.to_vec().iter().zip(composed.to_vec()) {

@@ -86,7 +86,11 @@ struct BatchNormState<'a, T: Float> {
 
 /// The layer's forward pass, then `clamp = (min, max)` if given (fused
 /// into the normalisation in evaluation mode).
-fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>, clamp: Option<(T, T)>) -> Tensor<T> {
+fn batch_norm_forward<T: Float>(
+    s: &BatchNormState<'_, T>,
+    input: &Tensor<T>,
+    clamp: Option<(T, T)>,
+) -> Tensor<T> {
     let label = &s.label;
     let shape = input.shape();
     let c = s.num_features;
@@ -103,7 +107,12 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>, cl
     };
     match running {
         Some((mean, var)) => {
-            for (name, t) in [("running_mean", Some(mean)), ("running_var", Some(var)), ("weight", s.weight), ("bias", s.bias)] {
+            for (name, t) in [
+                ("running_mean", Some(mean)),
+                ("running_var", Some(var)),
+                ("weight", s.weight),
+                ("bias", s.bias),
+            ] {
                 if let Some(t) = t {
                     assert!(
                         t.shape() == [c],
@@ -113,9 +122,8 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>, cl
                 }
             }
             match clamp {
-                Some(bounds) => {
-                    input.batch_norm_with_running_statistics_clamped(mean, var, s.weight, s.bias, s.eps, bounds)
-                }
+                Some(bounds) => input
+                    .batch_norm_with_running_statistics_clamped(mean, var, s.weight, s.bias, s.eps, bounds),
                 None => input.batch_norm_with_running_statistics(mean, var, s.weight, s.bias, s.eps),
             }
         }
