@@ -100,6 +100,10 @@ def nabla_rows(binary, threads, r):
     return {k: results[k] for k in KEYS}
 
 
+def fmt(v):
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nabla", required=True, help="a built nabla binary")
@@ -122,7 +126,7 @@ def main():
         for key in KEYS:
             n = statistics.median(r[key] for r in runs[("nabla", threads)])
             t = statistics.median(r[key] for r in runs[("torch", threads)])
-            print(f"| {key} | {threads} | {n:.3g} | {t:.3g} | {t / n:.2f}x | ≥ 2.0x PyTorch |")
+            print(f"| {key} | {threads} | {fmt(n)} | {fmt(t)} | {t / n:.2f}x | ≥ 2.0x PyTorch |")
 
 
 if __name__ == "__main__":
