@@ -21,6 +21,8 @@ Runs, in one invocation and one after the other (never concurrently):
    (the default LeNet-5 run, one epoch), through `/usr/bin/time -v`.
 6. Thread scaling: the LeNet-5 training step at batch 256 on 1 thread,
    in nabla and in PyTorch, against the same step on N threads.
+7. The EfficientNet-Lite0 rows (benches/torch_pretrained.py; needs
+   efficientnet-lite-pytorch) on 1 thread as well, both sides.
 
 Steps 1-3 and the 1-thread runs of step 6 repeat `--rounds` times, one
 side after the other, and every number in the table is the median over the
@@ -218,7 +220,31 @@ def torch_benchmarks(torch, repetitions):
         log(f"torch: skipping the RL rows ({e}; pip install gymnasium)")
     else:
         out.update(torch_rl.bench_rows(r))
+
+    log("torch: EfficientNet-Lite0")
+    out.update(torch_efficientnet(r))
     return out
+
+
+def torch_efficientnet(r):
+    """The EfficientNet-Lite0 rows (empty without efficientnet-lite-pytorch)."""
+    try:
+        import torch_pretrained
+        import efficientnet_lite_pytorch  # noqa: F401
+    except ImportError as e:
+        log(f"torch: skipping the EfficientNet rows ({e}; pip install efficientnet-lite-pytorch==0.1.0)")
+        return {}
+    return torch_pretrained.bench_rows(r)
+
+
+def torch_efficientnet_one_thread(torch, repetitions):
+    """The EfficientNet-Lite0 rows on 1 thread, keys suffixed `_1t`."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return {f"{k}_1t": v for k, v in torch_efficientnet(repetitions).items()}
+    finally:
+        torch.set_num_threads(threads)
 
 
 def torch_lenet_bs256_one_thread(torch, repetitions):
@@ -409,6 +435,15 @@ ROWS = [
     ("madry_pgd_step_bs256_samples_per_s", "madry_cnn PGD step bs256 (samples/s)", True, None, "–", "torch"),
     ("dqn_update_per_s", "DQN update bs64 [256,256] (updates/s)", True, 3.0, "≥ 3.0x PyTorch (whole runs)", "torch"),
     ("ppo_epoch_per_s", "PPO epoch 8x256 [64,64] (epochs/s)", True, 3.0, "≥ 3.0x PyTorch (whole runs)", "torch"),
+    ("efficientnet_b1_latency_ms", "EfficientNet-Lite0 inference bs1 (ms)", False, 2.0, "≥ 2.0x PyTorch", "torch"),
+    ("efficientnet_b32_inference_ms", "EfficientNet-Lite0 inference bs32 (ms)", False, 2.0, "≥ 2.0x PyTorch", "torch"),
+    ("efficientnet_finetune_b32_step_s", "EfficientNet-Lite0 fine-tuning step bs32 (s)", False, 2.0,
+     "≥ 2.0x PyTorch", "torch"),
+    ("efficientnet_b1_latency_ms_1t", "EfficientNet-Lite0 inference bs1, 1 thread (ms)", False, None, "–", "torch"),
+    ("efficientnet_b32_inference_ms_1t", "EfficientNet-Lite0 inference bs32, 1 thread (ms)", False, None, "–",
+     "torch"),
+    ("efficientnet_finetune_b32_step_s_1t", "EfficientNet-Lite0 fine-tuning step bs32, 1 thread (s)", False, None,
+     "–", "torch"),
 ]
 
 
@@ -503,7 +538,8 @@ def main():
     # Each round runs every side once, one after the other; the table shows
     # each number's median over the rounds, so a burst of load from another
     # tenant of the machine skews one round, not the result.
-    rounds = {"torch": [], "numpy": [], "nabla": [], "torch_1": [], "nabla_1": []}
+    rounds = {"torch": [], "numpy": [], "nabla": [], "torch_1": [], "nabla_1": [],
+              "torch_eff_1": [], "nabla_eff_1": []}
     for r in range(args.rounds):
         log(f"round {r + 1} of {args.rounds}")
         rounds["torch"].append(torch_benchmarks(torch, reps))
@@ -515,9 +551,18 @@ def main():
         rounds["torch_1"].append(torch_lenet_bs256_one_thread(torch, reps))
         one, one_cmd = nabla_bench(args.nabla, 1, reps, only="lenet_train_bs256")
         rounds["nabla_1"].append(one.get("lenet_train_bs256_samples_per_s"))
+        # PyTorch on 2 threads is sometimes far slower than on 1 on this
+        # shared machine: the EfficientNet rows on 1 thread show both sides.
+        log("torch: EfficientNet-Lite0 on 1 thread")
+        rounds["torch_eff_1"].append(torch_efficientnet_one_thread(torch, reps))
+        eff, _ = nabla_bench(args.nabla, 1, reps, only="efficientnet")
+        rounds["nabla_eff_1"].append({f"{k}_1t": v for k, v in eff.items() if k.startswith("efficientnet")})
     torch_res = median_of_rounds(rounds["torch"])
     numpy_data["results"] = median_of_rounds(rounds["numpy"])
     nabla_res = median_of_rounds(rounds["nabla"])
+    if rounds["torch_eff_1"][0]:
+        torch_res.update(median_of_rounds(rounds["torch_eff_1"]))
+    nabla_res.update(median_of_rounds(rounds["nabla_eff_1"]))
     scaling = {"torch_1": statistics.median(rounds["torch_1"]), "nabla_1": statistics.median(rounds["nabla_1"])}
     nabla_bin = args.nabla or str(REPO / "target" / "release" / "nabla")
     t_rss = torch_rss(threads)

@@ -3,6 +3,7 @@
 //! rectangular kernels.
 
 use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
+use nabla::nn::{Conv2d, Layer, Padding};
 use nabla::{Conv2dOptions, Generator, Tensor};
 
 fn randn(shape: &[usize], seed: u64) -> Tensor<f64> {
@@ -199,4 +200,69 @@ fn asymmetric_padding_before_a_stride_2_convolution() {
         |t| t[0].pad(&[0, 1, 0, 1], 0.0).conv2d(&t[1], None, options),
         &[x, w],
     );
+}
+
+/// A depthwise `Conv2d` with `Padding::Sides`, whose weight (and bias) are
+/// the given tensors: it convolves without a padded copy of the input.
+fn depthwise_with_sides(
+    t: &[Tensor<f64>],
+    kernel: usize,
+    stride: usize,
+    sides: (usize, usize, usize, usize),
+) -> Tensor<f64> {
+    let channels = t[1].shape()[0];
+    let options = Conv2dOptions::default().groups(channels).stride(stride);
+    let (top, bottom, left, right) = sides;
+    let mut conv =
+        Conv2d::<f64>::with_options(channels, channels, kernel, options, true, &mut Generator::new(0))
+            .padding(Padding::Sides {
+                top,
+                bottom,
+                left,
+                right,
+            });
+    conv.weight = t[1].clone();
+    conv.bias = Some(t[2].clone());
+    conv.forward(&t[0])
+}
+
+#[test]
+fn depthwise_per_side_padding_matches_pad_then_convolve_and_finite_differences() {
+    // TensorFlow's "same" at strides 2 (extra zeros after) and other
+    // unequal sides, including more zeros than the kernel reaches.
+    for (i, (kernel, stride, sides)) in [
+        (3, 2, (0, 1, 0, 1)),
+        (5, 2, (1, 2, 1, 2)),
+        (3, 1, (2, 0, 0, 3)),
+        (2, 3, (1, 2, 2, 0)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let x = randn(&[2, 3, 7, 6], 70 + i as u64);
+        let w = randn(&[3, 1, kernel, kernel], 80 + i as u64);
+        let b = randn(&[3], 90 + i as u64);
+        let inputs = [x, w, b];
+        let (top, bottom, left, right) = sides;
+        let options = Conv2dOptions::default().groups(3).stride(stride);
+        let padded = |t: &[Tensor<f64>]| {
+            t[0].pad(&[left, right, top, bottom], 0.0)
+                .conv2d(&t[1], Some(&t[2]), options)
+        };
+        let direct = depthwise_with_sides(&inputs, kernel, stride, sides);
+        let reference = padded(&inputs);
+        assert_eq!(direct.shape(), reference.shape(), "sides {sides:?}");
+        for (a, r) in direct.to_vec().iter().zip(reference.to_vec()) {
+            assert!((a - r).abs() < 1e-12, "sides {sides:?}: {a} vs {r}");
+        }
+        check(|t| depthwise_with_sides(t, kernel, stride, sides), &inputs);
+        let second = gradgradcheck(
+            |t| depthwise_with_sides(t, kernel, stride, sides).tanh(),
+            &inputs,
+            &GradcheckOptions::default(),
+        );
+        if let Err(e) = second {
+            panic!("sides {sides:?}: {e}");
+        }
+    }
 }

@@ -70,6 +70,9 @@ fn imagenet_weights_give_pytorchs_logits() {
         "eval logits differ from PyTorch's by {error:e} (relative)"
     );
     assert_eq!(logits.argmax(1, false).to_vec(), vec![499, 902]);
+    // Without recording, BatchNorm and ReLU6 run as one pass: the same logits.
+    let unrecorded = nabla::no_grad(|| model.forward(&input()));
+    assert_eq!(unrecorded.to_vec(), logits.to_vec());
 }
 
 #[test]

@@ -18,8 +18,13 @@ pub(crate) trait NormOps {
     /// precision where the subtraction `x - nearest` is exact.
     fn channel_moments<T: Float>(x: &Tensor<T>) -> [Tensor<T>; 3];
     /// `(x - center[c]) * scale[c] + shift[c]` for every value of channel
-    /// `c`, from `[center, scale, shift]`.
-    fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3]) -> Tensor<T>;
+    /// `c`, from `[center, scale, shift]`, then clamped to `clamp = (min,
+    /// max)` if given (as [`Tensor::clamp`]: NaN stays NaN).
+    fn channel_affine<T: Float>(
+        x: &Tensor<T>,
+        per_channel: [&Tensor<T>; 3],
+        clamp: Option<(f64, f64)>,
+    ) -> Tensor<T>;
     /// `Σ g` and `Σ g (x - mean[c])` over every channel `c`, `[C]` each.
     fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>);
     /// `a[c] g + b[c] (x - m[c]) + c[c]` for every value of channel `c`,
@@ -60,14 +65,18 @@ pub(crate) fn channel_moments<T: Float>(x: &Tensor<T>) -> [Tensor<T>; 3] {
 }
 
 /// `(x - center[c]) * scale[c] + shift[c]` per channel, from `[center,
-/// scale, shift]`, unrecorded.
+/// scale, shift]`, clamped to `clamp` if given, unrecorded.
 ///
 /// # Panics
 /// If one of them is not `[C]`.
-pub(crate) fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3]) -> Tensor<T> {
+pub(crate) fn channel_affine<T: Float>(
+    x: &Tensor<T>,
+    per_channel: [&Tensor<T>; 3],
+    clamp: Option<(f64, f64)>,
+) -> Tensor<T> {
     assert_channels("channel_affine", x, &per_channel);
     let [m, a, b] = per_channel;
-    on_device!(device_of("channel_affine", &[x, m, a, b]), B => B::channel_affine(x, per_channel))
+    on_device!(device_of("channel_affine", &[x, m, a, b]), B => B::channel_affine(x, per_channel, clamp))
 }
 
 /// `Σ g` and `Σ g (x - mean[c])` per channel, unrecorded.
@@ -114,9 +123,13 @@ impl<B: NormOps> NormOps for super::counting::Counting<B> {
         super::counting::count("channel_moments");
         B::channel_moments(x)
     }
-    fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3]) -> Tensor<T> {
+    fn channel_affine<T: Float>(
+        x: &Tensor<T>,
+        per_channel: [&Tensor<T>; 3],
+        clamp: Option<(f64, f64)>,
+    ) -> Tensor<T> {
         super::counting::count("channel_affine");
-        B::channel_affine(x, per_channel)
+        B::channel_affine(x, per_channel, clamp)
     }
     fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
         super::counting::count("channel_grad_sums");

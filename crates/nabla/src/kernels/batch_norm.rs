@@ -9,6 +9,8 @@
 //! across blocks in `f64`; the variance is taken around the mean (two
 //! passes), so `f32` inputs with a large mean lose nothing to cancellation.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::PARALLEL_THRESHOLD;
@@ -89,7 +91,7 @@ pub(crate) fn channel_moments<T: Float>(x: &[T], layout: ChannelLayout) -> Vec<(
 
 /// Runs `per_sample` on every sample's `[c, s]` slab of `out` with its
 /// index, on rayon's threads when the batch is large enough.
-fn for_each_sample<T: Float>(
+fn for_each_sample<T: Send>(
     out: &mut [T],
     layout: ChannelLayout,
     per_sample: impl Fn(usize, &mut [T]) + Sync + Send,
@@ -106,30 +108,90 @@ fn for_each_sample<T: Float>(
     }
 }
 
-/// `out = (x - center[ch]) * scale[ch] + shift[ch]` for every value of
-/// channel `ch` (centred first, so that a large mean cancels exactly).
+/// `(x - center[ch]) * scale[ch] + shift[ch]` for every value of channel
+/// `ch` of `x` (centred first, so that a large mean cancels exactly),
+/// clamped to `clamp = (min, max)` if given: evaluation-mode BatchNorm and
+/// the ReLU6 after it in one pass over memory. The output is written
+/// once, never zeroed first.
 pub(crate) fn channel_affine<T: Float>(
     x: &[T],
-    out: &mut [T],
+    layout: ChannelLayout,
+    per_channel: [&[T]; 3],
+    clamp: Option<(T, T)>,
+) -> Vec<T> {
+    let n = layout.numel();
+    assert_eq!(x.len(), n, "channel_affine: {} values for {layout:?}", x.len());
+    let mut out = Vec::with_capacity(n);
+    let spare = &mut out.spare_capacity_mut()[..n];
+    match clamp {
+        None => affine_then(x, spare, layout, per_channel, |v| v),
+        // The branches of `Tensor::clamp`, so NaN stays NaN.
+        Some((lo, hi)) => affine_then(x, spare, layout, per_channel, move |v| {
+            if v < lo {
+                lo
+            } else if v > hi {
+                hi
+            } else {
+                v
+            }
+        }),
+    }
+    // SAFETY: `affine_then` wrote all `n` values: every sample's slab of
+    // `c s`, channel by channel.
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// [`channel_affine`] with `then` applied to every result.
+#[inline(always)]
+fn affine_then<T: Float>(
+    x: &[T],
+    out: &mut [MaybeUninit<T>],
     layout: ChannelLayout,
     [center, scale, shift]: [&[T]; 3],
+    then: impl Fn(T) -> T + Sync + Send + Copy,
 ) {
     let slab = layout.c * layout.s;
-    for_each_sample(out, layout, |i, dst| {
-        let src = &x[i * slab..(i + 1) * slab];
-        if layout.s == 1 {
+    if layout.s == 1 {
+        for_each_sample(out, layout, |i, dst| {
+            let src = &x[i * slab..(i + 1) * slab];
             for ((((o, &v), &m), &a), &b) in dst.iter_mut().zip(src).zip(center).zip(scale).zip(shift) {
-                *o = (v - m) * a + b;
+                o.write(then((v - m) * a + b));
             }
-            return;
-        }
-        for (ch, (d, s)) in dst.chunks_mut(layout.s).zip(src.chunks(layout.s)).enumerate() {
-            let (m, a, b) = (center[ch], scale[ch], shift[ch]);
-            for (o, &v) in d.iter_mut().zip(s) {
-                *o = (v - m) * a + b;
-            }
-        }
-    });
+        });
+        return;
+    }
+    // One task per (sample, channel) plane, so a single image is spread
+    // over the threads too.
+    let plane = |(i, dst): (usize, &mut [MaybeUninit<T>])| {
+        let ch = i % layout.c;
+        let src = &x[i * layout.s..(i + 1) * layout.s];
+        affine_plane(dst, src, (center[ch], scale[ch], shift[ch]), then);
+    };
+    if layout.numel() >= PARALLEL_THRESHOLD {
+        out.par_chunks_mut(layout.s)
+            .with_min_len((PARALLEL_THRESHOLD / layout.s).max(1))
+            .enumerate()
+            .for_each(plane);
+    } else {
+        out.chunks_mut(layout.s).enumerate().for_each(plane);
+    }
+}
+
+/// `dst = then((src - m) a + b)`, with the coefficients and `then`'s
+/// captures passed by value so that they stay in registers and the loop
+/// vectorises (through references the compiler reloads them after every
+/// store and keeps `then`'s branches).
+#[inline(always)]
+fn affine_plane<T: Float>(
+    dst: &mut [MaybeUninit<T>],
+    src: &[T],
+    (m, a, b): (T, T, T),
+    then: impl Fn(T) -> T + Copy,
+) {
+    for (o, &v) in dst.iter_mut().zip(src) {
+        o.write(then((v - m) * a + b));
+    }
 }
 
 /// The per-channel sums of the backward pass: `Σ g` and `Σ g (x - mean)`.
@@ -218,9 +280,17 @@ mod tests {
     fn affine_and_grad_apply_their_channel_coefficients() {
         let x = [1.0f64, 2.0, 3.0, 4.0];
         let layout = ChannelLayout { n: 2, c: 2, s: 1 };
-        let mut out = [0.0; 4];
-        channel_affine(&x, &mut out, layout, [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]]);
+        let out = channel_affine(&x, layout, [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]], None);
         assert_eq!(out, [1.0, 20.0, 5.0, 40.0]);
+        let with_nan = [1.0, f64::NAN, -3.0, 4.0];
+        let mut out = channel_affine(
+            &with_nan,
+            layout,
+            [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]],
+            Some((0.0, 6.0)),
+        );
+        assert_eq!([out[0], out[2], out[3]], [1.0, 0.0, 6.0]);
+        assert!(out[1].is_nan());
         let g = [1.0, 1.0, 2.0, 2.0];
         assert_eq!(
             channel_grad_sums(&x, &g, layout, &[2.0, 3.0]),

@@ -552,13 +552,18 @@ mod tests {
             ..all[0]
         };
         all.push(pointwise);
-        // Depthwise (direct loops): odd and even kernels, strides 1 and 2,
-        // padding wider than the kernel reaches, dilation.
+        // Depthwise (direct loops on stride phases): odd and even kernels,
+        // strides 1, 2 and 3 (some phases never read), padding wider than
+        // the kernel reaches, dilation with and without stride.
         for (kernel, stride, padding, dilation) in [
             ((3, 3), (1, 1), (1, 1), (1, 1)),
             ((5, 5), (2, 2), (2, 2), (1, 1)),
             ((3, 2), (2, 1), (0, 3), (2, 1)),
             ((4, 4), (2, 3), (1, 0), (1, 1)),
+            ((3, 3), (3, 3), (2, 1), (2, 2)),
+            ((2, 3), (3, 2), (1, 4), (1, 3)),
+            ((3, 3), (1, 1), (2, 2), (2, 2)),
+            ((1, 1), (2, 2), (0, 0), (1, 1)),
         ] {
             let size =
                 |i: usize, k: usize, s: usize, p: usize, d: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;

@@ -5,14 +5,17 @@
 //! and reads each input element about `kh kw / (sh sw)` times, so it is
 //! bound by memory, not arithmetic: a GEMM per group would multiply a
 //! `1 x kh kw` matrix by a patch matrix `kh kw` times the size of the
-//! image, built and read for every channel. These loops read each input
-//! row in place instead. The work is split over `(image, channel)` planes
-//! for the forward pass and the input gradient, and over channels for the
-//! weight gradient (each channel's taps sum over the whole batch). Each
-//! tap adds `w * input row` onto an output row over the range of output
-//! columns whose input column is inside the image, so the padding is never
-//! materialised and, at stride 1, the inner loop is a contiguous
-//! multiply-add the compiler vectorises.
+//! image, built and read for every channel. These loops work one plane
+//! (image, channel) at a time instead, in a layout where every tap is one
+//! contiguous multiply-add over the whole plane (see [`PhasePlan`]). The
+//! work is split over `(image, channel)` planes for the forward pass and
+//! the input gradient, and over channels for the weight gradient (each
+//! channel's taps sum over the whole batch).
+//!
+//! The per-plane loops are compiled twice, for AVX2 when the CPU has it
+//! (checked at run time) and for the baseline: the same multiplies and
+//! adds in the same order (no fused multiply-add), so results do not
+//! depend on the CPU.
 
 use rayon::prelude::*;
 
@@ -28,35 +31,239 @@ impl ConvGeometry {
     }
 }
 
-/// The output columns `ow` whose input column `ow sw + offset` lies in
-/// `0..width`, for the tap whose offset (`j dw - pw`) is `offset`.
-fn valid_columns(g: &ConvGeometry, offset: isize) -> std::ops::Range<usize> {
-    let stride = g.stride.1 as isize;
-    let width = g.input.1 as isize;
-    // ow sw + offset >= 0  and  ow sw + offset <= width - 1
-    let first = if offset >= 0 {
-        0
-    } else {
-        (-offset + stride - 1) / stride
-    };
-    let last = if width - 1 - offset < 0 {
-        -1
-    } else {
-        (width - 1 - offset) / stride
-    };
-    let end = (last + 1).clamp(0, g.output.1 as isize) as usize;
-    (first as usize).min(end)..end
+/// The input plane split into its `sh sw` stride phases, zero-padded:
+/// phase `(rh, rw)` holds `x[sh a + rh - ph][sw b + rw - pw]` at `[a][b]`
+/// (zero outside the image) for `a < rows`, `b < cols`. Tap `(i, j)` of
+/// output pixel `(oh, ow)` reads `x[sh oh + i dh - ph][sw ow + j dw - pw]`,
+/// which is phase `(i dh mod sh, j dw mod sw)` at `[oh + i dh / sh][ow + j
+/// dw / sw]`: with the output laid out in rows of `cols` ("wide" rows,
+/// whose last `cols - OW` columns are discarded), a tap is one contiguous
+/// run `wide[t] += w phase[shift + t]` over the whole plane, with no
+/// bounds to check and no per-row overhead (which dominates on the 7x7
+/// and 14x14 maps of the last stages).
+struct PhasePlan {
+    stride: (usize, usize),
+    padding: (usize, usize),
+    input: (usize, usize),
+    output: (usize, usize),
+    /// Rows and columns of each phase plane.
+    rows: usize,
+    cols: usize,
+    /// For each tap `(i, j)`, row-major: its phase and its shift `(i dh /
+    /// sh) cols + j dw / sw` in that phase.
+    taps: Vec<(usize, usize)>,
+    /// Largest shift of any tap.
+    max_shift: usize,
 }
 
-/// The input row read by output row `oh` at kernel row `i`, if inside the image.
-fn input_row(g: &ConvGeometry, oh: usize, i: usize) -> Option<usize> {
-    let row = (oh * g.stride.0 + i * g.dilation.0).checked_sub(g.padding.0)?;
-    (row < g.input.0).then_some(row)
+impl PhasePlan {
+    fn new(g: &ConvGeometry) -> Self {
+        let (sh, sw) = g.stride;
+        let (dh, dw) = g.dilation;
+        let rows = g.output.0 + (g.kernel.0 - 1) * dh / sh;
+        let cols = g.output.1 + (g.kernel.1 - 1) * dw / sw;
+        let taps: Vec<(usize, usize)> = (0..g.kernel.0)
+            .flat_map(|i| (0..g.kernel.1).map(move |j| (i * dh, j * dw)))
+            .map(|(di, dj)| ((di % sh) * sw + dj % sw, (di / sh) * cols + dj / sw))
+            .collect();
+        let max_shift = taps.iter().map(|&(_, shift)| shift).max().unwrap_or(0);
+        PhasePlan {
+            stride: g.stride,
+            padding: g.padding,
+            input: g.input,
+            output: g.output,
+            rows,
+            cols,
+            taps,
+            max_shift,
+        }
+    }
+
+    fn phase_len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    fn phases_len(&self) -> usize {
+        self.stride.0 * self.stride.1 * self.phase_len()
+    }
+
+    /// Elements of a wide output plane: `OH - 1` rows of `cols` and a last
+    /// row of `OW`, so the last tap ends inside its phase.
+    fn wide_len(&self) -> usize {
+        (self.output.0 - 1) * self.cols + self.output.1
+    }
+
+    /// The phase rows `a` of phase row `rh` whose input row `sh a + rh -
+    /// ph` is in the image, and the first such input row.
+    fn phase_range(&self, dim: usize, phase: usize) -> (std::ops::Range<usize>, usize) {
+        let (stride, pad, size, len) = match dim {
+            0 => (self.stride.0, self.padding.0, self.input.0, self.rows),
+            _ => (self.stride.1, self.padding.1, self.input.1, self.cols),
+        };
+        // stride a + phase - pad in 0..size
+        let first = pad.saturating_sub(phase).div_ceil(stride);
+        let end = (size + pad).saturating_sub(phase).div_ceil(stride).min(len);
+        let first = first.min(end);
+        (first..end, (stride * first + phase).saturating_sub(pad))
+    }
+
+    /// Fills `phases` from the input plane `x [H, W]`.
+    #[inline(always)]
+    fn split<T: Float>(&self, x: &[T], phases: &mut [T]) {
+        let (sh, sw) = self.stride;
+        let width = self.input.1;
+        for (p, phase) in phases[..self.phases_len()]
+            .chunks_exact_mut(self.phase_len())
+            .enumerate()
+        {
+            let (rh, rw) = (p / sw, p % sw);
+            let (rows, first_row) = self.phase_range(0, rh);
+            let (cols, first_col) = self.phase_range(1, rw);
+            phase[..rows.start * self.cols].fill(T::zero());
+            phase[rows.end * self.cols..].fill(T::zero());
+            for (k, row) in phase[rows.start * self.cols..rows.end * self.cols]
+                .chunks_exact_mut(self.cols)
+                .enumerate()
+            {
+                row[..cols.start].fill(T::zero());
+                row[cols.end..].fill(T::zero());
+                if cols.is_empty() {
+                    continue;
+                }
+                let ih = first_row + k * sh;
+                let x_row = &x[ih * width + first_col..(ih + 1) * width];
+                let inside = &mut row[cols.clone()];
+                if sw == 1 {
+                    inside.copy_from_slice(&x_row[..inside.len()]);
+                } else {
+                    // Whole groups of `sw` first (a loop the compiler
+                    // vectorises with shuffles), then the last element,
+                    // whose group may be cut short by the row's end.
+                    let last = inside.len() - 1;
+                    for (v, group) in inside[..last].iter_mut().zip(x_row.chunks_exact(sw)) {
+                        *v = group[0];
+                    }
+                    inside[last] = x_row[last * sw];
+                }
+            }
+        }
+    }
+
+    /// Writes `phases` back into the input plane `dx [H, W]` (the inverse
+    /// of [`split`](Self::split)): every input pixel some tap reads gets
+    /// its phase element; the others (rows or columns past the last the
+    /// stride reaches) are left as they are.
+    #[inline(always)]
+    fn merge<T: Float>(&self, phases: &[T], dx: &mut [T]) {
+        let (sh, sw) = self.stride;
+        let width = self.input.1;
+        for (p, phase) in phases[..self.phases_len()]
+            .chunks_exact(self.phase_len())
+            .enumerate()
+        {
+            let (rh, rw) = (p / sw, p % sw);
+            let (rows, first_row) = self.phase_range(0, rh);
+            let (cols, first_col) = self.phase_range(1, rw);
+            if cols.is_empty() {
+                continue;
+            }
+            for (k, row) in phase[rows.start * self.cols..rows.end * self.cols]
+                .chunks_exact(self.cols)
+                .enumerate()
+            {
+                let ih = first_row + k * sh;
+                let dx_row = &mut dx[ih * width + first_col..(ih + 1) * width];
+                let inside = &row[cols.clone()];
+                if sw == 1 {
+                    dx_row[..inside.len()].copy_from_slice(inside);
+                } else {
+                    for (d, &v) in dx_row.iter_mut().step_by(sw).zip(inside) {
+                        *d = v;
+                    }
+                }
+            }
+        }
+    }
 }
 
-/// Column offset `j dw - pw` of kernel column `j`.
-fn column_offset(g: &ConvGeometry, j: usize) -> isize {
-    (j * g.dilation.1) as isize - g.padding.1 as isize
+/// Scratch buffers of one worker, reused across the planes it handles.
+struct Scratch<T> {
+    phases: Vec<T>,
+    wide: Vec<T>,
+    weights: Vec<T>,
+    starts: Vec<usize>,
+}
+
+impl<T: Float> Scratch<T> {
+    /// Buffers for `plan` with a wide plane of `wide_len`. The phases get
+    /// [`BLOCK`] zeros more than they hold, so a wide plane rounded up to
+    /// whole blocks reads inside the buffer (its extra values land in
+    /// discarded columns).
+    fn new(plan: &PhasePlan, wide_len: usize) -> Self {
+        Scratch {
+            phases: vec![T::zero(); plan.phases_len() + BLOCK],
+            wide: vec![T::zero(); wide_len],
+            weights: Vec::with_capacity(plan.taps.len()),
+            starts: Vec::with_capacity(plan.taps.len()),
+        }
+    }
+}
+
+/// Elements whose sums [`correlate`] keeps in registers: four AVX2
+/// vectors of `f32`, enough work per tap to hide the loop's overhead.
+const BLOCK: usize = 32;
+
+/// `acc[t] += sum over taps k of weights[k] * source[starts[k] + t]`, the
+/// taps added in order onto each element. The accumulators of a block of
+/// elements stay in registers across all taps, so `acc` is read and
+/// written once however many taps there are.
+#[inline(always)]
+fn correlate<T: Float>(acc: &mut [T], source: &[T], starts: &[usize], weights: &[T]) {
+    let len = acc.len();
+    for &start in starts {
+        assert!(start + len <= source.len(), "depthwise: tap out of its phase");
+    }
+    let mut blocks = acc.chunks_exact_mut(BLOCK);
+    for (b, block) in blocks.by_ref().enumerate() {
+        let mut sums = [T::zero(); BLOCK];
+        sums.copy_from_slice(block);
+        for (&start, &w) in starts.iter().zip(weights) {
+            let src = &source[start + b * BLOCK..][..BLOCK];
+            for k in 0..BLOCK {
+                sums[k] = sums[k] + w * src[k];
+            }
+        }
+        block.copy_from_slice(&sums);
+    }
+    let done = len - len % BLOCK;
+    for (t, a) in blocks.into_remainder().iter_mut().enumerate() {
+        let t = done + t;
+        *a = starts
+            .iter()
+            .zip(weights)
+            .fold(*a, |sum, (&start, &w)| sum + w * source[start + t]);
+    }
+}
+
+/// Runs `$body` (an expression of the arguments) compiled for AVX2 when
+/// the CPU has it and for the baseline otherwise.
+macro_rules! dispatch_avx2 {
+    ($name:ident, $avx2:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
+        fn $name<T: Float>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { $avx2($($arg),*) };
+            }
+            $body($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $avx2<T: Float>($($arg: $ty),*) {
+            $body($($arg),*)
+        }
+    };
 }
 
 /// Splits planes over threads only when there is enough work per plane
@@ -75,151 +282,201 @@ pub(crate) fn depthwise_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, 
     if out.is_empty() {
         return out;
     }
+    let plan = PhasePlan::new(g);
     out.par_chunks_mut(out_plane)
         .with_min_len(min_planes_per_task(g))
         .enumerate()
-        .for_each(|(plane, out)| {
-            let c = plane % channels;
-            let x = &x[plane * in_plane..(plane + 1) * in_plane];
-            let w = &w[c * taps..(c + 1) * taps];
-            out.fill(bias.map_or(T::zero(), |b| b[c]));
-            for (oh, out_row) in out.chunks_exact_mut(g.output.1).enumerate() {
-                for i in 0..g.kernel.0 {
-                    let Some(ih) = input_row(g, oh, i) else { continue };
-                    let x_row = &x[ih * g.input.1..(ih + 1) * g.input.1];
-                    for j in 0..g.kernel.1 {
-                        let weight = w[i * g.kernel.1 + j];
-                        let offset = column_offset(g, j);
-                        let columns = valid_columns(g, offset);
-                        add_scaled_row(out_row, x_row, weight, columns, offset, g.stride.1);
-                    }
-                }
-            }
-        });
+        .for_each_init(
+            || Scratch::new(&plan, plan.wide_len().next_multiple_of(BLOCK)),
+            |scratch, (plane, out)| {
+                let c = plane % channels;
+                let x = &x[plane * in_plane..(plane + 1) * in_plane];
+                let w = &w[c * taps..(c + 1) * taps];
+                let bias = bias.map_or(T::zero(), |b| b[c]);
+                forward_plane(&plan, x, w, bias, scratch, out);
+            },
+        );
     out
 }
 
-/// `out[ow] += weight * x_row[ow stride + offset]` for `ow` in `columns`.
-fn add_scaled_row<T: Float>(
-    out_row: &mut [T],
-    x_row: &[T],
-    weight: T,
-    columns: std::ops::Range<usize>,
-    offset: isize,
-    stride: usize,
+dispatch_avx2!(
+    forward_plane,
+    forward_plane_avx2,
+    forward_plane_body,
+    (plan: &PhasePlan, x: &[T], w: &[T], bias: T, scratch: &mut Scratch<T>, out: &mut [T])
+);
+
+/// One plane of the forward pass: `bias`, then every tap in order.
+#[inline(always)]
+fn forward_plane_body<T: Float>(
+    plan: &PhasePlan,
+    x: &[T],
+    w: &[T],
+    bias: T,
+    scratch: &mut Scratch<T>,
+    out: &mut [T],
 ) {
-    if columns.is_empty() {
-        return;
+    plan.split(x, &mut scratch.phases);
+    let phase_len = plan.phase_len();
+    scratch.starts.clear();
+    scratch
+        .starts
+        .extend(plan.taps.iter().map(|&(phase, shift)| phase * phase_len + shift));
+    // Whole blocks, no scalar tail: the rounding's extra sums read the
+    // phases' trailing zeros and are discarded with the wide columns.
+    scratch.wide.fill(bias);
+    correlate(&mut scratch.wide, &scratch.phases, &scratch.starts, w);
+    let ow = plan.output.1;
+    for (oh, out_row) in out.chunks_exact_mut(ow).enumerate() {
+        out_row.copy_from_slice(&scratch.wide[oh * plan.cols..oh * plan.cols + ow]);
     }
-    let first_input = (columns.start as isize * stride as isize + offset) as usize;
-    let out = &mut out_row[columns.clone()];
-    if stride == 1 {
-        let input = &x_row[first_input..first_input + out.len()];
-        for (o, &v) in out.iter_mut().zip(input) {
-            *o = *o + weight * v;
-        }
-    } else {
-        for (k, o) in out.iter_mut().enumerate() {
-            *o = *o + weight * x_row[first_input + k * stride];
-        }
+}
+
+/// Lays `dy [OH, OW]` out in wide rows of `cols` after `front` zeros,
+/// with zeros in the discarded columns and after the last row.
+#[inline(always)]
+fn widen<T: Float>(plan: &PhasePlan, dy: &[T], front: usize, wide: &mut [T]) {
+    let ow = plan.output.1;
+    wide.fill(T::zero());
+    for (oh, dy_row) in dy.chunks_exact(ow).enumerate() {
+        let start = front + oh * plan.cols;
+        wide[start..start + ow].copy_from_slice(dy_row);
     }
 }
 
 /// The adjoint in the input: `dx [N, C, H, W]` from `dy [N, C, OH, OW]`
-/// and `w [C, 1, kh, kw]` (every input element gathers the output
-/// elements whose taps read it, scattered here row by row).
+/// and `w [C, 1, kh, kw]`. In the phase layout each input element
+/// gathers `w * dy` from the taps that read it: phase element `u`
+/// collects `w_k dy_wide[u - shift_k]` over the taps `k` of its phase, a
+/// correlation with the taps reversed (`dy_wide` behind `max_shift`
+/// zeros, so no index goes negative).
 pub(crate) fn depthwise_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -> Vec<T> {
     let (in_plane, out_plane) = (g.input.0 * g.input.1, g.output.0 * g.output.1);
     let taps = g.kernel.0 * g.kernel.1;
     let channels = g.in_channels;
     let mut dx = filled(g.batch * channels * in_plane, T::zero());
-    if dx.is_empty() {
+    if dx.is_empty() || out_plane == 0 {
         return dx;
     }
+    let plan = PhasePlan::new(g);
+    let wide_len = plan.max_shift + plan.phase_len();
     dx.par_chunks_mut(in_plane)
         .with_min_len(min_planes_per_task(g))
         .enumerate()
-        .for_each(|(plane, dx)| {
-            let c = plane % channels;
-            let dy = &dy[plane * out_plane..(plane + 1) * out_plane];
-            let w = &w[c * taps..(c + 1) * taps];
-            for (oh, dy_row) in dy.chunks_exact(g.output.1).enumerate() {
-                for i in 0..g.kernel.0 {
-                    let Some(ih) = input_row(g, oh, i) else { continue };
-                    let dx_row = &mut dx[ih * g.input.1..(ih + 1) * g.input.1];
-                    for j in 0..g.kernel.1 {
-                        let weight = w[i * g.kernel.1 + j];
-                        let offset = column_offset(g, j);
-                        let columns = valid_columns(g, offset);
-                        if columns.is_empty() {
-                            continue;
-                        }
-                        let first_input = (columns.start as isize * g.stride.1 as isize + offset) as usize;
-                        let dy_part = &dy_row[columns.clone()];
-                        if g.stride.1 == 1 {
-                            let dx_part = &mut dx_row[first_input..first_input + dy_part.len()];
-                            for (d, &v) in dx_part.iter_mut().zip(dy_part) {
-                                *d = *d + weight * v;
-                            }
-                        } else {
-                            for (k, &v) in dy_part.iter().enumerate() {
-                                let d = &mut dx_row[first_input + k * g.stride.1];
-                                *d = *d + weight * v;
-                            }
-                        }
-                    }
-                }
-            }
-        });
+        .for_each_init(
+            || Scratch::new(&plan, wide_len),
+            |scratch, (plane, dx)| {
+                let c = plane % channels;
+                let dy = &dy[plane * out_plane..(plane + 1) * out_plane];
+                let w = &w[c * taps..(c + 1) * taps];
+                input_grad_plane(&plan, dy, w, scratch, dx);
+            },
+        );
     dx
 }
 
-/// The weight gradient `dw [C, 1, kh, kw]`: for each channel and tap, the
-/// sum over images and output pixels of `dy` times the input under the tap.
-pub(crate) fn depthwise_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) -> Vec<T> {
-    let (in_plane, out_plane) = (g.input.0 * g.input.1, g.output.0 * g.output.1);
-    let taps = g.kernel.0 * g.kernel.1;
-    let channels = g.in_channels;
-    let mut dw = filled(channels * taps, T::zero());
-    if dw.is_empty() {
-        return dw;
-    }
-    dw.par_chunks_mut(taps).enumerate().for_each(|(c, dw)| {
-        for n in 0..g.batch {
-            let plane = n * channels + c;
-            let x = &x[plane * in_plane..(plane + 1) * in_plane];
-            let dy = &dy[plane * out_plane..(plane + 1) * out_plane];
-            for (oh, dy_row) in dy.chunks_exact(g.output.1).enumerate() {
-                for i in 0..g.kernel.0 {
-                    let Some(ih) = input_row(g, oh, i) else { continue };
-                    let x_row = &x[ih * g.input.1..(ih + 1) * g.input.1];
-                    for j in 0..g.kernel.1 {
-                        let offset = column_offset(g, j);
-                        let columns = valid_columns(g, offset);
-                        if columns.is_empty() {
-                            continue;
-                        }
-                        let first_input = (columns.start as isize * g.stride.1 as isize + offset) as usize;
-                        let dy_part = &dy_row[columns.clone()];
-                        let sum = if g.stride.1 == 1 {
-                            let x_part = &x_row[first_input..first_input + dy_part.len()];
-                            dot(dy_part, x_part)
-                        } else {
-                            dy_part.iter().enumerate().fold(T::zero(), |acc, (k, &v)| {
-                                acc + v * x_row[first_input + k * g.stride.1]
-                            })
-                        };
-                        dw[i * g.kernel.1 + j] = dw[i * g.kernel.1 + j] + sum;
-                    }
-                }
+dispatch_avx2!(
+    input_grad_plane,
+    input_grad_plane_avx2,
+    input_grad_plane_body,
+    (plan: &PhasePlan, dy: &[T], w: &[T], scratch: &mut Scratch<T>, dx: &mut [T])
+);
+
+/// One plane of the input gradient, phase by phase.
+#[inline(always)]
+fn input_grad_plane_body<T: Float>(
+    plan: &PhasePlan,
+    dy: &[T],
+    w: &[T],
+    scratch: &mut Scratch<T>,
+    dx: &mut [T],
+) {
+    widen(plan, dy, plan.max_shift, &mut scratch.wide);
+    let phase_len = plan.phase_len();
+    for (p, phase) in scratch.phases[..plan.phases_len()]
+        .chunks_exact_mut(phase_len)
+        .enumerate()
+    {
+        scratch.starts.clear();
+        scratch.weights.clear();
+        for (&(tap_phase, shift), &weight) in plan.taps.iter().zip(w) {
+            if tap_phase == p {
+                scratch.starts.push(plan.max_shift - shift);
+                scratch.weights.push(weight);
             }
         }
-    });
+        phase.fill(T::zero());
+        correlate(phase, &scratch.wide, &scratch.starts, &scratch.weights);
+    }
+    plan.merge(&scratch.phases, dx);
+}
+
+/// The weight gradient `dw [C, 1, kh, kw]`: for each channel and tap, the
+/// sum over images and output pixels of `dy` times the input under the
+/// tap, a dot product of the wide `dy` plane (zeros in the discarded
+/// columns) with the tap's run of its phase.
+pub(crate) fn depthwise_weight_grad<T: Float>(x: &[T], dy: &[T], g: &ConvGeometry) -> Vec<T> {
+    let taps = g.kernel.0 * g.kernel.1;
+    let mut dw = filled(g.in_channels * taps, T::zero());
+    if dw.is_empty() || g.output.0 * g.output.1 == 0 {
+        return dw;
+    }
+    let plan = PhasePlan::new(g);
+    dw.par_chunks_mut(taps).enumerate().for_each_init(
+        || Scratch::new(&plan, plan.wide_len()),
+        |scratch, (c, dw)| weight_grad_channel(&plan, g, c, x, dy, scratch, dw),
+    );
     dw
+}
+
+dispatch_avx2!(
+    weight_grad_channel,
+    weight_grad_channel_avx2,
+    weight_grad_channel_body,
+    (
+        plan: &PhasePlan,
+        g: &ConvGeometry,
+        c: usize,
+        x: &[T],
+        dy: &[T],
+        scratch: &mut Scratch<T>,
+        dw: &mut [T]
+    )
+);
+
+/// The taps of channel `c`, summed over the batch one image at a time.
+#[inline(always)]
+fn weight_grad_channel_body<T: Float>(
+    plan: &PhasePlan,
+    g: &ConvGeometry,
+    c: usize,
+    x: &[T],
+    dy: &[T],
+    scratch: &mut Scratch<T>,
+    dw: &mut [T],
+) {
+    let (in_plane, out_plane) = (g.input.0 * g.input.1, g.output.0 * g.output.1);
+    let phase_len = plan.phase_len();
+    let len = plan.wide_len();
+    for n in 0..g.batch {
+        let plane = n * g.in_channels + c;
+        plan.split(&x[plane * in_plane..(plane + 1) * in_plane], &mut scratch.phases);
+        widen(
+            plan,
+            &dy[plane * out_plane..(plane + 1) * out_plane],
+            0,
+            &mut scratch.wide,
+        );
+        for (d, &(phase, shift)) in dw.iter_mut().zip(&plan.taps) {
+            let start = phase * phase_len + shift;
+            *d = *d + dot(&scratch.wide, &scratch.phases[start..start + len]);
+        }
+    }
 }
 
 /// A dot product in eight independent partial sums, so the compiler can
 /// vectorise it without reassociating a single running sum.
+#[inline(always)]
 fn dot<T: Float>(a: &[T], b: &[T]) -> T {
     let mut partial = [T::zero(); 8];
     let (a_blocks, b_blocks) = (a.chunks_exact(8), b.chunks_exact(8));

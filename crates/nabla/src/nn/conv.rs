@@ -4,6 +4,7 @@
 use super::init::{kaiming_uniform_, uniform_, FanMode};
 use super::{Geometry, Layer, Module, Summarize};
 use crate::element::Float;
+use crate::ops::conv::depthwise_conv2d_sides;
 use crate::ops::{conv_output_size, Conv2dOptions, IntoPair};
 use crate::tensor::{Generator, Tensor};
 
@@ -294,6 +295,16 @@ impl<T: Float> Layer<T> for Conv2d<T> {
         if top == bottom && left == right {
             let options = self.options.padding((top, left));
             input.conv2d(&self.weight, self.bias.as_ref(), options)
+        } else if self.options.groups == in_c && in_c == out_c {
+            // The depthwise kernels read zeros outside the image on any
+            // side: no padded copy of the input.
+            depthwise_conv2d_sides(
+                input,
+                &self.weight,
+                self.bias.as_ref(),
+                self.options,
+                (top, bottom, left, right),
+            )
         } else {
             let padded = input.pad(&[left, right, top, bottom], T::zero());
             padded.conv2d(&self.weight, self.bias.as_ref(), self.options.padding(0))

@@ -11,7 +11,7 @@
 //! running statistics (evaluation mode) it is one scale and shift per
 //! channel each way.
 
-use crate::autograd::record;
+use crate::autograd::{is_grad_enabled, record};
 use crate::backend;
 use crate::element::Float;
 use crate::tensor::Tensor;
@@ -46,7 +46,7 @@ impl<T: Float> Tensor<T> {
             Some(b) => b.detach().sub(&remainder.mul(&scale)),
             None => remainder.mul(&scale).neg(),
         };
-        let out = backend::channel_affine(self, [&center, &scale, &shift]);
+        let out = backend::channel_affine(self, [&center, &scale, &shift], None);
         let inputs: Vec<&Tensor<T>> = [Some(self), weight, bias].into_iter().flatten().collect();
         let (x, w, has_bias) = (self.clone(), weight.cloned(), bias.is_some());
         let mean = center.add(&remainder);
@@ -95,7 +95,7 @@ impl<T: Float> Tensor<T> {
             None => Tensor::zeros(mean.shape()),
         };
         let mean = mean.detach();
-        let out = backend::channel_affine(self, [&mean, &scale, &shift]);
+        let out = backend::channel_affine(self, [&mean, &scale, &shift], None);
         let inputs: Vec<&Tensor<T>> = [Some(self), weight, bias].into_iter().flatten().collect();
         let (x, w, has_bias) = (self.clone(), weight.cloned(), bias.is_some());
         record("BatchNormEval", out, &inputs, move |ctx| {
@@ -120,6 +120,63 @@ impl<T: Float> Tensor<T> {
             grads
         })
     }
+}
+
+impl<T: Float> Tensor<T> {
+    /// [`batch_norm_with_running_statistics`](Tensor::batch_norm_with_running_statistics)
+    /// then `clamp(min, max)` (evaluation-mode BatchNorm and the ReLU6
+    /// after it): one pass over memory and one buffer when nothing is
+    /// recorded (under `no_grad`, or when neither the input nor the affine
+    /// parameters require gradients), the two recorded ops otherwise. The
+    /// same values either way.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn batch_norm_with_running_statistics_clamped(
+        &self,
+        mean: &Tensor<T>,
+        var: &Tensor<T>,
+        weight: Option<&Tensor<T>>,
+        bias: Option<&Tensor<T>>,
+        eps: f64,
+        (min, max): (T, T),
+    ) -> Tensor<T> {
+        let recorded = is_grad_enabled()
+            && [Some(self), weight, bias]
+                .into_iter()
+                .flatten()
+                .any(Tensor::is_requires_grad);
+        if recorded {
+            return self
+                .batch_norm_with_running_statistics(mean, var, weight, bias, eps)
+                .clamp(Some(min), Some(max));
+        }
+        let (scale, shift) = running_scale_and_shift(var, weight, bias, eps, mean.shape());
+        backend::channel_affine(
+            self,
+            [&mean.detach(), &scale, &shift],
+            Some((min.as_f64(), max.as_f64())),
+        )
+    }
+}
+
+/// `invstd * weight` and `bias` of evaluation-mode BatchNorm (`[C]`,
+/// constants): `y = (x - mean) scale + shift`.
+fn running_scale_and_shift<T: Float>(
+    var: &Tensor<T>,
+    weight: Option<&Tensor<T>>,
+    bias: Option<&Tensor<T>>,
+    eps: f64,
+    channels: &[usize],
+) -> (Tensor<T>, Tensor<T>) {
+    let invstd = var.detach().add_scalar(T::from_f64(eps)).sqrt().recip();
+    let scale = match weight {
+        Some(w) => invstd.mul(&w.detach()),
+        None => invstd,
+    };
+    let shift = match bias {
+        Some(b) => b.detach(),
+        None => Tensor::zeros(channels),
+    };
+    (scale, shift)
 }
 
 /// The dimensions the statistics are taken over: all but the channels.
@@ -200,9 +257,63 @@ fn batch_norm_backward_recorded<T: Float>(
 
 #[cfg(test)]
 mod tests {
-    use crate::autograd::grad_with;
+    use crate::autograd::{grad_with, no_grad};
     use crate::backend::counting::calls;
     use crate::tensor::{Generator, Tensor};
+
+    /// Evaluation BatchNorm then ReLU6 in one pass (unrecorded) gives the
+    /// values of the two recorded ops, NaN included, and is one
+    /// `channel_affine` with no separate clamp.
+    #[test]
+    fn clamped_running_statistics_match_normalise_then_clamp() {
+        let mut g = Generator::new(5);
+        let mut x = Tensor::<f64>::randn(&[2, 3, 4, 5], &mut g)
+            .mul_scalar(4.0)
+            .to_vec();
+        x[7] = f64::NAN;
+        let x = Tensor::from_vec(x, &[2, 3, 4, 5]);
+        let mean = Tensor::<f64>::randn(&[3], &mut g);
+        let var = Tensor::<f64>::randn(&[3], &mut g).abs();
+        let w = Tensor::<f64>::randn(&[3], &mut g).requires_grad();
+        let b = Tensor::<f64>::randn(&[3], &mut g).requires_grad();
+        let (composed, composed_calls) = calls(|| {
+            x.batch_norm_with_running_statistics(&mean, &var, Some(&w), Some(&b), 1e-3)
+                .clamp(Some(0.0), Some(6.0))
+        });
+        let (fused, fused_calls) = calls(|| {
+            no_grad(|| {
+                x.batch_norm_with_running_statistics_clamped(
+                    &mean,
+                    &var,
+                    Some(&w),
+                    Some(&b),
+                    1e-3,
+                    (0.0, 6.0),
+                )
+            })
+        });
+        // The same per-channel scale and shift ([C] ops), the clamp folded
+        // into the one pass over the input.
+        assert_eq!(fused_calls.get("channel_affine"), Some(&1), "{fused_calls:?}");
+        assert_eq!(
+            fused_calls["unary"] + 1,
+            composed_calls["unary"],
+            "{fused_calls:?} vs {composed_calls:?}"
+        );
+        let recorded =
+            x.batch_norm_with_running_statistics_clamped(&mean, &var, Some(&w), Some(&b), 1e-3, (0.0, 6.0));
+        assert!(recorded.is_requires_grad());
+        for out in [fused, recorded] {
+            for (a, c) in out.to_vec().iter().zip(composed.to_vec()) {
+                assert!(a == &c || (a.is_nan() && c.is_nan()), "{a} vs {c}");
+            }
+        }
+        let values = composed.to_vec();
+        assert!(
+            values.contains(&6.0) && values.contains(&0.0),
+            "the clamp is exercised at both ends"
+        );
+    }
 
     /// The fused backward and the recorded one (taken under
     /// `create_graph`) are the same formula: they agree to rounding, with

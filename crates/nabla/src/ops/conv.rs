@@ -293,6 +293,40 @@ impl<T: Float> Tensor<T> {
     }
 }
 
+/// A depthwise convolution (`groups = C = C'`) with zeros added unequally
+/// on its sides, `(top, bottom, left, right)`, as after `pad` but without
+/// materialising the padded input: the depthwise kernels take any output
+/// size and read zeros wherever a tap falls outside the image, so the
+/// geometry carries the leading padding and the output size of the whole
+/// padded input. The same recorded convolution as [`Tensor::conv2d`].
+///
+/// # Panics
+/// If the convolution is not depthwise, or the shapes do not fit.
+pub(crate) fn depthwise_conv2d_sides<T: Float>(
+    x: &Tensor<T>,
+    weight: &Tensor<T>,
+    bias: Option<&Tensor<T>>,
+    options: Conv2dOptions,
+    (top, bottom, left, right): (usize, usize, usize, usize),
+) -> Tensor<T> {
+    let xs = x.shape();
+    assert!(xs.len() == 4, "conv2d: expects input [N, C, H, W], got {xs:?}");
+    let padded = [xs[0], xs[1], xs[2] + top + bottom, xs[3] + left + right];
+    let mut g = conv2d_geometry("conv2d", &padded, weight.shape(), options.padding(0));
+    assert!(
+        g.is_depthwise(),
+        "conv2d: per-side padding without a pad needs a depthwise convolution, got input {xs:?} and weight {:?} with {} groups",
+        weight.shape(),
+        options.groups
+    );
+    g.input = (xs[2], xs[3]);
+    g.padding = (top, left);
+    if let Some(b) = bias {
+        check_channel_bias("conv2d", b, g.out_channels);
+    }
+    conv2d_bias_recorded(x, weight, bias, g)
+}
+
 fn conv2d_geometry(op: &str, xs: &[usize], ws: &[usize], o: Conv2dOptions) -> ConvGeometry {
     assert!(
         xs.len() == 4 && ws.len() == 4,

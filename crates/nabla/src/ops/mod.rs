@@ -9,7 +9,7 @@ mod attention;
 mod batch_norm;
 mod binary;
 mod compare;
-mod conv;
+pub(crate) mod conv;
 mod cumsum;
 mod index;
 mod matmul;

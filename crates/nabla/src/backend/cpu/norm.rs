@@ -47,12 +47,16 @@ impl NormOps for Cpu {
         ]
     }
 
-    fn channel_affine<T: Float>(x: &Tensor<T>, per_channel: [&Tensor<T>; 3]) -> Tensor<T> {
+    fn channel_affine<T: Float>(
+        x: &Tensor<T>,
+        per_channel: [&Tensor<T>; 3],
+        clamp: Option<(f64, f64)>,
+    ) -> Tensor<T> {
         let layout = channel_layout(x);
         let [m, a, b] = per_channel.map(|t| contiguous_elements(t, <[T]>::to_vec));
-        let mut out = vec![T::zero(); x.numel()];
-        contiguous_elements(x, |xs| {
-            batch_norm::channel_affine(xs, &mut out, layout, [&m, &a, &b])
+        let clamp = clamp.map(|(lo, hi)| (T::from_f64(lo), T::from_f64(hi)));
+        let out = contiguous_elements(x, |xs| {
+            batch_norm::channel_affine(xs, layout, [&m, &a, &b], clamp)
         });
         Tensor::from_contiguous(out, x.shape())
     }

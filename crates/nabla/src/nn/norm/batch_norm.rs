@@ -84,7 +84,13 @@ struct BatchNormState<'a, T: Float> {
     training: bool,
 }
 
-fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) -> Tensor<T> {
+/// The layer's forward pass, then `clamp = (min, max)` if given (fused
+/// into the normalisation in evaluation mode).
+fn batch_norm_forward<T: Float>(
+    s: &BatchNormState<'_, T>,
+    input: &Tensor<T>,
+    clamp: Option<(T, T)>,
+) -> Tensor<T> {
     let label = &s.label;
     let shape = input.shape();
     let c = s.num_features;
@@ -115,7 +121,11 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
                     );
                 }
             }
-            input.batch_norm_with_running_statistics(mean, var, s.weight, s.bias, s.eps)
+            match clamp {
+                Some(bounds) => input
+                    .batch_norm_with_running_statistics_clamped(mean, var, s.weight, s.bias, s.eps, bounds),
+                None => input.batch_norm_with_running_statistics(mean, var, s.weight, s.bias, s.eps),
+            }
         }
         None => {
             let count = input.numel() / c.max(1);
@@ -140,7 +150,10 @@ fn batch_norm_forward<T: Float>(s: &BatchNormState<'_, T>, input: &Tensor<T>) ->
             if s.training {
                 update_running_stats(s, &stats.mean, &stats.var, count);
             }
-            out
+            match clamp {
+                Some((min, max)) => out.clamp(Some(min), Some(max)),
+                None => out,
+            }
         }
     }
 }
@@ -271,6 +284,18 @@ macro_rules! batch_norm_layer {
                 fill(&self.num_batches_tracked, T::zero());
             }
 
+            fn check_input(&self, input: &Tensor<T>) {
+                let accepts: fn(usize) -> bool = $accepts;
+                assert!(
+                    accepts(input.ndim()),
+                    "{}({}): expected {} input, got shape {:?}",
+                    stringify!($name),
+                    self.num_features,
+                    $expected,
+                    input.shape()
+                );
+            }
+
             fn state(&self) -> BatchNormState<'_, T> {
                 BatchNormState {
                     label: format!("{}({})", stringify!($name), self.num_features),
@@ -289,16 +314,8 @@ macro_rules! batch_norm_layer {
 
         impl<T: Float> Layer<T> for $name<T> {
             fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
-                let accepts: fn(usize) -> bool = $accepts;
-                assert!(
-                    accepts(input.ndim()),
-                    "{}({}): expected {} input, got shape {:?}",
-                    stringify!($name),
-                    self.num_features,
-                    $expected,
-                    input.shape()
-                );
-                batch_norm_forward(&self.state(), input)
+                self.check_input(input);
+                batch_norm_forward(&self.state(), input, None)
             }
         }
     };
@@ -394,4 +411,14 @@ batch_norm_layer! {
     /// `num_features`, or, in training, if there is only one value per
     /// channel, each naming the layer and shape.
     BatchNorm2d, "a 4-D [N, C, H, W]", |ndim| ndim == 4
+}
+
+impl<T: Float> BatchNorm2d<T> {
+    /// The forward pass then `clamp(min, max)` (ReLU6 is `(0, 6)`), in one
+    /// pass over memory in evaluation mode when nothing is recorded; the
+    /// same values as `forward` then `clamp`.
+    pub(crate) fn forward_clamped(&self, input: &Tensor<T>, min: T, max: T) -> Tensor<T> {
+        self.check_input(input);
+        batch_norm_forward(&self.state(), input, Some((min, max)))
+    }
 }

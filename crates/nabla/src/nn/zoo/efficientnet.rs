@@ -66,6 +66,11 @@ fn batch_norm<T: Float>(channels: usize) -> BatchNorm2d<T> {
     )
 }
 
+/// `bn(x).relu6()`, in one pass in evaluation mode without recording.
+fn relu6_after<T: Float>(bn: &BatchNorm2d<T>, x: &Tensor<T>) -> Tensor<T> {
+    bn.forward_clamped(x, T::zero(), T::from_f64(6.0))
+}
+
 /// A mobile inverted bottleneck (MBConv) block: 1x1 expansion (when the
 /// expand ratio is not 1), depthwise convolution, 1x1 projection, each
 /// with BatchNorm (ReLU6 after the first two), and the input added back
@@ -96,9 +101,9 @@ impl<T: Float> Layer<T> for MbConvBlock<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         let mut x = input.clone();
         if let (Some(expand), Some(bn)) = (&self._expand_conv, &self._bn0) {
-            x = bn.forward(&expand.forward(&x)).relu6();
+            x = relu6_after(bn, &expand.forward(&x));
         }
-        x = self._bn1.forward(&self._depthwise_conv.forward(&x)).relu6();
+        x = relu6_after(&self._bn1, &self._depthwise_conv.forward(&x));
         x = self._bn2.forward(&self._project_conv.forward(&x));
         if !self.residual {
             return x;
@@ -242,11 +247,11 @@ impl<T: Float> EfficientNetLite<T> {
             s.len() == 4 && s[1] == 3,
             "EfficientNetLite: expects images [N, 3, H, W], got {s:?}"
         );
-        let mut x = self._bn0.forward(&self._conv_stem.forward(input)).relu6();
+        let mut x = relu6_after(&self._bn0, &self._conv_stem.forward(input));
         for block in &self._blocks {
             x = block.forward(&x);
         }
-        self._bn1.forward(&self._conv_head.forward(&x)).relu6()
+        relu6_after(&self._bn1, &self._conv_head.forward(&x))
     }
 
     /// The pooled features `[N, 1280]` the classifier sees (before dropout):
