@@ -85,15 +85,7 @@ impl<T: Float> Tensor<T> {
         bias: Option<&Tensor<T>>,
         eps: f64,
     ) -> Tensor<T> {
-        let invstd = var.detach().add_scalar(T::from_f64(eps)).sqrt().recip();
-        let scale = match weight {
-            Some(w) => invstd.mul(&w.detach()),
-            None => invstd.clone(),
-        };
-        let shift = match bias {
-            Some(b) => b.detach(),
-            None => Tensor::zeros(mean.shape()),
-        };
+        let (invstd, scale, shift) = running_scale_and_shift(var, weight, bias, eps, mean.shape());
         let mean = mean.detach();
         let out = backend::channel_affine(self, [&mean, &scale, &shift], None);
         let inputs: Vec<&Tensor<T>> = [Some(self), weight, bias].into_iter().flatten().collect();
@@ -149,7 +141,7 @@ impl<T: Float> Tensor<T> {
                 .batch_norm_with_running_statistics(mean, var, weight, bias, eps)
                 .clamp(Some(min), Some(max));
         }
-        let (scale, shift) = running_scale_and_shift(var, weight, bias, eps, mean.shape());
+        let (_, scale, shift) = running_scale_and_shift(var, weight, bias, eps, mean.shape());
         backend::channel_affine(
             self,
             [&mean.detach(), &scale, &shift],
@@ -158,25 +150,26 @@ impl<T: Float> Tensor<T> {
     }
 }
 
-/// `invstd * weight` and `bias` of evaluation-mode BatchNorm (`[C]`,
-/// constants): `y = (x - mean) scale + shift`.
+/// `invstd = 1 / sqrt(var + eps)`, `scale = invstd * weight` and
+/// `shift = bias` of evaluation-mode BatchNorm (`[C]`, constants):
+/// `y = (x - mean) scale + shift`.
 fn running_scale_and_shift<T: Float>(
     var: &Tensor<T>,
     weight: Option<&Tensor<T>>,
     bias: Option<&Tensor<T>>,
     eps: f64,
     channels: &[usize],
-) -> (Tensor<T>, Tensor<T>) {
+) -> (Tensor<T>, Tensor<T>, Tensor<T>) {
     let invstd = var.detach().add_scalar(T::from_f64(eps)).sqrt().recip();
     let scale = match weight {
         Some(w) => invstd.mul(&w.detach()),
-        None => invstd,
+        None => invstd.clone(),
     };
     let shift = match bias {
         Some(b) => b.detach(),
         None => Tensor::zeros(channels),
     };
-    (scale, shift)
+    (invstd, scale, shift)
 }
 
 /// The dimensions the statistics are taken over: all but the channels.
