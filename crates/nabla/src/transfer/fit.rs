@@ -146,16 +146,24 @@ pub fn accuracy(model: &mut ImageClassifier, images: &Tensor, labels: &[usize], 
     correct as f64 / labels.len().max(1) as f64
 }
 
-/// The predicted class of each image, in evaluation mode.
-pub fn predict(model: &mut ImageClassifier, images: &Tensor, batch_size: usize) -> Vec<usize> {
+/// The class probabilities `[N, classes]` of `images`, in evaluation mode,
+/// without recording, `batch_size` images at a time.
+pub fn probabilities(model: &mut ImageClassifier, images: &Tensor, batch_size: usize) -> Tensor {
     model.module_mut().eval();
     let n = images.shape()[0];
-    let mut out = Vec::with_capacity(n);
-    for start in (0..n).step_by(batch_size.max(1)) {
-        let batch = images.narrow(0, start, batch_size.min(n - start));
-        out.extend(no_grad(|| model.forward(&batch)).argmax(1, false).to_vec());
-    }
-    out
+    let parts: Vec<Tensor> = (0..n)
+        .step_by(batch_size.max(1))
+        .map(|start| {
+            let batch = images.narrow(0, start, batch_size.min(n - start));
+            no_grad(|| model.forward(&batch).softmax(1))
+        })
+        .collect();
+    Tensor::cat(&parts, 0)
+}
+
+/// The predicted class of each image, in evaluation mode.
+pub fn predict(model: &mut ImageClassifier, images: &Tensor, batch_size: usize) -> Vec<usize> {
+    probabilities(model, images, batch_size).argmax(1, false).to_vec()
 }
 
 fn adam(parameters: Vec<Tensor>, lr: f64, weight_decay: f64) -> Adam {

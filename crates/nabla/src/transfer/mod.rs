@@ -36,5 +36,7 @@ mod model;
 pub use checkpoint::{
     load_classifier, load_pretrained, read_record, save_classifier, ClassifierRecord, IMAGE_CLASSIFIER,
 };
-pub use fit::{accuracy, extract_features, fine_tune, fit_head, predict, EpochReport, TransferConfig};
+pub use fit::{
+    accuracy, extract_features, fine_tune, fit_head, predict, probabilities, EpochReport, TransferConfig,
+};
 pub use model::{Architecture, ImageClassifier};

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use nabla::transfer::{self, ClassifierRecord, EpochReport, TransferConfig};
-use nabla::{no_grad, Generator, Tensor};
+use nabla::Generator;
 
 use super::folder::{self, METRICS_FILE, MODEL_FILE};
 use super::Args;
@@ -183,17 +183,7 @@ pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
     }
     .map_err(|e| e.to_string())?;
 
-    let probabilities = no_grad(|| {
-        model.module_mut().eval();
-        (0..test.labels.len())
-            .step_by(config.batch_size)
-            .map(|start| {
-                let n = config.batch_size.min(test.labels.len() - start);
-                model.forward(&test.images.narrow(0, start, n)).softmax(1)
-            })
-            .collect::<Vec<_>>()
-    });
-    let probabilities = Tensor::cat(&probabilities, 0);
+    let probabilities = transfer::probabilities(&mut model, &test.images, config.batch_size);
     let (best, predicted) = probabilities.max_dim(1, false);
     let (best, predicted) = (best.to_vec(), predicted.to_vec());
     let correct = predicted.iter().zip(&test.labels).filter(|(p, l)| p == l).count();
