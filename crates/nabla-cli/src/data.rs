@@ -274,6 +274,7 @@ fn with_pipeline(
         seed,
         workers,
         prefetch: 4,
+        shard: None,
     };
     DataLoader::new(dataset, config).with_transforms(pipeline)
 }

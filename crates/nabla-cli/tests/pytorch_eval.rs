@@ -105,6 +105,7 @@ fn nabla_logits(transforms: Pipeline) -> Vec<f32> {
         seed: 0,
         workers: 2,
         prefetch: 4,
+        shard: None,
     };
     let loader = DataLoader::new(test_set, config).with_transforms(transforms);
     let mut logits = vec![f32::NAN; TEST_IMAGES * 10];

@@ -36,6 +36,7 @@ fn loader(
         seed: 0,
         workers: 0,
         prefetch: 2,
+        shard: None,
     };
     DataLoader::collated(Arc::new(Unlabeled::new(Arc::new(rows))), Stack, config)
 }

@@ -91,6 +91,14 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// Data-parallel training could not start or go on: MPI could not be
+    /// initialised, or the processes disagree (another model, data set or
+    /// seed on one of them).
+    #[error("data-parallel training: {message}")]
+    Distributed {
+        /// What went wrong, naming the rank.
+        message: String,
+    },
 }
 
 /// `Result` with nabla's [`Error`].

@@ -65,6 +65,8 @@ mod backend;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod distributions;
 mod element;
 mod error;

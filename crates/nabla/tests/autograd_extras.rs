@@ -124,3 +124,39 @@ fn a_multi_output_function_passes_gradcheck_and_gradgradcheck() {
     let g = |xs: &[Tensor<f64>]| apply_multi_output(ProductAndSum, &[&xs[0], &xs[1]])[1].square();
     gradcheck(g, &inputs, &GradcheckOptions::default()).unwrap();
 }
+
+/// The ready hook of the backward pass sees every parameter of a network
+/// once, at the moment its gradient is final: what it holds then is what
+/// it holds at the end; the last layer's parameters come first.
+#[test]
+fn ready_hook_sees_each_parameter_once_with_its_final_gradient() {
+    use nabla::nn::{Layer, Linear, Module, Sequential, Tanh};
+    let mut g = Generator::new(3);
+    let model: Sequential = Sequential::new()
+        .add(Linear::new(3, 5, true, &mut g))
+        .add(Tanh)
+        .add(Linear::new(5, 2, true, &mut g));
+    let x = Tensor::<f32>::randn(&[4, 3], &mut g);
+    // The input enters twice, so a parameter of the first layer has two uses.
+    let loss = (&model.forward(&x) + &model.forward(&(&x * 2.0)))
+        .pow_scalar(2.0)
+        .sum();
+    let params = model.parameters();
+    let mut seen: Vec<(usize, Vec<f32>)> = Vec::new();
+    loss.backward_with_ready_hook(&mut |leaf| {
+        let i = params
+            .iter()
+            .position(|p| p.shares_storage_with(leaf))
+            .expect("a parameter");
+        seen.push((i, leaf.grad().expect("a gradient").to_vec()));
+    });
+    let mut order: Vec<usize> = seen.iter().map(|(i, _)| *i).collect();
+    let mut first_two = order[..2].to_vec();
+    first_two.sort_unstable();
+    assert_eq!(first_two, vec![2, 3], "the last layer's weight and bias first");
+    order.sort_unstable();
+    assert_eq!(order, vec![0, 1, 2, 3]);
+    for (i, at_ready) in &seen {
+        assert_eq!(at_ready, &params[*i].grad().unwrap().to_vec(), "parameter {i}");
+    }
+}

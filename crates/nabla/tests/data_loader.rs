@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use nabla::data::{
     example_generator, Batch, DataLoader, LabeledDataset, LoaderConfig, Normalize, Pipeline, RandomCrop,
-    RandomHorizontalFlip, TensorDataset, Transform,
+    RandomHorizontalFlip, Shard, TensorDataset, Transform,
 };
 use nabla::{Generator, IndexTensor, Tensor};
 
@@ -69,9 +69,64 @@ fn default_config() {
             drop_last: false,
             seed: 0,
             workers: 2,
-            prefetch: 4
+            prefetch: 4,
+            shard: None,
         }
     );
+}
+
+/// The shards of 3 processes, as PyTorch's DistributedSampler cuts them:
+/// 10 examples padded to 12 with the epoch's first two, every process the
+/// same number of batches, and batch `b` of the shards together the
+/// examples of batch `b` of one loader with 3 times the batch size.
+#[test]
+fn shards_split_every_epoch_like_distributed_sampler() {
+    let data = Arc::new(TensorDataset::new(
+        Tensor::<f32>::zeros(&[10, 1]),
+        IndexTensor::from_vec(vec![0; 10], &[10]),
+        1,
+    ));
+    let config = |batch_size, shard| LoaderConfig {
+        batch_size,
+        seed: 9,
+        workers: 0,
+        shard,
+        ..LoaderConfig::default()
+    };
+    let whole = DataLoader::new(data.clone(), config(6, None));
+    let shards: Vec<DataLoader> = (0..3)
+        .map(|rank| DataLoader::new(data.clone(), config(2, Some(Shard::new(rank, 3)))))
+        .collect();
+    for epoch in 0..2 {
+        let order = whole.order(epoch);
+        let mut seen: Vec<usize> = shards.iter().flat_map(|s| s.order(epoch)).collect();
+        assert_eq!(seen.len(), 12);
+        seen.sort_unstable();
+        let mut expected: Vec<usize> = (0..10).chain(order[..2].iter().copied()).collect();
+        expected.sort_unstable();
+        assert_eq!(
+            seen, expected,
+            "epoch {epoch}: every example once, the first two twice"
+        );
+        for s in &shards {
+            assert_eq!((s.examples_per_epoch(), s.num_batches()), (4, 2));
+        }
+        let whole_batches: Vec<Vec<usize>> = whole.epoch(epoch).map(|b| b.indices).collect();
+        let shard_batches: Vec<Vec<Vec<usize>>> = shards
+            .iter()
+            .map(|s| s.epoch(epoch).map(|b| b.indices).collect())
+            .collect();
+        for (b, batch) in whole_batches.iter().enumerate() {
+            let mut union: Vec<usize> = shard_batches.iter().flat_map(|s| s[b].clone()).collect();
+            let mut batch = batch.clone();
+            if b == 1 {
+                batch.extend(&order[..2]); // the padding completes the last global batch
+            }
+            union.sort_unstable();
+            batch.sort_unstable();
+            assert_eq!(union, batch, "epoch {epoch}, batch {b}");
+        }
+    }
 }
 
 #[test]

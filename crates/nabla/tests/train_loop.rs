@@ -51,6 +51,7 @@ fn train_loader(workers: usize, seed: u64) -> DataLoader {
         seed,
         workers,
         prefetch: 2,
+        shard: None,
     };
     DataLoader::new(Arc::new(blobs(TRAIN_SIZE / CLASSES, 1)), config)
 }

@@ -120,13 +120,39 @@ impl<T: Float> Sink<'_, T> {
     }
 }
 
-/// Backpropagates `root_grads` from `roots` through the graph.
+/// Counts, for each leaf, the uses whose gradient is still to come, and
+/// calls the hook on a leaf when its last one has been delivered.
+struct ReadyLeaves<'h, T: Float> {
+    pending: HashMap<usize, usize>,
+    hook: &'h mut dyn FnMut(&Tensor<T>),
+}
+
+impl<T: Float> ReadyLeaves<'_, T> {
+    fn count_use(&mut self, leaf: &Tensor<T>) {
+        *self.pending.entry(leaf_key(leaf)).or_insert(0) += 1;
+    }
+
+    fn delivered(&mut self, leaf: &Tensor<T>) {
+        let count = self
+            .pending
+            .get_mut(&leaf_key(leaf))
+            .expect("every use of a leaf was counted");
+        *count -= 1;
+        if *count == 0 {
+            (self.hook)(leaf);
+        }
+    }
+}
+
+/// Backpropagates `root_grads` from `roots` through the graph; `ready`, if
+/// given, hears of each leaf once its gradient is final.
 fn run<T: Float>(
     roots: &[&Tensor<T>],
     root_grads: Vec<Tensor<T>>,
     retain_graph: bool,
     create_graph: bool,
     sink: &mut Sink<'_, T>,
+    mut ready_leaves: Option<ReadyLeaves<'_, T>>,
 ) {
     // Under create_graph the sums are recorded; otherwise they may reuse
     // buffers in place.
@@ -150,7 +176,13 @@ fn run<T: Float>(
                 root.shape()
             );
             match &root.inner.grad_fn {
-                None => sink.deliver_to_leaf(root, Incoming::Dense(g), in_place),
+                None => {
+                    sink.deliver_to_leaf(root, Incoming::Dense(g), in_place);
+                    if let Some(r) = ready_leaves.as_mut() {
+                        r.count_use(root);
+                        r.delivered(root);
+                    }
+                }
                 Some(node) => {
                     let key = node_key(node);
                     if let std::collections::hash_map::Entry::Vacant(slot) = dependencies.entry(key) {
@@ -166,14 +198,19 @@ fn run<T: Float>(
             let state = node.state.lock().unwrap_or_else(|p| p.into_inner());
             let state = state.as_ref().unwrap_or_else(|| freed_graph_panic(node.name));
             for edge in state.edges.iter().flatten() {
-                if let Edge::Node(next) = edge {
+                match edge {
                     // An entry means the node was seen (roots start at 0);
                     // only a first sighting is explored.
-                    match dependencies.entry(node_key(next)) {
+                    Edge::Node(next) => match dependencies.entry(node_key(next)) {
                         std::collections::hash_map::Entry::Occupied(mut count) => *count.get_mut() += 1,
                         std::collections::hash_map::Entry::Vacant(slot) => {
                             slot.insert(1);
                             stack.push(Arc::clone(next));
+                        }
+                    },
+                    Edge::Leaf(leaf) => {
+                        if let Some(r) = ready_leaves.as_mut() {
+                            r.count_use(leaf);
                         }
                     }
                 }
@@ -234,13 +271,20 @@ fn run<T: Float>(
                 }
             }
             for edge in state.edges.iter().flatten() {
-                if let Edge::Node(next) = edge {
-                    let count = dependencies
-                        .get_mut(&node_key(next))
-                        .expect("every reachable node was counted");
-                    *count -= 1;
-                    if *count == 0 {
-                        ready.push(Arc::clone(next));
+                match edge {
+                    Edge::Node(next) => {
+                        let count = dependencies
+                            .get_mut(&node_key(next))
+                            .expect("every reachable node was counted");
+                        *count -= 1;
+                        if *count == 0 {
+                            ready.push(Arc::clone(next));
+                        }
+                    }
+                    Edge::Leaf(leaf) => {
+                        if let Some(r) = ready_leaves.as_mut() {
+                            r.delivered(leaf);
+                        }
                     }
                 }
             }
@@ -263,6 +307,29 @@ pub(crate) fn backward<T: Float>(
         retain_graph,
         create_graph,
         &mut Sink::LeafGrads,
+        None,
+    );
+}
+
+/// [`backward`] calling `hook` on each leaf as soon as its `.grad` is
+/// final: after the last node that feeds it has run, while the rest of the
+/// graph is still being walked.
+pub(crate) fn backward_with_ready_hook<T: Float>(
+    root: &Tensor<T>,
+    root_grad: Tensor<T>,
+    hook: &mut dyn FnMut(&Tensor<T>),
+) {
+    let ready = ReadyLeaves {
+        pending: HashMap::new(),
+        hook,
+    };
+    run(
+        &[root],
+        vec![root_grad],
+        false,
+        false,
+        &mut Sink::LeafGrads,
+        Some(ready),
     );
 }
 
@@ -288,6 +355,6 @@ pub(crate) fn grad<T: Float>(
         nodes,
         captured: &mut captured,
     };
-    run(roots, root_grads, retain_graph, create_graph, &mut sink);
+    run(roots, root_grads, retain_graph, create_graph, &mut sink, None);
     captured
 }

@@ -144,6 +144,35 @@ impl<T: Float> Tensor<T> {
         engine::backward(&[self], vec![grad.clone()], false, false);
     }
 
+    /// [`backward`](Tensor::backward) that calls `hook` on each leaf as
+    /// soon as its gradient is final, while the rest of the graph is still
+    /// being walked (PyTorch's `register_post_accumulate_grad_hook`, for
+    /// one pass): what data-parallel training uses to start averaging a
+    /// bucket of gradients across processes during the backward pass. Each
+    /// leaf reached is passed once; a leaf the output does not depend on is
+    /// not passed.
+    ///
+    /// ```
+    /// use nabla::Tensor;
+    /// let w1 = Tensor::from_vec(vec![2.0f32], &[1]).requires_grad();
+    /// let w2 = Tensor::from_vec(vec![3.0f32], &[1]).requires_grad();
+    /// let y = (&(&w1 * &w1) * &w2).sum(); // w1 is used twice
+    /// let mut ready = Vec::new();
+    /// y.backward_with_ready_hook(&mut |leaf| ready.push(leaf.grad().unwrap().to_vec()[0]));
+    /// // dy/dw2 = w1^2 = 4 is final first, then dy/dw1 = 2 w1 w2 = 12.
+    /// assert_eq!(ready, vec![4.0, 12.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`backward`](Tensor::backward).
+    pub fn backward_with_ready_hook(&self, hook: &mut dyn FnMut(&Tensor<T>)) {
+        assert!(self.numel() == 1,
+            "backward: a gradient can be implied only for a one-element output, this one has shape {:?}; use backward_with",
+            self.shape()
+        );
+        engine::backward_with_ready_hook(self, Tensor::ones(self.shape()), hook);
+    }
+
     /// The general backward: `grad` defaults to ones for a one-element
     /// output; `retain_graph` keeps the graph for another pass;
     /// `create_graph` records the backward pass itself, so the gradients

@@ -38,6 +38,61 @@ pub struct LoaderConfig {
     /// Batches queued ahead of the consumer, over all workers (ignored when
     /// `workers` is 0).
     pub prefetch: usize,
+    /// This process's share of every epoch in data-parallel training
+    /// (PyTorch's `DistributedSampler`); `None` reads the whole data set.
+    pub shard: Option<Shard>,
+}
+
+/// One process's part of every epoch in data-parallel training, as
+/// PyTorch's `DistributedSampler` (with its default `drop_last=False`) cuts
+/// it: the epoch's order (the same seeded permutation on every process) is
+/// padded with its own first indices up to a multiple of `world_size`, and
+/// process `rank` takes every `world_size`-th index from position `rank`.
+/// Every process gets `ceil(len / world_size)` examples, the shards are
+/// disjoint but for the padding, and batch `b` of the shards together holds
+/// the examples of batch `b` of one process reading `world_size` times the
+/// batch size.
+///
+/// ```
+/// use nabla::data::Shard;
+/// let order = vec![4, 0, 3, 1, 2];
+/// assert_eq!(Shard::new(0, 2).take(&order), vec![4, 3, 2]);
+/// assert_eq!(Shard::new(1, 2).take(&order), vec![0, 1, 4]); // padded with the first index
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This process's rank, from 0.
+    pub rank: usize,
+    /// The number of processes.
+    pub world_size: usize,
+}
+
+impl Shard {
+    /// The shard of process `rank` of `world_size`.
+    ///
+    /// # Panics
+    /// If `rank` is not below `world_size`.
+    pub fn new(rank: usize, world_size: usize) -> Self {
+        assert!(
+            rank < world_size,
+            "Shard: rank {rank} is not below the world size {world_size}"
+        );
+        Shard { rank, world_size }
+    }
+
+    /// The number of examples of a data set of `len` in each shard.
+    pub fn len_of(&self, len: usize) -> usize {
+        len.div_ceil(self.world_size)
+    }
+
+    /// This shard of an epoch's `order`.
+    pub fn take(&self, order: &[usize]) -> Vec<usize> {
+        let total = self.len_of(order.len()) * self.world_size;
+        (self.rank..total)
+            .step_by(self.world_size)
+            .map(|i| order[i % order.len()])
+            .collect()
+    }
 }
 
 impl Default for LoaderConfig {
@@ -50,6 +105,7 @@ impl Default for LoaderConfig {
             seed: 0,
             workers: 2,
             prefetch: 4,
+            shard: None,
         }
     }
 }
@@ -358,10 +414,17 @@ impl<S: BatchSource> DataLoader<S> {
         self.source.is_empty()
     }
 
-    /// The number of batches in an epoch: `len / batch_size`, rounded up
-    /// unless `drop_last`.
+    /// The number of examples an epoch reads: the data set's, or its
+    /// [`Shard`]'s.
+    pub fn examples_per_epoch(&self) -> usize {
+        let len = self.source.len();
+        self.config.shard.map_or(len, |s| s.len_of(len))
+    }
+
+    /// The number of batches in an epoch: [`examples_per_epoch`](Self::examples_per_epoch)
+    /// `/ batch_size`, rounded up unless `drop_last`.
     pub fn num_batches(&self) -> usize {
-        let (n, b) = (self.source.len(), self.config.batch_size);
+        let (n, b) = (self.examples_per_epoch(), self.config.batch_size);
         if self.config.drop_last {
             n / b
         } else {
@@ -371,8 +434,17 @@ impl<S: BatchSource> DataLoader<S> {
 
     /// The order of the data set's indices in `epoch` (all of them, before
     /// any `drop_last`): `0..len` without shuffling, otherwise a Fisher-Yates
-    /// shuffle with a generator seeded from `(seed, epoch)`.
+    /// shuffle with a generator seeded from `(seed, epoch)`; with a
+    /// [`Shard`], this process's part of it.
     pub fn order(&self, epoch: usize) -> Vec<usize> {
+        let order = self.full_order(epoch);
+        match self.config.shard {
+            Some(shard) => shard.take(&order),
+            None => order,
+        }
+    }
+
+    fn full_order(&self, epoch: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.source.len()).collect();
         if self.config.shuffle {
             let mut rng = Generator::new(mix(SHUFFLE_STREAM, self.config.seed, epoch as u64, 0));
@@ -415,7 +487,7 @@ impl<S: BatchSource> DataLoader<S> {
             first_batch <= end,
             "DataLoader::epoch_from: batch {first_batch} is past the {end} batches of an epoch \
              ({} examples in batches of {}{})",
-            self.source.len(),
+            self.examples_per_epoch(),
             self.config.batch_size,
             if self.config.drop_last {
                 ", last dropped"

@@ -69,7 +69,7 @@ pub use idx::{FashionMnist, IdxDataset, Mnist};
 pub use image_folder::ImageFolder;
 pub use labeled::{Batch, LabeledBatches};
 pub use loader::{
-    example_generator, example_seed, BatchContext, BatchSource, DataLoader, EpochIter, LoaderConfig,
+    example_generator, example_seed, BatchContext, BatchSource, DataLoader, EpochIter, LoaderConfig, Shard,
 };
 pub use moons::{make_moons, TwoMoons};
 pub use random_affine::RandomAffine;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::interrupt::Interrupt;
+use super::parallel::DataParallel;
 #[cfg(doc)]
 use super::{EpochSummary, TrainingCheckpoint};
 use crate::optim::StepSchedule;
@@ -76,6 +77,13 @@ pub struct TrainConfig {
     pub metadata: HashMap<String, String>,
     /// The flag checked after every step (default: the Ctrl-C flag).
     pub interrupt: Interrupt,
+    /// Data-parallel training across processes (default `None`: this
+    /// process alone). With it, [`fit`](super::fit) averages the gradients
+    /// over the processes, sums the metrics over them, stops them all at
+    /// the same batch, and writes the metrics file and the checkpoints on
+    /// rank 0 only (every process reads `resume_from`). Each process's
+    /// loaders should read its own [`Shard`](crate::data::Shard).
+    pub parallel: Option<Arc<dyn DataParallel>>,
 }
 
 impl Default for TrainConfig {
@@ -94,6 +102,7 @@ impl Default for TrainConfig {
             stop_on_non_finite_loss: false,
             metadata: HashMap::new(),
             interrupt: Interrupt::ctrl_c(),
+            parallel: None,
         }
     }
 }

@@ -173,8 +173,13 @@ where
     for (i, summary) in state.history.iter().enumerate() {
         monitor.update(summary, i);
     }
-    let mut log = config.metrics_path.as_ref().map(MetricsLog::append).transpose()?;
-    let dir = config.checkpoint_dir.as_deref();
+    // In data-parallel training, rank 0 alone writes files.
+    let writes_files = config.parallel.as_ref().is_none_or(|p| p.rank() == 0);
+    let mut log = match writes_files {
+        true => config.metrics_path.as_ref().map(MetricsLog::append).transpose()?,
+        false => None,
+    };
+    let dir = config.checkpoint_dir.as_deref().filter(|_| writes_files);
     if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
@@ -214,14 +219,17 @@ where
         for batch in train.epoch_from(epoch, run.state.batch) {
             optimizer.zero_grad();
             let output = step.train_step(model, &batch);
-            if config.stop_on_non_finite_loss && !output.loss.item().is_finite() {
+            if config.stop_on_non_finite_loss && agreed(config, !output.loss.item().is_finite()) {
                 run.outcome = Outcome::Diverged {
                     epoch,
                     batch: run.state.batch,
                 };
                 return Ok(run.into_history());
             }
-            output.loss.backward();
+            match &config.parallel {
+                Some(parallel) => parallel.backward(&output.loss, optimizer.parameters()),
+                None => output.loss.backward(),
+            }
             if let Some(max_norm) = config.clip_grad_norm {
                 clip_grad_norm_with_(optimizer.parameters(), max_norm, 2.0);
             }
@@ -250,7 +258,7 @@ where
                 interval.is_some_and(|every| run.state.steps % every == 0 || finished(config, run.state));
             if period_ends {
                 // The summary takes the interrupt flag after its checkpoint.
-                let summary = period.summary(run.state, model, step, validation, observer);
+                let summary = period.summary(run.state, model, step, validation, observer, config);
                 run.end_summary(
                     summary,
                     config,
@@ -264,7 +272,7 @@ where
                 }
                 model.as_module_mut().train(true);
                 period = Period::start(optimizer, 0.0);
-            } else if config.interrupt.take() {
+            } else if take_interrupt(config) {
                 run.state.epoch_seconds = seconds;
                 if let Some(dir) = dir {
                     let path = save(run.state, dir, None, model, optimizer, scheduler.as_deref())?;
@@ -279,7 +287,7 @@ where
             }
         }
         if interval.is_none() {
-            let summary = period.summary(run.state, model, step, validation, observer);
+            let summary = period.summary(run.state, model, step, validation, observer, config);
             run.end_summary(
                 summary,
                 config,
@@ -295,6 +303,20 @@ where
         }
     }
     Ok(run.into_history())
+}
+
+/// True if `flag` is true here or, in data-parallel training, in any
+/// process: what makes every process take the same branch.
+fn agreed(config: &TrainConfig, flag: bool) -> bool {
+    match &config.parallel {
+        Some(parallel) => parallel.any(flag),
+        None => flag,
+    }
+}
+
+/// Takes the interrupt flag, set here or in any process.
+fn take_interrupt(config: &TrainConfig) -> bool {
+    agreed(config, config.interrupt.take())
 }
 
 /// True when the run has done all its epochs, or all its steps.
@@ -374,8 +396,8 @@ impl Run<'_> {
         let early = config.early_stopping.as_ref();
         if self.monitor.should_stop(early) {
             self.outcome = Outcome::EarlyStopped { epoch: index };
-            config.interrupt.take();
-        } else if config.interrupt.take() {
+            take_interrupt(config);
+        } else if take_interrupt(config) {
             self.outcome = Outcome::Interrupted {
                 epoch: self.state.epoch,
                 batch: self.state.batch,
@@ -415,7 +437,8 @@ impl Period {
         self.seconds_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// Validates (if there is validation) and sums up the period.
+    /// Validates (if there is validation) and sums up the period (over all
+    /// the processes of data-parallel training).
     fn summary<M, S, T>(
         &self,
         state: &TrainingCheckpoint,
@@ -423,6 +446,7 @@ impl Period {
         step: &mut T,
         validation: Option<&DataLoader<S>>,
         observer: &mut dyn TrainObserver,
+        config: &TrainConfig,
     ) -> EpochSummary
     where
         M: AsModule + ?Sized,
@@ -430,18 +454,24 @@ impl Period {
         T: Step<M, S::Batch> + ?Sized,
     {
         let train_seconds = self.seconds();
+        let parallel = config.parallel.as_deref();
+        let reduced = |running: RunningMeans| match parallel {
+            Some(parallel) => running.all_reduced(parallel),
+            None => running,
+        };
         let validation = validation.map(|loader| {
             observer.on_validation(state.epoch, loader.num_batches());
-            evaluate(model, loader, step)
+            reduced(evaluate_sums(model, loader, step)).means()
         });
+        let train = reduced(state.running.clone());
         EpochSummary {
             epoch: state.epoch,
             step: state.interval.map(|_| state.steps),
-            train: state.running.means(),
+            train: train.means(),
             validation,
             lr: self.lr,
             seconds: self.seconds(),
-            images_per_second: state.running.examples as f64 / train_seconds,
+            images_per_second: train.examples as f64 / train_seconds,
         }
     }
 }
@@ -491,6 +521,16 @@ where
     S: BatchSource,
     T: Step<M, S::Batch> + ?Sized,
 {
+    evaluate_sums(model, loader, step).means()
+}
+
+/// [`evaluate`]'s sums, before they are turned into means.
+fn evaluate_sums<M, S, T>(model: &mut M, loader: &DataLoader<S>, step: &mut T) -> RunningMeans
+where
+    M: AsModule + ?Sized,
+    S: BatchSource,
+    T: Step<M, S::Batch> + ?Sized,
+{
     let mut running = RunningMeans::default();
     let was_training = model.as_module().is_training();
     model.as_module_mut().eval();
@@ -500,5 +540,5 @@ where
         }
     });
     model.as_module_mut().train(was_training);
-    running.means()
+    running
 }

@@ -22,6 +22,9 @@
 //! - [`TrainingCheckpoint`]: the checkpoint file (model, optimizer,
 //!   position, history) and [`TrainingCheckpoint::resume`].
 //! - [`interrupt`]: the Ctrl-C handler and the [`Interrupt`] flag.
+//! - [`DataParallel`]: data-parallel training across processes (set in
+//!   [`TrainConfig::parallel`]; nabla's is `distributed::DistributedDataParallel`
+//!   on MPI, the `mpi` feature).
 //! - [`metrics`]: running loss and accuracy, top-k accuracy, the confusion
 //!   matrix; [`MetricsLog`] writes summaries as JSON lines.
 //!
@@ -94,6 +97,7 @@ mod fit;
 pub mod interrupt;
 pub mod metrics;
 mod observer;
+mod parallel;
 mod running;
 mod schedule;
 mod step;
@@ -106,6 +110,7 @@ pub use fit::{evaluate, fit};
 pub use interrupt::{install_ctrlc_handler, Interrupt};
 pub use metrics::{top_k_accuracy, ConfusionMatrix, RunningMetrics};
 pub use observer::{BatchProgress, RunStart, TrainObserver};
+pub use parallel::DataParallel;
 pub use running::{RunningMeans, RunningSum};
 pub use schedule::EpochScheduler;
 pub use step::{Metric, Step, StepOutput};

@@ -192,6 +192,7 @@ where
         seed,
         workers,
         prefetch: 4,
+        shard: None,
     };
     DataLoader::collated(Arc::new(items), Stack, config)
 }

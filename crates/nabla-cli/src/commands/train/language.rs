@@ -202,6 +202,7 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         seed: settings.seed,
         workers: args.workers,
         prefetch: 4,
+        shard: None,
     };
     let mut sampler = Generator::new(settings.seed ^ 0x5eed);
     let sample_size = settings

@@ -1,0 +1,345 @@
+//! [`DistributedDataParallel`]: gradients averaged over the processes in
+//! buckets, each launched (`MPI_Iallreduce`) as soon as the backward pass
+//! has finished every gradient in it, while the rest of the pass goes on.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use mpi::ffi;
+
+use super::element::MpiElement;
+use super::group::{count, ProcessGroup};
+use crate::element::Float;
+use crate::tensor::Tensor;
+use crate::train::DataParallel;
+
+/// PyTorch's default bucket size (`bucket_cap_mb=25`).
+pub const DEFAULT_BUCKET_BYTES: usize = 25 * 1024 * 1024;
+
+/// Data-parallel training on MPI, as PyTorch's `DistributedDataParallel`
+/// does it: every process computes the gradients of its own shard of the
+/// batch, and [`backward`](Self::backward) leaves in every process the
+/// mean of the processes' gradients, so that identical optimizer steps
+/// keep identical models.
+///
+/// The trainable parameters are grouped into buckets of at most
+/// `bucket_bytes` (in reverse order, the order in which backward finishes
+/// them). During the backward pass, the moment the last gradient of a
+/// bucket is final (see [`Tensor::backward_with_ready_hook`]) the bucket
+/// is copied into one buffer and its sum over the processes is started
+/// with a nonblocking `MPI_Iallreduce`, driven on by `MPI_Testall` at
+/// every further gradient, so communication overlaps the rest of the
+/// backward pass. At the end, the sums are divided by the world size and
+/// written into each parameter's `.grad`. A trainable parameter the loss
+/// does not reach on some process counts as a zero gradient there, and
+/// every trainable parameter ends with a gradient.
+///
+/// Give it to [`fit`](crate::train::fit) through
+/// [`TrainConfig::parallel`](crate::train::TrainConfig::parallel), with
+/// each loader reading its [`Shard`](crate::data::Shard), after
+/// [`ProcessGroup::broadcast_module`] has given every process rank 0's
+/// weights.
+pub struct DistributedDataParallel {
+    group: Arc<ProcessGroup>,
+    bucket_bytes: usize,
+    // The buckets of the last parameter list, per element type
+    // (`Buckets<f32>` or `Buckets<f64>`), kept across steps.
+    buckets: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl std::fmt::Debug for DistributedDataParallel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DistributedDataParallel {{ rank: {}, world_size: {}, bucket_bytes: {} }}",
+            self.group.rank(),
+            self.group.world_size(),
+            self.bucket_bytes
+        )
+    }
+}
+
+impl DistributedDataParallel {
+    /// Averages gradients over `group` in buckets of at most `bucket_bytes`
+    /// ([`DEFAULT_BUCKET_BYTES`] is PyTorch's 25 MiB; a parameter larger
+    /// than that is a bucket of its own).
+    ///
+    /// # Panics
+    /// If `bucket_bytes` is 0.
+    pub fn new(group: Arc<ProcessGroup>, bucket_bytes: usize) -> Self {
+        assert!(
+            bucket_bytes > 0,
+            "DistributedDataParallel: bucket_bytes must be positive"
+        );
+        DistributedDataParallel {
+            group,
+            bucket_bytes,
+            buckets: Mutex::new(None),
+        }
+    }
+
+    /// The processes.
+    pub fn group(&self) -> &ProcessGroup {
+        &self.group
+    }
+
+    /// The bucket size in bytes.
+    pub fn bucket_bytes(&self) -> usize {
+        self.bucket_bytes
+    }
+
+    /// Backpropagates the one-element `loss` and leaves in the `.grad` of
+    /// each trainable one of `parameters` its mean over the processes,
+    /// averaging bucket by bucket while the backward pass runs.
+    pub fn backward_averaged<T: Float + MpiElement>(&self, loss: &Tensor<T>, parameters: &[Tensor<T>]) {
+        self.with_buckets(parameters, |buckets, trainable| {
+            let mut pass = Pass::new(&self.group, buckets);
+            loss.backward_with_ready_hook(&mut |leaf| pass.gradient_ready(leaf, trainable));
+            pass.finish(trainable);
+        });
+    }
+
+    /// Averages the gradients already in the `.grad` of `parameters` over
+    /// the processes (all buckets at once): for a loop that runs its own
+    /// backward passes, such as gradient accumulation over micro-batches.
+    pub fn average_gradients<T: Float + MpiElement>(&self, parameters: &[Tensor<T>]) {
+        self.with_buckets(parameters, |buckets, trainable| {
+            Pass::new(&self.group, buckets).finish(trainable);
+        });
+    }
+
+    /// Runs `f` on the buckets of the trainable ones of `parameters`,
+    /// building them when the parameter list is new.
+    fn with_buckets<T: Float + MpiElement>(
+        &self,
+        parameters: &[Tensor<T>],
+        f: impl FnOnce(&mut Buckets<T>, &[Tensor<T>]),
+    ) {
+        let trainable: Vec<Tensor<T>> = parameters
+            .iter()
+            .filter(|p| p.is_requires_grad())
+            .cloned()
+            .collect();
+        let mut cache = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let identity: Vec<usize> = trainable.iter().map(tensor_key).collect();
+        let fresh = match cache.as_mut().and_then(|b| b.downcast_mut::<Buckets<T>>()) {
+            Some(b) => b.identity != identity,
+            None => true,
+        };
+        if fresh {
+            *cache = Some(Box::new(Buckets::new(&trainable, self.bucket_bytes)));
+        }
+        let buckets = cache
+            .as_mut()
+            .and_then(|b| b.downcast_mut::<Buckets<T>>())
+            .expect("just built");
+        f(buckets, &trainable);
+    }
+}
+
+impl DataParallel for DistributedDataParallel {
+    fn rank(&self) -> usize {
+        self.group.rank()
+    }
+
+    fn world_size(&self) -> usize {
+        self.group.world_size()
+    }
+
+    fn backward(&self, loss: &Tensor, parameters: &[Tensor]) {
+        self.backward_averaged(loss, parameters);
+    }
+
+    fn all_reduce_sum(&self, values: &mut [f64]) {
+        self.group.all_reduce_sum(values);
+    }
+}
+
+fn tensor_key<T: Float>(t: &Tensor<T>) -> usize {
+    Arc::as_ptr(&t.inner) as usize
+}
+
+/// The trainable parameters cut into buckets, with their flat buffers.
+struct Buckets<T> {
+    /// Which parameters these buckets were built for.
+    identity: Vec<usize>,
+    buckets: Vec<Bucket<T>>,
+    /// Each parameter's bucket, by its tensor's identity.
+    bucket_of: HashMap<usize, usize>,
+}
+
+/// Parameters whose gradients are summed over the processes in one call.
+struct Bucket<T> {
+    /// Indices into the trainable parameters, and each one's offset in the buffers.
+    members: Vec<(usize, usize)>,
+    send: Vec<T>,
+    received: Vec<T>,
+}
+
+impl<T: Float + MpiElement> Buckets<T> {
+    fn new(trainable: &[Tensor<T>], bucket_bytes: usize) -> Self {
+        let element = std::mem::size_of::<T>();
+        let mut buckets: Vec<Bucket<T>> = Vec::new();
+        let mut bucket_of = HashMap::new();
+        let mut open: Vec<(usize, usize)> = Vec::new();
+        let mut filled = 0;
+        let close = |members: Vec<(usize, usize)>, len: usize, buckets: &mut Vec<Bucket<T>>| {
+            buckets.push(Bucket {
+                members,
+                send: vec![T::default(); len],
+                received: vec![T::default(); len],
+            });
+        };
+        for (i, p) in trainable.iter().enumerate().rev() {
+            let n = p.numel();
+            if !open.is_empty() && (filled + n) * element > bucket_bytes {
+                close(std::mem::take(&mut open), filled, &mut buckets);
+                filled = 0;
+            }
+            bucket_of.insert(tensor_key(p), buckets.len());
+            open.push((i, filled));
+            filled += n;
+        }
+        if !open.is_empty() {
+            close(open, filled, &mut buckets);
+        }
+        Buckets {
+            identity: trainable.iter().map(tensor_key).collect(),
+            buckets,
+            bucket_of,
+        }
+    }
+}
+
+/// One averaging: the buckets' gradients still to come and their requests.
+struct Pass<'a, T> {
+    group: &'a ProcessGroup,
+    buckets: &'a mut Buckets<T>,
+    waiting: Vec<usize>,
+    requests: Vec<ffi::MPI_Request>,
+    launched: Vec<bool>,
+}
+
+impl<'a, T: Float + MpiElement> Pass<'a, T> {
+    fn new(group: &'a ProcessGroup, buckets: &'a mut Buckets<T>) -> Self {
+        let n = buckets.buckets.len();
+        Pass {
+            group,
+            waiting: buckets.buckets.iter().map(|b| b.members.len()).collect(),
+            buckets,
+            // SAFETY: a constant handle.
+            requests: vec![unsafe { ffi::RSMPI_REQUEST_NULL }; n],
+            launched: vec![false; n],
+        }
+    }
+
+    /// Called by the backward pass when `leaf`'s gradient is final:
+    /// launches its bucket if it was the last one missing, and drives the
+    /// launched sums on.
+    fn gradient_ready(&mut self, leaf: &Tensor<T>, trainable: &[Tensor<T>]) {
+        let Some(&b) = self.buckets.bucket_of.get(&tensor_key(leaf)) else {
+            return; // an input that requires grad, not a parameter
+        };
+        self.waiting[b] -= 1;
+        if self.waiting[b] == 0 {
+            self.launch(b, trainable);
+        }
+        self.progress();
+    }
+
+    /// Copies bucket `b`'s gradients (zeros for a parameter without one)
+    /// into its buffer and starts their sum over the processes.
+    fn launch(&mut self, b: usize, trainable: &[Tensor<T>]) {
+        let bucket = &mut self.buckets.buckets[b];
+        for &(i, offset) in &bucket.members {
+            let p = &trainable[i];
+            let slot = &mut bucket.send[offset..offset + p.numel()];
+            match p.grad() {
+                Some(g) => crate::backend::read_host(&g, |values| slot.copy_from_slice(values)),
+                None => slot.fill(T::default()),
+            }
+        }
+        let _serial = self.group.serialized();
+        // SAFETY: both buffers hold the bucket's elements and stay in place
+        // (the bucket is borrowed by this pass) until the request completes in `finish`.
+        let code = unsafe {
+            ffi::MPI_Iallreduce(
+                bucket.send.as_ptr().cast(),
+                bucket.received.as_mut_ptr().cast(),
+                count(bucket.send.len()),
+                T::datatype(),
+                ffi::RSMPI_SUM,
+                self.group.comm(),
+                &mut self.requests[b],
+            )
+        };
+        self.group.check(code, "MPI_Iallreduce");
+        self.launched[b] = true;
+    }
+
+    /// Lets MPI move the launched sums on (a nonblocking collective only
+    /// progresses inside MPI calls).
+    fn progress(&mut self) {
+        let mut done: std::os::raw::c_int = 0;
+        let _serial = self.group.serialized();
+        // SAFETY: `requests` holds valid or null requests.
+        let code = unsafe {
+            ffi::MPI_Testall(
+                count(self.requests.len()),
+                self.requests.as_mut_ptr(),
+                &mut done,
+                ffi::RSMPI_STATUSES_IGNORE,
+            )
+        };
+        self.group.check(code, "MPI_Testall");
+    }
+
+    /// Launches the buckets the backward pass did not complete, waits for
+    /// all the sums and writes the means into the gradients.
+    fn finish(mut self, trainable: &[Tensor<T>]) {
+        for b in 0..self.launched.len() {
+            if !self.launched[b] {
+                self.launch(b, trainable);
+            }
+        }
+        {
+            let _serial = self.group.serialized();
+            // SAFETY: `requests` holds valid or null requests.
+            let code = unsafe {
+                ffi::MPI_Waitall(
+                    count(self.requests.len()),
+                    self.requests.as_mut_ptr(),
+                    ffi::RSMPI_STATUSES_IGNORE,
+                )
+            };
+            self.group.check(code, "MPI_Waitall");
+        }
+        let processes = T::from_usize(self.group.world_size());
+        for bucket in &self.buckets.buckets {
+            for &(i, offset) in &bucket.members {
+                let p = &trainable[i];
+                let sums = &bucket.received[offset..offset + p.numel()];
+                set_mean_gradient(p, sums, processes);
+            }
+        }
+    }
+}
+
+/// Writes `sums / processes` into `p`'s gradient: in place when nothing
+/// else shares its buffer, as a new tensor otherwise (backward may hand the
+/// same gradient tensor to two leaves).
+fn set_mean_gradient<T: Float>(p: &Tensor<T>, sums: &[T], processes: T) {
+    let mut slot = p.inner.grad.lock().unwrap_or_else(|e| e.into_inner());
+    match slot.as_ref() {
+        Some(g) if g.is_exclusive() => g.update_data(|values| {
+            for (v, &s) in values.iter_mut().zip(sums) {
+                *v = s / processes;
+            }
+        }),
+        _ => {
+            let means = sums.iter().map(|&s| s / processes).collect();
+            *slot = Some(Tensor::from_contiguous(means, p.shape()));
+        }
+    }
+}
