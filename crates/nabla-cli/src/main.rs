@@ -11,6 +11,7 @@
 mod commands;
 mod data;
 mod digit_grid;
+mod distributed;
 mod flow_plots;
 mod generative_pictures;
 mod graph_svg;
@@ -116,6 +117,9 @@ fn complain(message: &str) {
 
 /// A remark on standard error that does not stop the command.
 fn note(message: &str) {
+    if output::silenced() {
+        return;
+    }
     let _ = writeln!(std::io::stderr(), "nabla: note: {message}");
 }
 

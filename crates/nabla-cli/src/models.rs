@@ -107,6 +107,15 @@ impl ModelKind {
         matches!(self, ModelKind::CharGpt | ModelKind::CharLstm)
     }
 
+    /// True for the models `nabla train --distributed` trains.
+    pub fn trains_distributed(self) -> bool {
+        !(self.is_language_model()
+            || self.is_gan()
+            || self.is_autoencoder()
+            || self.is_flow()
+            || self.architecture().is_some())
+    }
+
     /// True for the GANs (`dcgan`, `wgan-gp`).
     pub fn is_gan(self) -> bool {
         matches!(self, ModelKind::Dcgan | ModelKind::WganGp)

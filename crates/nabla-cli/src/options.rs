@@ -162,3 +162,12 @@ mod tests {
         assert!(below_one("1").is_err() && below_one("0.99").is_ok());
     }
 }
+
+/// A gradient bucket in MiB, above 0 and at most 1,024.
+pub fn bucket_mb(text: &str) -> Result<f64, String> {
+    let mb: f64 = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if !(mb > 0.0 && mb <= 1024.0) {
+        return Err("it must be above 0 and at most 1024 (MiB)".to_string());
+    }
+    Ok(mb)
+}

@@ -9,11 +9,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Set once a write to standard output has failed: later lines are dropped.
 static CLOSED: AtomicBool = AtomicBool::new(false);
 
+/// Set on the ranks other than 0 of a data-parallel run: only rank 0 speaks.
+static SILENT: AtomicBool = AtomicBool::new(false);
+
+/// Drops every later line of standard output and note on standard error.
+pub fn silence() {
+    SILENT.store(true, Ordering::Relaxed);
+}
+
+/// True once [`silence`] was called.
+pub fn silenced() -> bool {
+    SILENT.load(Ordering::Relaxed)
+}
+
 /// Writes `text` to standard output and flushes it, unless it was found
-/// closed. A broken pipe is the reader's way of saying it has seen enough;
+/// closed or silenced. A broken pipe is the reader's way of saying it has seen enough;
 /// any other failure (a full disk) is said once on standard error.
 pub fn write(text: fmt::Arguments<'_>) {
-    if CLOSED.load(Ordering::Relaxed) {
+    if CLOSED.load(Ordering::Relaxed) || silenced() {
         return;
     }
     let mut out = io::stdout().lock();

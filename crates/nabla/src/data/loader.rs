@@ -394,6 +394,13 @@ impl<S: BatchSource> DataLoader<S> {
         }
     }
 
+    /// The loader reading only `shard`'s part of every epoch (all of it
+    /// with `None`): one process's loader in data-parallel training.
+    pub fn with_shard(mut self, shard: Option<Shard>) -> Self {
+        self.config.shard = shard;
+        self
+    }
+
     /// What builds the batches.
     pub fn source(&self) -> &S {
         &self.source

@@ -11,6 +11,8 @@ use mpi::ffi;
 use super::element::MpiElement;
 use super::group::{count, ProcessGroup};
 use crate::element::Float;
+use crate::error::Result;
+use crate::nn::Module;
 use crate::tensor::Tensor;
 use crate::train::DataParallel;
 
@@ -153,6 +155,18 @@ impl DataParallel for DistributedDataParallel {
 
     fn all_reduce_sum(&self, values: &mut [f64]) {
         self.group.all_reduce_sum(values);
+    }
+
+    fn broadcast_module(&self, module: &dyn Module) {
+        self.group.broadcast_module(module);
+    }
+
+    fn check_same(&self, entries: &[(&str, String)]) -> Result<()> {
+        self.group.check_same(entries)
+    }
+
+    fn abort(&self, message: &str) -> ! {
+        self.group.abort(message)
     }
 }
 

@@ -7,6 +7,8 @@
 use std::fmt;
 
 use super::running::RunningMeans;
+use crate::error::Result;
+use crate::nn::Module;
 use crate::tensor::Tensor;
 
 /// Data-parallel training as [`fit`](super::fit) drives it: every process
@@ -16,7 +18,8 @@ use crate::tensor::Tensor;
 /// finite) through [`any`](Self::any), sums the metrics across processes,
 /// and writes files on rank 0 only.
 ///
-/// Every method is collective: all processes call it, in the same order.
+/// Every method but [`abort`](Self::abort) is collective: all processes
+/// call it, in the same order.
 pub trait DataParallel: fmt::Debug + Send + Sync {
     /// This process's rank, from 0.
     fn rank(&self) -> usize;
@@ -33,6 +36,24 @@ pub trait DataParallel: fmt::Debug + Send + Sync {
     /// Sums `values` elementwise over the processes, in place; every
     /// process gets the same sums.
     fn all_reduce_sum(&self, values: &mut [f64]);
+
+    /// Copies rank 0's parameters and buffers into every process's
+    /// `module`, so that all start from the same weights.
+    fn broadcast_module(&self, module: &dyn Module);
+
+    /// Checks that every process was started the same way: `entries` are
+    /// named descriptions (the model, the data, the settings), compared
+    /// with rank 0's.
+    ///
+    /// # Errors
+    /// [`Error::Distributed`](crate::Error::Distributed) on every process
+    /// when any differs, naming the rank, the entry and both values.
+    fn check_same(&self, entries: &[(&str, String)]) -> Result<()>;
+
+    /// Prints `message` naming this rank and stops every process: what an
+    /// error on one process must do, since the others would wait for it in
+    /// their next collective. Not collective.
+    fn abort(&self, message: &str) -> !;
 
     /// True on every process if `flag` is true on any.
     fn any(&self, flag: bool) -> bool {

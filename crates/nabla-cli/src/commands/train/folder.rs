@@ -28,6 +28,8 @@ pub enum Claim {
     Replaced,
     /// `--resume`: the run there goes on.
     Resumed,
+    /// A rank other than 0 of a `--distributed` run: rank 0 claimed it.
+    ClaimedByRank0,
 }
 
 impl Claim {
@@ -37,6 +39,7 @@ impl Claim {
             Claim::New => "a new run",
             Claim::Replaced => "replacing the run that was there",
             Claim::Resumed => "resuming the run there",
+            Claim::ClaimedByRank0 => "the run rank 0 writes",
         }
     }
 }

@@ -35,6 +35,7 @@ pub use gan::GanArgs;
 pub use settings::{Args, OptimizerKind, ScheduleKind, Settings};
 
 use crate::data::{DatasetKind, Normalization};
+use crate::distributed::Distributed;
 use crate::models::ModelKind;
 use crate::output::say;
 use crate::plot::write_curves;
@@ -89,10 +90,14 @@ fn schedule(
     }
 }
 
-/// Trains, then reports the test accuracy and the files written.
+/// Trains, then reports the test accuracy and the files written. In a
+/// `--distributed` run, an error on any rank stops every rank.
 pub fn run(args: Args) -> Result<Ending, String> {
-    crate::set_threads(args.threads)?;
-    nabla::on_worker_thread(|| train(args))
+    let distributed = Distributed::start(&args.distributed, args.threads)?;
+    nabla::on_worker_thread(|| match (train(args, distributed.as_ref()), &distributed) {
+        (Err(message), Some(d)) => d.parallel().abort(&message),
+        (result, _) => result,
+    })
 }
 
 /// The run being resumed: its checkpoint file, state and recorded settings.
@@ -183,8 +188,11 @@ fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
 
 /// The training run itself, on a thread of the rayon pool (see
 /// [`nabla::on_worker_thread`]).
-fn train(args: Args) -> Result<Ending, String> {
+fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String> {
     refuse_options_of_other_families(&args)?;
+    if let (Some(_), Some(model)) = (distributed, args.model.filter(|m| !m.trains_distributed())) {
+        return Err(format!("--distributed does not train {model} yet"));
+    }
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
         return language::train(&args, model);
     }
@@ -230,7 +238,8 @@ fn train(args: Args) -> Result<Ending, String> {
     let resuming_here = resumed
         .as_ref()
         .is_some_and(|r| folder::same_folder(&folder::run_folder_of(&r.checkpoint), &out));
-    let claim = folder::claim(&out, resuming_here, args.overwrite)?;
+    let claim = claim_folder(&out, resuming_here, args.overwrite, distributed)?;
+    check_same_start(distributed, &settings, &out)?;
 
     let data_dir = settings.data_dir.as_deref();
     let mut train_set = dataset.load(data_dir, Split::Train)?;
@@ -242,6 +251,13 @@ fn train(args: Args) -> Result<Ending, String> {
     let input = train_set.example_shape();
     let classes = train_set.num_classes();
     let mut model = settings.model.build(&input, classes, settings.seed)?;
+    if let Some(d) = distributed {
+        let examples = format!("{} training, {} test", train_set.len(), test_set.len());
+        d.parallel()
+            .check_same(&[("examples", examples)])
+            .map_err(|e| e.to_string())?;
+        d.parallel().broadcast_module(&model);
+    }
     let mut optimizer = optimizer(&settings, &model)?;
     let mut scheduler = schedule(settings.schedule, optimizer.as_mut(), settings.epochs);
     // Recorded below, so that eval, predict and show prepare inputs the same way.
@@ -270,22 +286,27 @@ fn train(args: Args) -> Result<Ending, String> {
         Some(_) => Normalization::identity(input[0]),
         None => normalization.clone(),
     };
-    let train_loader = dataset.training_loader(
-        train_set,
-        &loader_normalization,
-        settings.batch_size,
-        settings.seed,
-        args.workers,
-        settings.augment,
-    );
-    let test_loader = dataset.loader(
-        test_set,
-        Split::Test,
-        &loader_normalization,
-        256,
-        settings.seed,
-        args.workers,
-    );
+    let shard = distributed.map(Distributed::shard);
+    let train_loader = dataset
+        .training_loader(
+            train_set,
+            &loader_normalization,
+            settings.batch_size,
+            settings.seed,
+            args.workers,
+            settings.augment,
+        )
+        .with_shard(shard);
+    let test_loader = dataset
+        .loader(
+            test_set,
+            Split::Test,
+            &loader_normalization,
+            256,
+            settings.seed,
+            args.workers,
+        )
+        .with_shard(shard);
 
     let metrics = out.join(METRICS_FILE);
     let checkpoints = out.join(CHECKPOINTS_DIR);
@@ -298,18 +319,20 @@ fn train(args: Args) -> Result<Ending, String> {
         resume_from: resumed.as_ref().map(|r| r.checkpoint.clone()),
         stop_on_non_finite_loss: true,
         metadata: record.to_metadata(),
+        parallel: distributed.map(Distributed::parallel),
         ..TrainConfig::default()
     };
     say!(
-        "training {} on {} ({} examples, {} test) for {} epochs, batch {}, {} on {} threads, into {} ({})",
+        "training {} on {} ({} examples, {} test) for {} epochs, batch {}, {} on {} threads{}, into {} ({})",
         settings.model,
         dataset.name(),
         train_loader.dataset().len(),
         test_loader.dataset().len(),
         settings.epochs,
-        settings.batch_size,
+        describe_batch(settings.batch_size, distributed),
         value_name(&settings.optimizer),
         rayon::current_num_threads(),
+        if distributed.is_some() { " per rank" } else { "" },
         out.display(),
         claim.describe()
     );
@@ -346,13 +369,14 @@ fn train(args: Args) -> Result<Ending, String> {
             checkpoints.display()
         ));
     }
+    if distributed.is_some_and(|d| d.rank() != 0) {
+        return Ok(ending(&history, settings.epochs));
+    }
     let model_path = out.join(MODEL_FILE);
     save_module_with_metadata(&model, &model_path, record.to_metadata()).map_err(|e| e.to_string())?;
     let curves = out.join(CURVES_FILE);
     write_curves(&curves, &history.epochs)?;
-    // A stop asked for after the last epoch was saved comes too late to stop anything.
-    let interrupted = matches!(history.outcome,
-        Outcome::Interrupted { epoch, batch } if batch > 0 || epoch < settings.epochs);
+    let interrupted = ending(&history, settings.epochs) == Ending::Interrupted;
     if interrupted {
         say!("interrupted: resume with --resume {}", checkpoints.display());
     }
@@ -371,9 +395,59 @@ fn train(args: Args) -> Result<Ending, String> {
     say!("wrote {}", metrics.display());
     say!("wrote {}", curves.display());
     say!("done in {:.1}s", started.elapsed().as_secs_f64());
-    Ok(if interrupted {
-        Ending::Interrupted
-    } else {
-        Ending::Done
-    })
+    Ok(ending(&history, settings.epochs))
+}
+
+/// How a run of `epochs` epochs ended: a stop asked for after the last
+/// epoch was saved comes too late to stop anything.
+fn ending(history: &nabla::train::History, epochs: usize) -> Ending {
+    match history.outcome {
+        Outcome::Interrupted { epoch, batch } if batch > 0 || epoch < epochs => Ending::Interrupted,
+        _ => Ending::Done,
+    }
+}
+
+/// Claims the run folder: on rank 0 alone in a `--distributed` run (the
+/// others wait for it in the start-up check that follows).
+fn claim_folder(
+    out: &std::path::Path,
+    resuming_here: bool,
+    overwrite: bool,
+    distributed: Option<&Distributed>,
+) -> Result<folder::Claim, String> {
+    match distributed {
+        Some(d) if d.rank() != 0 => Ok(folder::Claim::ClaimedByRank0),
+        _ => folder::claim(out, resuming_here, overwrite),
+    }
+}
+
+/// In a `--distributed` run, refuses to start unless every rank was given
+/// the same settings and output folder.
+fn check_same_start(
+    distributed: Option<&Distributed>,
+    settings: &Settings,
+    out: &std::path::Path,
+) -> Result<(), String> {
+    let Some(d) = distributed else {
+        return Ok(());
+    };
+    let settings = serde_json::to_value(settings).map_err(|e| e.to_string())?;
+    let mut entries: Vec<(String, String)> = match settings {
+        serde_json::Value::Object(fields) => fields
+            .into_iter()
+            .map(|(k, v)| (format!("--{k}"), v.to_string()))
+            .collect(),
+        other => vec![("settings".to_string(), other.to_string())],
+    };
+    entries.push(("--out".to_string(), out.display().to_string()));
+    let entries: Vec<(&str, String)> = entries.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    d.parallel().check_same(&entries).map_err(|e| e.to_string())
+}
+
+/// The batch as the log says it: per rank and in all in a `--distributed` run.
+fn describe_batch(batch: usize, distributed: Option<&Distributed>) -> String {
+    match distributed {
+        Some(d) => d.describe_batch(batch),
+        None => batch.to_string(),
+    }
 }

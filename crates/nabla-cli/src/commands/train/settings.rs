@@ -113,6 +113,9 @@ pub struct Args {
     /// The options of transfer learning (--model efficientnet-lite0 or resnet18).
     #[command(flatten)]
     pub transfer: super::transfer::TransferArgs,
+    /// Data-parallel training across processes (under mpirun).
+    #[command(flatten)]
+    pub distributed: crate::distributed::DistributedArgs,
 }
 
 /// The options of `nabla train --model char-gpt|char-lstm`, which counts its

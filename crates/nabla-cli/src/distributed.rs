@@ -1,0 +1,104 @@
+//! `--distributed`: a training run as one rank of an MPI job
+//! (`mpirun -np N nabla train --distributed ...`). Each rank trains on its
+//! shard of the data with `--batch-size` examples per step and the
+//! gradients averaged over the ranks; rank 0 alone prints and writes files.
+//! Needs a nabla built with `--features mpi`.
+
+use std::sync::Arc;
+
+use nabla::data::Shard;
+use nabla::train::DataParallel;
+
+use crate::options;
+
+/// The options of data-parallel training.
+#[derive(clap::Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Data-parallel training (under mpirun; a nabla built with --features mpi)")]
+pub struct DistributedArgs {
+    /// Train as one rank of an MPI job: `mpirun -np N nabla train --distributed ...`. --batch-size is
+    /// per rank (the global batch is N times it); --threads defaults to the cores over the ranks on
+    /// this machine.
+    #[arg(long)]
+    pub distributed: bool,
+    /// The gradients averaged in one all-reduce, in MiB, each started during the backward pass as soon
+    /// as its gradients are final [default: 25, PyTorch's].
+    #[arg(long, value_parser = options::bucket_mb, requires = "distributed")]
+    pub bucket_mb: Option<f64>,
+}
+
+/// The ranks of a `--distributed` run, as this process sees them.
+pub struct Distributed {
+    parallel: Arc<dyn DataParallel>,
+}
+
+impl Distributed {
+    /// Joins the MPI job if `--distributed` was given (before any other
+    /// thread starts), and sets the threads (per rank).
+    pub fn start(args: &DistributedArgs, threads: Option<usize>) -> Result<Option<Distributed>, String> {
+        if !args.distributed {
+            crate::set_threads(threads)?;
+            return Ok(None);
+        }
+        let parallel = join(args)?;
+        // The machine's cores shared by the ranks on it.
+        let local_ranks = std::env::var("OMPI_COMM_WORLD_LOCAL_SIZE")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        crate::set_threads(Some(threads.unwrap_or((cores / local_ranks).max(1))))?;
+        if parallel.rank() != 0 {
+            crate::output::silence();
+        }
+        Ok(Some(Distributed { parallel }))
+    }
+
+    /// This rank.
+    pub fn rank(&self) -> usize {
+        self.parallel.rank()
+    }
+
+    /// The number of ranks.
+    pub fn world_size(&self) -> usize {
+        self.parallel.world_size()
+    }
+
+    /// This rank's part of every epoch.
+    pub fn shard(&self) -> Shard {
+        Shard::new(self.rank(), self.world_size())
+    }
+
+    /// The ranks, as `fit` takes them.
+    pub fn parallel(&self) -> Arc<dyn DataParallel> {
+        self.parallel.clone()
+    }
+
+    /// `batch` per rank, as the log says it: `256 per rank x 2 ranks = 512`.
+    pub fn describe_batch(&self, batch: usize) -> String {
+        format!(
+            "{batch} per rank x {} ranks = {}",
+            self.world_size(),
+            batch * self.world_size()
+        )
+    }
+}
+
+#[cfg(feature = "mpi")]
+fn join(args: &DistributedArgs) -> Result<Arc<dyn DataParallel>, String> {
+    use nabla::distributed::{DistributedDataParallel, ProcessGroup, DEFAULT_BUCKET_BYTES};
+    let group = ProcessGroup::init().map_err(|e| e.to_string())?;
+    let bucket_bytes = args.bucket_mb.map_or(DEFAULT_BUCKET_BYTES, |mb| {
+        (mb * 1024.0 * 1024.0).round().max(1.0) as usize
+    });
+    Ok(Arc::new(DistributedDataParallel::new(group, bucket_bytes)))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn join(_: &DistributedArgs) -> Result<Arc<dyn DataParallel>, String> {
+    Err(
+        "--distributed needs a nabla built with MPI: cargo build --release --features mpi \
+         (with Open MPI installed: apt-get install libopenmpi-dev openmpi-bin libclang-dev)"
+            .to_string(),
+    )
+}
