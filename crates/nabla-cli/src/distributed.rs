@@ -4,6 +4,7 @@
 //! gradients averaged over the ranks; rank 0 alone prints and writes files.
 //! Needs a nabla built with `--features mpi`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use nabla::data::Shard;
@@ -72,6 +73,19 @@ impl Distributed {
     /// The ranks, as `fit` takes them.
     pub fn parallel(&self) -> Arc<dyn DataParallel> {
         self.parallel.clone()
+    }
+
+    /// Refuses to start unless every rank was given the same `settings` (a
+    /// run's resolved options) and output folder: a rank started with
+    /// another model, data set or seed would train something else, or wait
+    /// forever for collectives the others never make.
+    pub fn check_same_start(&self, settings: &impl std::fmt::Debug, out: &Path) -> Result<(), String> {
+        self.parallel
+            .check_same(&[
+                ("settings", format!("{settings:?}")),
+                ("--out", out.display().to_string()),
+            ])
+            .map_err(|e| e.to_string())
     }
 
     /// `batch` per rank, as the log says it: `256 per rank x 2 ranks = 512`.

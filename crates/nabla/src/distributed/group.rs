@@ -206,7 +206,7 @@ impl ProcessGroup {
     /// [`Error::Distributed`] on every process when any process differs,
     /// naming each differing rank, entry and both values.
     pub fn check_same(&self, entries: &[(&str, String)]) -> Result<()> {
-        const WIDTH: usize = 128;
+        const WIDTH: usize = 4096;
         let mut mine = vec![0u8; WIDTH * entries.len()];
         for ((_, value), slot) in entries.iter().zip(mine.chunks_exact_mut(WIDTH)) {
             let shown = fitted(value, WIDTH);
@@ -240,8 +240,9 @@ impl ProcessGroup {
             for (e, (name, _)) in entries.iter().enumerate() {
                 let (theirs, first) = (text(rank, e), text(0, e));
                 if theirs != first {
+                    let (theirs, first) = around_first_difference(&theirs, &first);
                     differences.push(format!(
-                        "rank {rank} has {name} {theirs:?} where rank 0 has {first:?}"
+                        "rank {rank} has {name} {theirs} where rank 0 has {first}"
                     ));
                 }
             }
@@ -265,6 +266,26 @@ impl ProcessGroup {
     pub fn abort(&self, message: &str) -> ! {
         abort_job(self.rank, self.size, self.comm, message)
     }
+}
+
+/// The two values quoted, or, when they are long, the part of each around
+/// where they first differ.
+fn around_first_difference(a: &str, b: &str) -> (String, String) {
+    const CONTEXT: usize = 40;
+    if a.len() <= 2 * CONTEXT && b.len() <= 2 * CONTEXT {
+        return (format!("{a:?}"), format!("{b:?}"));
+    }
+    let first = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let excerpt = |s: &str| {
+        let chars: Vec<char> = s.chars().collect();
+        let start = first.saturating_sub(CONTEXT / 2);
+        let end = (first + CONTEXT).min(chars.len());
+        let text: String = chars[start.min(end)..end].iter().collect();
+        let before = if start > 0 { "..." } else { "" };
+        let after = if end < chars.len() { "..." } else { "" };
+        format!("`{before}{text}{after}`")
+    };
+    (excerpt(a), excerpt(b))
 }
 
 /// `value`, or its start and a hash when it is longer than `width` bytes.

@@ -19,6 +19,7 @@ use nabla::Generator;
 use super::folder::{self, CHECKPOINTS_DIR, CURVES_FILE, METRICS_FILE, MODEL_FILE};
 use super::settings::{Args, OptimizerKind};
 use crate::data::DatasetKind;
+use crate::distributed::Distributed;
 use crate::models::ModelKind;
 use crate::output::say;
 use crate::plot::write_curves;
@@ -27,6 +28,7 @@ use crate::Ending;
 
 /// The settings of a language-model run: the options given, else the
 /// model's defaults.
+#[derive(Debug)]
 struct LanguageSettings {
     model: ModelKind,
     dataset: DatasetKind,
@@ -176,7 +178,7 @@ impl Dataset for Windows {
 }
 
 /// Trains a language model; the caller has checked `model` is one.
-pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
+pub fn train(args: &Args, model: ModelKind, distributed: Option<&Distributed>) -> Result<Ending, String> {
     let started = Instant::now();
     let settings = LanguageSettings::resolve(args, model)?;
     let text = settings.dataset.load_text()?;
@@ -193,7 +195,11 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         (None, Some(resume)) => folder::run_folder_of(&checkpoint_file(resume)),
         (None, None) => folder::default_folder(&model.to_string(), &settings.dataset.name()),
     };
-    let claim = folder::claim(&out, args.resume.is_some(), args.overwrite)?;
+    let claim = super::claim_folder(&out, args.resume.is_some(), args.overwrite, distributed)?;
+    if let Some(d) = distributed {
+        d.check_same_start(&settings, &out)?;
+        d.parallel().broadcast_module(lm.module());
+    }
 
     let loader_config = |shuffle: bool| LoaderConfig {
         batch_size: settings.batch_size,
@@ -202,7 +208,7 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         seed: settings.seed,
         workers: args.workers,
         prefetch: 4,
-        shard: None,
+        shard: distributed.map(Distributed::shard),
     };
     let mut sampler = Generator::new(settings.seed ^ 0x5eed);
     let sample_size = settings
@@ -246,20 +252,22 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         clip_grad_norm: (settings.grad_clip > 0.0).then_some(settings.grad_clip),
         step_schedule: Some(Arc::new(schedule)),
         stop_on_non_finite_loss: true,
+        parallel: distributed.map(Distributed::parallel),
         ..TrainConfig::default()
     };
     say!(
         "training {model} ({} parameters) on {} ({} characters, vocabulary of {}) for {} steps of {} x {} \
-         characters, AdamW lr {:.0e} on {} threads, into {} ({})",
+         characters, AdamW lr {:.0e} on {} threads{}, into {} ({})",
         lm.module().num_parameters(),
         settings.dataset.name(),
         text.len(),
         text.vocab().len(),
         settings.max_steps,
-        settings.batch_size,
+        super::describe_batch(settings.batch_size, distributed),
         settings.block_size,
         settings.lr,
         rayon::current_num_threads(),
+        if distributed.is_some() { " per rank" } else { "" },
         out.display(),
         claim.describe()
     );
@@ -282,11 +290,18 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
             checkpoints.display()
         ));
     }
+    let interrupted = matches!(history.outcome, Outcome::Interrupted { .. });
+    if distributed.is_some_and(|d| d.rank() != 0) {
+        return Ok(if interrupted {
+            Ending::Interrupted
+        } else {
+            Ending::Done
+        });
+    }
     let model_path = out.join(MODEL_FILE);
     save_language_model(&lm, text.vocab(), &model_path).map_err(|e| e.to_string())?;
     let curves = out.join(CURVES_FILE);
     write_curves(&curves, &history.epochs)?;
-    let interrupted = matches!(history.outcome, Outcome::Interrupted { .. });
     if interrupted {
         say!(
             "interrupted: resume with --model {model} --resume {}",

@@ -194,7 +194,7 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
         return Err(format!("--distributed does not train {model} yet"));
     }
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
-        return language::train(&args, model);
+        return language::train(&args, model, distributed);
     }
     if let Some(model) = args.model.filter(|m| m.is_gan()) {
         return gan::train(&args, model);
@@ -239,7 +239,9 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
         .as_ref()
         .is_some_and(|r| folder::same_folder(&folder::run_folder_of(&r.checkpoint), &out));
     let claim = claim_folder(&out, resuming_here, args.overwrite, distributed)?;
-    check_same_start(distributed, &settings, &out)?;
+    if let Some(d) = distributed {
+        d.check_same_start(&settings, &out)?;
+    }
 
     let data_dir = settings.data_dir.as_deref();
     let mut train_set = dataset.load(data_dir, Split::Train)?;
@@ -409,7 +411,7 @@ fn ending(history: &nabla::train::History, epochs: usize) -> Ending {
 
 /// Claims the run folder: on rank 0 alone in a `--distributed` run (the
 /// others wait for it in the start-up check that follows).
-fn claim_folder(
+pub(super) fn claim_folder(
     out: &std::path::Path,
     resuming_here: bool,
     overwrite: bool,
@@ -421,31 +423,8 @@ fn claim_folder(
     }
 }
 
-/// In a `--distributed` run, refuses to start unless every rank was given
-/// the same settings and output folder.
-fn check_same_start(
-    distributed: Option<&Distributed>,
-    settings: &Settings,
-    out: &std::path::Path,
-) -> Result<(), String> {
-    let Some(d) = distributed else {
-        return Ok(());
-    };
-    let settings = serde_json::to_value(settings).map_err(|e| e.to_string())?;
-    let mut entries: Vec<(String, String)> = match settings {
-        serde_json::Value::Object(fields) => fields
-            .into_iter()
-            .map(|(k, v)| (format!("--{k}"), v.to_string()))
-            .collect(),
-        other => vec![("settings".to_string(), other.to_string())],
-    };
-    entries.push(("--out".to_string(), out.display().to_string()));
-    let entries: Vec<(&str, String)> = entries.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    d.parallel().check_same(&entries).map_err(|e| e.to_string())
-}
-
 /// The batch as the log says it: per rank and in all in a `--distributed` run.
-fn describe_batch(batch: usize, distributed: Option<&Distributed>) -> String {
+pub(super) fn describe_batch(batch: usize, distributed: Option<&Distributed>) -> String {
     match distributed {
         Some(d) => d.describe_batch(batch),
         None => batch.to_string(),
