@@ -144,6 +144,15 @@ fn finite(text: &str) -> Result<f64, String> {
     Ok(x)
 }
 
+/// A gradient bucket in MiB, above 0 and at most 1,024.
+pub fn bucket_mb(text: &str) -> Result<f64, String> {
+    let mb: f64 = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
+    if !(mb > 0.0 && mb <= 1024.0) {
+        return Err("it must be above 0 and at most 1024 (MiB)".to_string());
+    }
+    Ok(mb)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,14 +169,9 @@ mod tests {
         }
         assert_eq!(non_negative("0"), Ok(0.0));
         assert!(below_one("1").is_err() && below_one("0.99").is_ok());
+        assert_eq!(bucket_mb("0.5"), Ok(0.5));
+        for bad in ["0", "2048", "nan", "x"] {
+            assert!(bucket_mb(bad).is_err(), "{bad}");
+        }
     }
-}
-
-/// A gradient bucket in MiB, above 0 and at most 1,024.
-pub fn bucket_mb(text: &str) -> Result<f64, String> {
-    let mb: f64 = text.parse().map_err(|_| format!("{text:?} is not a number"))?;
-    if !(mb > 0.0 && mb <= 1024.0) {
-        return Err("it must be above 0 and at most 1024 (MiB)".to_string());
-    }
-    Ok(mb)
 }
