@@ -108,11 +108,13 @@ fn join(args: &DistributedArgs) -> Result<Arc<dyn DataParallel>, String> {
     Ok(Arc::new(DistributedDataParallel::new(group, bucket_bytes)))
 }
 
+/// The answer to `--distributed` from a nabla built without MPI.
+#[cfg(not(feature = "mpi"))]
+pub const WITHOUT_MPI: &str =
+    "--distributed needs a nabla built with MPI: cargo build --release --features mpi \
+     (with Open MPI installed: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
+
 #[cfg(not(feature = "mpi"))]
 fn join(_: &DistributedArgs) -> Result<Arc<dyn DataParallel>, String> {
-    Err(
-        "--distributed needs a nabla built with MPI: cargo build --release --features mpi \
-         (with Open MPI installed: apt-get install libopenmpi-dev openmpi-bin libclang-dev)"
-            .to_string(),
-    )
+    Err(WITHOUT_MPI.to_string())
 }

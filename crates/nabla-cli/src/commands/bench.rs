@@ -19,24 +19,38 @@ pub struct Args {
     /// Run only the benchmarks whose key contains this text (e.g. `lenet_train`).
     #[arg(long, default_value = "")]
     only: String,
+    /// The data-parallel benchmarks, as one rank of an MPI job (`mpirun -np N nabla bench
+    /// --distributed`): all-reduce bandwidth against plain MPI_Allreduce for 1 and 64 MiB, and the
+    /// training throughput of LeNet-5 (batch 256 per rank) and the char-GPT over all the ranks. Needs
+    /// a nabla built with --features mpi.
+    #[arg(long)]
+    distributed: bool,
 }
 
 /// Runs the benchmarks and prints them.
 pub fn run(args: Args) -> Result<(), String> {
-    crate::set_threads(args.threads)?;
+    let (results, ranks) = if args.distributed {
+        distributed(&args)?
+    } else {
+        crate::set_threads(args.threads)?;
+        (bench::run_matching(&args.only, args.repetitions), None)
+    };
     let threads = rayon::current_num_threads();
-    let results = bench::run_matching(&args.only, args.repetitions);
     if args.json {
         let mut object = serde_json::Map::new();
         for (key, value) in &results {
             object.insert(key.to_string(), serde_json::json!(value));
         }
         object.insert("threads".into(), serde_json::json!(threads));
+        if let Some(ranks) = ranks {
+            object.insert("ranks".into(), serde_json::json!(ranks));
+        }
         object.insert("version".into(), serde_json::json!(env!("CARGO_PKG_VERSION")));
         say!("{}", serde_json::Value::Object(object));
     } else {
+        let ranks = ranks.map_or(String::new(), |r| format!(" per rank x {r} ranks"));
         say!(
-            "nabla {} on {threads} threads (medians of {} runs)",
+            "nabla {} on {threads} threads{ranks} (medians of {} runs)",
             env!("CARGO_PKG_VERSION"),
             args.repetitions
         );
@@ -45,4 +59,21 @@ pub fn run(args: Args) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The data-parallel rows, measured by every rank, printed by rank 0.
+#[cfg(feature = "mpi")]
+fn distributed(args: &Args) -> Result<(Vec<(&'static str, f64)>, Option<usize>), String> {
+    let group = nabla::distributed::ProcessGroup::init().map_err(|e| e.to_string())?;
+    crate::set_threads(Some(args.threads.unwrap_or(1)))?;
+    if group.rank() != 0 {
+        crate::output::silence();
+    }
+    let results = bench::distributed::run_matching(&group, &args.only, args.repetitions);
+    Ok((results, Some(group.world_size())))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn distributed(_: &Args) -> Result<(Vec<(&'static str, f64)>, Option<usize>), String> {
+    Err(crate::distributed::WITHOUT_MPI.to_string())
 }

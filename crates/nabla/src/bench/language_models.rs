@@ -2,12 +2,14 @@
 //! configuration and of the char-LSTM, and greedy generation with the GPT's
 //! key/value cache, on random characters.
 
+use std::sync::Arc;
+
 use super::median_seconds;
 use crate::lm::{generate, nanogpt_adamw, LanguageModel, NextCharacter, Sampling};
 use crate::nn::zoo::{CharGptConfig, CharLstmConfig};
 use crate::optim::{clip_grad_norm_, Adam, AdamConfig, AdamWConfig, Optimizer};
 use crate::tensor::{Generator, IndexTensor};
-use crate::train::Step;
+use crate::train::{DataParallel, Step};
 
 /// Characters of tiny-shakespeare's vocabulary.
 const VOCAB: usize = 65;
@@ -20,6 +22,7 @@ pub struct LanguageModelStep {
     optimizer: Box<dyn Optimizer>,
     batch: (IndexTensor, IndexTensor),
     clip: Option<f64>,
+    parallel: Option<Arc<dyn DataParallel>>,
 }
 
 impl LanguageModelStep {
@@ -60,14 +63,25 @@ impl LanguageModelStep {
             optimizer,
             batch,
             clip,
+            parallel: None,
         }
+    }
+
+    /// The step with its gradients averaged over the processes of
+    /// `parallel` (data-parallel training: each process its own batch).
+    pub fn data_parallel(mut self, parallel: Arc<dyn DataParallel>) -> Self {
+        self.parallel = Some(parallel);
+        self
     }
 
     /// Runs one step.
     pub fn run(&mut self) {
         self.optimizer.zero_grad();
         let out = NextCharacter.train_step(&mut self.model, &self.batch);
-        out.loss.backward();
+        match &self.parallel {
+            Some(parallel) => parallel.backward(&out.loss, self.optimizer.parameters()),
+            None => out.loss.backward(),
+        }
         if let Some(max_norm) = self.clip {
             clip_grad_norm_(self.optimizer.parameters(), max_norm);
         }

@@ -12,12 +12,15 @@
 //! to the occasional slow run.
 
 mod adversarial;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 mod gan;
 mod generative;
 mod language_models;
 mod pretrained;
 mod rl;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 pub use adversarial::MadryBatch;
@@ -34,6 +37,7 @@ use crate::ops::Conv2dOptions;
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 use crate::parallel::on_worker_thread;
 use crate::tensor::{Generator, IndexTensor, Tensor};
+use crate::train::DataParallel;
 
 /// The median of `repetitions` timings of `f`, in seconds, after `warmup` untimed calls.
 pub fn median_seconds(warmup: usize, repetitions: usize, mut f: impl FnMut()) -> f64 {
@@ -69,6 +73,7 @@ pub struct TrainStep {
     inputs: Tensor,
     targets: IndexTensor,
     optimizer: Sgd,
+    parallel: Option<Arc<dyn DataParallel>>,
 }
 
 impl TrainStep {
@@ -83,7 +88,15 @@ impl TrainStep {
             targets: IndexTensor::from_vec((0..batch).map(|i| i % 10).collect(), &[batch]),
             model,
             optimizer,
+            parallel: None,
         }
+    }
+
+    /// The step with its gradients averaged over the processes of
+    /// `parallel` (data-parallel training: each process its own batch).
+    pub fn data_parallel(mut self, parallel: Arc<dyn DataParallel>) -> Self {
+        self.parallel = Some(parallel);
+        self
     }
 
     /// The MLP 784-256-128-10 at `batch`.
@@ -114,7 +127,10 @@ impl TrainStep {
             None,
             Reduction::Mean,
         );
-        loss.backward();
+        match &self.parallel {
+            Some(parallel) => parallel.backward(&loss, self.optimizer.parameters()),
+            None => loss.backward(),
+        }
         self.optimizer.step();
     }
 

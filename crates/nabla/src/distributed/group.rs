@@ -145,12 +145,26 @@ impl ProcessGroup {
     /// `MPI_Allreduce`); every process gets the same sums.
     pub fn all_reduce_sum<T: MpiElement>(&self, values: &mut [T]) {
         let send = values.to_vec();
+        self.all_reduce_sum_into(&send, values);
+    }
+
+    /// Writes into `sums` the elementwise sums of every process's `values`
+    /// (one plain `MPI_Allreduce`).
+    ///
+    /// # Panics
+    /// If the two slices differ in length.
+    pub fn all_reduce_sum_into<T: MpiElement>(&self, values: &[T], sums: &mut [T]) {
+        assert_eq!(
+            values.len(),
+            sums.len(),
+            "all_reduce_sum_into: the buffers differ in length"
+        );
         let _serial = self.serialized();
         // SAFETY: both buffers hold `values.len()` elements of the datatype.
         let code = unsafe {
             ffi::MPI_Allreduce(
-                send.as_ptr().cast(),
-                values.as_mut_ptr().cast(),
+                values.as_ptr().cast(),
+                sums.as_mut_ptr().cast(),
                 count(values.len()),
                 T::datatype(),
                 ffi::RSMPI_SUM,
