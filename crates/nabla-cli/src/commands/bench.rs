@@ -61,9 +61,12 @@ pub fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Benchmarks as `(key, value)`.
+type Rows = Vec<(&'static str, f64)>;
+
 /// The data-parallel rows, measured by every rank, printed by rank 0.
 #[cfg(feature = "mpi")]
-fn distributed(args: &Args) -> Result<(Vec<(&'static str, f64)>, Option<usize>), String> {
+fn distributed(args: &Args) -> Result<(Rows, Option<usize>), String> {
     let group = nabla::distributed::ProcessGroup::init().map_err(|e| e.to_string())?;
     crate::set_threads(Some(args.threads.unwrap_or(1)))?;
     if group.rank() != 0 {
@@ -74,6 +77,6 @@ fn distributed(args: &Args) -> Result<(Vec<(&'static str, f64)>, Option<usize>),
 }
 
 #[cfg(not(feature = "mpi"))]
-fn distributed(_: &Args) -> Result<(Vec<(&'static str, f64)>, Option<usize>), String> {
+fn distributed(_: &Args) -> Result<(Rows, Option<usize>), String> {
     Err(crate::distributed::WITHOUT_MPI.to_string())
 }
