@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 use nabla::checkpoint::load_metadata;
-use nabla::data::{Batch, DataLoader, LabeledDataset, Split, Subset};
+use nabla::data::{Batch, DataLoader, LabeledDataset, Shard, Split, Subset};
 use nabla::generative::{
     importance_weighted_log_likelihood, save_autoencoder, save_vae, AnyAutoencoder, AutoencoderConfig,
     LatentModel, NegativeElbo, Reconstruction, Vae, VaeConfig,
@@ -28,6 +28,7 @@ use super::folder::{self, CHECKPOINTS_DIR, CURVES_FILE, METRICS_FILE, MODEL_FILE
 use super::progress::{epoch_bar, say_resumed};
 use super::settings::{Args, OptimizerKind, ScheduleKind};
 use crate::data::{DatasetKind, Normalization};
+use crate::distributed::Distributed;
 use crate::generative_pictures::{
     interpolation, interpolation_ends, latent_scatter, reconstructions, samples,
 };
@@ -66,6 +67,7 @@ const INTERPOLATION_STEPS: usize = 10;
 const SAMPLE_SEED: u64 = 0;
 
 /// The settings of a run: the options given, else PyTorch's example's.
+#[derive(Debug)]
 struct AutoencoderSettings {
     model: ModelKind,
     dataset: DatasetKind,
@@ -198,24 +200,32 @@ impl Data {
     }
 
     /// The shuffled training loader and the test loader, pixels as they are.
-    fn loaders(&self, settings: &AutoencoderSettings, workers: usize) -> (DataLoader, DataLoader) {
+    fn loaders(
+        &self,
+        settings: &AutoencoderSettings,
+        workers: usize,
+        shard: Option<Shard>,
+    ) -> (DataLoader, DataLoader) {
         let identity = Normalization::identity(1);
         let loader = |set: &Arc<dyn LabeledDataset>, split| {
-            settings.dataset.loader(
-                Arc::clone(set),
-                split,
-                &identity,
-                settings.batch_size,
-                settings.seed,
-                workers,
-            )
+            settings
+                .dataset
+                .loader(
+                    Arc::clone(set),
+                    split,
+                    &identity,
+                    settings.batch_size,
+                    settings.seed,
+                    workers,
+                )
+                .with_shard(shard)
         };
         (loader(&self.train, Split::Train), loader(&self.test, Split::Test))
     }
 }
 
 /// Trains an autoencoder or the VAE; the caller has checked `model` is one.
-pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
+pub fn train(args: &Args, model: ModelKind, distributed: Option<&Distributed>) -> Result<Ending, String> {
     let started = Instant::now();
     let recorded = args.resume.as_deref().map(recorded_model).transpose()?;
     if let Some((kind, _)) = &recorded {
@@ -232,9 +242,13 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         (None, Some(resume)) => folder::run_folder_of(&checkpoint_file(resume)),
         (None, None) => folder::default_folder(&model.to_string(), &settings.dataset.name()),
     };
-    let claim = folder::claim(&out, args.resume.is_some(), args.overwrite)?;
+    let claim = super::claim_folder(&out, args.resume.is_some(), args.overwrite, distributed)?;
+    if let Some(d) = distributed {
+        d.check_same_start(&settings, &out)?;
+    }
     let run = Run {
         args,
+        distributed,
         settings: &settings,
         data: &data,
         out: &out,
@@ -271,6 +285,7 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
 /// What a run needs besides its model and step.
 struct Run<'a> {
     args: &'a Args,
+    distributed: Option<&'a Distributed>,
     settings: &'a AutoencoderSettings,
     data: &'a Data,
     out: &'a Path,
@@ -291,7 +306,12 @@ impl Run<'_> {
         S: Step<M, Batch>,
     {
         let settings = self.settings;
-        let (train_loader, test_loader) = self.data.loaders(settings, self.args.workers);
+        let distributed = self.distributed;
+        if let Some(d) = distributed {
+            d.parallel().broadcast_module(&model);
+        }
+        let shard = distributed.map(Distributed::shard);
+        let (train_loader, test_loader) = self.data.loaders(settings, self.args.workers, shard);
         let adam = AdamConfig::new(settings.lr).weight_decay(settings.weight_decay);
         let mut optimizer = Adam::try_new(model.parameters(), adam).map_err(|e| e.to_string())?;
         let metrics = self.out.join(METRICS_FILE);
@@ -309,11 +329,12 @@ impl Run<'_> {
                 (CONFIG_KEY.to_string(), config_json.to_string()),
             ]
             .into(),
+            parallel: distributed.map(Distributed::parallel),
             ..TrainConfig::default()
         };
         say!(
             "training {} ({} parameters, {} latents) on {} ({} examples, {} test) for {} epochs, batch {}, \
-             Adam lr {:.0e} on {} threads, into {} ({})",
+             Adam lr {:.0e} on {} threads{}, into {} ({})",
             settings.model,
             model.num_parameters(),
             settings.latent,
@@ -321,9 +342,10 @@ impl Run<'_> {
             train_loader.dataset().len(),
             test_loader.dataset().len(),
             settings.epochs,
-            settings.batch_size,
+            super::describe_batch(settings.batch_size, distributed),
             settings.lr,
             rayon::current_num_threads(),
+            super::per_rank(distributed),
             self.out.display(),
             self.claim
         );
@@ -341,6 +363,9 @@ impl Run<'_> {
         .map_err(|e| e.to_string())?;
         if let Outcome::Diverged { epoch, batch } = history.outcome {
             return Err(folder::diverged(epoch, batch, &checkpoints));
+        }
+        if distributed.is_some_and(|d| d.rank() != 0) {
+            return Ok(super::ending(&history, settings.epochs));
         }
         model.eval();
         let model_path = self.out.join(MODEL_FILE);

@@ -17,7 +17,8 @@ use std::time::Instant;
 
 use indicatif::ProgressBar;
 use nabla::data::{
-    Collated, DataLoader, Dataset, LoaderConfig, Split, Stack, Subset, TensorDataset, TwoMoons, Unlabeled,
+    Collated, DataLoader, Dataset, LoaderConfig, Shard, Split, Stack, Subset, TensorDataset, TwoMoons,
+    Unlabeled,
 };
 use nabla::generative::flow::{
     dequantize, save_realnvp, FlowConfig, FlowModel, MultiScaleConfig, NegativeLogLikelihood, RealNvpConfig,
@@ -34,6 +35,7 @@ use super::progress::{epoch_bar, say_resumed};
 use super::settings::{Args, OptimizerKind};
 use crate::data::DatasetKind;
 use crate::digit_grid::write_grid;
+use crate::distributed::Distributed;
 use crate::flow_plots::{density_grid, write_density, write_scatter};
 use crate::output::say;
 use crate::plot::write_curves;
@@ -181,6 +183,7 @@ fn loader<D>(
     shuffle: bool,
     seed: u64,
     workers: usize,
+    shard: Option<Shard>,
 ) -> DataLoader<Collated<D, Stack>>
 where
     D: Dataset<Item = Tensor> + 'static,
@@ -192,7 +195,7 @@ where
         seed,
         workers,
         prefetch: 4,
-        shard: None,
+        shard,
     };
     DataLoader::collated(Arc::new(items), Stack, config)
 }
@@ -205,7 +208,7 @@ fn rows(points: &Tensor) -> Unlabeled {
 }
 
 /// Trains a flow; the caller has checked the model is `realnvp`.
-pub fn train(args: &Args) -> Result<Ending, String> {
+pub fn train(args: &Args, distributed: Option<&Distributed>) -> Result<Ending, String> {
     let started = Instant::now();
     let settings = FlowSettings::resolve(args)?;
     let dataset_name = match settings.dataset {
@@ -217,8 +220,13 @@ pub fn train(args: &Args) -> Result<Ending, String> {
         (None, Some(resume)) => folder::run_folder_of(&checkpoint_file(resume)),
         (None, None) => folder::default_folder("realnvp", dataset_name),
     };
-    let claim = folder::claim(&out, args.resume.is_some(), args.overwrite)?;
+    let claim = super::claim_folder(&out, args.resume.is_some(), args.overwrite, distributed)?;
     let mut flow = FlowModel::new(&settings.config, &mut Generator::new(settings.seed));
+    if let Some(d) = distributed {
+        d.check_same_start(&settings, &out)?;
+        d.parallel().broadcast_module(flow.module());
+    }
+    let shard = distributed.map(Distributed::shard);
     let mut optimizer =
         Adam::try_new(flow.module().parameters(), AdamConfig::new(settings.lr)).map_err(|e| e.to_string())?;
     let config_json = serde_json::to_string(&settings.config).expect("a config of numbers serializes");
@@ -240,6 +248,7 @@ pub fn train(args: &Args) -> Result<Ending, String> {
         clip_grad_norm: settings.grad_clip,
         stop_on_non_finite_loss: true,
         metadata: metadata.clone(),
+        parallel: distributed.map(Distributed::parallel),
         ..TrainConfig::default()
     };
     let unit = match settings.dataset {
@@ -254,10 +263,12 @@ pub fn train(args: &Args) -> Result<Ending, String> {
     let describe = |train: usize, validation: usize| {
         say!(
             "training realnvp ({parameters} parameters) on {dataset_name} ({train} examples, {validation} held \
-             out) for {} epochs, batch {batch_size}, Adam lr {:.0e} on {} threads, into {} ({})",
+             out) for {} epochs, batch {}, Adam lr {:.0e} on {} threads{}, into {} ({})",
             settings.epochs,
+            super::describe_batch(batch_size, distributed),
             settings.lr,
             rayon::current_num_threads(),
+            super::per_rank(distributed),
             out.display(),
             claim.describe()
         )
@@ -266,8 +277,8 @@ pub fn train(args: &Args) -> Result<Ending, String> {
         FlowData::Moons => {
             let data = moons(seed);
             describe(data.train.shape()[0], data.validation.shape()[0]);
-            let train_loader = loader(rows(&data.train), batch_size, true, seed, args.workers);
-            let val_loader = loader(rows(&data.validation), 1024, false, seed, args.workers);
+            let train_loader = loader(rows(&data.train), batch_size, true, seed, args.workers, shard);
+            let val_loader = loader(rows(&data.validation), 1024, false, seed, args.workers, shard);
             let history = fit(
                 &mut flow,
                 &mut NegativeLogLikelihood,
@@ -292,9 +303,16 @@ pub fn train(args: &Args) -> Result<Ending, String> {
             describe(train_set.len(), test_set.len());
             // Fresh noise for every example of every epoch (the example's
             // own generator); the test set's is fixed by the seed.
-            let train_loader = loader(Unlabeled::new(train_set), batch_size, true, seed, args.workers)
-                .with_item_transform(|x: Tensor, rng: &mut Generator| dequantize(&x, rng));
-            let test_loader = loader(Unlabeled::new(test_set), 500, false, seed, args.workers)
+            let train_loader = loader(
+                Unlabeled::new(train_set),
+                batch_size,
+                true,
+                seed,
+                args.workers,
+                shard,
+            )
+            .with_item_transform(|x: Tensor, rng: &mut Generator| dequantize(&x, rng));
+            let test_loader = loader(Unlabeled::new(test_set), 500, false, seed, args.workers, shard)
                 .with_item_transform(|x: Tensor, rng: &mut Generator| dequantize(&x, rng));
             fit(
                 &mut flow,
@@ -311,6 +329,9 @@ pub fn train(args: &Args) -> Result<Ending, String> {
     .map_err(|e| e.to_string())?;
     if let Outcome::Diverged { epoch, batch } = history.outcome {
         return Err(folder::diverged(epoch, batch, &checkpoints));
+    }
+    if distributed.is_some_and(|d| d.rank() != 0) {
+        return Ok(super::ending(&history, settings.epochs));
     }
     let model_path = out.join(MODEL_FILE);
     let extra = HashMap::from([(TRAINING_KEY.to_string(), training_json)]);

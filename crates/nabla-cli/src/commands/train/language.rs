@@ -267,7 +267,7 @@ pub fn train(args: &Args, model: ModelKind, distributed: Option<&Distributed>) -
         settings.block_size,
         settings.lr,
         rayon::current_num_threads(),
-        if distributed.is_some() { " per rank" } else { "" },
+        super::per_rank(distributed),
         out.display(),
         claim.describe()
     );

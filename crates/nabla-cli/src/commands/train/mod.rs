@@ -200,10 +200,10 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
         return gan::train(&args, model);
     }
     if let Some(model) = args.model.filter(|m| m.is_autoencoder()) {
-        return autoencoder::train(&args, model);
+        return autoencoder::train(&args, model, distributed);
     }
     if args.model.is_some_and(|m| m.is_flow()) {
-        return flow::train(&args);
+        return flow::train(&args, distributed);
     }
     if let Some(model) = args.model.filter(|m| m.architecture().is_some()) {
         return transfer::train(&args, model);
@@ -334,7 +334,7 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
         describe_batch(settings.batch_size, distributed),
         value_name(&settings.optimizer),
         rayon::current_num_threads(),
-        if distributed.is_some() { " per rank" } else { "" },
+        per_rank(distributed),
         out.display(),
         claim.describe()
     );
@@ -402,7 +402,7 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
 
 /// How a run of `epochs` epochs ended: a stop asked for after the last
 /// epoch was saved comes too late to stop anything.
-fn ending(history: &nabla::train::History, epochs: usize) -> Ending {
+pub(super) fn ending(history: &nabla::train::History, epochs: usize) -> Ending {
     match history.outcome {
         Outcome::Interrupted { epoch, batch } if batch > 0 || epoch < epochs => Ending::Interrupted,
         _ => Ending::Done,
@@ -420,6 +420,15 @@ pub(super) fn claim_folder(
     match distributed {
         Some(d) if d.rank() != 0 => Ok(folder::Claim::ClaimedByRank0),
         _ => folder::claim(out, resuming_here, overwrite),
+    }
+}
+
+/// ` per rank` after the threads in a `--distributed` run's first line.
+pub(super) fn per_rank(distributed: Option<&Distributed>) -> &'static str {
+    if distributed.is_some() {
+        " per rank"
+    } else {
+        ""
     }
 }
 
