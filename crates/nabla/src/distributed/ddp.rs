@@ -291,17 +291,13 @@ impl<'a, T: Float + MpiElement> Pass<'a, T> {
     /// no pass of its own) into its buffer and sums them over the
     /// processes: started (`MPI_Iallreduce`) or done (`MPI_Allreduce`).
     fn launch(&mut self, b: usize, trainable: &[Tensor<T>], call: Call) {
-        let processes = T::from_usize(self.group.world_size());
+        let processes = self.group.world_size();
         let bucket = &mut self.buckets.buckets[b];
         for &(i, offset) in &bucket.members {
             let p = &trainable[i];
             let slot = &mut bucket.send[offset..offset + p.numel()];
             match p.grad() {
-                Some(g) => crate::backend::read_host(&g, |values| {
-                    for (s, &v) in slot.iter_mut().zip(values) {
-                        *s = v / processes;
-                    }
-                }),
+                Some(g) => crate::backend::read_host(&g, |values| divide_into(slot, values, processes)),
                 None => slot.fill(T::default()),
             }
         }
@@ -387,6 +383,23 @@ impl<'a, T: Float + MpiElement> Pass<'a, T> {
                 };
                 *p.inner.grad.lock().unwrap_or_else(|e| e.into_inner()) = Some(received.with_layout(layout));
             }
+        }
+    }
+}
+
+/// `target = values / n`. For a power of two, multiplying by `1 / n` is
+/// the same to the bit and several times faster (a division per element
+/// took as long as the all-reduce of 1 MiB here).
+fn divide_into<T: Float>(target: &mut [T], values: &[T], n: usize) {
+    if n.is_power_of_two() {
+        let inverse = T::one() / T::from_usize(n);
+        for (t, &v) in target.iter_mut().zip(values) {
+            *t = v * inverse;
+        }
+    } else {
+        let n = T::from_usize(n);
+        for (t, &v) in target.iter_mut().zip(values) {
+            *t = v / n;
         }
     }
 }
