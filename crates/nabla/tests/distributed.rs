@@ -21,8 +21,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nabla::data::{DataLoader, LoaderConfig, Shard, TensorDataset};
 use nabla::autograd::no_grad;
+use nabla::data::{DataLoader, LoaderConfig, Shard, TensorDataset};
 use nabla::distributed::{convert_sync_batchnorm, DistributedDataParallel, ProcessGroup, SyncBatchNorm};
 use nabla::nn::loss::cross_entropy;
 use nabla::nn::zoo::{lenet5, lenet5_bn};
@@ -618,7 +618,9 @@ fn rank_sync_batch_norm_eval() {
         .iter()
         .map(|(_, t)| ("buffer", format!("{:?}", t.to_vec())))
         .collect();
-    group.check_same(&statistics).expect("the same running statistics");
+    group
+        .check_same(&statistics)
+        .expect("the same running statistics");
     sync.eval();
     let mut bn: BatchNorm2d = BatchNorm2d::new(3);
     (bn.running_mean, bn.running_var) = (sync.running_mean.clone(), sync.running_var.clone());
@@ -658,7 +660,11 @@ fn rank_convert_sync_batchnorm() {
         .add(Linear::new(6, 2, true, &mut g));
     let before = model.state_dict();
     assert_eq!(convert_sync_batchnorm(&mut model, &group), 2);
-    assert_eq!(convert_sync_batchnorm(&mut model, &group), 0, "nothing left to convert");
+    assert_eq!(
+        convert_sync_batchnorm(&mut model, &group),
+        0,
+        "nothing left to convert"
+    );
     let after = model.state_dict();
     for ((name, t), (other, u)) in before.iter().zip(&after) {
         assert_eq!(name, other);
@@ -674,7 +680,10 @@ fn rank_convert_sync_batchnorm() {
     // A world of one: SyncBatchNorm is BatchNorm; the chain still converts to f64.
     let double = model.to_f64();
     let x = Tensor::<f32>::randn(&[5, 4], &mut g);
-    let (y, y64) = (model.forward(&x).to_vec(), double.forward(&x.to_dtype::<f64>()).to_vec());
+    let (y, y64) = (
+        model.forward(&x).to_vec(),
+        double.forward(&x.to_dtype::<f64>()).to_vec(),
+    );
     assert!(y.iter().zip(&y64).all(|(a, b)| (f64::from(*a) - b).abs() < 1e-5));
 }
 

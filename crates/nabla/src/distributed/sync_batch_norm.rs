@@ -30,8 +30,8 @@ use crate::autograd::record;
 use crate::backend;
 use crate::element::Float;
 use crate::nn::{
-    batch_norm_forward, update_running_stats, BatchNorm1d, BatchNorm2d, BatchNormOptions,
-    BatchNormState, Layer, Module, Sequential,
+    batch_norm_forward, update_running_stats, BatchNorm1d, BatchNorm2d, BatchNormOptions, BatchNormState,
+    Layer, Module, Sequential,
 };
 use crate::tensor::Tensor;
 
