@@ -445,13 +445,14 @@ fn rows_of(all: &[f64], row: usize, rows: std::ops::Range<usize>) -> Vec<f64> {
     all[rows.start * row..rows.end * row].to_vec()
 }
 
-/// Every rank's share of a global batch of `shape` (uneven: rank `r` has
-/// `r + 2` examples), for the gradient checks.
-fn shares(ranks: usize) -> Vec<std::ops::Range<usize>> {
+/// Every rank's share of a global batch, for the gradient checks: uneven
+/// (rank `r` has `r + 2` examples), or with rank 0's empty.
+fn shares(ranks: usize, rank_0_empty: bool) -> Vec<std::ops::Range<usize>> {
     let mut start = 0;
     (0..ranks)
         .map(|r| {
-            let range = start..start + r + 2;
+            let rows = if rank_0_empty && r == 0 { 0 } else { r + 2 };
+            let range = start..start + rows;
             start = range.end;
             range
         })
@@ -463,9 +464,14 @@ fn shares(ranks: usize) -> Vec<std::ops::Range<usize>> {
 fn rank_sync_batch_norm_gradients_f64() {
     let group = group();
     let (rank, n) = (group.rank(), group.world_size());
-    let shares = shares(n);
-    let global_rows = shares.last().unwrap().end;
-    for tail in [vec![], vec![4], vec![2, 3]] {
+    for (tail, rank_0_empty) in [
+        (vec![], false),
+        (vec![4], false),
+        (vec![2, 3], false),
+        (vec![2, 3], true),
+    ] {
+        let shares = shares(n, rank_0_empty);
+        let global_rows = shares.last().unwrap().end;
         let channels = 3;
         let row: usize = channels * tail.iter().product::<usize>();
         let shape_of = |rows: usize| [vec![rows, channels], tail.clone()].concat();
@@ -595,9 +601,10 @@ fn rank_sync_batch_norm_gradients_f64() {
     }
 }
 
-/// SyncBatchNorm::forward's gradients at 2 ranks (uneven shares; inputs
-/// [N, C], [N, C, L], [N, C, H, W]) are BatchNorm's on the global batch
-/// and the central differences of the global loss, in f64.
+/// SyncBatchNorm::forward's gradients at 2 ranks (uneven shares, one of
+/// them empty; inputs [N, C], [N, C, L], [N, C, H, W]) are BatchNorm's on
+/// the global batch and the central differences of the global loss, in
+/// f64.
 #[test]
 fn sync_batch_norm_gradients_are_the_global_batchs() {
     launch("rank_sync_batch_norm_gradients_f64", 2);

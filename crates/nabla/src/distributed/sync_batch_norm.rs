@@ -3,25 +3,7 @@
 //! `torch.nn.SyncBatchNorm`, and [`convert_sync_batchnorm`], which puts it
 //! in place of a model's BatchNorm layers.
 //!
-//! **When to use it.** Under data parallelism each process sees only its
-//! shard of the batch, `B` of the `N x B` examples. Plain BatchNorm
-//! (PyTorch's default, and nabla's) normalises each shard with its own
-//! statistics, so the model trained at `N` processes is not the model
-//! trained on the global batch in one process, and with a small `B` the
-//! statistics are noisy (detection and segmentation models, which fit a few
-//! images per device, are the usual case). SyncBatchNorm normalises with the
-//! mean and variance over all `N x B` examples, so `K` steps at `N`
-//! processes give the parameters and running statistics of `K` steps with
-//! batch `N x B` in one process.
-//!
-//! **What it costs.** Two small blocking all-reduces per layer per
-//! training step: `2C + 1` numbers in the forward pass (the sums of the
-//! values and of their squares per channel, and the count) and `2C` in the
-//! backward pass (the sums of the upstream gradient and of its product with
-//! the centred input per channel), each a latency-bound round trip that
-//! cannot overlap the computation around it. Evaluation mode normalises
-//! with the running statistics and sends nothing; a world of one sends
-//! nothing either (it is BatchNorm).
+//! The layer's documentation says when to use it and what it costs.
 
 use std::sync::Arc;
 
@@ -60,8 +42,27 @@ use crate::tensor::Tensor;
 /// them, this process's batch statistics), nothing sent. The parameters
 /// and buffers have BatchNorm's names (`weight`, `bias`, `running_mean`,
 /// `running_var`, `num_batches_tracked`), so a checkpoint moves between the
-/// two. See the [module documentation](self) for when to use it and what
-/// it costs.
+/// two.
+///
+/// **When to use it.** Under data parallelism each process sees only its
+/// shard of the batch, `B` of the `N x B` examples. Plain BatchNorm
+/// (PyTorch's default, and nabla's) normalises each shard with its own
+/// statistics, so the model trained at `N` processes is not the model
+/// trained on the global batch in one process, and with a small `B` the
+/// statistics are noisy (detection and segmentation models, which fit a few
+/// images per device, are the usual case). SyncBatchNorm normalises with the
+/// mean and variance over all `N x B` examples, so `K` steps at `N`
+/// processes give the parameters and running statistics of `K` steps with
+/// batch `N x B` in one process.
+///
+/// **What it costs.** Two small blocking all-reduces per layer per
+/// training step: `2C + 1` numbers in the forward pass (the sums of the
+/// values and of their squares per channel, and the count) and `2C` in the
+/// backward pass (the sums of the upstream gradient and of its product with
+/// the centred input per channel), each a latency-bound round trip that
+/// cannot overlap the computation around it. Evaluation mode normalises
+/// with the running statistics and sends nothing; a world of one sends
+/// nothing either (it is BatchNorm).
 ///
 /// Every process must call `forward` (in training mode) and run the
 /// backward pass through it the same number of times, in the same order
@@ -281,11 +282,9 @@ impl<T: Float> SyncBatchNorm<T> {
                 .map(|&v| T::from_f64(1.0 / (v + self.eps).sqrt()))
                 .collect(),
         );
-        if state.training {
-            let batch_mean = channel(mean.iter().map(|&m| T::from_f64(m)).collect());
-            let batch_var = channel(var.iter().map(|&v| T::from_f64(v)).collect());
-            update_running_stats(&state, &batch_mean, &batch_var, total as usize);
-        }
+        let batch_mean = channel(mean.iter().map(|&m| T::from_f64(m)).collect());
+        let batch_var = channel(var.iter().map(|&v| T::from_f64(v)).collect());
+        update_running_stats(&state, &batch_mean, &batch_var, total as usize);
         let scale = match state.weight {
             Some(w) => invstd.mul(&w.detach()),
             None => invstd.clone(),
