@@ -42,7 +42,7 @@ use crate::tensor::Tensor;
 /// them, this process's batch statistics), nothing sent. The parameters
 /// and buffers have BatchNorm's names (`weight`, `bias`, `running_mean`,
 /// `running_var`, `num_batches_tracked`), so a checkpoint moves between the
-/// two.
+/// two. PyTorch's runs on GPUs only; this one runs on CPUs over MPI.
 ///
 /// **When to use it.** Under data parallelism each process sees only its
 /// shard of the batch, `B` of the `N x B` examples. Plain BatchNorm
@@ -437,6 +437,10 @@ impl<T: Float> Layer<T> for SyncBatchNorm<T> {
 /// under the same name, so the `state_dict` is unchanged. Returns the
 /// number of layers replaced. Call it before
 /// [`ProcessGroup::broadcast_module`] and before building the optimizer.
+///
+/// Only layers held by `Sequential`s are reached: a model that is a struct
+/// with BatchNorm fields (the zoo's ResNets) declares `SyncBatchNorm`
+/// fields itself (a generic `Module` cannot swap its children's types).
 ///
 /// ```no_run
 /// use nabla::distributed::{convert_sync_batchnorm, ProcessGroup};
