@@ -18,7 +18,11 @@
 //! BatchNorm keeps its statistics per process, as PyTorch's default does:
 //! each process normalises with its own shard's batch statistics, and each
 //! keeps its own running statistics (rank 0's are the ones its checkpoints
-//! hold). `SyncBatchNorm` (statistics over the global batch) is not built.
+//! hold). [`SyncBatchNorm`] normalises with the statistics of the global
+//! batch instead (two small all-reduces per layer per step), and
+//! [`convert_sync_batchnorm`] puts it in place of a model's BatchNorm
+//! layers; then `N` processes train exactly the model one process trains
+//! on the global batch.
 //!
 //! Run under `mpirun -np N`; a process started without it is a world of
 //! one, where everything works and nothing is sent.
@@ -56,7 +60,9 @@
 mod ddp;
 mod element;
 mod group;
+mod sync_batch_norm;
 
 pub use ddp::{DistributedDataParallel, DEFAULT_BUCKET_BYTES};
 pub use element::MpiElement;
 pub use group::ProcessGroup;
+pub use sync_batch_norm::{convert_sync_batchnorm, SyncBatchNorm};

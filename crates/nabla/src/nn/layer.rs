@@ -57,24 +57,35 @@ impl<T: Float, L: Layer<T> + ?Sized + 'static> Layer<T> for Box<L> {
     }
 }
 
-/// Views a layer as `&dyn Any`, so that code which knows particular layer
-/// types (the Lipschitz bounds of [`crate::lipschitz`]) can recognise them
-/// behind a `&dyn Layer<T>` by downcasting.
+/// Views a layer as `&dyn Any` (or `&mut dyn Any`), so that code which
+/// knows particular layer types (the Lipschitz bounds of
+/// [`crate::lipschitz`], the conversion of BatchNorm to `SyncBatchNorm`)
+/// can recognise them behind a `&dyn Layer<T>` by downcasting.
 ///
 /// ```
 /// use nabla::nn::{AsAny, Layer, Linear, Relu};
 /// use nabla::Generator;
-/// let layer: &dyn Layer = &Linear::new(2, 1, true, &mut Generator::new(0));
+/// let mut linear = Linear::new(2, 1, true, &mut Generator::new(0));
+/// let layer: &dyn Layer = &linear;
 /// assert!(AsAny::as_any(layer).is::<Linear>());
 /// assert!(!AsAny::as_any(layer).is::<Relu>());
+/// let layer: &mut dyn Layer = &mut linear;
+/// assert!(AsAny::as_any_mut(layer).downcast_mut::<Linear>().is_some());
 /// ```
 pub trait AsAny {
     /// `self` as `&dyn Any`.
     fn as_any(&self) -> &dyn Any;
+
+    /// `self` as `&mut dyn Any`.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 impl<X: Any> AsAny for X {
     fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 }

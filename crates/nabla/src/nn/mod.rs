@@ -38,6 +38,8 @@ pub use loss::{BceLoss, BceWithLogitsLoss, CrossEntropyLoss, MseLoss, NllLoss, R
 pub use module::{__child, __child_mut, AsModule, Module};
 /// `#[derive(Module)]`: see [`Module`](trait@Module).
 pub use nabla_derive::Module;
+#[cfg(feature = "mpi")]
+pub(crate) use norm::{batch_norm_forward, update_running_stats, BatchNormState};
 pub use norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
 };

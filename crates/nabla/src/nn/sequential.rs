@@ -77,6 +77,41 @@ impl<T: Float> Sequential<T> {
         self.insert(&name, Box::new(Fixed(layer)));
     }
 
+    /// Puts `layer` in place of the layer at `index`, under the same name
+    /// (as assigning `model[index] = layer` in PyTorch): how
+    /// [`convert_sync_batchnorm`](crate::distributed::convert_sync_batchnorm)
+    /// swaps BatchNorm layers. The chain still converts with [`ToDtype`].
+    ///
+    /// ```
+    /// use nabla::nn::{Layer, Linear, Relu, Sequential, Summarize, Tanh};
+    /// use nabla::{Generator, Tensor};
+    /// let mut model: Sequential = Sequential::new()
+    ///     .add(Linear::new(2, 3, true, &mut Generator::new(0)))
+    ///     .add(Relu);
+    /// model.replace(1, Tanh);
+    /// assert_eq!(model.layers().nth(1).unwrap().describe(), "Tanh");
+    /// assert_eq!(model.names(), ["0", "1"]);
+    /// assert_eq!(model.forward(&Tensor::ones(&[1, 2])).shape(), &[1, 3]);
+    /// ```
+    ///
+    /// # Panics
+    /// If there is no layer at `index`, naming it and the length.
+    pub fn replace<L>(&mut self, index: usize, layer: L)
+    where
+        L: Layer<T> + ToDtype + 'static,
+        L::Output<f32>:
+            Layer<f32> + ToDtype<Output<f32> = L::Output<f32>, Output<f64> = L::Output<f64>> + 'static,
+        L::Output<f64>:
+            Layer<f64> + ToDtype<Output<f32> = L::Output<f32>, Output<f64> = L::Output<f64>> + 'static,
+    {
+        let len = self.stages.len();
+        let stage = self
+            .stages
+            .get_mut(index)
+            .unwrap_or_else(|| panic!("Sequential::replace: no layer {index} in a chain of {len}"));
+        *stage = hold::<T, L::Output<f32>, L::Output<f64>, L>(layer);
+    }
+
     fn insert(&mut self, name: &str, stage: Box<dyn Stage<T>>) {
         assert!(
             !self.names.iter().any(|n| n == name),
@@ -99,6 +134,12 @@ impl<T: Float> Sequential<T> {
     /// The layers, in order.
     pub fn layers(&self) -> impl Iterator<Item = &dyn Layer<T>> {
         self.stages.iter().map(|s| s.layer())
+    }
+
+    /// The layers, mutably, in order (a nested chain is found by
+    /// downcasting with [`AsAny::as_any_mut`](super::AsAny::as_any_mut)).
+    pub fn layers_mut(&mut self) -> impl Iterator<Item = &mut dyn Layer<T>> {
+        self.stages.iter_mut().map(|s| s.layer_mut())
     }
 
     /// The layers' names, in order.

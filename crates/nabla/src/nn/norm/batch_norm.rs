@@ -70,23 +70,25 @@ impl BatchNormOptions {
     }
 }
 
-/// Borrowed state of a BatchNorm layer, for the shared forward pass.
-struct BatchNormState<'a, T: Float> {
-    label: String,
-    weight: Option<&'a Tensor<T>>,
-    bias: Option<&'a Tensor<T>>,
-    running_mean: Option<&'a Tensor<T>>,
-    running_var: Option<&'a Tensor<T>>,
-    num_batches_tracked: Option<&'a Tensor<T>>,
-    num_features: usize,
-    eps: f64,
-    momentum: Option<f64>,
-    training: bool,
+/// Borrowed state of a BatchNorm layer, for the shared forward pass (also
+/// `SyncBatchNorm`'s, which normalises as BatchNorm does in evaluation and
+/// in a world of one).
+pub(crate) struct BatchNormState<'a, T: Float> {
+    pub(crate) label: String,
+    pub(crate) weight: Option<&'a Tensor<T>>,
+    pub(crate) bias: Option<&'a Tensor<T>>,
+    pub(crate) running_mean: Option<&'a Tensor<T>>,
+    pub(crate) running_var: Option<&'a Tensor<T>>,
+    pub(crate) num_batches_tracked: Option<&'a Tensor<T>>,
+    pub(crate) num_features: usize,
+    pub(crate) eps: f64,
+    pub(crate) momentum: Option<f64>,
+    pub(crate) training: bool,
 }
 
 /// The layer's forward pass, then `clamp = (min, max)` if given (fused
 /// into the normalisation in evaluation mode).
-fn batch_norm_forward<T: Float>(
+pub(crate) fn batch_norm_forward<T: Float>(
     s: &BatchNormState<'_, T>,
     input: &Tensor<T>,
     clamp: Option<(T, T)>,
@@ -162,7 +164,7 @@ fn batch_norm_forward<T: Float>(
 /// training batch of `count` values per channel, as PyTorch:
 /// `running = (1 - f) running + f batch`, with the unbiased batch variance
 /// and `f` the momentum (or `1 / num_batches_tracked` without one).
-fn update_running_stats<T: Float>(
+pub(crate) fn update_running_stats<T: Float>(
     s: &BatchNormState<'_, T>,
     mean: &Tensor<T>,
     var: &Tensor<T>,

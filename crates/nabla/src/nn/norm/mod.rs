@@ -32,6 +32,8 @@ mod batch_norm;
 mod group_norm;
 mod layer_norm;
 
+#[cfg(feature = "mpi")]
+pub(crate) use batch_norm::{batch_norm_forward, update_running_stats, BatchNormState};
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormOptions};
 pub use group_norm::{GroupNorm, GroupNormOptions};
 pub use layer_norm::{LayerNorm, LayerNormOptions};
