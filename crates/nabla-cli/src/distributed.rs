@@ -25,11 +25,19 @@ pub struct DistributedArgs {
     /// as its gradients are final [default: 25, PyTorch's].
     #[arg(long, value_parser = options::bucket_mb, requires = "distributed")]
     pub bucket_mb: Option<f64>,
+    /// Normalise with the statistics of the global batch (SyncBatchNorm: a small all-reduce per
+    /// BatchNorm layer in the forward and in the backward pass) instead of each rank's own, PyTorch's
+    /// default. For the classifiers with BatchNorm (lenet5-bn).
+    #[arg(long, requires = "distributed")]
+    pub sync_batchnorm: bool,
 }
 
 /// The ranks of a `--distributed` run, as this process sees them.
 pub struct Distributed {
     parallel: Arc<dyn DataParallel>,
+    args: DistributedArgs,
+    #[cfg(feature = "mpi")]
+    group: Arc<nabla::distributed::ProcessGroup>,
 }
 
 impl Distributed {
@@ -40,7 +48,8 @@ impl Distributed {
             crate::set_threads(threads)?;
             return Ok(None);
         }
-        let parallel = join(args)?;
+        let joined = join(args)?;
+        let parallel = joined.parallel.clone();
         // The machine's cores shared by the ranks on it.
         let local_ranks = std::env::var("OMPI_COMM_WORLD_LOCAL_SIZE")
             .ok()
@@ -52,7 +61,7 @@ impl Distributed {
         if parallel.rank() != 0 {
             crate::output::silence();
         }
-        Ok(Some(Distributed { parallel }))
+        Ok(Some(joined))
     }
 
     /// This rank.
@@ -84,8 +93,22 @@ impl Distributed {
             .check_same(&[
                 ("settings", format!("{settings:?}")),
                 ("--out", out.display().to_string()),
+                ("data-parallel options", format!("{:?}", self.args)),
             ])
             .map_err(|e| e.to_string())
+    }
+
+    /// With `--sync-batchnorm`, makes every BatchNorm layer of `model` a
+    /// SyncBatchNorm; refuses a model without one.
+    #[cfg(feature = "mpi")]
+    pub fn sync_batch_norm(&self, model: &mut nabla::nn::Sequential) -> Result<(), String> {
+        if !self.args.sync_batchnorm {
+            return Ok(());
+        }
+        match nabla::distributed::convert_sync_batchnorm(model, &self.group) {
+            0 => Err("--sync-batchnorm: the model has no BatchNorm layer (lenet5-bn has)".to_string()),
+            _ => Ok(()),
+        }
     }
 
     /// `batch` per rank, as the log says it: `256 per rank x 2 ranks = 512`.
@@ -99,13 +122,17 @@ impl Distributed {
 }
 
 #[cfg(feature = "mpi")]
-fn join(args: &DistributedArgs) -> Result<Arc<dyn DataParallel>, String> {
+fn join(args: &DistributedArgs) -> Result<Distributed, String> {
     use nabla::distributed::{DistributedDataParallel, ProcessGroup, DEFAULT_BUCKET_BYTES};
     let group = ProcessGroup::init().map_err(|e| e.to_string())?;
     let bucket_bytes = args.bucket_mb.map_or(DEFAULT_BUCKET_BYTES, |mb| {
         (mb * 1024.0 * 1024.0).round().max(1.0) as usize
     });
-    Ok(Arc::new(DistributedDataParallel::new(group, bucket_bytes)))
+    Ok(Distributed {
+        parallel: Arc::new(DistributedDataParallel::new(group.clone(), bucket_bytes)),
+        args: args.clone(),
+        group,
+    })
 }
 
 /// The answer to `--distributed` from a nabla built without MPI.
@@ -115,6 +142,6 @@ pub const WITHOUT_MPI: &str =
      (with Open MPI installed: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
 
 #[cfg(not(feature = "mpi"))]
-fn join(_: &DistributedArgs) -> Result<Arc<dyn DataParallel>, String> {
+fn join(_: &DistributedArgs) -> Result<Distributed, String> {
     Err(WITHOUT_MPI.to_string())
 }

@@ -78,6 +78,37 @@ fn two_ranks_write_one_run_and_log_the_global_batch() {
 }
 
 #[test]
+fn sync_batchnorm_converts_lenet5_bn_and_refuses_a_model_without_batchnorm() {
+    let out = scratch("distributed-sync-bn");
+    let train = |model: &str, folder: &str| {
+        let folder = out.join(folder);
+        run(mpirun(2).args([
+            "train",
+            "--distributed",
+            "--sync-batchnorm",
+            "--model",
+            model,
+            "--epochs",
+            "1",
+            "--limit",
+            "256",
+            "--out",
+            folder.to_str().unwrap(),
+        ]))
+    };
+    let output = train("lenet5-bn", "bn");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(out.join("bn/model.safetensors").is_file());
+    let output = train("lenet5", "plain");
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("--sync-batchnorm: the model has no BatchNorm layer"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
 fn a_rank_started_with_another_seed_is_refused() {
     let out = scratch("distributed-seeds");
     let started = Instant::now();

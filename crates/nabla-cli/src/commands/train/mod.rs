@@ -193,6 +193,16 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
     if let (Some(_), Some(model)) = (distributed, args.model.filter(|m| !m.trains_distributed())) {
         return Err(format!("--distributed does not train {model} yet"));
     }
+    let classifier = args.model.is_none_or(|m| {
+        !(m.is_language_model()
+            || m.is_gan()
+            || m.is_autoencoder()
+            || m.is_flow()
+            || m.architecture().is_some())
+    });
+    if args.distributed.sync_batchnorm && !classifier {
+        return Err("--sync-batchnorm is for the classifiers with BatchNorm (lenet5-bn)".to_string());
+    }
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
         return language::train(&args, model, distributed);
     }
@@ -254,6 +264,8 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
     let classes = train_set.num_classes();
     let mut model = settings.model.build(&input, classes, settings.seed)?;
     if let Some(d) = distributed {
+        #[cfg(feature = "mpi")]
+        d.sync_batch_norm(&mut model)?;
         let examples = format!("{} training, {} test", train_set.len(), test_set.len());
         d.parallel()
             .check_same(&[("examples", examples)])
