@@ -109,7 +109,7 @@ impl ModelKind {
 
     /// True for the models `nabla train --distributed` trains.
     pub fn trains_distributed(self) -> bool {
-        !(self.is_gan() || self.architecture().is_some())
+        self.architecture().is_none()
     }
 
     /// True for the GANs (`dcgan`, `wgan-gp`).

@@ -109,6 +109,29 @@ fn sync_batchnorm_converts_lenet5_bn_and_refuses_a_model_without_batchnorm() {
 }
 
 #[test]
+fn a_gan_trains_on_two_ranks() {
+    let out = scratch("distributed-gan");
+    let output = run(mpirun(2).args([
+        "train",
+        "--distributed",
+        "--model",
+        "dcgan",
+        "--epochs",
+        "1",
+        "--limit",
+        "128",
+        "--score-samples",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", text(&output.stderr));
+    assert_eq!(stdout.matches("epoch   1/1").count(), 1, "{stdout}");
+    assert!(out.join("model.safetensors").is_file() && out.join("samples.gif").is_file());
+}
+
+#[test]
 fn a_rank_started_with_another_seed_is_refused() {
     let out = scratch("distributed-seeds");
     let started = Instant::now();

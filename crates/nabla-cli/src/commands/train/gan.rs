@@ -23,6 +23,7 @@ use super::progress::new_epoch_bar;
 use super::settings::Args;
 use crate::data::{DatasetKind, Normalization};
 use crate::digit_grid::{grid, write_gif, write_png};
+use crate::distributed::Distributed;
 use crate::models::ModelKind;
 use crate::output::say;
 use crate::plot::write_curves;
@@ -80,6 +81,7 @@ impl GanArgs {
 const MAX_SCORE_SAMPLES: usize = 100_000;
 
 /// The settings of a GAN run.
+#[derive(Debug)]
 struct GanSettings {
     kind: GanKind,
     config: GanConfig,
@@ -170,7 +172,7 @@ struct Reference {
 }
 
 /// Trains a GAN; the caller has checked `model` is one.
-pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
+pub fn train(args: &Args, model: ModelKind, distributed: Option<&Distributed>) -> Result<Ending, String> {
     let started = Instant::now();
     let settings = GanSettings::resolve(args, model)?;
     let load = |split| {
@@ -187,20 +189,33 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         .out
         .clone()
         .unwrap_or_else(|| folder::default_folder(&model.to_string(), "mnist"));
-    let claim = folder::claim(&out, false, args.overwrite)?;
+    let claim = super::claim_folder(&out, false, args.overwrite, distributed)?;
+    // Rank 0 alone writes the run's files and judges its samples.
+    let writer = distributed.is_none_or(|d| d.rank() == 0);
     let samples_dir = out.join(SAMPLES_DIR);
-    clear_pictures(&out, &samples_dir)?;
-    std::fs::create_dir_all(&samples_dir)
-        .map_err(|e| format!("cannot create {}: {e}", samples_dir.display()))?;
+    if writer {
+        clear_pictures(&out, &samples_dir)?;
+        std::fs::create_dir_all(&samples_dir)
+            .map_err(|e| format!("cannot create {}: {e}", samples_dir.display()))?;
+    }
 
-    let reference = (settings.score_samples > 0)
+    let reference = (writer && settings.score_samples > 0)
         .then(|| reference(&load(Split::Test)?, &train_set, examples))
         .transpose()?;
 
     let mut init = Generator::new(settings.seed);
     let gan = Gan::new(settings.kind, &settings.config, &mut init);
+    // Each rank draws its own noise.
+    let rank = distributed.map_or(0, Distributed::rank) as u64;
+    let noise_seed = (settings.seed ^ 0x6a4).wrapping_add(rank.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let mut trainer =
-        GanTrainer::new(gan, settings.training.clone(), settings.seed ^ 0x6a4).map_err(|e| e.to_string())?;
+        GanTrainer::new(gan, settings.training.clone(), noise_seed).map_err(|e| e.to_string())?;
+    if let Some(d) = distributed {
+        d.check_same_start(&settings, &out)?;
+        d.parallel().broadcast_module(&trainer.gan().generator);
+        d.parallel().broadcast_module(&trainer.gan().discriminator);
+        trainer = trainer.data_parallel(d.parallel());
+    }
     let fixed_noise = Tensor::randn(
         &[GRID_SAMPLES, settings.config.latent_dim],
         &mut Generator::new(settings.seed ^ 0xf1ed),
@@ -217,26 +232,31 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         mean: vec![0.5],
         std: vec![0.5],
     };
-    let loader = DatasetKind::Mnist.loader(
-        subset,
-        Split::Train,
-        &tanh_range,
-        settings.batch_size,
-        settings.seed,
-        args.workers,
-    );
+    let loader = DatasetKind::Mnist
+        .loader(
+            subset,
+            Split::Train,
+            &tanh_range,
+            settings.batch_size,
+            settings.seed,
+            args.workers,
+        )
+        .with_shard(distributed.map(Distributed::shard));
 
     let metrics_path = out.join(METRICS_FILE);
-    let mut metrics_log = MetricsLog::append(&metrics_path).map_err(|e| e.to_string())?;
+    let mut metrics_log = writer
+        .then(|| MetricsLog::append(&metrics_path))
+        .transpose()
+        .map_err(|e| e.to_string())?;
     install_ctrlc_handler();
     let interrupt = Interrupt::ctrl_c();
     say!(
         "training {model} ({} + {} parameters) on mnist ({examples} digits) for {} epochs, batch {}, Adam lr {:.0e} \
-         betas ({}, {}){} on {} threads, into {} ({})",
+         betas ({}, {}){} on {} threads{}, into {} ({})",
         trainer.gan().generator.num_parameters(),
         trainer.gan().discriminator.num_parameters(),
         settings.epochs,
-        settings.batch_size,
+        super::describe_batch(settings.batch_size, distributed),
         settings.training.lr,
         settings.training.betas.0,
         settings.training.betas.1,
@@ -249,6 +269,7 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
             String::new()
         },
         rayon::current_num_threads(),
+        super::per_rank(distributed),
         out.display(),
         claim.describe()
     );
@@ -265,7 +286,8 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
         for batch in loader.epoch(epoch) {
             let step = trainer.step(&batch.inputs);
             sums.add(&step, batch.inputs.shape()[0]);
-            if !step.d_loss.is_finite() || step.g_loss.is_some_and(|l| !l.is_finite()) {
+            let diverged = !step.d_loss.is_finite() || step.g_loss.is_some_and(|l| !l.is_finite());
+            if agreed(distributed, diverged) {
                 bar.finish_and_clear();
                 return Err(format!(
                     "training diverged in epoch {}: a loss is not a finite number (try a lower --lr); {} holds \
@@ -281,7 +303,7 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
                 sums.g_loss(),
                 sums.examples as f64 / epoch_start.elapsed().as_secs_f64()
             ));
-            if interrupt.is_triggered() {
+            if agreed(distributed, interrupt.is_triggered()) {
                 interrupted = true;
                 break;
             }
@@ -297,6 +319,12 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
             break;
         }
         let train_seconds = epoch_start.elapsed().as_secs_f64();
+        if let Some(d) = distributed {
+            sums = sums.all_reduced(d);
+            if !writer {
+                continue;
+            }
+        }
 
         let gan = trainer.gan_mut();
         let picture = grid(&tanh_to_unit(&sample(gan, &fixed_noise)), 8);
@@ -317,10 +345,19 @@ pub fn train(args: &Args, model: ModelKind) -> Result<Ending, String> {
             seconds: epoch_start.elapsed().as_secs_f64(),
             images_per_second: sums.examples as f64 / train_seconds,
         };
-        metrics_log.write_epoch(&summary).map_err(|e| e.to_string())?;
+        if let Some(log) = metrics_log.as_mut() {
+            log.write_epoch(&summary).map_err(|e| e.to_string())?;
+        }
         say!("{}", epoch_line(&summary, settings.epochs, train_seconds));
         history.push(summary);
         write_curves(&out.join(CURVES_FILE), &history)?;
+    }
+    if !writer {
+        return Ok(if interrupted {
+            Ending::Interrupted
+        } else {
+            Ending::Done
+        });
     }
     if history.is_empty() {
         return Ok(Ending::Interrupted);
@@ -431,6 +468,30 @@ impl StepSums {
         }
     }
 
+    /// The sums of every rank's.
+    fn all_reduced(&self, distributed: &Distributed) -> StepSums {
+        let mut values = [
+            self.examples as f64,
+            self.d_loss,
+            self.g_loss,
+            self.g_steps as f64,
+            self.d_real,
+            self.d_fake,
+            self.penalty,
+        ];
+        distributed.parallel().all_reduce_sum(&mut values);
+        let [examples, d_loss, g_loss, g_steps, d_real, d_fake, penalty] = values;
+        StepSums {
+            examples: examples as usize,
+            d_loss,
+            g_loss,
+            g_steps: g_steps as usize,
+            d_real,
+            d_fake,
+            penalty,
+        }
+    }
+
     /// The mean generator loss over the generator steps so far.
     fn g_loss(&self) -> f64 {
         self.g_loss / self.g_steps.max(1) as f64
@@ -472,4 +533,9 @@ fn epoch_line(s: &EpochSummary, epochs: usize, train_seconds: f64) -> String {
         train_seconds,
         s.images_per_second
     )
+}
+
+/// True if `flag` is true here or, in a `--distributed` run, on any rank.
+fn agreed(distributed: Option<&Distributed>, flag: bool) -> bool {
+    distributed.map_or(flag, |d| d.parallel().any(flag))
 }

@@ -191,7 +191,10 @@ fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
 fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String> {
     refuse_options_of_other_families(&args)?;
     if let (Some(_), Some(model)) = (distributed, args.model.filter(|m| !m.trains_distributed())) {
-        return Err(format!("--distributed does not train {model} yet"));
+        return Err(format!(
+            "--distributed does not train {model}: transfer learning runs on one process (its backbone's \
+             features are computed once, and a folder of photos trains in seconds)"
+        ));
     }
     let classifier = args.model.is_none_or(|m| {
         !(m.is_language_model()
@@ -207,7 +210,7 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
         return language::train(&args, model, distributed);
     }
     if let Some(model) = args.model.filter(|m| m.is_gan()) {
-        return gan::train(&args, model);
+        return gan::train(&args, model, distributed);
     }
     if let Some(model) = args.model.filter(|m| m.is_autoencoder()) {
         return autoencoder::train(&args, model, distributed);

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use super::loss::{critic_loss, discriminator_loss, generator_loss, gradient_penalty};
 use super::models::{DcganDiscriminator, DcganGenerator, GanConfig};
@@ -13,6 +14,7 @@ use crate::error::Result;
 use crate::nn::Module;
 use crate::optim::{Adam, AdamConfig, Optimizer};
 use crate::tensor::{Generator, Tensor};
+use crate::train::DataParallel;
 
 /// The two GANs: DCGAN with the non-saturating loss, and WGAN-GP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +163,7 @@ pub struct GanTrainer {
     d_optimizer: Adam,
     critic_steps: usize,
     noise: Generator,
+    parallel: Option<Arc<dyn DataParallel>>,
 }
 
 impl GanTrainer {
@@ -187,7 +190,16 @@ impl GanTrainer {
             d_optimizer,
             critic_steps: 0,
             noise: Generator::new(seed),
+            parallel: None,
         })
+    }
+
+    /// The trainer with both networks' gradients averaged over the
+    /// processes of `parallel` (data-parallel training: each process its
+    /// own real images, and its own noise, so give each a different seed).
+    pub fn data_parallel(mut self, parallel: Arc<dyn DataParallel>) -> Self {
+        self.parallel = Some(parallel);
+        self
     }
 
     /// The GAN being trained.
@@ -240,10 +252,13 @@ impl GanTrainer {
         let real_logits = d.forward(real);
         let fake_logits = d.forward(&fake.detach());
         let d_loss = discriminator_loss(&real_logits, &fake_logits);
-        d_loss.backward();
+        backward(self.parallel.as_deref(), &d_loss, self.d_optimizer.parameters());
         self.d_optimizer.step();
 
-        let g_loss = generator_step(&mut self.g_optimizer, d, |d| generator_loss(&d.forward(&fake)));
+        let parallel = self.parallel.as_deref();
+        let g_loss = generator_step(&mut self.g_optimizer, d, parallel, |d| {
+            generator_loss(&d.forward(&fake))
+        });
         GanStep {
             d_loss: f64::from(d_loss.item()),
             g_loss: Some(g_loss),
@@ -264,14 +279,15 @@ impl GanTrainer {
         let penalty = gradient_penalty(|x| d.forward(x), real, &fake, &mut self.noise);
         let lambda = self.training.gp_lambda as f32;
         let d_loss = critic_loss(&real_values, &fake_values).add(&penalty.mul_scalar(lambda));
-        d_loss.backward();
+        backward(self.parallel.as_deref(), &d_loss, self.d_optimizer.parameters());
         self.d_optimizer.step();
         self.critic_steps += 1;
 
         let g_loss = (self.critic_steps % self.training.n_critic == 0).then(|| {
             let z = Tensor::randn(z.shape(), &mut self.noise);
             let generator = &self.gan.generator;
-            generator_step(&mut self.g_optimizer, &self.gan.discriminator, |d| {
+            let parallel = self.parallel.as_deref();
+            generator_step(&mut self.g_optimizer, &self.gan.discriminator, parallel, |d| {
                 d.forward(&generator.forward(&z)).mean().neg()
             })
         });
@@ -291,15 +307,25 @@ impl GanTrainer {
 fn generator_step(
     optimizer: &mut Adam,
     discriminator: &DcganDiscriminator,
+    parallel: Option<&dyn DataParallel>,
     loss: impl FnOnce(&DcganDiscriminator) -> Tensor,
 ) -> f64 {
     optimizer.zero_grad();
     discriminator.freeze(true);
     let loss = loss(discriminator);
-    loss.backward();
+    backward(parallel, &loss, optimizer.parameters());
     discriminator.freeze(false);
     optimizer.step();
     f64::from(loss.item())
+}
+
+/// `loss.backward()`, or in data-parallel training the backward pass that
+/// averages the gradients of `parameters` over the processes.
+fn backward(parallel: Option<&dyn DataParallel>, loss: &Tensor, parameters: &[Tensor]) {
+    match parallel {
+        Some(parallel) => parallel.backward(loss, parameters),
+        None => loss.backward(),
+    }
 }
 
 fn mean(values: &Tensor) -> f64 {
