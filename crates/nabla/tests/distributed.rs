@@ -162,6 +162,18 @@ fn largest_relative_difference(a: Vec<(String, Tensor)>, b: Vec<(String, Tensor)
         .fold(0.0, f64::max)
 }
 
+/// `model`, trained on every rank, is within 1e-5 (relative) of `alone`,
+/// trained in one process on the global batches, and the same on every rank.
+fn assert_matches_one_process(group: &ProcessGroup, model: &Sequential, alone: &Sequential) {
+    let difference = max_relative_difference(model, alone);
+    assert!(
+        difference < 1e-5,
+        "rank {}: {difference:e} from one process",
+        group.rank()
+    );
+    assert_same_on_every_rank(group, model);
+}
+
 /// Every rank's parameters, bit for bit the same as rank 0's.
 fn assert_same_on_every_rank(group: &ProcessGroup, model: &Sequential) {
     let bits: Vec<(&str, String)> = model
@@ -191,13 +203,7 @@ fn rank_mlp_f32() {
     train_steps(&mut model, data.clone(), batch, steps, Some(group.clone()));
     let mut alone = mlp(0);
     train_steps(&mut alone, data, batch * n, steps, None);
-    let difference = max_relative_difference(&model, &alone);
-    assert!(
-        difference < 1e-5,
-        "rank {}: {difference:e} from one process",
-        group.rank()
-    );
-    assert_same_on_every_rank(&group, &model);
+    assert_matches_one_process(&group, &model, &alone);
 }
 
 #[test]
@@ -230,13 +236,7 @@ fn rank_lenet5() {
     train_steps(&mut model, data.clone(), batch, steps, Some(group.clone()));
     let mut alone = lenet5(&mut Generator::new(100));
     train_steps(&mut alone, data, batch * n, steps, None);
-    let difference = max_relative_difference(&model, &alone);
-    assert!(
-        difference < 1e-5,
-        "rank {}: {difference:e} from one process",
-        group.rank()
-    );
-    assert_same_on_every_rank(&group, &model);
+    assert_matches_one_process(&group, &model, &alone);
 }
 
 #[test]

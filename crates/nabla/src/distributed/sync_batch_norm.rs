@@ -121,6 +121,25 @@ pub struct SyncBatchNorm<T: Float = f32> {
     group: Arc<ProcessGroup>,
 }
 
+/// A SyncBatchNorm sharing the tensors, options and mode of a BatchNorm1d
+/// or BatchNorm2d (the two are made by one macro, with the same fields).
+macro_rules! from_batch_norm {
+    ($bn:expr, $group:expr) => {
+        SyncBatchNorm {
+            weight: $bn.weight.clone(),
+            bias: $bn.bias.clone(),
+            running_mean: $bn.running_mean.clone(),
+            running_var: $bn.running_var.clone(),
+            num_batches_tracked: $bn.num_batches_tracked.clone(),
+            num_features: $bn.num_features(),
+            eps: $bn.eps(),
+            momentum: $bn.momentum(),
+            training: $bn.is_training(),
+            group: $group,
+        }
+    };
+}
+
 impl<T: Float> SyncBatchNorm<T> {
     /// A layer over `num_features` channels, synchronised over `group`,
     /// with PyTorch's defaults: eps 1e-5, momentum 0.1, affine, tracking
@@ -151,34 +170,12 @@ impl<T: Float> SyncBatchNorm<T> {
     /// tensors (shared, not copied, so an optimizer built on `bn`'s
     /// parameters trains this layer), options and mode.
     pub fn from_batch_norm2d(bn: &BatchNorm2d<T>, group: Arc<ProcessGroup>) -> Self {
-        SyncBatchNorm {
-            weight: bn.weight.clone(),
-            bias: bn.bias.clone(),
-            running_mean: bn.running_mean.clone(),
-            running_var: bn.running_var.clone(),
-            num_batches_tracked: bn.num_batches_tracked.clone(),
-            num_features: bn.num_features(),
-            eps: bn.eps(),
-            momentum: bn.momentum(),
-            training: bn.is_training(),
-            group,
-        }
+        from_batch_norm!(bn, group)
     }
 
     /// As [`from_batch_norm2d`](Self::from_batch_norm2d), for a [`BatchNorm1d`].
     pub fn from_batch_norm1d(bn: &BatchNorm1d<T>, group: Arc<ProcessGroup>) -> Self {
-        SyncBatchNorm {
-            weight: bn.weight.clone(),
-            bias: bn.bias.clone(),
-            running_mean: bn.running_mean.clone(),
-            running_var: bn.running_var.clone(),
-            num_batches_tracked: bn.num_batches_tracked.clone(),
-            num_features: bn.num_features(),
-            eps: bn.eps(),
-            momentum: bn.momentum(),
-            training: bn.is_training(),
-            group,
-        }
+        from_batch_norm!(bn, group)
     }
 
     /// The number of channels `C`.
