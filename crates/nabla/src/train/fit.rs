@@ -93,6 +93,12 @@ impl Monitor {
 /// 5. Early stopping, and the interrupt flag again (stopping between
 ///    epochs, the checkpoint is already written).
 ///
+/// With [`TrainConfig::parallel`] (data-parallel training), backward
+/// averages the gradients over the processes, the summaries' metrics are
+/// summed over them, a non-finite loss or an interrupt on any process stops
+/// all of them at the same batch, and only rank 0 writes the metrics file
+/// and the checkpoints.
+///
 /// A step-based run ([`TrainConfig::max_steps`]) goes through the epochs
 /// `0, 1, 2, ...` of `train` until it has taken `max_steps` steps, and does
 /// 2 to 5 every [`TrainConfig::eval_every`] steps and after the last one,
