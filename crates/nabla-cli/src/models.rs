@@ -107,11 +107,6 @@ impl ModelKind {
         matches!(self, ModelKind::CharGpt | ModelKind::CharLstm)
     }
 
-    /// True for the models `nabla train --distributed` trains.
-    pub fn trains_distributed(self) -> bool {
-        self.architecture().is_none()
-    }
-
     /// True for the GANs (`dcgan`, `wgan-gp`).
     pub fn is_gan(self) -> bool {
         matches!(self, ModelKind::Dcgan | ModelKind::WganGp)

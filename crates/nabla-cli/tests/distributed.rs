@@ -11,7 +11,7 @@ mod common;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{read_until, scratch, signal, wait_or_terminate};
+use common::{read_until, scratch, signal, tiny_image_folder, wait_or_terminate};
 
 const MPIRUN: [&str; 2] = ["--allow-run-as-root", "--oversubscribe"];
 
@@ -129,6 +129,43 @@ fn a_gan_trains_on_two_ranks() {
     assert!(output.status.success(), "{stdout}\n{}", text(&output.stderr));
     assert_eq!(stdout.matches("epoch   1/1").count(), 1, "{stdout}");
     assert!(out.join("model.safetensors").is_file() && out.join("samples.gif").is_file());
+}
+
+#[test]
+fn transfer_learning_trains_its_head_on_two_ranks() {
+    let data = tiny_image_folder("distributed-transfer");
+    let out = data.parent().unwrap().join("run");
+    let weights = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/pretrained/efficientnet-lite0.safetensors"
+    );
+    let output = run(mpirun(2).args([
+        "train",
+        "--distributed",
+        "--model",
+        "efficientnet-lite0",
+        "--pretrained",
+        weights,
+        "--dataset",
+        data.to_str().unwrap(),
+        "--epochs",
+        "3",
+        "--batch-size",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", text(&output.stderr));
+    assert_eq!(stdout.matches("epoch   3/3").count(), 1, "{stdout}");
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(
+        metrics.lines().count(),
+        4,
+        "three epochs and the test line, from rank 0:\n{metrics}"
+    );
+    assert!(out.join("model.safetensors").is_file());
 }
 
 #[test]

@@ -2,17 +2,21 @@
 //! (computed once, as a user would when nothing changes them), or the
 //! whole network fine-tuned with the backbone at a lower learning rate.
 
+use std::sync::Arc;
+
 use crate::autograd::no_grad;
+use crate::data::Shard;
 use crate::error::{Error, Result};
 use crate::nn::loss::cross_entropy;
 use crate::nn::Module;
 use crate::optim::{Adam, AdamConfig, Optimizer, ParamGroups};
 use crate::tensor::{Generator, IndexTensor, Tensor};
+use crate::train::DataParallel;
 
 use super::ImageClassifier;
 
 /// The settings of [`fit_head`] and [`fine_tune`].
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct TransferConfig {
     /// Passes over the training examples.
     pub epochs: usize,
@@ -26,6 +30,12 @@ pub struct TransferConfig {
     pub weight_decay: f64,
     /// Seeds the shuffling.
     pub seed: u64,
+    /// Data-parallel training (default `None`: this process alone): every
+    /// process steps on its [`Shard`] of each epoch's order, with the
+    /// gradients averaged over the processes and the epoch's loss over all
+    /// of them. Each process holds all the examples (and, for
+    /// [`fit_head`], computes all their features).
+    pub parallel: Option<Arc<dyn DataParallel>>,
 }
 
 impl Default for TransferConfig {
@@ -38,6 +48,7 @@ impl Default for TransferConfig {
             backbone_rate_factor: 0.1,
             weight_decay: 0.0,
             seed: 0,
+            parallel: None,
         }
     }
 }
@@ -92,7 +103,7 @@ pub fn fit_head(
         optimizer.zero_grad();
         let batch = features.index_select(0, rows);
         let loss = cross_entropy(&model.classify(&batch)?, targets);
-        loss.backward();
+        backward(config, &loss, optimizer.parameters());
         optimizer.step();
         Ok(loss.item() as f64)
     })
@@ -129,7 +140,7 @@ pub fn fine_tune(
         optimizer.zero_grad();
         let batch = images.index_select(0, rows);
         let loss = cross_entropy(&model.forward(&batch), targets);
-        loss.backward();
+        backward(config, &loss, optimizer.parameters());
         optimizer.step();
         Ok(loss.item() as f64)
     });
@@ -197,7 +208,17 @@ fn check_labels(model: &ImageClassifier, examples: usize, labels: &[usize]) -> R
     Ok(())
 }
 
-/// Runs `config.epochs` shuffled passes of `step(rows, targets) -> loss`.
+/// `loss.backward()`, or in data-parallel training the backward pass that
+/// averages the gradients of `parameters` over the processes.
+fn backward(config: &TransferConfig, loss: &Tensor, parameters: &[Tensor]) {
+    match &config.parallel {
+        Some(parallel) => parallel.backward(loss, parameters),
+        None => loss.backward(),
+    }
+}
+
+/// Runs `config.epochs` shuffled passes of `step(rows, targets) -> loss`
+/// (over this process's shard of each pass in data-parallel training).
 fn run_epochs(
     labels: &[usize],
     config: &TransferConfig,
@@ -206,8 +227,16 @@ fn run_epochs(
 ) -> Result<()> {
     let mut generator = Generator::new(config.seed);
     let n = labels.len();
+    let shard = config
+        .parallel
+        .as_ref()
+        .map(|p| Shard::new(p.rank(), p.world_size()));
     for epoch in 1..=config.epochs {
         let order = generator.permutation(n);
+        let order = match shard {
+            Some(shard) => shard.take(&order),
+            None => order,
+        };
         let (mut total, mut steps) = (0.0, 0);
         for chunk in order.chunks(config.batch_size.max(1)) {
             let rows = IndexTensor::from_vec(chunk.to_vec(), &[chunk.len()]);
@@ -215,9 +244,13 @@ fn run_epochs(
             total += step(&rows, &targets)?;
             steps += 1;
         }
+        let mut sums = [total, steps as f64];
+        if let Some(parallel) = &config.parallel {
+            parallel.all_reduce_sum(&mut sums);
+        }
         on_epoch(EpochReport {
             epoch,
-            loss: total / steps.max(1) as f64,
+            loss: sums[0] / sums[1].max(1.0),
         });
     }
     Ok(())

@@ -190,12 +190,6 @@ fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
 /// [`nabla::on_worker_thread`]).
 fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String> {
     refuse_options_of_other_families(&args)?;
-    if let (Some(_), Some(model)) = (distributed, args.model.filter(|m| !m.trains_distributed())) {
-        return Err(format!(
-            "--distributed does not train {model}: transfer learning runs on one process (its backbone's \
-             features are computed once, and a folder of photos trains in seconds)"
-        ));
-    }
     let classifier = args.model.is_none_or(|m| {
         !(m.is_language_model()
             || m.is_gan()
@@ -219,7 +213,7 @@ fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String
         return flow::train(&args, distributed);
     }
     if let Some(model) = args.model.filter(|m| m.architecture().is_some()) {
-        return transfer::train(&args, model);
+        return transfer::train(&args, model, distributed);
     }
     let started = Instant::now();
     let resumed = args.resume.as_deref().map(Resumed::read).transpose()?;

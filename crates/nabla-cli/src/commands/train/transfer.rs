@@ -19,6 +19,7 @@ use nabla::Generator;
 use super::folder::{self, METRICS_FILE, MODEL_FILE};
 use super::Args;
 use crate::data::DatasetKind;
+use crate::distributed::Distributed;
 use crate::imagenet;
 use crate::models::ModelKind;
 use crate::output::say;
@@ -79,7 +80,7 @@ fn refuse_unused(args: &Args) -> Result<(), String> {
 }
 
 /// Trains a new head (and, fine-tuning, the backbone) on a folder data set.
-pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
+pub fn train(args: &Args, kind: ModelKind, distributed: Option<&Distributed>) -> Result<Ending, String> {
     refuse_unused(args)?;
     if kind == ModelKind::Vgg16 {
         return Err(
@@ -111,7 +112,7 @@ pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
         .out
         .clone()
         .unwrap_or_else(|| folder::default_folder(&kind.to_string(), &name));
-    let claim = folder::claim(&out, false, args.overwrite)?;
+    let claim = super::claim_folder(&out, false, args.overwrite, distributed)?;
     let fine_tune = args.transfer.fine_tune;
     let config = TransferConfig {
         epochs: args.epochs.unwrap_or(if fine_tune { 3 } else { 20 }),
@@ -119,8 +120,20 @@ pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
         learning_rate: args.lr.unwrap_or(1e-3),
         weight_decay: args.weight_decay.unwrap_or(0.0),
         seed: args.seed.unwrap_or(0),
+        parallel: distributed.map(Distributed::parallel),
         ..TransferConfig::default()
     };
+    if let Some(d) = distributed {
+        let settings = (
+            kind,
+            pretrained,
+            root,
+            fine_tune,
+            (config.epochs, config.batch_size, config.learning_rate),
+            (config.weight_decay, config.seed),
+        );
+        d.check_same_start(&settings, &out)?;
+    }
     say!("{}: {}", out.display(), claim.describe());
 
     let train_split = imagenet::load_split(root, "train", &preprocess)?;
@@ -150,8 +163,15 @@ pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
     model
         .replace_head(train_split.classes.len(), &mut Generator::new(config.seed))
         .map_err(|e| e.to_string())?;
+    if let Some(d) = distributed {
+        d.parallel().broadcast_module(model.module());
+    }
+    // Rank 0 alone writes the run's files.
+    let writer = distributed.is_none_or(|d| d.rank() == 0);
     let metrics_path = out.join(METRICS_FILE);
-    let mut metrics = std::fs::File::create(&metrics_path)
+    let mut metrics = writer
+        .then(|| std::fs::File::create(&metrics_path))
+        .transpose()
         .map_err(|e| format!("cannot create {}: {e}", metrics_path.display()))?;
     let mut log = |r: EpochReport| {
         say!(
@@ -160,7 +180,9 @@ pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
             config.epochs,
             r.loss
         );
-        let _ = writeln!(metrics, "{{\"epoch\":{},\"train_loss\":{}}}", r.epoch, r.loss);
+        if let Some(metrics) = metrics.as_mut() {
+            let _ = writeln!(metrics, "{{\"epoch\":{},\"train_loss\":{}}}", r.epoch, r.loss);
+        }
     };
     if fine_tune {
         transfer::fine_tune(
@@ -182,6 +204,9 @@ pub fn train(args: &Args, kind: ModelKind) -> Result<Ending, String> {
         transfer::fit_head(&mut model, &cached, &train_split.labels, &config, &mut log)
     }
     .map_err(|e| e.to_string())?;
+    let Some(mut metrics) = metrics else {
+        return Ok(Ending::Done);
+    };
 
     let probabilities = transfer::probabilities(&mut model, &test.images, config.batch_size);
     let (best, predicted) = probabilities.max_dim(1, false);
