@@ -22,7 +22,7 @@ pub const DEFAULT_BUCKET_BYTES: usize = 25 * 1024 * 1024;
 
 /// Data-parallel training on MPI, as PyTorch's `DistributedDataParallel`
 /// does it: every process computes the gradients of its own shard of the
-/// batch, and [`backward`](Self::backward) leaves in every process the
+/// batch, and [`backward_averaged`](Self::backward_averaged) leaves in every process the
 /// mean of the processes' gradients, so that identical optimizer steps
 /// keep identical models.
 ///
