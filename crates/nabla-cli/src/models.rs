@@ -107,6 +107,17 @@ impl ModelKind {
         matches!(self, ModelKind::CharGpt | ModelKind::CharLstm)
     }
 
+    /// True for the image classifiers trained from scratch (the models
+    /// of no other family: language models, GANs, autoencoders, flows,
+    /// transfer learning).
+    pub fn is_classifier(self) -> bool {
+        !(self.is_language_model()
+            || self.is_gan()
+            || self.is_autoencoder()
+            || self.is_flow()
+            || self.architecture().is_some())
+    }
+
     /// True for the GANs (`dcgan`, `wgan-gp`).
     pub fn is_gan(self) -> bool {
         matches!(self, ModelKind::Dcgan | ModelKind::WganGp)

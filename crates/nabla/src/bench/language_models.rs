@@ -9,7 +9,7 @@ use crate::lm::{generate, nanogpt_adamw, LanguageModel, NextCharacter, Sampling}
 use crate::nn::zoo::{CharGptConfig, CharLstmConfig};
 use crate::optim::{clip_grad_norm_, Adam, AdamConfig, AdamWConfig, Optimizer};
 use crate::tensor::{Generator, IndexTensor};
-use crate::train::{DataParallel, Step};
+use crate::train::{data_parallel_backward, DataParallel, Step};
 
 /// Characters of tiny-shakespeare's vocabulary.
 const VOCAB: usize = 65;
@@ -78,10 +78,7 @@ impl LanguageModelStep {
     pub fn run(&mut self) {
         self.optimizer.zero_grad();
         let out = NextCharacter.train_step(&mut self.model, &self.batch);
-        match &self.parallel {
-            Some(parallel) => parallel.backward(&out.loss, self.optimizer.parameters()),
-            None => out.loss.backward(),
-        }
+        data_parallel_backward(self.parallel.as_deref(), &out.loss, self.optimizer.parameters());
         if let Some(max_norm) = self.clip {
             clip_grad_norm_(self.optimizer.parameters(), max_norm);
         }

@@ -37,7 +37,7 @@ use crate::ops::Conv2dOptions;
 use crate::optim::{Optimizer, Sgd, SgdConfig};
 use crate::parallel::on_worker_thread;
 use crate::tensor::{Generator, IndexTensor, Tensor};
-use crate::train::DataParallel;
+use crate::train::{data_parallel_backward, DataParallel};
 
 /// The median of `repetitions` timings of `f`, in seconds, after `warmup` untimed calls.
 pub fn median_seconds(warmup: usize, repetitions: usize, mut f: impl FnMut()) -> f64 {
@@ -127,10 +127,7 @@ impl TrainStep {
             None,
             Reduction::Mean,
         );
-        match &self.parallel {
-            Some(parallel) => parallel.backward(&loss, self.optimizer.parameters()),
-            None => loss.backward(),
-        }
+        data_parallel_backward(self.parallel.as_deref(), &loss, self.optimizer.parameters());
         self.optimizer.step();
     }
 

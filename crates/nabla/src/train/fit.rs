@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::checkpoint_state::{self, TrainingCheckpoint};
 use super::config::{EarlyStopping, MonitorMode, TrainConfig};
 use super::observer::{BatchProgress, RunStart, TrainObserver};
+use super::parallel::data_parallel_backward;
 use super::running::RunningMeans;
 use super::schedule::EpochScheduler;
 use super::step::Step;
@@ -232,10 +233,7 @@ where
                 };
                 return Ok(run.into_history());
             }
-            match &config.parallel {
-                Some(parallel) => parallel.backward(&output.loss, optimizer.parameters()),
-                None => output.loss.backward(),
-            }
+            data_parallel_backward(config.parallel.as_deref(), &output.loss, optimizer.parameters());
             if let Some(max_norm) = config.clip_grad_norm {
                 clip_grad_norm_with_(optimizer.parameters(), max_norm, 2.0);
             }

@@ -110,7 +110,7 @@ pub use fit::{evaluate, fit};
 pub use interrupt::{install_ctrlc_handler, Interrupt};
 pub use metrics::{top_k_accuracy, ConfusionMatrix, RunningMetrics};
 pub use observer::{BatchProgress, RunStart, TrainObserver};
-pub use parallel::DataParallel;
+pub use parallel::{data_parallel_backward, DataParallel};
 pub use running::{RunningMeans, RunningSum};
 pub use schedule::EpochScheduler;
 pub use step::{Metric, Step, StepOutput};

@@ -63,6 +63,17 @@ pub trait DataParallel: fmt::Debug + Send + Sync {
     }
 }
 
+/// `loss.backward()`, or with `parallel` the backward pass that leaves in
+/// `parameters` their gradients averaged over the processes
+/// ([`DataParallel::backward`]): what every training loop calls, so that
+/// one loop serves both.
+pub fn data_parallel_backward(parallel: Option<&dyn DataParallel>, loss: &Tensor, parameters: &[Tensor]) {
+    match parallel {
+        Some(parallel) => parallel.backward(loss, parameters),
+        None => loss.backward(),
+    }
+}
+
 impl RunningMeans {
     /// The sums and counts of every metric, and the examples, added up over
     /// the processes of `parallel` (each process must have the same metrics

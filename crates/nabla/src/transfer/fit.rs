@@ -11,7 +11,7 @@ use crate::nn::loss::cross_entropy;
 use crate::nn::Module;
 use crate::optim::{Adam, AdamConfig, Optimizer, ParamGroups};
 use crate::tensor::{Generator, IndexTensor, Tensor};
-use crate::train::DataParallel;
+use crate::train::{data_parallel_backward, DataParallel};
 
 use super::ImageClassifier;
 
@@ -103,7 +103,7 @@ pub fn fit_head(
         optimizer.zero_grad();
         let batch = features.index_select(0, rows);
         let loss = cross_entropy(&model.classify(&batch)?, targets);
-        backward(config, &loss, optimizer.parameters());
+        data_parallel_backward(config.parallel.as_deref(), &loss, optimizer.parameters());
         optimizer.step();
         Ok(loss.item() as f64)
     })
@@ -140,7 +140,7 @@ pub fn fine_tune(
         optimizer.zero_grad();
         let batch = images.index_select(0, rows);
         let loss = cross_entropy(&model.forward(&batch), targets);
-        backward(config, &loss, optimizer.parameters());
+        data_parallel_backward(config.parallel.as_deref(), &loss, optimizer.parameters());
         optimizer.step();
         Ok(loss.item() as f64)
     });
@@ -206,15 +206,6 @@ fn check_labels(model: &ImageClassifier, examples: usize, labels: &[usize]) -> R
         return Err(invalid("no training examples".into()));
     }
     Ok(())
-}
-
-/// `loss.backward()`, or in data-parallel training the backward pass that
-/// averages the gradients of `parameters` over the processes.
-fn backward(config: &TransferConfig, loss: &Tensor, parameters: &[Tensor]) {
-    match &config.parallel {
-        Some(parallel) => parallel.backward(loss, parameters),
-        None => loss.backward(),
-    }
 }
 
 /// Runs `config.epochs` shuffled passes of `step(rows, targets) -> loss`

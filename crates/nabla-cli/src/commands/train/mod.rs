@@ -162,14 +162,17 @@ fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
         ),
         (
             args.adversarial.given(),
-            !model.is_some_and(|m| {
-                m.is_language_model()
-                    || m.is_gan()
-                    || m.is_autoencoder()
-                    || m.is_flow()
-                    || m.architecture().is_some()
-            }),
+            model.is_none_or(ModelKind::is_classifier),
             "the classifiers (adversarial training)",
+        ),
+        (
+            args.distributed
+                .sync_batchnorm
+                .then_some("--sync-batchnorm")
+                .into_iter()
+                .collect(),
+            model.is_none_or(ModelKind::is_classifier),
+            "the classifiers with BatchNorm (lenet5-bn)",
         ),
         (
             args.transfer.given(),
@@ -190,16 +193,6 @@ fn refuse_options_of_other_families(args: &Args) -> Result<(), String> {
 /// [`nabla::on_worker_thread`]).
 fn train(args: Args, distributed: Option<&Distributed>) -> Result<Ending, String> {
     refuse_options_of_other_families(&args)?;
-    let classifier = args.model.is_none_or(|m| {
-        !(m.is_language_model()
-            || m.is_gan()
-            || m.is_autoencoder()
-            || m.is_flow()
-            || m.architecture().is_some())
-    });
-    if args.distributed.sync_batchnorm && !classifier {
-        return Err("--sync-batchnorm is for the classifiers with BatchNorm (lenet5-bn)".to_string());
-    }
     if let Some(model) = args.model.filter(|m| m.is_language_model()) {
         return language::train(&args, model, distributed);
     }

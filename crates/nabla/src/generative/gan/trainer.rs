@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::nn::Module;
 use crate::optim::{Adam, AdamConfig, Optimizer};
 use crate::tensor::{Generator, Tensor};
-use crate::train::DataParallel;
+use crate::train::{data_parallel_backward, DataParallel};
 
 /// The two GANs: DCGAN with the non-saturating loss, and WGAN-GP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,7 +252,7 @@ impl GanTrainer {
         let real_logits = d.forward(real);
         let fake_logits = d.forward(&fake.detach());
         let d_loss = discriminator_loss(&real_logits, &fake_logits);
-        backward(self.parallel.as_deref(), &d_loss, self.d_optimizer.parameters());
+        data_parallel_backward(self.parallel.as_deref(), &d_loss, self.d_optimizer.parameters());
         self.d_optimizer.step();
 
         let parallel = self.parallel.as_deref();
@@ -279,7 +279,7 @@ impl GanTrainer {
         let penalty = gradient_penalty(|x| d.forward(x), real, &fake, &mut self.noise);
         let lambda = self.training.gp_lambda as f32;
         let d_loss = critic_loss(&real_values, &fake_values).add(&penalty.mul_scalar(lambda));
-        backward(self.parallel.as_deref(), &d_loss, self.d_optimizer.parameters());
+        data_parallel_backward(self.parallel.as_deref(), &d_loss, self.d_optimizer.parameters());
         self.d_optimizer.step();
         self.critic_steps += 1;
 
@@ -313,19 +313,10 @@ fn generator_step(
     optimizer.zero_grad();
     discriminator.freeze(true);
     let loss = loss(discriminator);
-    backward(parallel, &loss, optimizer.parameters());
+    data_parallel_backward(parallel, &loss, optimizer.parameters());
     discriminator.freeze(false);
     optimizer.step();
     f64::from(loss.item())
-}
-
-/// `loss.backward()`, or in data-parallel training the backward pass that
-/// averages the gradients of `parameters` over the processes.
-fn backward(parallel: Option<&dyn DataParallel>, loss: &Tensor, parameters: &[Tensor]) {
-    match parallel {
-        Some(parallel) => parallel.backward(loss, parameters),
-        None => loss.backward(),
-    }
 }
 
 fn mean(values: &Tensor) -> f64 {
