@@ -2,7 +2,7 @@
 //! (`mpirun -np N nabla train --distributed ...`). Each rank trains on its
 //! shard of the data with `--batch-size` examples per step and the
 //! gradients averaged over the ranks; rank 0 alone prints and writes files.
-//! Needs a nabla built with `--features mpi`.
+//! Needs a nabla built with `--features nabla-cli/mpi`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use crate::options;
 
 /// The options of data-parallel training.
 #[derive(clap::Args, Clone, Debug, Default)]
-#[command(next_help_heading = "Data-parallel training (under mpirun; a nabla built with --features mpi)")]
+#[command(next_help_heading = "Data-parallel training (under mpirun; a nabla built with --features nabla-cli/mpi)")]
 pub struct DistributedArgs {
     /// Train as one rank of an MPI job: `mpirun -np N nabla train --distributed ...`. --batch-size is
     /// per rank (the global batch is N times it); --threads defaults to the cores over the ranks on
@@ -138,7 +138,7 @@ fn join(args: &DistributedArgs) -> Result<Distributed, String> {
 /// The answer to `--distributed` from a nabla built without MPI.
 #[cfg(not(feature = "mpi"))]
 pub const WITHOUT_MPI: &str =
-    "--distributed needs a nabla built with MPI: cargo build --release --features mpi \
+    "--distributed needs a nabla built with MPI: cargo build --release --features nabla-cli/mpi \
      (with Open MPI installed: apt-get install libopenmpi-dev openmpi-bin libclang-dev)";
 
 #[cfg(not(feature = "mpi"))]

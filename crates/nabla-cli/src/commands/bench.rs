@@ -22,7 +22,7 @@ pub struct Args {
     /// The data-parallel benchmarks, as one rank of an MPI job (`mpirun -np N nabla bench
     /// --distributed`): all-reduce bandwidth against plain MPI_Allreduce for 1 and 64 MiB, and the
     /// training throughput of LeNet-5 (batch 256 per rank) and the char-GPT over all the ranks. Needs
-    /// a nabla built with --features mpi.
+    /// a nabla built with --features nabla-cli/mpi.
     #[arg(long)]
     distributed: bool,
 }
