@@ -14,7 +14,9 @@ use crate::options;
 
 /// The options of data-parallel training.
 #[derive(clap::Args, Clone, Debug, Default)]
-#[command(next_help_heading = "Data-parallel training (under mpirun; a nabla built with --features nabla-cli/mpi)")]
+#[command(
+    next_help_heading = "Data-parallel training (under mpirun; a nabla built with --features nabla-cli/mpi)"
+)]
 pub struct DistributedArgs {
     /// Train as one rank of an MPI job: `mpirun -np N nabla train --distributed ...`. --batch-size is
     /// per rank (the global batch is N times it); --threads defaults to the cores over the ranks on
