@@ -70,6 +70,7 @@ pub mod distributed;
 pub mod distributions;
 mod element;
 mod error;
+mod f32_math;
 pub mod fs;
 pub mod generative;
 pub mod guide;

@@ -63,11 +63,8 @@ fn softmax_row<T: Float>(x: &mut [T], allowed: usize, scale: T, mask: Option<(&M
         kept.fill(T::zero());
         return;
     }
-    let mut sum = T::zero();
-    for v in kept.iter_mut() {
-        *v = (*v - max).exp();
-        sum = sum + *v;
-    }
+    kept.iter_mut().for_each(|v| *v = (*v - max).exp_kernel());
+    let sum = kept.iter().fold(T::zero(), |sum, &v| sum + v);
     let inv = T::one() / sum;
     kept.iter_mut().for_each(|v| *v = *v * inv);
 }

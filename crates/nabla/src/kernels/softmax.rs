@@ -13,14 +13,14 @@ fn softmax_block<T: Float>(x: &[T], out: &mut [T], n: usize, inner: usize, log: 
         let max = (0..n).map(|k| x[at(k)]).fold(T::neg_infinity(), T::max);
         // An all -inf slice would give NaN from (-inf) - (-inf); shift by 0.
         let shift = if max.is_finite() { max } else { T::zero() };
-        let mut sum = T::zero();
+        // The exponentials first, then their sum in the same order: the
+        // first loop vectorises when the lane is contiguous.
         for k in 0..n {
-            let e = (x[at(k)] - shift).exp();
-            out[at(k)] = e;
-            sum = sum + e;
+            out[at(k)] = (x[at(k)] - shift).exp_kernel();
         }
+        let sum = (0..n).fold(T::zero(), |sum, k| sum + out[at(k)]);
         if log {
-            let log_sum = sum.ln();
+            let log_sum = sum.ln_kernel();
             for k in 0..n {
                 out[at(k)] = x[at(k)] - shift - log_sum;
             }
@@ -63,8 +63,8 @@ pub(crate) fn log_sum_exp<T: Float>(x: &[T], outer: usize, n: usize, inner: usiz
             let lane = (0..n).map(|k| x[(o * n + k) * inner + i]);
             let max = lane.clone().fold(T::neg_infinity(), T::max);
             let shift = if max.is_finite() { max } else { T::zero() };
-            let sum: T = lane.map(|v| (v - shift).exp()).sum();
-            out.push(sum.ln() + shift);
+            let sum: T = lane.map(|v| (v - shift).exp_kernel()).sum();
+            out.push(sum.ln_kernel() + shift);
         }
     }
     out

@@ -5,7 +5,7 @@
 use std::f64::consts::FRAC_1_SQRT_2;
 
 use super::{contiguous_elements, Cpu};
-use crate::backend::ops::{BinaryOp, Comparison, Triangle, UnaryOp, GELU_BETA, GELU_KAPPA};
+use crate::backend::ops::{BinaryOp, Comparison, Triangle, UnaryOp, BCE_EPSILON, GELU_BETA, GELU_KAPPA};
 use crate::backend::{ElementwiseOps, MemoryOps};
 use crate::element::Float;
 use crate::kernels::accumulate::update_strided;
@@ -89,8 +89,8 @@ impl ElementwiseOps for Cpu {
         let t = T::from_f64;
         match op {
             UnaryOp::Neg => map_tensor(x, move |v| -v),
-            UnaryOp::Exp => map_tensor(x, T::exp),
-            UnaryOp::Log => map_tensor(x, T::ln),
+            UnaryOp::Exp => map_tensor(x, Float::exp_kernel),
+            UnaryOp::Log => map_tensor(x, Float::ln_kernel),
             UnaryOp::Sqrt => map_tensor(x, T::sqrt),
             UnaryOp::Recip => map_tensor(x, T::recip),
             UnaryOp::Abs => map_tensor(x, T::abs),
@@ -151,11 +151,14 @@ impl ElementwiseOps for Cpu {
                 map_tensor(x, move |v| if v > T::zero() { T::one() } else { slope })
             }
             UnaryOp::Sigmoid => map_tensor(x, move |v| {
+                // e^-|v| never overflows; both branches are computed, so the loop vectorises.
+                let e = (-v.abs()).exp_kernel();
+                let positive = T::one() / (T::one() + e);
+                let negative = e / (T::one() + e);
                 if v >= T::zero() {
-                    T::one() / (T::one() + (-v).exp())
+                    positive
                 } else {
-                    let e = v.exp();
-                    e / (T::one() + e)
+                    negative
                 }
             }),
             UnaryOp::Tanh => map_tensor(x, Float::tanh_kernel),
@@ -170,7 +173,7 @@ impl ElementwiseOps for Cpu {
                 let inv_sqrt_2pi = t(1.0 / (2.0 * std::f64::consts::PI).sqrt());
                 map_tensor(x, move |v| {
                     let cdf = (Float::erf(v * inv_sqrt2) + T::one()) * half;
-                    let pdf = (v * v * -half).exp() * inv_sqrt_2pi;
+                    let pdf = (v * v * -half).exp_kernel() * inv_sqrt_2pi;
                     cdf + v * pdf
                 })
             }
@@ -192,7 +195,9 @@ impl ElementwiseOps for Cpu {
                     half * right + left * (T::one() - tanh * tanh) * beta * (T::one() + three_kappa * v2)
                 })
             }
-            UnaryOp::NegLogSigmoid => map_tensor(x, move |v| (-v).max(T::zero()) + (-v.abs()).exp().ln_1p()),
+            UnaryOp::NegLogSigmoid => map_tensor(x, move |v| {
+                (-v).max(T::zero()) + (-v.abs()).exp_kernel().ln_1p_kernel()
+            }),
             UnaryOp::Compare(c, s) => {
                 let s = t(s);
                 match c {
@@ -238,8 +243,20 @@ impl ElementwiseOps for Cpu {
             },
             BinaryOp::BinaryCrossEntropy => {
                 let floor = T::from_f64(LOG_FLOOR);
+                let unit = |v: T| v >= T::zero() && v <= T::one();
                 zip_tensors(a, b, shape, move |p, y| {
-                    (y - T::one()) * (-p).ln_1p().max(floor) - y * p.ln().max(floor)
+                    let loss = (y - T::one()) * (-p).ln_1p_kernel().max(floor) - y * p.ln_kernel().max(floor);
+                    if unit(p) && unit(y) {
+                        loss
+                    } else {
+                        T::nan()
+                    }
+                })
+            }
+            BinaryOp::BinaryCrossEntropyGrad => {
+                let epsilon = T::from_f64(f64::from(BCE_EPSILON));
+                zip_tensors(a, b, shape, move |p, y| {
+                    (p - y) / ((T::one() - p) * p).max(epsilon)
                 })
             }
             BinaryOp::RunningAverage { weight, scale } => zip_tensors(a, b, shape, move |r, x| {

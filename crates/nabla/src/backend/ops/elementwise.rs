@@ -96,6 +96,10 @@ impl Comparison {
     }
 }
 
+/// PyTorch's floor under `p (1 - p)` in the gradient of the binary
+/// cross-entropy: the `float` constant 1e-12, also in double precision.
+pub(crate) const BCE_EPSILON: f32 = 1e-12;
+
 /// An operation on pairs `(a, b)` of elements of two tensors broadcast
 /// together, or (in place) of a tensor `a` and a tensor `b` broadcast to
 /// its shape.
@@ -119,8 +123,12 @@ pub(crate) enum BinaryOp {
     Compare(Comparison),
     /// The binary cross-entropy of a probability `a` against a target `b`,
     /// `(b - 1) max(log(1 - a), -100) - b max(log a, -100)` as PyTorch's
-    /// kernel.
+    /// kernel; NaN where `a` or `b` lies outside [0, 1] (or is NaN), so
+    /// that one look at the result checks both inputs.
     BinaryCrossEntropy,
+    /// Its derivative in `a`, `(a - b) / max(a (1 - a), ε)` with PyTorch's
+    /// ε = [`BCE_EPSILON`], in one pass.
+    BinaryCrossEntropyGrad,
     /// `(1 - weight) a + weight scale b`, computed in `f64`: a running
     /// average `a` moved towards a batch statistic `b` (BatchNorm's
     /// running mean and variance, `scale` the Bessel correction).
@@ -140,6 +148,7 @@ impl BinaryOp {
             BinaryOp::Minimum => "minimum",
             BinaryOp::Compare(c) => c.name(),
             BinaryOp::BinaryCrossEntropy => "binary_cross_entropy",
+            BinaryOp::BinaryCrossEntropyGrad => "binary_cross_entropy_backward",
             BinaryOp::RunningAverage { .. } => "running average",
         }
     }

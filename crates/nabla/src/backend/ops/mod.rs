@@ -13,7 +13,7 @@ mod reduce;
 
 pub(crate) use accumulate::Placement;
 pub(crate) use conv::ConvGeometry;
-pub(crate) use elementwise::{BinaryOp, Comparison, Triangle, UnaryOp, GELU_BETA, GELU_KAPPA};
+pub(crate) use elementwise::{BinaryOp, Comparison, Triangle, UnaryOp, BCE_EPSILON, GELU_BETA, GELU_KAPPA};
 pub(crate) use fill::RandomFill;
 pub(crate) use optimizer::OptimizerUpdate;
 pub(crate) use pool::{AvgPlan, Bin, MaxPoolGeometry, EMPTY_WINDOW};

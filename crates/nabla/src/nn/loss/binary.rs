@@ -3,14 +3,10 @@
 
 use super::{check_broadcasts_to, check_same_shape, reduce, weighted, Reduction};
 use crate::autograd::record;
-use crate::backend::ops::{BinaryOp, ReduceOp, UnaryOp};
+use crate::backend::ops::{BinaryOp, ReduceOp, UnaryOp, BCE_EPSILON};
 use crate::backend::{self, reduce_all};
 use crate::element::Float;
 use crate::tensor::Tensor;
-
-/// PyTorch's floor under `p (1 - p)` in the gradient of the binary
-/// cross-entropy: the `float` constant 1e-12, also in double precision.
-const BCE_EPSILON: f32 = 1e-12;
 
 /// Panics unless every value of `x` lies in [0, 1] (NaN does not).
 #[track_caller]
@@ -115,8 +111,9 @@ pub fn binary_cross_entropy_with<T: Float>(
     if let Some(w) = weight {
         check_broadcasts_to(name, "weight", w.shape(), p.shape());
     }
-    check_unit_interval("probabilities", p);
-    check_unit_interval("target", y);
+    // The kernel gives NaN where an input lies outside [0, 1], so one look
+    // at the result (the reduced value, or the sum of the elements) says
+    // whether to search the inputs for the element to name.
     let out = backend::binary(BinaryOp::BinaryCrossEntropy, p, y);
     let saved = (p.clone(), y.clone());
     let loss = record("BinaryCrossEntropy", out, &[p, y], move |ctx| {
@@ -125,14 +122,30 @@ pub fn binary_cross_entropy_with<T: Float>(
         let one_minus_p = p.neg().add_scalar(T::one());
         vec![
             ctx.needs_input_grad(0).then(|| {
-                let floor = Tensor::scalar(T::from_f64(BCE_EPSILON as f64));
-                g.mul(&p.sub(y)).div(&one_minus_p.mul(p).maximum(&floor))
+                // One fused pass, unless a second derivative needs the
+                // formula recorded as ops.
+                let local = if ctx.create_graph {
+                    let floor = Tensor::scalar(T::from_f64(f64::from(BCE_EPSILON)));
+                    p.sub(y).div(&one_minus_p.mul(p).maximum(&floor))
+                } else {
+                    backend::binary(BinaryOp::BinaryCrossEntropyGrad, p, y)
+                };
+                g.mul(&local)
             }),
             ctx.needs_input_grad(1)
                 .then(|| g.mul(&p.div(&one_minus_p).log()).neg()),
         ]
     });
-    reduce(weighted(loss, weight), reduction)
+    let reduced = reduce(weighted(loss.clone(), weight), reduction);
+    let probe = match reduction {
+        Reduction::None => reduce_all(ReduceOp::Sum, &loss.detach()),
+        _ => reduced.detach(),
+    };
+    if probe.item().is_nan() {
+        check_unit_interval("probabilities", p);
+        check_unit_interval("target", y);
+    }
+    reduced
 }
 
 /// Binary cross-entropy of `sigmoid(logits)` against `target` (same shape),
