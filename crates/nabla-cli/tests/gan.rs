@@ -48,6 +48,10 @@ fn a_dcgan_run_writes_its_pictures_scores_and_a_checkpoint_that_sample_reads() {
     let metadata = load_metadata(out.join("model.safetensors")).unwrap();
     assert_eq!(metadata["nabla.model"], "dcgan");
     assert_eq!(metadata["nabla.config"], r#"{"latent_dim":8,"feature_maps":4}"#);
+    assert!(
+        !metadata.contains_key("nabla.ema"),
+        "no moving average unless asked for"
+    );
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 2);
     let last: serde_json::Value = serde_json::from_str(metrics.lines().last().unwrap()).unwrap();
@@ -125,19 +129,35 @@ fn a_wgan_gp_run_trains_and_records_its_kind() {
         "1",
         "--n-critic",
         "2",
+        "--ema-decay",
+        "0.9",
         "--out",
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(TINY);
     let run = nabla(&args);
     assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
-    assert!(stdout(&run).contains("2 critic steps per generator step, penalty weight 10"));
+    let text = stdout(&run);
+    assert!(
+        text.contains("2 critic steps per generator step, penalty weight 10"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sampling from the generator's moving average (decay 0.9)"),
+        "{text}"
+    );
+    assert!(text.contains("(last step's weights: "), "{text}");
+    let metadata = load_metadata(out.join("model.safetensors")).unwrap();
+    assert_eq!(metadata["nabla.model"], "wgan-gp");
+    // 256 digits at batch 32, a generator step every 2 critic steps: 4
+    // updates after the initial copy.
     assert_eq!(
-        load_metadata(out.join("model.safetensors")).unwrap()["nabla.model"],
-        "wgan-gp"
+        metadata["nabla.ema"],
+        r#"{"decay":0.9,"n_averaged":5,"bias_corrected":true}"#
     );
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert!(metrics.contains("train_gradient_penalty"), "{metrics}");
+    assert!(metrics.contains("val_online_mnist_score"), "{metrics}");
 }
 
 #[test]

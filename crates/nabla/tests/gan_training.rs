@@ -41,9 +41,10 @@ fn a_small_dcgan_moves_its_samples_towards_the_digits() {
         feature_maps: 8,
     };
     // DCGAN's betas, at a rate 5 times its 2e-4, so that a few hundred
-    // steps show it.
+    // steps show it; a moving average over about the last 20 steps.
     let training = GanTraining {
         lr: 1e-3,
+        ema_decay: Some(0.95),
         ..GanTraining::for_kind(GanKind::Dcgan)
     };
     let mut trainer = GanTrainer::new(
@@ -83,6 +84,95 @@ fn a_small_dcgan_moves_its_samples_towards_the_digits() {
         after < 0.7 * before,
         "Fréchet LeNet distance {before:.1} before, {after:.1} after"
     );
+    // The moving average draws digits as near.
+    let average = trainer
+        .gan_mut()
+        .generator_ema
+        .as_mut()
+        .expect("an average was asked for");
+    assert_eq!(average.n_averaged(), 257);
+    let z = Tensor::randn(&[500, 16], &mut Generator::new(99));
+    average.module.eval();
+    let averaged = tanh_to_unit(&no_grad(|| average.module.forward(&z)));
+    let averaged = frechet_distance(&judge.feature_stats(&averaged), &reference);
+    assert!(
+        averaged < 0.7 * before,
+        "Fréchet LeNet distance {before:.1} before, {averaged:.1} from the average"
+    );
+}
+
+#[test]
+fn the_generator_average_is_the_bias_corrected_mean_and_is_what_sampling_reads() {
+    let config = GanConfig {
+        latent_dim: 4,
+        feature_maps: 2,
+    };
+    let training = GanTraining {
+        ema_decay: Some(0.5),
+        ..GanTraining::for_kind(GanKind::Dcgan)
+    };
+    let gan = Gan::new(GanKind::Dcgan, &config, &mut Generator::new(0));
+    let initial = gan.generator.fc.weight.to_vec();
+    let mut trainer = GanTrainer::new(gan, training, 1).unwrap();
+    trainer.step(&digit_batches(8, 8)[0]);
+    let gan = trainer.into_gan();
+    let stepped = gan.generator.fc.weight.to_vec();
+    let average = gan.generator_ema.as_ref().expect("an average");
+    // Two sets seen (the initial weights, then one step's): weights 0.5 and 1.
+    for ((a, w0), w1) in average
+        .module
+        .fc
+        .weight
+        .to_vec()
+        .iter()
+        .zip(&initial)
+        .zip(&stepped)
+    {
+        let want = (0.5 * w0 + w1) / 1.5;
+        assert!(
+            (a - want).abs() <= 1e-6 * (1.0 + want.abs()),
+            "{a} against {want}"
+        );
+    }
+    assert_ne!(stepped, initial);
+
+    let path = scratch("average");
+    save_gan(&gan, &path).unwrap();
+    let loaded = load_gan(&path).unwrap();
+    let (_, sampler) = load_gan_generator(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let reread = loaded.generator_ema.as_ref().expect("the average is saved");
+    assert_eq!(reread.n_averaged(), 2);
+    assert_eq!(
+        reread.averaging(),
+        nabla::optim::Averaging::BiasCorrected { decay: 0.5 }
+    );
+    assert_eq!(loaded.generator.fc.weight.to_vec(), stepped);
+    for ((name, a), (_, b)) in average.module.state_dict().iter().zip(sampler.state_dict()) {
+        assert_eq!(a.to_vec(), b.to_vec(), "{name}: sampling reads the average");
+    }
+
+    // Without an average, the checkpoint has none and sampling reads the generator.
+    let training = GanTraining {
+        ema_decay: None,
+        ..GanTraining::for_kind(GanKind::Dcgan)
+    };
+    let trainer = GanTrainer::new(gan, training, 1).unwrap();
+    let gan = trainer.into_gan();
+    assert!(gan.generator_ema.is_none());
+    save_gan(&gan, &path).unwrap();
+    let (_, sampler) = load_gan_generator(&path).unwrap();
+    let names: Vec<String> = nabla::checkpoint::load_tensors::<f32>(&path)
+        .unwrap()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        !names.iter().any(|n| n.starts_with("generator_ema.")),
+        "{names:?}"
+    );
+    assert_eq!(sampler.fc.weight.to_vec(), stepped);
 }
 
 #[test]

@@ -10,10 +10,13 @@
 //! - Parameter groups ([`ParamGroups`]): optimizers over disjoint parameter
 //!   lists stepped and saved as one (AdamW with and without weight decay).
 //! - Gradient clipping: [`clip_grad_norm_`], [`clip_grad_value_`].
+//! - Weight averages ([`AveragedModel`]): stochastic weight averaging and
+//!   the exponential moving average a GAN samples from.
 //! - Newton's method: [`Newton`].
 
 mod adagrad;
 mod adam;
+mod averaged;
 mod clip;
 mod groups;
 mod newton;
@@ -26,6 +29,7 @@ mod step_schedule;
 
 pub use adagrad::{Adagrad, AdagradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
+pub use averaged::{AveragedModel, Averaging};
 pub use clip::{clip_grad_norm_, clip_grad_norm_with_, clip_grad_value_};
 pub use groups::ParamGroups;
 pub use newton::{Newton, NewtonConfig, NewtonSolver, NewtonStep};

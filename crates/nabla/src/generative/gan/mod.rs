@@ -7,7 +7,10 @@ mod loss;
 mod models;
 mod trainer;
 
-pub use checkpoint::{load_gan, load_gan_generator, read_gan_header, save_gan, DISCRIMINATOR_PREFIX};
+pub use checkpoint::{
+    load_gan, load_gan_generator, read_gan_header, save_gan, DISCRIMINATOR_PREFIX, EMA_KEY,
+    GENERATOR_EMA_PREFIX,
+};
 pub use loss::{critic_loss, discriminator_loss, generator_loss, gradient_penalty, gradient_penalty_at};
 pub use models::{DcganDiscriminator, DcganGenerator, GanConfig, IMAGE_SIDE};
 pub use trainer::{Gan, GanKind, GanStep, GanTrainer, GanTraining};
