@@ -94,14 +94,7 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
 #[inline]
 pub(crate) fn exp_f32(x: f32) -> f32 {
     let x = f64::from(x);
-    let y = if x > 89.0 {
-        89.0
-    } else if x < -104.0 {
-        -104.0
-    } else {
-        x
-    };
-    exp_bounded(y) as f32
+    exp_bounded(x.clamp(-104.0, 89.0)) as f32
 }
 
 /// `ln(x)`: -infinity at 0, NaN below 0 and for NaN, infinity at infinity.
