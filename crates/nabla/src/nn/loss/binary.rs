@@ -119,21 +119,21 @@ pub fn binary_cross_entropy_with<T: Float>(
     let loss = record("BinaryCrossEntropy", out, &[p, y], move |ctx| {
         let (p, y) = &saved;
         let g = ctx.grad();
-        let one_minus_p = p.neg().add_scalar(T::one());
+        let one_minus_p = || p.neg().add_scalar(T::one());
         vec![
             ctx.needs_input_grad(0).then(|| {
                 // One fused pass, unless a second derivative needs the
                 // formula recorded as ops.
                 let local = if ctx.create_graph {
                     let floor = Tensor::scalar(T::from_f64(f64::from(BCE_EPSILON)));
-                    p.sub(y).div(&one_minus_p.mul(p).maximum(&floor))
+                    p.sub(y).div(&one_minus_p().mul(p).maximum(&floor))
                 } else {
                     backend::binary(BinaryOp::BinaryCrossEntropyGrad, p, y)
                 };
                 g.mul(&local)
             }),
             ctx.needs_input_grad(1)
-                .then(|| g.mul(&p.div(&one_minus_p).log()).neg()),
+                .then(|| g.mul(&p.div(&one_minus_p()).log()).neg()),
         ]
     });
     let reduced = reduce(weighted(loss.clone(), weight), reduction);
