@@ -74,19 +74,19 @@ impl Float for f32 {
     fn erf(self) -> Self {
         libm::erff(self)
     }
-    #[inline]
+    #[inline(always)]
     fn tanh_kernel(self) -> Self {
         f32_math::tanh_f32(self)
     }
-    #[inline]
+    #[inline(always)]
     fn exp_kernel(self) -> Self {
         f32_math::exp_f32(self)
     }
-    #[inline]
+    #[inline(always)]
     fn ln_kernel(self) -> Self {
         f32_math::ln_f32(self)
     }
-    #[inline]
+    #[inline(always)]
     fn ln_1p_kernel(self) -> Self {
         f32_math::ln_1p_f32(self)
     }
@@ -111,19 +111,19 @@ impl Float for f64 {
     fn erf(self) -> Self {
         libm::erf(self)
     }
-    #[inline]
+    #[inline(always)]
     fn tanh_kernel(self) -> Self {
         self.tanh()
     }
-    #[inline]
+    #[inline(always)]
     fn exp_kernel(self) -> Self {
         self.exp()
     }
-    #[inline]
+    #[inline(always)]
     fn ln_kernel(self) -> Self {
         self.ln()
     }
-    #[inline]
+    #[inline(always)]
     fn ln_1p_kernel(self) -> Self {
         self.ln_1p()
     }

@@ -19,7 +19,7 @@ const ROUNDER: f64 = 6755399441055744.0;
 /// `e^y` for `y` in [-104, 90], to about 1e-15 relative: `e^y = 2^k e^r`
 /// with `|r| <= ln 2 / 2`, and `e^r` by its Taylor polynomial to r^11.
 /// A NaN `y` gives NaN.
-#[inline]
+#[inline(always)]
 fn exp_bounded(y: f64) -> f64 {
     // 1 / n! for n = 0..=11: e^r's Taylor coefficients.
     const EXP_TAYLOR: [f64; 12] = [
@@ -54,7 +54,7 @@ fn exp_bounded(y: f64) -> f64 {
 /// (absolute near 1): `x = 2^e m` with `m` in [sqrt(1/2), sqrt(2)), and
 /// `ln m = 2 atanh(s)`, `s = (m - 1) / (m + 1)`, `|s| <= 0.172`, by its
 /// odd series to s^15.
-#[inline]
+#[inline(always)]
 fn ln_positive(x: f64) -> f64 {
     const MANTISSA: u64 = (1 << 52) - 1;
     let bits = x.to_bits();
@@ -75,7 +75,7 @@ fn ln_positive(x: f64) -> f64 {
 /// `tanh(x)`. Below 1/16 the odd Taylor series to x^9 (relative error
 /// below 1e-14); above, `1 - 2 / (e^{2|x|} + 1)`; past 9.5 the result
 /// rounds to 1 in `f32`, so the input is clamped there. NaN stays NaN.
-#[inline]
+#[inline(always)]
 pub(crate) fn tanh_f32(x: f32) -> f32 {
     let x = f64::from(x);
     let a = x.abs();
@@ -91,7 +91,7 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
 /// `e^x`. Past 89 the result overflows to infinity in `f32`, below -104
 /// it rounds to 0, so the input is clamped to [-104, 89]; rounding the
 /// `f64` result to `f32` makes the subnormal results right. NaN stays NaN.
-#[inline]
+#[inline(always)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
     let x = f64::from(x);
     exp_bounded(x.clamp(-104.0, 89.0)) as f32
@@ -100,7 +100,7 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
 /// `ln(x)`: -infinity at 0, NaN below 0 and for NaN, infinity at infinity.
 /// An `f32` (subnormals included) widens to a normal `f64`, so one path
 /// serves every positive finite input.
-#[inline]
+#[inline(always)]
 pub(crate) fn ln_f32(x: f32) -> f32 {
     let x = f64::from(x);
     // Flat selects rather than an if-else chain, which stops vectorising.
@@ -116,7 +116,7 @@ pub(crate) fn ln_f32(x: f32) -> f32 {
 /// x^4/4` (relative error below 3e-17); above, `ln` of `1 + x`, which is
 /// exact enough in `f64` there (an error of 2^-53 in `1 + x` is below
 /// 1.2e-12 of the result). -infinity at -1, NaN below -1 and for NaN.
-#[inline]
+#[inline(always)]
 pub(crate) fn ln_1p_f32(x: f32) -> f32 {
     let x = f64::from(x);
     let u = 1.0 + x;

@@ -9,7 +9,9 @@ use crate::backend::ops::{BinaryOp, Comparison, Triangle, UnaryOp, BCE_EPSILON, 
 use crate::backend::{ElementwiseOps, MemoryOps};
 use crate::element::Float;
 use crate::kernels::accumulate::update_strided;
-use crate::kernels::elementwise::{keep_triangle, map, strided_zip_map, zip_map};
+use crate::kernels::elementwise::{
+    keep_triangle, map, map_wide, strided_zip_map, zip_map, zip_map_wide, BinaryFunction, UnaryFunction,
+};
 use crate::layout::{broadcast_strides, Layout};
 use crate::tensor::Tensor;
 
@@ -47,6 +49,94 @@ fn zip_tensors<T: Float>(
         strided_zip_map(shape, &da, &sa, la.offset, &db, &sb, lb.offset, f)
     };
     Tensor::from_contiguous(out, shape)
+}
+
+/// `F` applied to every element of `x`, in [`map_wide`]'s loops.
+fn map_tensor_wide<T: Float, F: UnaryFunction<T>>(x: &Tensor<T>) -> Tensor<T> {
+    let out = contiguous_elements(x, map_wide::<T, F>);
+    Tensor::from_contiguous(out, x.shape())
+}
+
+/// `F` applied pairwise over `a` and `b` broadcast to `shape`, in
+/// [`zip_map_wide`]'s loops when both are contiguous and of that shape.
+fn zip_tensors_wide<T: Float, F: BinaryFunction<T>>(
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    shape: &[usize],
+) -> Tensor<T> {
+    let (la, lb) = (a.layout(), b.layout());
+    if la.shape == lb.shape && la.is_contiguous() && lb.is_contiguous() {
+        let (da, db) = (a.inner.storage.read(), b.inner.storage.read());
+        let n = la.numel();
+        let out = zip_map_wide::<T, F>(&da[la.offset..la.offset + n], &db[lb.offset..lb.offset + n]);
+        return Tensor::from_contiguous(out, shape);
+    }
+    zip_tensors(a, b, shape, F::apply)
+}
+
+/// `e^x`.
+struct Exp;
+
+impl<T: Float> UnaryFunction<T> for Exp {
+    #[inline(always)]
+    fn apply(x: T) -> T {
+        x.exp_kernel()
+    }
+}
+
+/// The natural logarithm.
+struct Log;
+
+impl<T: Float> UnaryFunction<T> for Log {
+    #[inline(always)]
+    fn apply(x: T) -> T {
+        x.ln_kernel()
+    }
+}
+
+/// The hyperbolic tangent.
+struct Tanh;
+
+impl<T: Float> UnaryFunction<T> for Tanh {
+    #[inline(always)]
+    fn apply(x: T) -> T {
+        x.tanh_kernel()
+    }
+}
+
+/// `1 / (1 + e^-x)`: `e^-|x|` never overflows, and both branches are
+/// computed, so the loop vectorises.
+struct Sigmoid;
+
+impl<T: Float> UnaryFunction<T> for Sigmoid {
+    #[inline(always)]
+    fn apply(x: T) -> T {
+        let e = (-x.abs()).exp_kernel();
+        let positive = T::one() / (T::one() + e);
+        let negative = e / (T::one() + e);
+        if x >= T::zero() {
+            positive
+        } else {
+            negative
+        }
+    }
+}
+
+/// [`BinaryOp::BinaryCrossEntropy`] of a probability and a target.
+struct BinaryCrossEntropy;
+
+impl<T: Float> BinaryFunction<T> for BinaryCrossEntropy {
+    #[inline(always)]
+    fn apply(p: T, y: T) -> T {
+        let floor = T::from_f64(LOG_FLOOR);
+        let unit = |v: T| v >= T::zero() && v <= T::one();
+        let loss = (y - T::one()) * (-p).ln_1p_kernel().max(floor) - y * p.ln_kernel().max(floor);
+        if unit(p) && unit(y) {
+            loss
+        } else {
+            T::nan()
+        }
+    }
 }
 
 /// `target ← f(target, source)` with `source` broadcast to `target`'s shape.
@@ -89,8 +179,8 @@ impl ElementwiseOps for Cpu {
         let t = T::from_f64;
         match op {
             UnaryOp::Neg => map_tensor(x, move |v| -v),
-            UnaryOp::Exp => map_tensor(x, Float::exp_kernel),
-            UnaryOp::Log => map_tensor(x, Float::ln_kernel),
+            UnaryOp::Exp => map_tensor_wide::<T, Exp>(x),
+            UnaryOp::Log => map_tensor_wide::<T, Log>(x),
             UnaryOp::Sqrt => map_tensor(x, T::sqrt),
             UnaryOp::Recip => map_tensor(x, T::recip),
             UnaryOp::Abs => map_tensor(x, T::abs),
@@ -150,18 +240,8 @@ impl ElementwiseOps for Cpu {
                 let slope = t(slope);
                 map_tensor(x, move |v| if v > T::zero() { T::one() } else { slope })
             }
-            UnaryOp::Sigmoid => map_tensor(x, move |v| {
-                // e^-|v| never overflows; both branches are computed, so the loop vectorises.
-                let e = (-v.abs()).exp_kernel();
-                let positive = T::one() / (T::one() + e);
-                let negative = e / (T::one() + e);
-                if v >= T::zero() {
-                    positive
-                } else {
-                    negative
-                }
-            }),
-            UnaryOp::Tanh => map_tensor(x, Float::tanh_kernel),
+            UnaryOp::Sigmoid => map_tensor_wide::<T, Sigmoid>(x),
+            UnaryOp::Tanh => map_tensor_wide::<T, Tanh>(x),
             UnaryOp::Sin => map_tensor(x, T::sin),
             UnaryOp::Cos => map_tensor(x, T::cos),
             UnaryOp::Gelu => {
@@ -241,18 +321,7 @@ impl ElementwiseOps for Cpu {
                 Comparison::Gt => zip_tensors(a, b, shape, move |x, y| mask(x > y)),
                 Comparison::Ge => zip_tensors(a, b, shape, move |x, y| mask(x >= y)),
             },
-            BinaryOp::BinaryCrossEntropy => {
-                let floor = T::from_f64(LOG_FLOOR);
-                let unit = |v: T| v >= T::zero() && v <= T::one();
-                zip_tensors(a, b, shape, move |p, y| {
-                    let loss = (y - T::one()) * (-p).ln_1p_kernel().max(floor) - y * p.ln_kernel().max(floor);
-                    if unit(p) && unit(y) {
-                        loss
-                    } else {
-                        T::nan()
-                    }
-                })
-            }
+            BinaryOp::BinaryCrossEntropy => zip_tensors_wide::<T, BinaryCrossEntropy>(a, b, shape),
             BinaryOp::BinaryCrossEntropyGrad => {
                 let epsilon = T::from_f64(f64::from(BCE_EPSILON));
                 zip_tensors(a, b, shape, move |p, y| {
