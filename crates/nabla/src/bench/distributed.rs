@@ -4,10 +4,11 @@
 //! bytes, and the training throughput of LeNet-5 and of the char-GPT over
 //! all the ranks.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{median_seconds, LanguageModelStep, TrainStep};
+use super::{LanguageModelStep, TrainStep};
 use crate::distributed::{DistributedDataParallel, ProcessGroup, DEFAULT_BUCKET_BYTES};
 use crate::tensor::{Generator, Tensor};
 use crate::train::DataParallel;
@@ -26,20 +27,17 @@ pub fn ddp_allreduce_gb_per_second(ddp: &DistributedDataParallel, bytes: usize, 
         .map(|_| Tensor::<f32>::zeros(&[per_tensor]).requires_grad())
         .collect();
     let gradients: Vec<Tensor> = (0..16).map(|_| Tensor::randn(&[per_tensor], &mut g)).collect();
-    let mut times: Vec<f64> = (0..repetitions.max(1) + 2)
-        .map(|_| {
+    let seconds = median_seconds_in_step(
+        ddp.group(),
+        repetitions,
+        || {
             for (p, gradient) in parameters.iter().zip(&gradients) {
                 *p.inner.grad.lock().unwrap_or_else(|e| e.into_inner()) = Some(gradient.clone());
             }
-            ddp.group().barrier();
-            let start = Instant::now();
-            ddp.average_gradients(&parameters);
-            start.elapsed().as_secs_f64()
-        })
-        .skip(2)
-        .collect();
-    times.sort_by(f64::total_cmp);
-    (per_tensor * 16 * 4) as f64 / times[times.len() / 2] / 1e9
+        },
+        || ddp.average_gradients(&parameters),
+    );
+    (per_tensor * 16 * 4) as f64 / seconds / 1e9
 }
 
 /// Gigabytes per second of one plain `MPI_Allreduce` (sum) of `bytes` of
@@ -49,11 +47,52 @@ pub fn mpi_allreduce_gb_per_second(group: &ProcessGroup, bytes: usize, repetitio
     let n = bytes / 4;
     let values = vec![1.0f32; n];
     let mut sums = vec![0.0f32; n];
-    let seconds = median_seconds(2, repetitions, || {
-        group.barrier();
-        group.all_reduce_sum_into(&values, &mut sums);
-    });
+    let seconds = median_seconds_in_step(
+        group,
+        repetitions,
+        || (),
+        || group.all_reduce_sum_into(&values, &mut sums),
+    );
     (n * 4) as f64 / seconds / 1e9
+}
+
+/// Gigabytes per second of one `MPI_Allreduce` of `bytes` of f32 in place
+/// (`MPI_IN_PLACE`, as [`DistributedDataParallel`] sums its buckets): the
+/// floor under the averaging, which adds one pass over the gradients.
+pub fn mpi_allreduce_in_place_gb_per_second(group: &ProcessGroup, bytes: usize, repetitions: usize) -> f64 {
+    let n = bytes / 4;
+    let values = vec![1.0f32; n];
+    let sums = RefCell::new(vec![0.0f32; n]);
+    let seconds = median_seconds_in_step(
+        group,
+        repetitions,
+        || sums.borrow_mut().copy_from_slice(&values),
+        || group.all_reduce_sum(&mut sums.borrow_mut()),
+    );
+    (n * 4) as f64 / seconds / 1e9
+}
+
+/// The median time of `run` over `repetitions` calls (after two more not
+/// counted), each after `prepare` and a barrier, neither timed, so that
+/// every process starts the collective together.
+fn median_seconds_in_step(
+    group: &ProcessGroup,
+    repetitions: usize,
+    mut prepare: impl FnMut(),
+    mut run: impl FnMut(),
+) -> f64 {
+    let mut times: Vec<f64> = (0..repetitions.max(1) + 2)
+        .map(|_| {
+            prepare();
+            group.barrier();
+            let start = Instant::now();
+            run();
+            start.elapsed().as_secs_f64()
+        })
+        .skip(2)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }
 
 /// Every data-parallel benchmark whose key contains `filter`, as
@@ -72,6 +111,10 @@ pub fn run_matching(group: &Arc<ProcessGroup>, filter: &str, repetitions: usize)
             let group = group.clone();
             Box::new(move |r| mpi_allreduce_gb_per_second(&group, MIB, r))
         }),
+        ("mpi_allreduce_in_place_1mb_gb_per_s", {
+            let group = group.clone();
+            Box::new(move |r| mpi_allreduce_in_place_gb_per_second(&group, MIB, r))
+        }),
         ("allreduce_64mb_gb_per_s", {
             let ddp = ddp.clone();
             Box::new(move |r| ddp_allreduce_gb_per_second(&ddp, 64 * MIB, r))
@@ -79,6 +122,10 @@ pub fn run_matching(group: &Arc<ProcessGroup>, filter: &str, repetitions: usize)
         ("mpi_allreduce_64mb_gb_per_s", {
             let group = group.clone();
             Box::new(move |r| mpi_allreduce_gb_per_second(&group, 64 * MIB, r))
+        }),
+        ("mpi_allreduce_in_place_64mb_gb_per_s", {
+            let group = group.clone();
+            Box::new(move |r| mpi_allreduce_in_place_gb_per_second(&group, 64 * MIB, r))
         }),
         ("ddp_lenet5_b256_samples_per_s", {
             let ddp = ddp.clone();

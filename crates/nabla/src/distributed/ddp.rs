@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use mpi::ffi;
 
 use super::element::MpiElement;
-use super::group::{count, ProcessGroup};
+use super::group::{count, in_place, ProcessGroup};
 use crate::element::Float;
 use crate::error::Result;
 use crate::layout::Layout;
@@ -30,8 +30,8 @@ pub const DEFAULT_BUCKET_BYTES: usize = 25 * 1024 * 1024;
 /// `bucket_bytes` (in reverse order, the order in which backward finishes
 /// them). During the backward pass, the moment the last gradient of a
 /// bucket is final (see [`Tensor::backward_with_ready_hook`]) the bucket
-/// is copied into one buffer and its sum over the processes is started
-/// with a nonblocking `MPI_Iallreduce`, driven on by `MPI_Testall` at
+/// is copied into one flat buffer and its sum over the processes is started
+/// in place with a nonblocking `MPI_Iallreduce`, driven on by `MPI_Testall` at
 /// every further gradient, so communication overlaps the rest of the
 /// backward pass. The last bucket to complete has nothing left to overlap
 /// and is summed at the end with a blocking `MPI_Allreduce` (faster than
@@ -203,20 +203,22 @@ struct Buckets<T: Float> {
 
 /// Parameters whose gradients are summed over the processes in one call.
 struct Bucket<T: Float> {
-    /// Indices into the trainable parameters, and each one's offset in the buffers.
+    /// Indices into the trainable parameters, and each one's offset in the bucket.
     members: Vec<(usize, usize)>,
-    /// The gradients over the world size, in one buffer.
-    send: Vec<T>,
-    /// The sums of the last call, a flat tensor whose views became the
-    /// parameters' gradients: reused once those are gone (`zero_grad`).
+    /// The number of elements.
+    len: usize,
+    /// A flat tensor that receives the gradients over the world size and
+    /// is summed over the processes in place; its views become the
+    /// parameters' gradients, and it is reused once those are gone
+    /// (`zero_grad`).
     received: Option<Tensor<T>>,
 }
 
 impl<T: Float> Bucket<T> {
-    /// A flat tensor to receive the sums: the last one if no gradient
+    /// A flat tensor to receive the gradients: the last one if no gradient
     /// still views it, a new one otherwise.
     fn receiving(&mut self) -> &Tensor<T> {
-        let len = self.send.len();
+        let len = self.len;
         let reusable = self.received.as_ref().is_some_and(Tensor::is_exclusive);
         if !reusable {
             self.received = Some(Tensor::from_contiguous(vec![T::default(); len], &[len]));
@@ -235,7 +237,7 @@ impl<T: Float + MpiElement> Buckets<T> {
         let close = |members: Vec<(usize, usize)>, len: usize, buckets: &mut Vec<Bucket<T>>| {
             buckets.push(Bucket {
                 members,
-                send: vec![T::default(); len],
+                len,
                 received: None,
             });
         };
@@ -300,42 +302,49 @@ impl<'a, T: Float + MpiElement> Pass<'a, T> {
 
     /// Copies bucket `b`'s gradients over the world size (zeros for a
     /// parameter without one; dividing first, as PyTorch's DDP does, costs
-    /// no pass of its own) into its buffer and sums them over the
-    /// processes: started (`MPI_Iallreduce`) or done (`MPI_Allreduce`).
+    /// no pass of its own) into its flat tensor and sums them over the
+    /// processes in place: started (`MPI_Iallreduce`) or done
+    /// (`MPI_Allreduce`).
     fn launch(&mut self, b: usize, trainable: &[Tensor<T>], call: Call) {
         let processes = self.group.world_size();
         let bucket = &mut self.buckets.buckets[b];
-        for &(i, offset) in &bucket.members {
-            let p = &trainable[i];
-            let slot = &mut bucket.send[offset..offset + p.numel()];
-            match p.grad() {
-                Some(g) => crate::backend::read_host(&g, |values| divide_into(slot, values, processes)),
-                None => slot.fill(T::default()),
+        let received = bucket.receiving().clone();
+        // The flat tensor is the bucket's own until `finish` hands out views
+        // of it (no gradient shares its storage), and its heap buffer never moves.
+        let target = received.update_data(|values| {
+            for &(i, offset) in &bucket.members {
+                let p = &trainable[i];
+                let slot = &mut values[offset..offset + p.numel()];
+                match p.grad() {
+                    Some(g) => {
+                        crate::backend::read_host(&g, |gradient| divide_into(slot, gradient, processes))
+                    }
+                    None => slot.fill(T::default()),
+                }
             }
-        }
+            values.as_mut_ptr()
+        });
         self.launched[b] = true;
-        // MPI writes the sums here; the flat tensor is the bucket's own until
-        // `finish` hands out views of it, and its heap buffer never moves.
-        let target = bucket.receiving().update_data(|values| values.as_mut_ptr());
-        let send = &bucket.send;
         let _serial = self.group.serialized();
-        // SAFETY: both buffers hold the bucket's elements and stay in place
+        // SAFETY: the buffer holds the bucket's elements and stays in place
         // until the call returns, or (nonblocking) until `finish` waits for
-        // the request: the bucket is borrowed by this pass until then.
+        // the request: the bucket is borrowed by this pass until then. In
+        // place, as PyTorch's DDP sums its buckets: no second buffer, and
+        // MPI does not first copy the values into the receive buffer.
         let code = unsafe {
             match call {
                 Call::Blocking => ffi::MPI_Allreduce(
-                    send.as_ptr().cast(),
+                    in_place(),
                     target.cast(),
-                    count(send.len()),
+                    count(bucket.len),
                     T::datatype(),
                     ffi::RSMPI_SUM,
                     self.group.comm(),
                 ),
                 Call::Nonblocking => ffi::MPI_Iallreduce(
-                    send.as_ptr().cast(),
+                    in_place(),
                     target.cast(),
-                    count(send.len()),
+                    count(bucket.len),
                     T::datatype(),
                     ffi::RSMPI_SUM,
                     self.group.comm(),

@@ -144,8 +144,21 @@ impl ProcessGroup {
     /// Sums `values` elementwise over the processes, in place (a blocking
     /// `MPI_Allreduce`); every process gets the same sums.
     pub fn all_reduce_sum<T: MpiElement>(&self, values: &mut [T]) {
-        let send = values.to_vec();
-        self.all_reduce_sum_into(&send, values);
+        let _serial = self.serialized();
+        // SAFETY: the buffer holds `values.len()` elements of the datatype,
+        // and `MPI_IN_PLACE` as the send buffer says it holds this
+        // process's values.
+        let code = unsafe {
+            ffi::MPI_Allreduce(
+                in_place(),
+                values.as_mut_ptr().cast(),
+                count(values.len()),
+                T::datatype(),
+                ffi::RSMPI_SUM,
+                self.comm.0,
+            )
+        };
+        self.check(code, "MPI_Allreduce");
     }
 
     /// Writes into `sums` the elementwise sums of every process's `values`
@@ -314,6 +327,20 @@ fn fitted(value: &str, width: usize) -> String {
         cut -= 1;
     }
     format!("{}... (hash {:016x})", &value[..cut], hasher.finish())
+}
+
+extern "C" {
+    /// `MPI_IN_PLACE` of the MPI library built against
+    /// (`mpi_constants.c`, compiled by build.rs).
+    fn nabla_mpi_in_place() -> *mut std::ffi::c_void;
+}
+
+/// `MPI_IN_PLACE`: as the send buffer of a reduction, it says that the
+/// receive buffer holds this process's values, which spares MPI copying
+/// them there first (a quarter of a 1 MiB all-reduce's time here).
+pub(super) fn in_place() -> *const std::ffi::c_void {
+    // SAFETY: a C function without arguments that returns a constant.
+    unsafe { nabla_mpi_in_place() }
 }
 
 /// An element count as MPI takes it.
