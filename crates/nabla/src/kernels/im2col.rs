@@ -5,14 +5,20 @@
 //! Two layouts of the same matrix:
 //! - **plain** ([`im2col`], [`col2im`]): `[C kh kw, OH OW]`, one column per
 //!   output pixel, each row gathered from `OH` short stretches of the image.
-//! - **wide** ([`im2col_wide`], [`col2im_wide`]), for stride 1: the image is
-//!   first copied into a zero-padded `[C, Hp, Wp]` buffer, and the output is
-//!   computed `Wp` columns wide (`OW` real columns, then `Wp - OW` unused
-//!   ones). Every row of the patch matrix is then one contiguous stretch of
-//!   the padded image: `C kh kw` copies per image instead of `C kh kw OH`,
-//!   for `Wp / OW` times the multiply-adds. On small images (LeNet's rows
-//!   of 28 and 10 pixels) the number of copies, not the arithmetic, is
-//!   what costs.
+//! - **wide** ([`im2col_wide`], [`col2im_wide`]): the image is first
+//!   copied into a zero-padded buffer laid out by stride phases,
+//!   `[C, sh, sw, Hq, Wq]`: phase `(a, b)` of channel `c` holds the padded
+//!   pixels whose row leaves `a` and whose column leaves `b` divided by the
+//!   stride (at stride 1, the one phase is the padded image `[C, Hp, Wp]`).
+//!   Output pixel `(y, x)` reads tap `(ki, kj)` at padded `(y sh + ki dh,
+//!   x sw + kj dw)`, which is phase `(ki dh % sh, kj dw % sw)` at `(y + ki dh
+//!   / sh, x + kj dw / sw)`: a stride-1 read. The output is computed `Wq`
+//!   columns wide (`OW` real columns, then `Wq - OW` unused ones), so every
+//!   row of the patch matrix is one contiguous stretch of one phase: `C kh
+//!   kw` copies per image instead of `C kh kw OH`, for `Wq / OW` times the
+//!   multiply-adds. On small images (LeNet's rows of 28 and 10 pixels, a
+//!   GAN's strided 4x4 kernels over rows of 14 and 7) the number of copies,
+//!   not the arithmetic, is what costs.
 //!
 //! All buffers are contiguous NCHW pieces of one image.
 
@@ -113,51 +119,92 @@ pub(crate) fn col2im<T: Float>(cols: &[T], g: &ConvGeometry, image: &mut [T]) {
     }
 }
 
-/// The zero-padded copy of an image `[C, H, W]` into `padded`, laid out
-/// `[C, Hp, Wp]` (`Hp = H + 2 ph`, `Wp = W + 2 pw`) and followed by
-/// [`ConvGeometry::padded_len`]'s tail of zeros, which the last rows of the
-/// wide patch matrix read past the last channel.
-pub(crate) fn pad_image<T: Float>(image: &[T], g: &ConvGeometry, padded: &mut [T]) {
+/// Where the pixels of an image `[C, H, W]` go in the padded layout by
+/// stride phases: for every image row and column phase, `f(first, to,
+/// count)` says that the image elements `first, first + sw, ...` (`count`
+/// of them) are the padded elements `to..to + count`.
+fn phase_runs(g: &ConvGeometry, mut f: impl FnMut(usize, usize, usize)) {
     let (h, w) = g.input;
-    let (hp, wp) = g.padded_input();
+    let (hq, wq) = g.phase_plane();
+    let (sh, sw) = g.stride;
     let (ph, pw) = g.padding;
-    padded.fill(T::zero());
+    // Per column phase b: the first image column whose padded column leaves
+    // b, its offset in the phase's rows, and how many columns fall in it.
+    // Worked out once: divisions per run cost more than a run of 7 copies.
+    let columns: Vec<(usize, usize, usize)> = (0..sw)
+        .filter_map(|b| {
+            let x0 = (b + sw - pw % sw) % sw;
+            (x0 < w).then(|| (x0, b * hq * wq + (x0 + pw) / sw, (w - x0).div_ceil(sw)))
+        })
+        .collect();
     for c in 0..g.in_channels {
         for y in 0..h {
-            let to = (c * hp + y + ph) * wp + pw;
-            padded[to..to + w].copy_from_slice(&image[(c * h + y) * w..(c * h + y + 1) * w]);
+            let py = y + ph;
+            let row = (c * sh + py % sh) * sw * hq * wq + py / sh * wq;
+            for &(x0, offset, count) in &columns {
+                f((c * h + y) * w + x0, row + offset, count);
+            }
         }
     }
+}
+
+/// The zero-padded copy of an image `[C, H, W]` into `padded`, laid out by
+/// stride phases `[C, sh, sw, Hq, Wq]` (`[C, Hp, Wp]` at stride 1, with
+/// `Hp = H + 2 ph`, `Wp = W + 2 pw`) and followed by
+/// [`ConvGeometry::padded_len`]'s tail of zeros, which the last rows of the
+/// wide patch matrix read past the last phase.
+pub(crate) fn pad_image<T: Float>(image: &[T], g: &ConvGeometry, padded: &mut [T]) {
+    padded.fill(T::zero());
+    let sw = g.stride.1;
+    phase_runs(g, |first, to, count| {
+        let run = &mut padded[to..to + count];
+        if sw == 1 {
+            run.copy_from_slice(&image[first..first + count]);
+        } else {
+            for (p, &v) in run.iter_mut().zip(image[first..].iter().step_by(sw)) {
+                *p = v;
+            }
+        }
+    });
 }
 
 /// The interior `[C, H, W]` of a padded image: the adjoint of
 /// [`pad_image`], which drops what landed on the padding.
 pub(crate) fn crop_image<T: Float>(padded: &[T], g: &ConvGeometry, image: &mut [T]) {
-    let (h, w) = g.input;
-    let (hp, wp) = g.padded_input();
-    let (ph, pw) = g.padding;
-    for c in 0..g.in_channels {
-        for y in 0..h {
-            let from = (c * hp + y + ph) * wp + pw;
-            image[(c * h + y) * w..(c * h + y + 1) * w].copy_from_slice(&padded[from..from + w]);
+    let sw = g.stride.1;
+    phase_runs(g, |first, from, count| {
+        let run = &padded[from..from + count];
+        if sw == 1 {
+            image[first..first + count].copy_from_slice(run);
+        } else {
+            for (v, &p) in image[first..].iter_mut().step_by(sw).zip(run) {
+                *v = p;
+            }
         }
-    }
+    });
 }
 
-/// The start in the padded image of row `(c, ki, kj)` of the wide patch
-/// matrix, for every row in order.
+/// The start in the padded layout of row `(c, ki, kj)` of the wide patch
+/// matrix, for every row in order: phase `(ki dh % sh, kj dw % sw)` of
+/// channel `c`, at row `ki dh / sh` and column `kj dw / sw` of it.
 fn wide_row_starts(g: &ConvGeometry) -> impl Iterator<Item = usize> + '_ {
-    let (hp, wp) = g.padded_input();
+    let (hq, wq) = g.phase_plane();
+    let (sh, sw) = g.stride;
     let (kh, kw) = g.kernel;
     let (dh, dw) = g.dilation;
     (0..g.in_channels).flat_map(move |c| {
-        (0..kh).flat_map(move |ki| (0..kw).map(move |kj| c * hp * wp + ki * dh * wp + kj * dw))
+        (0..kh).flat_map(move |ki| {
+            (0..kw).map(move |kj| {
+                let (row, column) = (ki * dh, kj * dw);
+                ((c * sh + row % sh) * sw + column % sw) * hq * wq + row / sh * wq + column / sw
+            })
+        })
     })
 }
 
-/// The wide patch matrix `[C kh kw, OH Wp]` of a padded image (stride 1):
-/// row `(c, ki, kj)` is the stretch of `padded` that starts at channel `c`,
-/// row `ki * dh`, column `kj * dw`.
+/// The wide patch matrix `[C kh kw, OH Wq]` of a padded image: row
+/// `(c, ki, kj)` is the stretch of `padded` that starts where
+/// `wide_row_starts` says.
 pub(crate) fn im2col_wide<T: Float>(padded: &[T], g: &ConvGeometry, cols: &mut [T]) {
     let n = g.patch_columns();
     for (row, start) in cols.chunks_exact_mut(n).zip(wide_row_starts(g)) {
@@ -177,22 +224,22 @@ pub(crate) fn col2im_wide<T: Float>(cols: &[T], g: &ConvGeometry, padded: &mut [
 }
 
 /// Rows of `OH x OW` pixels (`[rows, OH OW]`) spread to the wide layout
-/// `[rows, OH Wp]`, with zeros in the unused columns.
+/// `[rows, OH Wq]`, with zeros in the unused columns.
 pub(crate) fn widen<T: Float>(src: &[T], rows: usize, g: &ConvGeometry, dst: &mut [T]) {
     let (oh, ow) = g.output;
-    let wp = g.padded_input().1;
+    let wq = g.phase_plane().1;
     dst.fill(T::zero());
     for r in 0..rows * oh {
-        dst[r * wp..r * wp + ow].copy_from_slice(&src[r * ow..(r + 1) * ow]);
+        dst[r * wq..r * wq + ow].copy_from_slice(&src[r * ow..(r + 1) * ow]);
     }
 }
 
-/// Wide rows `[rows, OH Wp]` back to `[rows, OH OW]`, dropping the unused
+/// Wide rows `[rows, OH Wq]` back to `[rows, OH OW]`, dropping the unused
 /// columns.
 pub(crate) fn narrow<T: Float>(src: &[T], rows: usize, g: &ConvGeometry, dst: &mut [T]) {
     let (oh, ow) = g.output;
-    let wp = g.padded_input().1;
+    let wq = g.phase_plane().1;
     for r in 0..rows * oh {
-        dst[r * ow..(r + 1) * ow].copy_from_slice(&src[r * wp..r * wp + ow]);
+        dst[r * ow..(r + 1) * ow].copy_from_slice(&src[r * wq..r * wq + ow]);
     }
 }
