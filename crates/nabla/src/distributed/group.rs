@@ -144,21 +144,9 @@ impl ProcessGroup {
     /// Sums `values` elementwise over the processes, in place (a blocking
     /// `MPI_Allreduce`); every process gets the same sums.
     pub fn all_reduce_sum<T: MpiElement>(&self, values: &mut [T]) {
-        let _serial = self.serialized();
-        // SAFETY: the buffer holds `values.len()` elements of the datatype,
-        // and `MPI_IN_PLACE` as the send buffer says it holds this
-        // process's values.
-        let code = unsafe {
-            ffi::MPI_Allreduce(
-                in_place(),
-                values.as_mut_ptr().cast(),
-                count(values.len()),
-                T::datatype(),
-                ffi::RSMPI_SUM,
-                self.comm.0,
-            )
-        };
-        self.check(code, "MPI_Allreduce");
+        // SAFETY: `MPI_IN_PLACE` as the send buffer says that `values`
+        // holds this process's values.
+        unsafe { self.all_reduce_sum_from(in_place(), values) }
     }
 
     /// Writes into `sums` the elementwise sums of every process's `values`
@@ -172,13 +160,24 @@ impl ProcessGroup {
             sums.len(),
             "all_reduce_sum_into: the buffers differ in length"
         );
+        // SAFETY: `values` holds `sums.len()` elements of the datatype.
+        unsafe { self.all_reduce_sum_from(values.as_ptr().cast(), sums) }
+    }
+
+    /// One blocking `MPI_Allreduce` (sum) into `sums`.
+    ///
+    /// # Safety
+    /// `send` is `MPI_IN_PLACE` or points to `sums.len()` elements of `T`
+    /// that do not overlap `sums`.
+    unsafe fn all_reduce_sum_from<T: MpiElement>(&self, send: *const std::ffi::c_void, sums: &mut [T]) {
         let _serial = self.serialized();
-        // SAFETY: both buffers hold `values.len()` elements of the datatype.
+        // SAFETY: `sums` holds `sums.len()` elements of the datatype, and
+        // the caller vouches for `send`.
         let code = unsafe {
             ffi::MPI_Allreduce(
-                values.as_ptr().cast(),
+                send,
                 sums.as_mut_ptr().cast(),
-                count(values.len()),
+                count(sums.len()),
                 T::datatype(),
                 ffi::RSMPI_SUM,
                 self.comm.0,
@@ -359,7 +358,10 @@ fn error_string(code: c_int) -> String {
 }
 
 fn abort_job(rank: usize, size: usize, comm: Comm, message: &str) -> ! {
-    eprintln!("nabla: rank {rank} of {size}: {message}; stopping every rank");
+    // One write: `eprintln!` writes unbuffered stderr piece by piece, and
+    // mpirun interleaves the pieces with the other ranks' output.
+    let line = format!("nabla: rank {rank} of {size}: {message}; stopping every rank\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     // SAFETY: a valid communicator; MPI_Abort does not return in practice.
     unsafe { ffi::MPI_Abort(comm.0, 1) };
     std::process::exit(1)

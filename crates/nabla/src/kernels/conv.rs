@@ -532,6 +532,12 @@ mod tests {
         dw
     }
 
+    /// A convolution's output length along one axis: input `i`, kernel
+    /// `k`, stride `s`, padding `p`, dilation `d`.
+    fn output_size(i: usize, k: usize, s: usize, p: usize, d: usize) -> usize {
+        (i + 2 * p - d * (k - 1) - 1) / s + 1
+    }
+
     /// Test geometries: every patch layout, short (12) and long (72, 192)
     /// patches, groups, padding and dilation, and depthwise ones.
     fn geometries() -> Vec<ConvGeometry> {
@@ -539,8 +545,6 @@ mod tests {
         for stride in [(2, 1), (1, 1)] {
             for (channels, kernel) in [(4, (3, 2)), (16, (3, 3)), (64, (2, 3))] {
                 let (padding, dilation) = ((1, 1), (1, 2));
-                let size =
-                    |i: usize, k: usize, s: usize, p: usize, d: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;
                 all.push(ConvGeometry {
                     batch: 3,
                     in_channels: channels,
@@ -549,8 +553,8 @@ mod tests {
                     input: (7, 6),
                     kernel,
                     output: (
-                        size(7, kernel.0, stride.0, padding.0, dilation.0),
-                        size(6, kernel.1, stride.1, padding.1, dilation.1),
+                        output_size(7, kernel.0, stride.0, padding.0, dilation.0),
+                        output_size(6, kernel.1, stride.1, padding.1, dilation.1),
                     ),
                     stride,
                     padding,
@@ -567,8 +571,6 @@ mod tests {
             (6, (9, 7), (3, 3), (3, 2), (2, 1), (2, 1)),
             (4, (7, 6), (3, 3), (1, 1), (1, 1), (1, 3)),
         ] {
-            let size =
-                |i: usize, k: usize, s: usize, p: usize, d: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;
             all.push(ConvGeometry {
                 batch: 2,
                 in_channels: channels,
@@ -577,8 +579,8 @@ mod tests {
                 input,
                 kernel,
                 output: (
-                    size(input.0, kernel.0, stride.0, padding.0, dilation.0),
-                    size(input.1, kernel.1, stride.1, padding.1, dilation.1),
+                    output_size(input.0, kernel.0, stride.0, padding.0, dilation.0),
+                    output_size(input.1, kernel.1, stride.1, padding.1, dilation.1),
                 ),
                 stride,
                 padding,
@@ -607,8 +609,6 @@ mod tests {
             ((3, 3), (1, 1), (2, 2), (2, 2)),
             ((1, 1), (2, 2), (0, 0), (1, 1)),
         ] {
-            let size =
-                |i: usize, k: usize, s: usize, p: usize, d: usize| (i + 2 * p - d * (k - 1) - 1) / s + 1;
             all.push(ConvGeometry {
                 batch: 2,
                 in_channels: 5,
@@ -617,8 +617,8 @@ mod tests {
                 input: (9, 8),
                 kernel,
                 output: (
-                    size(9, kernel.0, stride.0, padding.0, dilation.0),
-                    size(8, kernel.1, stride.1, padding.1, dilation.1),
+                    output_size(9, kernel.0, stride.0, padding.0, dilation.0),
+                    output_size(8, kernel.1, stride.1, padding.1, dilation.1),
                 ),
                 stride,
                 padding,
