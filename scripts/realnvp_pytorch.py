@@ -15,6 +15,8 @@ and numpy):
       make_moons(3000, noise=0.05) (scikit-learn's algorithm, NumPy's
       random stream) standardised, the last 20% held out; 6 couplings,
       s and t 4x256; Adam 1e-4, batch 256. Prints the validation NLL.
+      --init keras initialises the s and t nets as the Keras example's
+      Dense layers are (Glorot-uniform weights, zero biases).
 
   python scripts/realnvp_pytorch.py mnist [--epochs 2] [--threads 1]
       The bundled MNIST (data/mnist), dequantised (x + u) / 256 with fresh
@@ -314,6 +316,12 @@ def run_moons(args):
         data = torch.tensor(points, dtype=torch.float32)
         train, val = data[:2400], data[2400:]
     flow = RealNVP(hidden=args.hidden)
+    if args.init == "keras":
+        # The Keras example's Dense layers: Glorot-uniform weights, zero biases.
+        for m in flow.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
     epochs = args.epochs or 300
     lr, batch_size = 1e-4, 256
     # Only randperm draws from torch's generator after the initialisation,
@@ -400,6 +408,9 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", choices=["pytorch", "keras"], default="pytorch",
+                        help="moons: the s and t nets' initialisation, PyTorch's Linear default or the "
+                             "Keras example's (Glorot-uniform weights, zero biases)")
     parser.add_argument("--save")
     parser.add_argument("--hidden", type=int, default=256, help="moons: units of the s and t hidden layers")
     parser.add_argument("--points", help="moons: train and validate on the `train` and `validation` "
