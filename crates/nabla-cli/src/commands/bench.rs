@@ -20,8 +20,8 @@ pub struct Args {
     #[arg(long, default_value = "")]
     only: String,
     /// The data-parallel benchmarks, as one rank of an MPI job (`mpirun -np N nabla bench
-    /// --distributed`): all-reduce bandwidth against plain MPI_Allreduce for 1 and 64 MiB, and the
-    /// training throughput of LeNet-5 (batch 256 per rank) and the char-GPT over all the ranks. Needs
+    /// --distributed`): all-reduce bandwidth against plain MPI_Allreduce (into a second buffer and
+    /// in place) for 1 and 64 MiB, and the training throughput of LeNet-5 (batch 256 per rank) and the char-GPT over all the ranks. Needs
     /// a nabla built with --features nabla-cli/mpi.
     #[arg(long)]
     distributed: bool,
