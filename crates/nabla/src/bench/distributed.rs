@@ -6,9 +6,8 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::Instant;
 
-use super::{LanguageModelStep, TrainStep};
+use super::{median_seconds_prepared, LanguageModelStep, TrainStep};
 use crate::distributed::{DistributedDataParallel, ProcessGroup, DEFAULT_BUCKET_BYTES};
 use crate::tensor::{Generator, Tensor};
 use crate::train::DataParallel;
@@ -79,20 +78,13 @@ fn median_seconds_in_step(
     group: &ProcessGroup,
     repetitions: usize,
     mut prepare: impl FnMut(),
-    mut run: impl FnMut(),
+    run: impl FnMut(),
 ) -> f64 {
-    let mut times: Vec<f64> = (0..repetitions.max(1) + 2)
-        .map(|_| {
-            prepare();
-            group.barrier();
-            let start = Instant::now();
-            run();
-            start.elapsed().as_secs_f64()
-        })
-        .skip(2)
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    let prepare_and_wait = || {
+        prepare();
+        group.barrier();
+    };
+    median_seconds_prepared(2, repetitions, prepare_and_wait, run)
 }
 
 /// Every data-parallel benchmark whose key contains `filter`, as

@@ -40,14 +40,27 @@ use crate::tensor::{Generator, IndexTensor, Tensor};
 use crate::train::{data_parallel_backward, DataParallel};
 
 /// The median of `repetitions` timings of `f`, in seconds, after `warmup` untimed calls.
-pub fn median_seconds(warmup: usize, repetitions: usize, mut f: impl FnMut()) -> f64 {
+pub fn median_seconds(warmup: usize, repetitions: usize, f: impl FnMut()) -> f64 {
+    median_seconds_prepared(warmup, repetitions, || (), f)
+}
+
+/// The median of `repetitions` timings of `run`, in seconds, each after an
+/// untimed `prepare`, and after `warmup` untimed rounds of both.
+pub fn median_seconds_prepared(
+    warmup: usize,
+    repetitions: usize,
+    mut prepare: impl FnMut(),
+    mut run: impl FnMut(),
+) -> f64 {
     for _ in 0..warmup {
-        f();
+        prepare();
+        run();
     }
     let mut times: Vec<f64> = (0..repetitions.max(1))
         .map(|_| {
+            prepare();
             let start = Instant::now();
-            f();
+            run();
             start.elapsed().as_secs_f64()
         })
         .collect();

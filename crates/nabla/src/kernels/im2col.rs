@@ -22,6 +22,8 @@
 //!
 //! All buffers are contiguous NCHW pieces of one image.
 
+use smallvec::SmallVec;
+
 use crate::backend::ops::ConvGeometry;
 use crate::element::Float;
 
@@ -131,7 +133,7 @@ fn phase_runs(g: &ConvGeometry, mut f: impl FnMut(usize, usize, usize)) {
     // Per column phase b: the first image column whose padded column leaves
     // b, its offset in the phase's rows, and how many columns fall in it.
     // Worked out once: divisions per run cost more than a run of 7 copies.
-    let columns: Vec<(usize, usize, usize)> = (0..sw)
+    let columns: SmallVec<[(usize, usize, usize); 4]> = (0..sw)
         .filter_map(|b| {
             let x0 = (b + sw - pw % sw) % sw;
             (x0 < w).then(|| (x0, b * hq * wq + (x0 + pw) / sw, (w - x0).div_ceil(sw)))
