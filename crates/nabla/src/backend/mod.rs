@@ -32,6 +32,7 @@ mod memory;
 mod norm;
 mod optimizer;
 mod pool;
+mod recurrent;
 mod reduce;
 mod storage;
 
@@ -52,6 +53,7 @@ pub(crate) use optimizer::{optimizer_update, OptimizerOps};
 pub(crate) use pool::{
     avg_pool2d, avg_pool2d_transpose, max_pool2d, max_pool2d_gather, max_pool2d_scatter, PoolOps,
 };
+pub(crate) use recurrent::{lstm_backward, lstm_forward, RecurrentOps};
 pub(crate) use reduce::{
     arg_reduce, attention_softmax, cumsum, logsumexp, reduce_all, softmax, sum_dims, topk, ReduceOps,
 };
@@ -70,6 +72,7 @@ pub(crate) trait Backend:
     + ReduceOps
     + MatmulOps
     + NormOps
+    + RecurrentOps
 {
 }
 

@@ -61,6 +61,20 @@ pub(crate) fn zip_map<T: Copy + Send + Sync>(a: &[T], b: &[T], f: impl Fn(T, T) 
     })
 }
 
+/// The logistic sigmoid `1 / (1 + e^-x)`: `e^-|x|` never overflows, and
+/// both branches are computed, so a loop over it vectorises.
+#[inline(always)]
+pub(crate) fn sigmoid<T: Float>(x: T) -> T {
+    let e = (-x.abs()).exp_kernel();
+    let positive = T::one() / (T::one() + e);
+    let negative = e / (T::one() + e);
+    if x >= T::zero() {
+        positive
+    } else {
+        negative
+    }
+}
+
 /// A costly elementwise function of one value (`exp`, the sigmoid, ...),
 /// for [`map_wide`]: a type rather than a closure, so that its
 /// `#[inline(always)]` body is inlined into both of `map_wide`'s loops.

@@ -26,6 +26,17 @@ unsafe impl<T: Sync> Sync for MatRef<T> {}
 /// than they save (an MLP's 64 x 10 x 128 output layer, say).
 const SMALL_PRODUCT: usize = 96 * 96 * 96;
 
+/// How one `m x k` by `k x n` product runs: on the pool's threads, or on
+/// the calling thread when it is too small to share.
+pub(crate) fn parallelism_for(m: usize, n: usize, k: usize) -> Parallelism {
+    let threads = rayon::current_num_threads();
+    if threads > 1 && m * n * k >= SMALL_PRODUCT {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    }
+}
+
 /// `dst[b] = lhs[b] x rhs[b]` for every batch entry `b`, where `dst` is a
 /// contiguous `[batch, m, n]` buffer and `lhs[b]` (`m x k`), `rhs[b]`
 /// (`k x n`) are given as operands.
@@ -73,17 +84,12 @@ pub(crate) unsafe fn gemm_batched<T: Float>(
             parallelism,
         )
     };
-    let threads = rayon::current_num_threads();
-    if lhs.len() > 1 && m * n * k < SMALL_PRODUCT && threads > 1 {
+    if lhs.len() > 1 && m * n * k < SMALL_PRODUCT && rayon::current_num_threads() > 1 {
         dst.par_chunks_mut(block)
             .zip(lhs.par_iter().zip(rhs.par_iter()))
             .for_each(|(out, (&a, &b))| one(out, a, b, Parallelism::None));
     } else {
-        let parallelism = if threads > 1 && m * n * k >= SMALL_PRODUCT {
-            Parallelism::Rayon(threads)
-        } else {
-            Parallelism::None
-        };
+        let parallelism = parallelism_for(m, n, k);
         for (out, (&a, &b)) in dst.chunks_mut(block).zip(lhs.iter().zip(rhs)) {
             one(out, a, b, parallelism);
         }

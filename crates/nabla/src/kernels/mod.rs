@@ -10,6 +10,7 @@ pub(crate) mod elementwise;
 pub(crate) mod fill;
 pub(crate) mod im2col;
 pub(crate) mod index;
+pub(crate) mod lstm;
 pub(crate) mod matmul;
 pub(crate) mod optimizer;
 pub(crate) mod pool;

@@ -10,6 +10,7 @@ use crate::backend::{ElementwiseOps, MemoryOps};
 use crate::element::Float;
 use crate::kernels::accumulate::update_strided;
 use crate::kernels::elementwise::{
+    sigmoid,
     keep_triangle, map, map_wide, strided_zip_map, zip_map, zip_map_wide, BinaryFunction, UnaryFunction,
 };
 use crate::layout::{broadcast_strides, Layout};
@@ -104,21 +105,13 @@ impl<T: Float> UnaryFunction<T> for Tanh {
     }
 }
 
-/// `1 / (1 + e^-x)`: `e^-|x|` never overflows, and both branches are
-/// computed, so the loop vectorises.
+/// The logistic sigmoid ([`sigmoid`]).
 struct Sigmoid;
 
 impl<T: Float> UnaryFunction<T> for Sigmoid {
     #[inline(always)]
     fn apply(x: T) -> T {
-        let e = (-x.abs()).exp_kernel();
-        let positive = T::one() / (T::one() + e);
-        let negative = e / (T::one() + e);
-        if x >= T::zero() {
-            positive
-        } else {
-            negative
-        }
+        sigmoid(x)
     }
 }
 

@@ -10,6 +10,7 @@ mod memory;
 mod norm;
 mod optimizer;
 mod pool;
+mod recurrent;
 mod reduce;
 
 use super::Backend;

@@ -9,6 +9,7 @@ mod elementwise;
 mod fill;
 mod optimizer;
 mod pool;
+mod recurrent;
 mod reduce;
 
 pub(crate) use accumulate::Placement;
@@ -17,4 +18,5 @@ pub(crate) use elementwise::{BinaryOp, Comparison, Triangle, UnaryOp, BCE_EPSILO
 pub(crate) use fill::RandomFill;
 pub(crate) use optimizer::OptimizerUpdate;
 pub(crate) use pool::{AvgPlan, Bin, MaxPoolGeometry, EMPTY_WINDOW};
+pub(crate) use recurrent::LstmSchedule;
 pub(crate) use reduce::{AttentionSoftmax, Extremum, ReduceOp, SoftmaxOp};

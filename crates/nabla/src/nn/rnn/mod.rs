@@ -4,14 +4,17 @@
 //!
 //! A recurrent layer projects its whole input once (`x W_ih^T` for every
 //! time step in one product) and then runs the steps, each adding `h
-//! W_hh^T` and applying its gates, all with recorded ops so that autograd
-//! differentiates through time. Padded batches of different lengths run as
+//! W_hh^T` and applying its gates, with recorded ops so that autograd
+//! differentiates through time; an LSTM layer runs all its steps as one
+//! recorded op with a hand-written backward pass (`lstm_sequence.rs`), as
+//! PyTorch's fused LSTM. Padded batches of different lengths run as
 //! PyTorch's packed sequences (`forward_padded`).
 
 mod cells;
 mod embedding;
 mod gru;
 mod lstm;
+mod lstm_sequence;
 mod options;
 #[allow(clippy::module_inception)]
 mod rnn;

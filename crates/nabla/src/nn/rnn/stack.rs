@@ -3,9 +3,11 @@
 //! padded batches of different lengths, and the state-dict names
 //! `weight_ih_l{k}[_reverse]`.
 
+use super::lstm_sequence::lstm_sequence;
 use super::step::{Recurrence, State};
 use super::weights::{CellKind, RecurrentWeights};
 use super::RnnOptions;
+use crate::backend::ops::LstmSchedule;
 use crate::element::Float;
 use crate::nn::{Dropout, Layer, Module, ToDtype};
 use crate::tensor::{Generator, IndexTensor, Tensor};
@@ -246,6 +248,27 @@ impl<T: Float> Stack<T> {
                     h: h.select(0, index),
                     c: c0.as_ref().map(|c| c.select(0, index)),
                 });
+                let sizes = packing.as_ref().map(|p| p.batch_sizes.as_slice());
+                if self.kind == CellKind::Lstm {
+                    let schedule = LstmSchedule {
+                        rows: (0..steps)
+                            .map(|t| sizes.map_or(batch, |s| s.get(t).copied().unwrap_or(0)))
+                            .collect(),
+                        batch,
+                        hidden,
+                        reverse: direction == 1,
+                    };
+                    let time_major = if time_dim == 0 {
+                        projected
+                    } else {
+                        projected.transpose(0, 1)
+                    };
+                    let weight_hh = &self.cells[index].weight_hh;
+                    let (out, last) = lstm_sequence(&time_major, weight_hh, init.as_ref(), schedule);
+                    outputs.push(if time_dim == 0 { out } else { out.transpose(0, 1) });
+                    finals.push(last);
+                    continue;
+                }
                 let run = Run {
                     recurrence: &recurrence,
                     projected: &projected,
@@ -254,7 +277,6 @@ impl<T: Float> Stack<T> {
                     batch,
                     hidden,
                 };
-                let sizes = packing.as_ref().map(|p| p.batch_sizes.as_slice());
                 let (steps_out, last) = if direction == 0 {
                     run.forward(init, sizes)
                 } else {

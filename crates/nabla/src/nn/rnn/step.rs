@@ -148,21 +148,8 @@ impl<T: Float> Recurrence<T> {
                     Some(hp) => xp + hp,
                     None => xp.clone(),
                 };
-                // i and f are adjacent: one sigmoid for both.
-                let input_forget = gates.narrow(1, 0, 2 * hs).sigmoid();
-                let i = input_forget.narrow(1, 0, hs);
-                let g = gates.narrow(1, 2 * hs, hs).tanh();
-                let o = gates.narrow(1, 3 * hs, hs).sigmoid();
-                let c = match state {
-                    Some(s) => {
-                        let c_prev = s.c.as_ref().expect("an LSTM state carries its cell state");
-                        let f = input_forget.narrow(1, hs, hs);
-                        &(&f * c_prev) + &(&i * &g)
-                    }
-                    None => &i * &g,
-                };
-                let h = &o * &c.tanh();
-                State { h, c: Some(c) }
+                let c_prev = state.map(|s| s.c.as_ref().expect("an LSTM state carries its cell state"));
+                lstm_cell(&gates, c_prev)
             }
             CellKind::Gru => {
                 let xrz = xp.narrow(1, 0, 2 * hs);
@@ -195,4 +182,22 @@ impl<T: Float> Recurrence<T> {
             }
         }
     }
+}
+
+/// The LSTM cell in recorded ops, from the gates' pre-activations
+/// `[B, 4H]` (order i, f, g, o) and the cell state before the step (`None`
+/// for zeros): `c = f c_prev + i g`, `h = o tanh(c)`.
+pub(crate) fn lstm_cell<T: Float>(gates: &Tensor<T>, c_prev: Option<&Tensor<T>>) -> State<T> {
+    let hs = gates.shape()[1] / 4;
+    // i and f are adjacent: one sigmoid for both.
+    let input_forget = gates.narrow(1, 0, 2 * hs).sigmoid();
+    let i = input_forget.narrow(1, 0, hs);
+    let g = gates.narrow(1, 2 * hs, hs).tanh();
+    let o = gates.narrow(1, 3 * hs, hs).sigmoid();
+    let c = match c_prev {
+        Some(c_prev) => &(&input_forget.narrow(1, hs, hs) * c_prev) + &(&i * &g),
+        None => &i * &g,
+    };
+    let h = &o * &c.tanh();
+    State { h, c: Some(c) }
 }
