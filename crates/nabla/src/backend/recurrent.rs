@@ -80,7 +80,12 @@ pub(crate) fn lstm_forward<T: Float>(
     schedule: &LstmSchedule,
 ) -> LstmForward<T> {
     let (steps, batch, hidden) = schedule.dims();
-    check_shape("lstm_forward", "projected input", projected, &[steps, batch, 4 * hidden]);
+    check_shape(
+        "lstm_forward",
+        "projected input",
+        projected,
+        &[steps, batch, 4 * hidden],
+    );
     check_shape("lstm_forward", "weight_hh", weight_hh, &[4 * hidden, hidden]);
     check_shape("lstm_forward", "h0", h0, &[batch, hidden]);
     check_shape("lstm_forward", "c0", c0, &[batch, hidden]);
@@ -103,7 +108,12 @@ pub(crate) fn lstm_backward<T: Float>(
     schedule: &LstmSchedule,
 ) -> LstmGrads<T> {
     let (steps, batch, hidden) = schedule.dims();
-    check_shape("lstm_backward", "output gradient", grad_outputs, &[steps + 2, batch, hidden]);
+    check_shape(
+        "lstm_backward",
+        "output gradient",
+        grad_outputs,
+        &[steps + 2, batch, hidden],
+    );
     check_shape("lstm_backward", "weight_hh", weight_hh, &[4 * hidden, hidden]);
     on_device!(device_of("lstm_backward", &[weight_hh, grad_outputs, &saved.gates]), B => B::lstm_backward(saved, weight_hh, grad_outputs, schedule))
 }

@@ -9,6 +9,11 @@
 //! step `t` when `b < rows[t]` (a packed batch, sorted by length); the
 //! other rows keep their state, and their output is zero.
 
+use std::ops::Range;
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
 use super::elementwise::sigmoid;
 use super::matmul::{gemm_into, parallelism_for, Mat, MatMut};
 use crate::backend::ops::LstmSchedule;
@@ -81,36 +86,31 @@ pub(crate) fn lstm_forward<T: Float>(
     let mut h_prev = vec![T::zero(); steps * state];
     let mut c_prev = vec![T::zero(); steps * state];
     let mut tanh_c = vec![T::zero(); steps * state];
-    for t in schedule.order() {
-        let rows = schedule.rows[t];
-        if rows == 0 {
-            continue;
-        }
-        let running = rows * hidden;
-        let at = t * state;
-        h_prev[at..at + running].copy_from_slice(&h[..running]);
-        c_prev[at..at + running].copy_from_slice(&c[..running]);
-        let step_gates = &mut gates[t * batch * gates_width..][..rows * gates_width];
-        gemm_into(
-            MatMut {
-                data: step_gates,
-                row: gates_width,
-                col: 1,
-            },
-            Mat::rows(&h[..running], hidden),
-            Mat::rows(&weight_hh_t, gates_width),
-            (rows, gates_width, hidden),
-            true,
-            parallelism_for(rows, gates_width, hidden),
-        );
-        cell_forward(
-            step_gates,
-            &mut c[..running],
-            &mut h[..running],
-            &mut tanh_c[at..at + running],
-            hidden,
-        );
-        outputs[at..at + running].copy_from_slice(&h[..running]);
+    let blocks = row_blocks(batch);
+    {
+        let (step_outputs, _) = outputs.split_at_mut(steps * state);
+        let mut gates = split_rows(&mut gates, gates_width, &blocks).into_iter();
+        let mut step_outputs = split_rows(step_outputs, hidden, &blocks).into_iter();
+        let mut h_prev = split_rows(&mut h_prev, hidden, &blocks).into_iter();
+        let mut c_prev = split_rows(&mut c_prev, hidden, &blocks).into_iter();
+        let mut tanh_c = split_rows(&mut tanh_c, hidden, &blocks).into_iter();
+        let mut h = split_rows(&mut h, hidden, &blocks).into_iter();
+        let mut c = split_rows(&mut c, hidden, &blocks).into_iter();
+        let work: Vec<ForwardBlock<'_, T>> = blocks
+            .iter()
+            .map(|rows| ForwardBlock {
+                rows: rows.clone(),
+                gates: next_block(&mut gates),
+                outputs: next_block(&mut step_outputs),
+                h_prev: next_block(&mut h_prev),
+                c_prev: next_block(&mut c_prev),
+                tanh_c: next_block(&mut tanh_c),
+                h: next_block(&mut h).pop().unwrap_or_default(),
+                c: next_block(&mut c).pop().unwrap_or_default(),
+            })
+            .collect();
+        work.into_par_iter()
+            .for_each(|block| forward_block(block, &weight_hh_t, schedule));
     }
     outputs[steps * state..(steps + 1) * state].copy_from_slice(&h);
     outputs[(steps + 1) * state..].copy_from_slice(&c);
@@ -141,38 +141,22 @@ pub(crate) fn lstm_backward<T: Float>(
     let mut dc = grad_outputs[(steps + 1) * state..].to_vec();
     // Zero where a row does not run, so that its state passes through.
     let mut dgates = vec![T::zero(); steps * batch * gates_width];
-    for t in schedule.order().into_iter().rev() {
-        let rows = schedule.rows[t];
-        if rows == 0 {
-            continue;
-        }
-        let running = rows * hidden;
-        let at = t * state;
-        let step_dgates = &mut dgates[t * batch * gates_width..][..rows * gates_width];
-        cell_backward(
-            CellSaved {
-                gates: &saved.gates[t * batch * gates_width..][..rows * gates_width],
-                c_prev: &saved.c_prev[at..at + running],
-                tanh_c: &saved.tanh_c[at..at + running],
-            },
-            &grad_outputs[at..at + running],
-            &mut dh[..running],
-            &mut dc[..running],
-            step_dgates,
-            hidden,
-        );
-        gemm_into(
-            MatMut {
-                data: &mut dh[..running],
-                row: hidden,
-                col: 1,
-            },
-            Mat::rows(step_dgates, gates_width),
-            Mat::rows(weight_hh, hidden),
-            (rows, hidden, gates_width),
-            false,
-            parallelism_for(rows, hidden, gates_width),
-        );
+    let blocks = row_blocks(batch);
+    {
+        let mut dgates = split_rows(&mut dgates, gates_width, &blocks).into_iter();
+        let mut dh = split_rows(&mut dh, hidden, &blocks).into_iter();
+        let mut dc = split_rows(&mut dc, hidden, &blocks).into_iter();
+        let work: Vec<BackwardBlock<'_, T>> = blocks
+            .iter()
+            .map(|rows| BackwardBlock {
+                rows: rows.clone(),
+                dgates: next_block(&mut dgates),
+                dh: next_block(&mut dh).pop().unwrap_or_default(),
+                dc: next_block(&mut dc).pop().unwrap_or_default(),
+            })
+            .collect();
+        work.into_par_iter()
+            .for_each(|block| backward_block(block, &saved, weight_hh, grad_outputs, schedule));
     }
     let mut weight_grad = vec![T::zero(); gates_width * hidden];
     let samples = steps * batch;
@@ -196,6 +180,146 @@ pub(crate) fn lstm_backward<T: Float>(
     }
 }
 
+/// The batch's rows in one contiguous block per thread. A row's
+/// recurrence never reads another row, so each block runs all its steps
+/// on its own, with no hand-off between steps: one product of `[B/2, H]`
+/// rows per step on each core beat one `[B, H]` product split over both
+/// cores at every step.
+fn row_blocks(batch: usize) -> Vec<Range<usize>> {
+    let size = batch.div_ceil(rayon::current_num_threads().clamp(1, batch.max(1)));
+    (0..batch)
+        .step_by(size.max(1))
+        .map(|start| start..(start + size).min(batch))
+        .collect()
+}
+
+/// A `[steps, batch, width]` buffer as, for each block of rows, the block's
+/// rows at every step (`[rows, width]` each).
+fn split_rows<'a, T>(buffer: &'a mut [T], width: usize, blocks: &[Range<usize>]) -> Vec<Vec<&'a mut [T]>> {
+    let batch = blocks.last().map_or(0, |b| b.end);
+    let mut parts: Vec<Vec<&mut [T]>> = blocks.iter().map(|_| Vec::new()).collect();
+    if batch * width == 0 {
+        return parts;
+    }
+    for step in buffer.chunks_exact_mut(batch * width) {
+        let mut rest = step;
+        for (part, block) in parts.iter_mut().zip(blocks) {
+            let (rows, tail) = std::mem::take(&mut rest).split_at_mut(block.len() * width);
+            part.push(rows);
+            rest = tail;
+        }
+    }
+    parts
+}
+
+/// The next block's slices from [`split_rows`]'s result.
+fn next_block<'a, T>(parts: &mut std::vec::IntoIter<Vec<&'a mut [T]>>) -> Vec<&'a mut [T]> {
+    parts.next().unwrap_or_default()
+}
+
+/// How many of `block`'s rows run at a step where the first `running`
+/// rows of the batch do.
+fn running_in(block: &Range<usize>, running: usize) -> usize {
+    running.clamp(block.start, block.end) - block.start
+}
+
+/// One block of rows' share of the forward pass: its rows of each buffer
+/// at every step, and of the state.
+struct ForwardBlock<'a, T> {
+    rows: Range<usize>,
+    gates: Vec<&'a mut [T]>,
+    outputs: Vec<&'a mut [T]>,
+    h_prev: Vec<&'a mut [T]>,
+    c_prev: Vec<&'a mut [T]>,
+    tanh_c: Vec<&'a mut [T]>,
+    h: &'a mut [T],
+    c: &'a mut [T],
+}
+
+fn forward_block<T: Float>(mut block: ForwardBlock<'_, T>, weight_hh_t: &[T], schedule: &LstmSchedule) {
+    let hidden = schedule.hidden;
+    let gates_width = 4 * hidden;
+    for t in schedule.order() {
+        let rows = running_in(&block.rows, schedule.rows[t]);
+        if rows == 0 {
+            continue;
+        }
+        let running = rows * hidden;
+        let (h, c) = (&mut block.h[..running], &mut block.c[..running]);
+        block.h_prev[t][..running].copy_from_slice(h);
+        block.c_prev[t][..running].copy_from_slice(c);
+        let gates = &mut block.gates[t][..rows * gates_width];
+        gemm_into(
+            MatMut {
+                data: gates,
+                row: gates_width,
+                col: 1,
+            },
+            Mat::rows(h, hidden),
+            Mat::rows(weight_hh_t, gates_width),
+            (rows, gates_width, hidden),
+            true,
+            Parallelism::None,
+        );
+        cell_forward(gates, c, h, &mut block.tanh_c[t][..running], hidden);
+        block.outputs[t][..running].copy_from_slice(h);
+    }
+}
+
+/// One block of rows' share of the backward pass: its rows of the gates'
+/// gradient at every step, and of the state's gradient.
+struct BackwardBlock<'a, T> {
+    rows: Range<usize>,
+    dgates: Vec<&'a mut [T]>,
+    dh: &'a mut [T],
+    dc: &'a mut [T],
+}
+
+fn backward_block<T: Float>(
+    mut block: BackwardBlock<'_, T>,
+    saved: &LstmSaved<&[T]>,
+    weight_hh: &[T],
+    grad_outputs: &[T],
+    schedule: &LstmSchedule,
+) {
+    let (_, batch, hidden) = schedule.dims();
+    let gates_width = 4 * hidden;
+    for t in schedule.order().into_iter().rev() {
+        let rows = running_in(&block.rows, schedule.rows[t]);
+        if rows == 0 {
+            continue;
+        }
+        let running = rows * hidden;
+        let first = t * batch + block.rows.start;
+        let dgates = &mut block.dgates[t][..rows * gates_width];
+        let dh = &mut block.dh[..running];
+        cell_backward(
+            CellSaved {
+                gates: &saved.gates[first * gates_width..][..rows * gates_width],
+                c_prev: &saved.c_prev[first * hidden..][..running],
+                tanh_c: &saved.tanh_c[first * hidden..][..running],
+            },
+            &grad_outputs[first * hidden..][..running],
+            dh,
+            &mut block.dc[..running],
+            dgates,
+            hidden,
+        );
+        gemm_into(
+            MatMut {
+                data: dh,
+                row: hidden,
+                col: 1,
+            },
+            Mat::rows(dgates, gates_width),
+            Mat::rows(weight_hh, hidden),
+            (rows, hidden, gates_width),
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
 /// One step's cell for its running rows: `gates` (`[rows, 4H]`, the
 /// pre-activations) become the gates' values; `c` and `h` (`[rows, H]`)
 /// move one step on, and `tanh_c` receives `tanh` of the new `c`.
@@ -210,7 +334,13 @@ fn cell_forward<T: Float>(gates: &mut [T], c: &mut [T], h: &mut [T], tanh_c: &mu
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn cell_forward_avx2<T: Float>(gates: &mut [T], c: &mut [T], h: &mut [T], tanh_c: &mut [T], hidden: usize) {
+unsafe fn cell_forward_avx2<T: Float>(
+    gates: &mut [T],
+    c: &mut [T],
+    h: &mut [T],
+    tanh_c: &mut [T],
+    hidden: usize,
+) {
     cell_forward_rows(gates, c, h, tanh_c, hidden)
 }
 

@@ -10,8 +10,8 @@ use crate::backend::{ElementwiseOps, MemoryOps};
 use crate::element::Float;
 use crate::kernels::accumulate::update_strided;
 use crate::kernels::elementwise::{
-    sigmoid,
-    keep_triangle, map, map_wide, strided_zip_map, zip_map, zip_map_wide, BinaryFunction, UnaryFunction,
+    keep_triangle, map, map_wide, sigmoid, strided_zip_map, zip_map, zip_map_wide, BinaryFunction,
+    UnaryFunction,
 };
 use crate::layout::{broadcast_strides, Layout};
 use crate::tensor::Tensor;

@@ -10,8 +10,8 @@
 
 use super::step::{lstm_cell, State};
 use crate::autograd::{grad_with, record};
-use crate::backend::ops::LstmSchedule;
 use crate::backend;
+use crate::backend::ops::LstmSchedule;
 use crate::element::Float;
 use crate::tensor::Tensor;
 

@@ -198,16 +198,16 @@ impl<T: Float> Stack<T> {
             "{name}: lengths need a batched input, got {:?}",
             input.shape()
         );
-        let (time_dim, batch_dim) = if batch_first { (1, 0) } else { (0, 1) };
         let batched = |t: &Tensor<T>, dim: isize| if unbatched { t.unsqueeze(dim) } else { t.clone() };
-        let x = batched(input, batch_dim);
+        // Time-major from here on (a view): every step reads `[B, F]` rows.
+        let x = match (unbatched, batch_first) {
+            (true, _) => input.unsqueeze(1),
+            (false, true) => input.transpose(0, 1),
+            (false, false) => input.clone(),
+        };
         let h0 = h0.map(|h| batched(h, 1));
         let c0 = c0.map(|c| batched(c, 1));
-        let (steps, batch, features) = (
-            x.shape()[time_dim as usize],
-            x.shape()[batch_dim as usize],
-            x.shape()[2],
-        );
+        let (steps, batch, features) = (x.shape()[0], x.shape()[1], x.shape()[2]);
         assert!(
             features == self.input_size(),
             "{name}: input of shape {:?} has {features} features where the layer takes {}",
@@ -231,7 +231,7 @@ impl<T: Float> Stack<T> {
             Some(order) => t.index_select(dim, order),
             None => t,
         };
-        let mut x = sorted(x, batch_dim);
+        let mut x = sorted(x, 1);
         let h0 = h0.map(|h| sorted(h, 1));
         let c0 = c0.map(|c| sorted(c, 1));
 
@@ -258,21 +258,15 @@ impl<T: Float> Stack<T> {
                         hidden,
                         reverse: direction == 1,
                     };
-                    let time_major = if time_dim == 0 {
-                        projected
-                    } else {
-                        projected.transpose(0, 1)
-                    };
                     let weight_hh = &self.cells[index].weight_hh;
-                    let (out, last) = lstm_sequence(&time_major, weight_hh, init.as_ref(), schedule);
-                    outputs.push(if time_dim == 0 { out } else { out.transpose(0, 1) });
+                    let (out, last) = lstm_sequence(&projected, weight_hh, init.as_ref(), schedule);
+                    outputs.push(out);
                     finals.push(last);
                     continue;
                 }
                 let run = Run {
                     recurrence: &recurrence,
                     projected: &projected,
-                    time_dim,
                     steps,
                     batch,
                     hidden,
@@ -282,7 +276,7 @@ impl<T: Float> Stack<T> {
                 } else {
                     run.backward(init, sizes)
                 };
-                outputs.push(Tensor::stack(&steps_out, time_dim));
+                outputs.push(Tensor::stack(&steps_out, 0));
                 finals.push(last);
             }
             x = if directions == 1 {
@@ -301,7 +295,11 @@ impl<T: Float> Stack<T> {
             None => t,
         };
         let unbatch = |t: Tensor<T>, dim: isize| if unbatched { t.squeeze(dim) } else { t };
-        let output = unbatch(unsorted(x, batch_dim), batch_dim);
+        let output = match (unbatched, batch_first) {
+            (true, _) => unsorted(x, 1).squeeze(1),
+            (false, true) => unsorted(x, 1).transpose(0, 1),
+            (false, false) => unsorted(x, 1),
+        };
         let h_n = unbatch(unsorted(Tensor::stack(finals.iter().map(|s| &s.h), 0), 1), 1);
         let c_n = (self.kind == CellKind::Lstm).then(|| {
             let c = Tensor::stack(finals.iter().filter_map(|s| s.c.as_ref()), 0);
@@ -361,9 +359,8 @@ impl Packing {
 /// One direction of one layer over the whole sequence.
 struct Run<'a, T: Float> {
     recurrence: &'a Recurrence<T>,
-    /// The projected input, `[T, B, G * H]` or `[B, T, G * H]`.
+    /// The projected input, `[T, B, G * H]`.
     projected: &'a Tensor<T>,
-    time_dim: isize,
     steps: usize,
     batch: usize,
     hidden: usize,
@@ -372,7 +369,7 @@ struct Run<'a, T: Float> {
 impl<T: Float> Run<'_, T> {
     /// The projected input of the first `rows` sequences at step `t`.
     fn input(&self, t: usize, rows: usize) -> Tensor<T> {
-        let step = self.projected.select(self.time_dim, t);
+        let step = self.projected.select(0, t);
         if rows == self.batch {
             step
         } else {
