@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use super::counting::calls;
 use crate::nn::{
-    zoo, AttentionMask, Layer, Module, TransformerEncoderLayer, TransformerLayerOptions, TransformerMasks,
+    zoo, AttentionMask, Layer, Lstm, Module, RnnOptions, TransformerEncoderLayer, TransformerLayerOptions,
+    TransformerMasks,
 };
 use crate::optim::{
     Adagrad, AdagradConfig, Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd,
@@ -88,6 +89,22 @@ fn a_lenet5_training_step_runs_through_the_backend() {
     );
     // ReLU, bias adds and the loss's mean and sums.
     assert_used(&step, &["unary", "binary", "sum_dims", "reduce_all"]);
+}
+
+/// `nn::Lstm` runs each layer and direction as one fused op each way, and
+/// its step needs no host access either.
+#[test]
+fn an_lstm_layer_runs_one_fused_op_per_layer_and_direction() {
+    let mut g = Generator::new(2);
+    let options = RnnOptions::default().num_layers(2).bidirectional(true);
+    let lstm = Lstm::<f32>::with_options(8, 16, options, &mut g);
+    let x = Tensor::<f32>::randn(&[5, 3, 8], &mut g);
+    let ((), step) = calls(|| {
+        let (out, _) = lstm.forward(&x, None);
+        out.pow_scalar(2.0).mean().backward();
+    });
+    assert_no_host_access(&step);
+    assert_calls(&step, &[("lstm_forward", 4), ("lstm_backward", 4)]);
 }
 
 #[test]
