@@ -325,6 +325,11 @@ fn backward_block<T: Float>(
 /// move one step on, and `tanh_c` receives `tanh` of the new `c`.
 fn cell_forward<T: Float>(gates: &mut [T], c: &mut [T], h: &mut [T], tanh_c: &mut [T], hidden: usize) {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F, checked just above.
+        return unsafe { cell_forward_avx512(gates, c, h, tanh_c, hidden) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
         return unsafe { cell_forward_avx2(gates, c, h, tanh_c, hidden) };
@@ -341,6 +346,12 @@ unsafe fn cell_forward_avx2<T: Float>(
     tanh_c: &mut [T],
     hidden: usize,
 ) {
+    cell_forward_rows(gates, c, h, tanh_c, hidden)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn cell_forward_avx512<T: Float>(gates: &mut [T], c: &mut [T], h: &mut [T], tanh_c: &mut [T], hidden: usize) {
     cell_forward_rows(gates, c, h, tanh_c, hidden)
 }
 
