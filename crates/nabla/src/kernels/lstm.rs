@@ -1,9 +1,10 @@
 //! One LSTM layer and direction over a whole sequence, forward and
-//! backward, as PyTorch's fused cell: per time step one product `h W_hhᵀ`
-//! added onto the step's projected input, then the gates, the cell and the
-//! output in one pass over the running rows; back, one pass and one product
-//! `dgates W_hh` per step, and the weight's gradient as a single product
-//! over all steps at the end.
+//! backward, fused: per time step one product `h W_hhᵀ` added onto the
+//! step's projected input, then the gates, the cell and the output in one
+//! pass over the running rows; back, one pass and one product `dgates
+//! W_hh` per step, and the weight's gradient as a single product over all
+//! steps at the end. Each thread runs every step of its own block of batch
+//! rows ([`row_blocks`]).
 //!
 //! Gate order i, f, g, o (PyTorch's). Row `b` of the batch runs at time
 //! step `t` when `b < rows[t]` (a packed batch, sorted by length); the
@@ -249,18 +250,7 @@ fn forward_block<T: Float>(mut block: ForwardBlock<'_, T>, weight_hh_t: &[T], sc
         block.h_prev[t][..running].copy_from_slice(h);
         block.c_prev[t][..running].copy_from_slice(c);
         let gates = &mut block.gates[t][..rows * gates_width];
-        gemm_into(
-            MatMut {
-                data: gates,
-                row: gates_width,
-                col: 1,
-            },
-            Mat::rows(h, hidden),
-            Mat::rows(weight_hh_t, gates_width),
-            (rows, gates_width, hidden),
-            true,
-            Parallelism::None,
-        );
+        row_major_product(gates, h, weight_hh_t, (rows, gates_width, hidden), true);
         cell_forward(gates, c, h, &mut block.tanh_c[t][..running], hidden);
         block.outputs[t][..running].copy_from_slice(h);
     }
@@ -305,19 +295,31 @@ fn backward_block<T: Float>(
             dgates,
             hidden,
         );
-        gemm_into(
-            MatMut {
-                data: dh,
-                row: hidden,
-                col: 1,
-            },
-            Mat::rows(dgates, gates_width),
-            Mat::rows(weight_hh, hidden),
-            (rows, hidden, gates_width),
-            false,
-            Parallelism::None,
-        );
+        row_major_product(dh, dgates, weight_hh, (rows, hidden, gates_width), false);
     }
+}
+
+/// `dst (m x n) = [dst +] lhs (m x k) rhs (k x n)`, all row-major, on the
+/// calling thread (its block of rows is this thread's share already).
+fn row_major_product<T: Float>(
+    dst: &mut [T],
+    lhs: &[T],
+    rhs: &[T],
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+) {
+    gemm_into(
+        MatMut {
+            data: dst,
+            row: n,
+            col: 1,
+        },
+        Mat::rows(lhs, k),
+        Mat::rows(rhs, n),
+        (m, n, k),
+        accumulate,
+        Parallelism::None,
+    );
 }
 
 /// One step's cell for its running rows: `gates` (`[rows, 4H]`, the
@@ -351,7 +353,13 @@ unsafe fn cell_forward_avx2<T: Float>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn cell_forward_avx512<T: Float>(gates: &mut [T], c: &mut [T], h: &mut [T], tanh_c: &mut [T], hidden: usize) {
+unsafe fn cell_forward_avx512<T: Float>(
+    gates: &mut [T],
+    c: &mut [T],
+    h: &mut [T],
+    tanh_c: &mut [T],
+    hidden: usize,
+) {
     cell_forward_rows(gates, c, h, tanh_c, hidden)
 }
 
