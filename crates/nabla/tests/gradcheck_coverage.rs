@@ -40,6 +40,7 @@ const CALLS: &[(&str, &[&str])] = &[
     ("BatchNorm", &["BatchNorm1d::", "BatchNorm2d::"]),
     ("BatchNormEval", &["BatchNorm1d::", "BatchNorm2d::"]),
     ("SyncBatchNorm", &["SyncBatchNorm::<f64>::"]),
+    ("LstmSequence", &["Lstm::from_weights("]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
