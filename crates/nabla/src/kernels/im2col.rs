@@ -160,7 +160,13 @@ pub(crate) fn pad_image<T: Float>(image: &[T], g: &ConvGeometry, padded: &mut [T
     let sw = g.stride.1;
     phase_runs(g, |first, to, count| {
         let run = &mut padded[to..to + count];
-        gather_every(run, &image[first..], sw);
+        if sw == 1 {
+            run.copy_from_slice(&image[first..first + count]);
+        } else {
+            for (p, &v) in run.iter_mut().zip(image[first..].iter().step_by(sw)) {
+                *p = v;
+            }
+        }
     });
 }
 
@@ -170,54 +176,14 @@ pub(crate) fn crop_image<T: Float>(padded: &[T], g: &ConvGeometry, image: &mut [
     let sw = g.stride.1;
     phase_runs(g, |first, from, count| {
         let run = &padded[from..from + count];
-        scatter_every(&mut image[first..], run, sw);
+        if sw == 1 {
+            image[first..first + count].copy_from_slice(run);
+        } else {
+            for (v, &p) in image[first..].iter_mut().step_by(sw).zip(run) {
+                *v = p;
+            }
+        }
     });
-}
-
-/// `dst[j] = src[j step]` for every `j` of `dst`. Strides 1 and 2 (nearly
-/// every strided convolution) have loops of their own with constant
-/// steps, which the compiler vectorises; `step_by` with a step known only
-/// at run time copied one element per iteration.
-fn gather_every<T: Copy>(dst: &mut [T], src: &[T], step: usize) {
-    let Some(last) = dst.len().checked_sub(1) else {
-        return;
-    };
-    let src = &src[..last * step + 1];
-    match step {
-        1 => dst.copy_from_slice(src),
-        2 => {
-            for (j, d) in dst.iter_mut().enumerate() {
-                *d = src[2 * j];
-            }
-        }
-        _ => {
-            for (j, d) in dst.iter_mut().enumerate() {
-                *d = src[j * step];
-            }
-        }
-    }
-}
-
-/// `dst[j step] = src[j]` for every `j` of `src`: the adjoint of
-/// [`gather_every`].
-fn scatter_every<T: Copy>(dst: &mut [T], src: &[T], step: usize) {
-    let Some(last) = src.len().checked_sub(1) else {
-        return;
-    };
-    let dst = &mut dst[..last * step + 1];
-    match step {
-        1 => dst.copy_from_slice(src),
-        2 => {
-            for (j, &v) in src.iter().enumerate() {
-                dst[2 * j] = v;
-            }
-        }
-        _ => {
-            for (j, &v) in src.iter().enumerate() {
-                dst[j * step] = v;
-            }
-        }
-    }
 }
 
 /// The start in the padded layout of row `(c, ki, kj)` of the wide patch
