@@ -103,6 +103,25 @@ fn cumsum() {
     check(|x| x[0].t().cumsum(0), &[randn(&[3, 4], 20)]);
 }
 
+/// The exact GELU's fused backward reads Φ(x) off the output as y / x,
+/// except at 0, where Φ is 1/2; far out on either side the derivative is
+/// 0 or 1.
+#[test]
+fn gelu_gradient_at_zero_and_far_out() {
+    for (x, want) in [
+        (0.0f32, 0.5),
+        (-0.0, 0.5),
+        (-30.0, 0.0),
+        (30.0, 1.0),
+        (1.0, 1.0833155),
+    ] {
+        let t = Tensor::from_vec(vec![x], &[1]).requires_grad();
+        t.gelu().sum().backward();
+        let got = t.grad().unwrap().to_vec()[0];
+        assert!((got - want).abs() < 1e-6, "gelu'({x}) = {got}, not {want}");
+    }
+}
+
 #[test]
 fn gelu_exact_and_tanh() {
     let x = randn(&[3, 5], 21).mul_scalar(2.0);

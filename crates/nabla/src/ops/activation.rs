@@ -3,7 +3,7 @@
 //! dimension).
 
 use crate::autograd::{is_grad_enabled, record};
-use crate::backend::ops::{SoftmaxOp, UnaryOp, GELU_BETA, GELU_KAPPA};
+use crate::backend::ops::{BinaryOp, SoftmaxOp, UnaryOp, GELU_BETA, GELU_KAPPA};
 use crate::backend::{self, unary};
 use crate::element::Float;
 use crate::layout::normalize_dim;
@@ -152,9 +152,9 @@ impl<T: Float> Tensor<T> {
     /// }
     /// ```
     pub fn gelu_with(&self, approximate: GeluApproximation) -> Tensor<T> {
-        let (forward, derivative) = match approximate {
-            GeluApproximation::None => (UnaryOp::Gelu, UnaryOp::GeluDerivative),
-            GeluApproximation::Tanh => (UnaryOp::GeluTanh, UnaryOp::GeluTanhDerivative),
+        let forward = match approximate {
+            GeluApproximation::None => UnaryOp::Gelu,
+            GeluApproximation::Tanh => UnaryOp::GeluTanh,
         };
         let out = unary(forward, self);
         let x = self.clone();
@@ -168,7 +168,12 @@ impl<T: Float> Tensor<T> {
             let local = if is_grad_enabled() {
                 gelu_derivative(&x, approximate)
             } else {
-                unary(derivative, &x)
+                match approximate {
+                    GeluApproximation::None => {
+                        backend::binary(BinaryOp::GeluDerivativeFromValue, &x, &ctx.output())
+                    }
+                    GeluApproximation::Tanh => unary(UnaryOp::GeluTanhDerivative, &x),
+                }
             };
             vec![Some(ctx.grad().mul(&local))]
         })

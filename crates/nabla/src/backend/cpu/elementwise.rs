@@ -115,6 +115,20 @@ impl<T: Float> UnaryFunction<T> for Sigmoid {
     }
 }
 
+/// [`BinaryOp::GeluDerivativeFromValue`] at `x` from `y = x Φ(x)`; both
+/// sides of the select are computed, so the loop vectorises.
+struct GeluDerivativeFromValue;
+
+impl<T: Float> BinaryFunction<T> for GeluDerivativeFromValue {
+    #[inline(always)]
+    fn apply(x: T, y: T) -> T {
+        let half = T::from_f64(0.5);
+        let cdf = if x == T::zero() { half } else { y / x };
+        let pdf = (x * x * -half).exp_kernel() * T::from_f64(1.0 / (2.0 * std::f64::consts::PI).sqrt());
+        cdf + x * pdf
+    }
+}
+
 /// [`BinaryOp::BinaryCrossEntropy`] of a probability and a target.
 struct BinaryCrossEntropy;
 
@@ -241,15 +255,6 @@ impl ElementwiseOps for Cpu {
                 let (half, inv_sqrt2) = (t(0.5), t(FRAC_1_SQRT_2));
                 map_tensor(x, move |v| half * v * (T::one() + Float::erf(v * inv_sqrt2)))
             }
-            UnaryOp::GeluDerivative => {
-                let (half, inv_sqrt2) = (t(0.5), t(FRAC_1_SQRT_2));
-                let inv_sqrt_2pi = t(1.0 / (2.0 * std::f64::consts::PI).sqrt());
-                map_tensor(x, move |v| {
-                    let cdf = (Float::erf(v * inv_sqrt2) + T::one()) * half;
-                    let pdf = (v * v * -half).exp_kernel() * inv_sqrt_2pi;
-                    cdf + v * pdf
-                })
-            }
             UnaryOp::GeluTanh => {
                 let (half, beta, kappa) = (t(0.5), t(GELU_BETA), t(GELU_KAPPA));
                 map_tensor(x, move |v| {
@@ -321,6 +326,7 @@ impl ElementwiseOps for Cpu {
                     (p - y) / ((T::one() - p) * p).max(epsilon)
                 })
             }
+            BinaryOp::GeluDerivativeFromValue => zip_tensors_wide::<T, GeluDerivativeFromValue>(a, b, shape),
             BinaryOp::RunningAverage { weight, scale } => zip_tensors(a, b, shape, move |r, x| {
                 T::from_f64(weight * x.as_f64() * scale + (1.0 - weight) * r.as_f64())
             }),

@@ -58,8 +58,6 @@ pub(crate) enum UnaryOp {
     Cos,
     /// The exact GELU, `x Φ(x) = x (1 + erf(x / √2)) / 2`.
     Gelu,
-    /// The derivative of the exact GELU, `Φ(x) + x φ(x)`.
-    GeluDerivative,
     /// The tanh approximation of the GELU,
     /// `x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2`.
     GeluTanh,
@@ -129,6 +127,10 @@ pub(crate) enum BinaryOp {
     /// Its derivative in `a`, `(a - b) / max(a (1 - a), ε)` with PyTorch's
     /// ε = [`BCE_EPSILON`], in one pass.
     BinaryCrossEntropyGrad,
+    /// The derivative of the exact GELU at `a` from its value `b = a Φ(a)`:
+    /// `Φ(a) + a φ(a)` with `Φ(a) = b / a` (1/2 at 0), so that the backward
+    /// pass evaluates no second erf.
+    GeluDerivativeFromValue,
     /// `(1 - weight) a + weight scale b`, computed in `f64`: a running
     /// average `a` moved towards a batch statistic `b` (BatchNorm's
     /// running mean and variance, `scale` the Bessel correction).
@@ -149,6 +151,7 @@ impl BinaryOp {
             BinaryOp::Compare(c) => c.name(),
             BinaryOp::BinaryCrossEntropy => "binary_cross_entropy",
             BinaryOp::BinaryCrossEntropyGrad => "binary_cross_entropy_backward",
+            BinaryOp::GeluDerivativeFromValue => "gelu_backward",
             BinaryOp::RunningAverage { .. } => "running average",
         }
     }
