@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// sleep, and waking it took longer than many of a step's kernels: with it
 /// awake, a GPT training step ran 19% faster, an MLP step at batch 64 50%,
 /// and the LeNet-5 run took 16% less time (`docs/PERFORMANCE.md`). The
-/// cost is that core, busy until `f` returns or panics.
+/// cost is that core, busy until `f` returns or panics: where other busy
+/// processes share the cores (several ranks of a data-parallel run, say),
+/// give the pool no more threads than the cores left to it, as `nabla
+/// train --distributed` does by default.
 ///
 /// ```
 /// use nabla::{on_worker_thread, Tensor};
