@@ -39,7 +39,7 @@ mod storage;
 use crate::element::Float;
 use crate::tensor::Tensor;
 pub(crate) use accumulate::{add_at, add_into, AccumulateOps};
-pub(crate) use conv::{conv2d, conv2d_input_grad, conv2d_weight_grad, ConvOps};
+pub(crate) use conv::{conv2d, conv2d_channel_affine, conv2d_input_grad, conv2d_weight_grad, ConvOps};
 pub(crate) use elementwise::{
     binary, binary_assign, cast, map_host, triangle, unary, where_, ElementwiseOps,
 };
@@ -48,7 +48,9 @@ pub(crate) use matmul::{matmul, MatmulOps};
 pub(crate) use memory::{
     copy, copy_into, element, fill, full, random, random_fill, read_host, update_host, MemoryOps,
 };
-pub(crate) use norm::{channel_affine, channel_grad_sums, channel_input_grad, channel_moments, NormOps};
+pub(crate) use norm::{
+    channel_affine, channel_grad_sums, channel_input_grad, channel_moments, NormClamp, NormOps,
+};
 pub(crate) use optimizer::{optimizer_update, OptimizerOps};
 pub(crate) use pool::{
     avg_pool2d, avg_pool2d_transpose, max_pool2d, max_pool2d_gather, max_pool2d_scatter, PoolOps,

@@ -25,12 +25,34 @@ pub(crate) trait NormOps {
         per_channel: [&Tensor<T>; 3],
         clamp: Option<(f64, f64)>,
     ) -> Tensor<T>;
-    /// `Σ g` and `Σ g (x - mean[c])` over every channel `c`, `[C]` each.
-    fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>);
+    /// `Σ g` and `Σ g (x - mean[c])` over every channel `c`, `[C]` each,
+    /// with `g` through the clamp's gate if given.
+    fn channel_grad_sums<T: Float>(
+        x: &Tensor<T>,
+        g: &Tensor<T>,
+        mean: &Tensor<T>,
+        clamp: Option<&NormClamp<'_, T>>,
+    ) -> (Tensor<T>, Tensor<T>);
     /// `a[c] g + b[c] (x - m[c]) + c[c]` for every value of channel `c`,
-    /// from `[a, b, c, m]`.
-    fn channel_input_grad<T: Float>(x: &Tensor<T>, g: &Tensor<T>, coefficients: [&Tensor<T>; 4])
-        -> Tensor<T>;
+    /// from `[a, b, c, m]`, with `g` through the clamp's gate if given.
+    fn channel_input_grad<T: Float>(
+        x: &Tensor<T>,
+        g: &Tensor<T>,
+        coefficients: [&Tensor<T>; 4],
+        clamp: Option<&NormClamp<'_, T>>,
+    ) -> Tensor<T>;
+}
+
+/// A clamp after a training-mode BatchNorm, for the backward pass: the
+/// gradient `g` of the clamped output passes (as `g`) where `min < (x -
+/// center[c]) * scale[c] + shift[c] < max`, the normalised value the
+/// forward pass clamped, and is 0 elsewhere: the clamp's backward folded
+/// into BatchNorm's, recomputed from `x` rather than read from a mask.
+pub(crate) struct NormClamp<'a, T: Float> {
+    /// `[center, scale, shift]` of the forward pass, `[C]` each.
+    pub affine: [&'a Tensor<T>; 3],
+    /// `(min, max)`.
+    pub bounds: (f64, f64),
 }
 
 fn assert_channels<T: Float>(op: &str, x: &Tensor<T>, per_channel: &[&Tensor<T>]) {
@@ -87,14 +109,20 @@ pub(crate) fn channel_grad_sums<T: Float>(
     x: &Tensor<T>,
     g: &Tensor<T>,
     mean: &Tensor<T>,
+    clamp: Option<&NormClamp<'_, T>>,
 ) -> (Tensor<T>, Tensor<T>) {
     assert_channels("channel_grad_sums", x, &[mean]);
+    let mut tensors = vec![x, g, mean];
+    if let Some(clamp) = clamp {
+        assert_channels("channel_grad_sums", x, &clamp.affine);
+        tensors.extend(clamp.affine);
+    }
     assert_eq!(
         x.shape(),
         g.shape(),
         "channel_grad_sums: gradient and input shapes differ"
     );
-    on_device!(device_of("channel_grad_sums", &[x, g, mean]), B => B::channel_grad_sums(x, g, mean))
+    on_device!(device_of("channel_grad_sums", &tensors), B => B::channel_grad_sums(x, g, mean, clamp))
 }
 
 /// `a[c] g + b[c] (x - m[c]) + c[c]` per channel, from `[a, b, c, m]`,
@@ -106,15 +134,21 @@ pub(crate) fn channel_input_grad<T: Float>(
     x: &Tensor<T>,
     g: &Tensor<T>,
     coefficients: [&Tensor<T>; 4],
+    clamp: Option<&NormClamp<'_, T>>,
 ) -> Tensor<T> {
     assert_channels("channel_input_grad", x, &coefficients);
+    let mut tensors = vec![x, g];
+    tensors.extend(coefficients);
+    if let Some(clamp) = clamp {
+        assert_channels("channel_input_grad", x, &clamp.affine);
+        tensors.extend(clamp.affine);
+    }
     assert_eq!(
         x.shape(),
         g.shape(),
         "channel_input_grad: gradient and input shapes differ"
     );
-    let [a, b, c, m] = coefficients;
-    on_device!(device_of("channel_input_grad", &[x, g, a, b, c, m]), B => B::channel_input_grad(x, g, coefficients))
+    on_device!(device_of("channel_input_grad", &tensors), B => B::channel_input_grad(x, g, coefficients, clamp))
 }
 
 #[cfg(test)]
@@ -131,16 +165,22 @@ impl<B: NormOps> NormOps for super::counting::Counting<B> {
         super::counting::count("channel_affine");
         B::channel_affine(x, per_channel, clamp)
     }
-    fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
+    fn channel_grad_sums<T: Float>(
+        x: &Tensor<T>,
+        g: &Tensor<T>,
+        mean: &Tensor<T>,
+        clamp: Option<&NormClamp<'_, T>>,
+    ) -> (Tensor<T>, Tensor<T>) {
         super::counting::count("channel_grad_sums");
-        B::channel_grad_sums(x, g, mean)
+        B::channel_grad_sums(x, g, mean, clamp)
     }
     fn channel_input_grad<T: Float>(
         x: &Tensor<T>,
         g: &Tensor<T>,
         coefficients: [&Tensor<T>; 4],
+        clamp: Option<&NormClamp<'_, T>>,
     ) -> Tensor<T> {
         super::counting::count("channel_input_grad");
-        B::channel_input_grad(x, g, coefficients)
+        B::channel_input_grad(x, g, coefficients, clamp)
     }
 }

@@ -356,7 +356,7 @@ impl<T: Float> SyncBackward<T> {
         let (sum_g, sum_g_off_center) = if empty {
             (Tensor::zeros(&[c]), Tensor::zeros(&[c]))
         } else {
-            backend::channel_grad_sums(&self.x, g, &self.center)
+            backend::channel_grad_sums(&self.x, g, &self.center, None)
         };
         // Σ g (x - mean) = Σ g (x - center) - remainder Σ g.
         let sum_g_centered = sum_g_off_center.sub(&self.remainder.mul(&sum_g));
@@ -396,7 +396,7 @@ impl<T: Float> SyncBackward<T> {
         let dx = if empty {
             Tensor::zeros(self.x.shape())
         } else {
-            backend::channel_input_grad(&self.x, g, [&a, &b, &shift, &self.center])
+            backend::channel_input_grad(&self.x, g, [&a, &b, &shift, &self.center], None)
         };
         (Some(dx), dw, sum_g)
     }

@@ -13,6 +13,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
+use super::elementwise::written_whole;
 use super::PARALLEL_THRESHOLD;
 use crate::element::Float;
 
@@ -121,25 +122,13 @@ pub(crate) fn channel_affine<T: Float>(
 ) -> Vec<T> {
     let n = layout.numel();
     assert_eq!(x.len(), n, "channel_affine: {} values for {layout:?}", x.len());
-    let mut out = Vec::with_capacity(n);
-    let spare = &mut out.spare_capacity_mut()[..n];
-    match clamp {
-        None => affine_then(x, spare, layout, per_channel, |v| v),
-        // The branches of `Tensor::clamp`, so NaN stays NaN.
-        Some((lo, hi)) => affine_then(x, spare, layout, per_channel, move |v| {
-            if v < lo {
-                lo
-            } else if v > hi {
-                hi
-            } else {
-                v
-            }
-        }),
-    }
-    // SAFETY: `affine_then` wrote all `n` values: every sample's slab of
+    let write = |out: &mut [MaybeUninit<T>]| match clamp {
+        None => affine_then(x, out, layout, per_channel, |v| v),
+        Some((lo, hi)) => affine_then(x, out, layout, per_channel, clamp_to(lo, hi)),
+    };
+    // SAFETY: `affine_then` writes all `n` values: every sample's slab of
     // `c s`, channel by channel.
-    unsafe { out.set_len(n) };
-    out
+    unsafe { written_whole(n, write) }
 }
 
 /// [`channel_affine`] with `then` applied to every result.
@@ -194,64 +183,201 @@ fn affine_plane<T: Float>(
     }
 }
 
-/// The per-channel sums of the backward pass: `Σ g` and `Σ g (x - mean)`.
+/// `v` clamped to `[lo, hi]` with the branches of `Tensor::clamp`, so NaN
+/// stays NaN.
+#[inline(always)]
+fn clamp_to<T: Float>(lo: T, hi: T) -> impl Fn(T) -> T + Sync + Send + Copy {
+    move |v| {
+        if v < lo {
+            lo
+        } else if v > hi {
+            hi
+        } else {
+            v
+        }
+    }
+}
+
+/// One channel of evaluation-mode BatchNorm and the clamp after it,
+/// `clamp((v - center) scale + shift)`: the values and the order of
+/// [`channel_affine`], for a kernel to apply while its output is in cache.
+#[derive(Clone, Copy)]
+pub(crate) struct ChannelMap<T> {
+    pub center: T,
+    pub scale: T,
+    pub shift: T,
+    pub clamp: Option<(T, T)>,
+}
+
+impl<T: Float> ChannelMap<T> {
+    /// `dst = map(src)`.
+    #[inline(always)]
+    pub(crate) fn write(self, dst: &mut [MaybeUninit<T>], src: &[T]) {
+        let coefficients = (self.center, self.scale, self.shift);
+        match self.clamp {
+            None => affine_plane(dst, src, coefficients, |v| v),
+            Some((lo, hi)) => affine_plane(dst, src, coefficients, clamp_to(lo, hi)),
+        }
+    }
+
+    /// `values = map(values)`.
+    #[inline(always)]
+    pub(crate) fn apply(self, values: &mut [T]) {
+        let (m, a, b) = (self.center, self.scale, self.shift);
+        match self.clamp {
+            None => values.iter_mut().for_each(|v| *v = (*v - m) * a + b),
+            Some((lo, hi)) => {
+                let then = clamp_to(lo, hi);
+                values.iter_mut().for_each(|v| *v = then((*v - m) * a + b));
+            }
+        }
+    }
+}
+
+/// A clamp after training-mode BatchNorm, seen from the backward pass: the
+/// gradient passes where `min < (x - center) scale + shift < max`
+/// (strictly, as [`Tensor::clamp`](crate::Tensor::clamp)'s), recomputed
+/// from the input with the forward pass's coefficients instead of read
+/// from a saved mask.
+#[derive(Clone, Copy)]
+pub(crate) struct ClampGate<T> {
+    pub center: T,
+    pub scale: T,
+    pub shift: T,
+    pub min: T,
+    pub max: T,
+}
+
+impl<T: Float> ClampGate<T> {
+    /// `g` times the clamp's mask: 1 where it let the value through, else
+    /// 0 (the product the clamp's own backward takes, so the same values).
+    #[inline(always)]
+    fn pass(self, x: T, g: T) -> T {
+        let z = (x - self.center) * self.scale + self.shift;
+        // `&`, not `&&`, and a product rather than a choice of `g`: no
+        // branch, so the loops stay vectorised.
+        let inside = if (z > self.min) & (z < self.max) {
+            T::one()
+        } else {
+            T::zero()
+        };
+        g * inside
+    }
+}
+
+/// The per-channel sums of the backward pass: `Σ g` and `Σ g (x - mean)`,
+/// with `g` gated by each channel's clamp when `gates` are given.
 pub(crate) fn channel_grad_sums<T: Float>(
     x: &[T],
     g: &[T],
     layout: ChannelLayout,
     mean: &[T],
+    gates: Option<&[ClampGate<T>]>,
 ) -> Vec<(f64, f64)> {
     map_channels(layout, |ch| {
         let m = mean[ch];
-        layout
-            .blocks(x, ch)
-            .zip(layout.blocks(g, ch))
-            .map(|(xb, gb)| {
-                let sum_g = lane_sum(gb, |v| v);
-                let mut lanes = [T::zero(); 8];
-                let (xc, gc) = (xb.chunks_exact(8), gb.chunks_exact(8));
-                let tail: f64 = xc
-                    .remainder()
-                    .iter()
-                    .zip(gc.remainder())
-                    .map(|(&xv, &gv)| (gv * (xv - m)).as_f64())
-                    .sum();
-                for (xs, gs) in xc.zip(gc) {
-                    for ((lane, &xv), &gv) in lanes.iter_mut().zip(xs).zip(gs) {
-                        *lane = *lane + gv * (xv - m);
-                    }
-                }
-                (sum_g, lanes.iter().map(|l| l.as_f64()).sum::<f64>() + tail)
-            })
-            .fold((0.0, 0.0), |(a, b), (c, d)| (a + c, b + d))
+        let blocks = layout.blocks(x, ch).zip(layout.blocks(g, ch));
+        let add = |(a, b): (f64, f64), (c, d): (f64, f64)| (a + c, b + d);
+        match gates {
+            None => blocks
+                .map(|(xb, gb)| block_grad_sums(xb, gb, m))
+                .fold((0.0, 0.0), add),
+            Some(gates) => {
+                // The gated gradient of a block first, in a loop of its own
+                // (which vectorises; folded into the sums' loop, the mask
+                // became a branch per value).
+                let gate = gates[ch];
+                let mut gated = Vec::new();
+                blocks
+                    .map(|(xb, gb)| {
+                        gated.clear();
+                        gated.extend(xb.iter().zip(gb).map(|(&xv, &gv)| gate.pass(xv, gv)));
+                        block_grad_sums(xb, &gated, m)
+                    })
+                    .fold((0.0, 0.0), add)
+            }
+        }
     })
+}
+
+/// `Σ g` and `Σ g (x - m)` over one block, in eight independent lanes
+/// each so that the loop vectorizes.
+#[inline(always)]
+fn block_grad_sums<T: Float>(xb: &[T], gb: &[T], m: T) -> (f64, f64) {
+    let (mut lanes_g, mut lanes_gx) = ([T::zero(); 8], [T::zero(); 8]);
+    let (xc, gc) = (xb.chunks_exact(8), gb.chunks_exact(8));
+    let (tail_g, tail_gx) = xc
+        .remainder()
+        .iter()
+        .zip(gc.remainder())
+        .fold((0.0, 0.0), |(sg, sgx), (&xv, &gv)| {
+            (sg + gv.as_f64(), sgx + (gv * (xv - m)).as_f64())
+        });
+    for (xs, gs) in xc.zip(gc) {
+        for (((lane_g, lane_gx), &xv), &gv) in lanes_g.iter_mut().zip(lanes_gx.iter_mut()).zip(xs).zip(gs) {
+            *lane_g = *lane_g + gv;
+            *lane_gx = *lane_gx + gv * (xv - m);
+        }
+    }
+    let total = |lanes: [T; 8]| lanes.iter().map(|l| l.as_f64()).sum::<f64>();
+    (total(lanes_g) + tail_g, total(lanes_gx) + tail_gx)
 }
 
 /// `dx = a[ch] g + b[ch] (x - m[ch]) + c[ch]`: the input's gradient, whose
 /// per-channel coefficients `[a, b, c, m]` the caller derives from the
-/// sums of [`channel_grad_sums`].
+/// sums of [`channel_grad_sums`], with `g` gated as there.
 pub(crate) fn channel_input_grad<T: Float>(
     x: &[T],
     g: &[T],
-    out: &mut [T],
     layout: ChannelLayout,
     coefficients: &[[T; 4]],
-) {
+    gates: Option<&[ClampGate<T>]>,
+) -> Vec<T> {
+    let n = layout.numel();
+    assert!(
+        x.len() == n && g.len() == n,
+        "channel_input_grad: {} and {} values for {layout:?}",
+        x.len(),
+        g.len()
+    );
     let slab = layout.c * layout.s;
-    for_each_sample(out, layout, |i, dst| {
-        let (xs, gs) = (&x[i * slab..(i + 1) * slab], &g[i * slab..(i + 1) * slab]);
-        for (ch, ((d, xb), gb)) in dst
-            .chunks_mut(layout.s.max(1))
-            .zip(xs.chunks(layout.s.max(1)))
-            .zip(gs.chunks(layout.s.max(1)))
-            .enumerate()
-        {
-            let [a, b, c, m] = coefficients[ch];
-            for ((o, &xv), &gv) in d.iter_mut().zip(xb).zip(gb) {
-                *o = a * gv + b * (xv - m) + c;
+    let write = |out: &mut [MaybeUninit<T>]| {
+        for_each_sample(out, layout, |i, dst| {
+            let (xs, gs) = (&x[i * slab..(i + 1) * slab], &g[i * slab..(i + 1) * slab]);
+            for (ch, ((d, xb), gb)) in dst
+                .chunks_mut(layout.s.max(1))
+                .zip(xs.chunks(layout.s.max(1)))
+                .zip(gs.chunks(layout.s.max(1)))
+                .enumerate()
+            {
+                let coefficients = coefficients[ch];
+                match gates {
+                    None => input_grad_block(d, xb, gb, coefficients, |_, gv| gv),
+                    Some(gates) => {
+                        let gate = gates[ch];
+                        input_grad_block(d, xb, gb, coefficients, move |xv, gv| gate.pass(xv, gv));
+                    }
+                }
             }
-        }
-    });
+        });
+    };
+    // SAFETY: every sample's slab is written, channel by channel, value by
+    // value (`x` and `g` have the output's length).
+    unsafe { written_whole(n, write) }
+}
+
+/// `d = a gated(x, g) + b (x - m) + c` over one block.
+#[inline(always)]
+fn input_grad_block<T: Float>(
+    d: &mut [MaybeUninit<T>],
+    xb: &[T],
+    gb: &[T],
+    [a, b, c, m]: [T; 4],
+    gated: impl Fn(T, T) -> T,
+) {
+    for ((o, &xv), &gv) in d.iter_mut().zip(xb).zip(gb) {
+        o.write(a * gated(xv, gv) + b * (xv - m) + c);
+    }
 }
 
 #[cfg(test)]
@@ -283,7 +409,7 @@ mod tests {
         let out = channel_affine(&x, layout, [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]], None);
         assert_eq!(out, [1.0, 20.0, 5.0, 40.0]);
         let with_nan = [1.0, f64::NAN, -3.0, 4.0];
-        let mut out = channel_affine(
+        let out = channel_affine(
             &with_nan,
             layout,
             [&[1.0, 0.0], &[2.0, 10.0], &[1.0, 0.0]],
@@ -293,16 +419,16 @@ mod tests {
         assert!(out[1].is_nan());
         let g = [1.0, 1.0, 2.0, 2.0];
         assert_eq!(
-            channel_grad_sums(&x, &g, layout, &[2.0, 3.0]),
+            channel_grad_sums(&x, &g, layout, &[2.0, 3.0], None),
             vec![(3.0, -1.0 + 2.0), (3.0, -1.0 + 2.0)]
         );
-        channel_input_grad(
+        let dx = channel_input_grad(
             &x,
             &g,
-            &mut out,
             layout,
             &[[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 1.0]],
+            None,
         );
-        assert_eq!(out, [1.0, 2.0, 2.0, 4.0]);
+        assert_eq!(dx, [1.0, 2.0, 2.0, 4.0]);
     }
 }

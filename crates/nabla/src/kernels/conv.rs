@@ -3,13 +3,16 @@
 //! weight gradient), each a GEMM per image on the image's patch matrix
 //! (see [`super::im2col`]), spread over the batch with rayon.
 
+use std::mem::MaybeUninit;
+
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::batch_norm::ChannelMap;
 use super::depthwise::{depthwise_forward, depthwise_input_grad, depthwise_weight_grad};
-use super::elementwise::filled;
+use super::elementwise::{filled, written_whole};
 use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
-use super::matmul::{gemm_into, Mat, MatMut};
+use super::matmul::{gemm_into, gemm_overwrite, Mat, MatMut};
 use crate::backend::ops::ConvGeometry;
 use crate::element::Float;
 
@@ -169,11 +172,11 @@ fn inner_parallelism(batch: usize) -> Parallelism {
 /// images of `out` (`per_image` elements each), in parallel, with one
 /// [`Scratch`] per share rather than per image or per rayon task. A few
 /// shares per thread balance the load when a thread is slowed down.
-fn for_each_share<T: Float>(
-    out: &mut [T],
+fn for_each_share<T: Float, E: Send>(
+    out: &mut [E],
     per_image: usize,
     g: &ConvGeometry,
-    f: impl Fn(usize, &mut [T], &mut Scratch<T>) + Sync + Send,
+    f: impl Fn(usize, &mut [E], &mut Scratch<T>) + Sync + Send,
 ) {
     let images_per_share = g.batch.div_ceil(4 * rayon::current_num_threads()).max(1);
     out.par_chunks_mut(images_per_share * per_image)
@@ -181,81 +184,164 @@ fn for_each_share<T: Float>(
         .for_each(|(share, out)| f(share * images_per_share, out, &mut Scratch::new(g, false)));
 }
 
-/// Convolution forward: `out [N, C', OH, OW] = conv(x [N, C, H, W], w [C', C/g, kh, kw])`,
-/// plus `bias [C']` on every pixel of each output channel when given.
-pub(crate) fn conv2d_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeometry) -> Vec<T> {
-    if g.is_depthwise() {
-        return depthwise_forward(x, w, bias, g);
+/// What a convolution's forward pass does to each output channel while
+/// its values are in cache: add the bias, then, for evaluation-mode
+/// BatchNorm after the convolution, `clamp((v - center) scale + shift)`.
+#[derive(Clone, Copy)]
+pub(crate) struct ConvEpilogue<'a, T> {
+    /// `[C']`.
+    pub bias: Option<&'a [T]>,
+    /// `[center, scale, shift]`, `[C']` each, and the clamp.
+    pub normalize: Option<([&'a [T]; 3], Option<(T, T)>)>,
+}
+
+impl<'a, T: Float> ConvEpilogue<'a, T> {
+    /// The bias alone (if any).
+    pub(crate) fn bias(bias: Option<&'a [T]>) -> Self {
+        ConvEpilogue {
+            bias,
+            normalize: None,
+        }
     }
-    let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
-    let (k, columns) = (g.patch_len(), g.patch_columns());
-    let (hp, wp) = g.padded_input();
+
+    /// The whole epilogue on the values of output channel `c`.
+    fn apply(&self, c: usize, channel: &mut [T]) {
+        if let Some(bias) = self.bias {
+            let b = bias[c];
+            channel.iter_mut().for_each(|v| *v = *v + b);
+        }
+        if let Some(map) = self.channel_map(c) {
+            map.apply(channel);
+        }
+    }
+
+    /// The normalisation and clamp of output channel `c`.
+    pub(crate) fn channel_map(&self, c: usize) -> Option<ChannelMap<T>> {
+        self.normalize.map(|([center, scale, shift], clamp)| ChannelMap {
+            center: center[c],
+            scale: scale[c],
+            shift: shift[c],
+            clamp,
+        })
+    }
+}
+
+/// Convolution forward: `out [N, C', OH, OW] = conv(x [N, C, H, W], w [C', C/g, kh, kw])`,
+/// then the epilogue on every pixel of each output channel.
+pub(crate) fn conv2d_forward<T: Float>(
+    x: &[T],
+    w: &[T],
+    epilogue: ConvEpilogue<'_, T>,
+    g: &ConvGeometry,
+) -> Vec<T> {
+    if g.is_depthwise() {
+        return depthwise_forward(x, w, epilogue, g);
+    }
     let image_len = g.in_channels * g.input_len();
     let out_len = g.out_channels * g.output_len();
-    let mut out = filled(g.batch * out_len, T::zero());
-    if out.is_empty() {
-        return out;
+    if g.batch * out_len == 0 {
+        return Vec::new();
     }
     let parallelism = inner_parallelism(g.batch);
     let layout = g.patch_layout();
-    for_each_share(&mut out, out_len, g, |first, share, scratch| {
-        for (i, out_n) in share.chunks_mut(out_len).enumerate() {
-            let image = &x[(first + i) * image_len..(first + i + 1) * image_len];
-            // The wide layouts' product goes to scratch, then drops its
-            // unused columns on the way to `out_n`.
-            let mut wide_out = std::mem::take(&mut scratch.wide);
-            let cols = scratch.patches(image, g);
-            let target: &mut [T] = if g.computes_wide() { &mut wide_out } else { out_n };
-            for group in 0..g.groups {
-                let w_g = &w[group * cout * k..(group + 1) * cout * k];
-                let out_g = &mut target[group * cout * columns..(group + 1) * cout * columns];
-                if layout == PatchLayout::Taps {
-                    // out_g (cout x columns) += w_g[.., .., tap] (cout x cin) view_tap (cin x columns)
-                    let taps = g.kernel.0 * g.kernel.1;
-                    for (tap, offset) in g.taps() {
-                        let w_tap = Mat {
-                            data: &w_g[tap..],
-                            row: k,
-                            col: taps,
-                        };
-                        let view = Mat::rows(&cols[group * cin * hp * wp + offset..], hp * wp);
-                        let dst = MatMut {
-                            data: &mut *out_g,
-                            row: columns,
-                            col: 1,
-                        };
-                        gemm_into(dst, w_tap, view, (cout, columns, cin), tap > 0, parallelism);
-                    }
+    let write = |out: &mut [MaybeUninit<T>]| {
+        for_each_share(out, out_len, g, |first, share, scratch| {
+            for (i, out_n) in share.chunks_mut(out_len).enumerate() {
+                let image = &x[(first + i) * image_len..(first + i + 1) * image_len];
+                let out_n = if g.computes_wide() {
+                    // The wide layouts' product goes to scratch, then drops
+                    // its unused columns on the way to `out_n`.
+                    let mut wide_out = std::mem::take(&mut scratch.wide);
+                    let cols = scratch.patches(image, g);
+                    wide_products(&mut wide_out, w, cols, g, layout, parallelism);
+                    let out_n = narrow(&wide_out, g.out_channels, g, out_n);
+                    scratch.wide = wide_out;
+                    out_n
                 } else {
-                    // out_g (cout x columns) = w_g (cout x k) cols_g (k x columns)
-                    let cols_g = Mat::rows(&cols[group * k * columns..], columns);
-                    let dst = MatMut {
-                        data: out_g,
-                        row: columns,
-                        col: 1,
-                    };
-                    gemm_into(
-                        dst,
-                        Mat::rows(w_g, k),
-                        cols_g,
-                        (cout, columns, k),
-                        false,
-                        parallelism,
-                    );
+                    let cols = scratch.patches(image, g);
+                    let (cout, k, columns) = (g.out_channels / g.groups, g.patch_len(), g.patch_columns());
+                    for (group, out_g) in out_n.chunks_exact_mut(cout * columns).enumerate() {
+                        // out_g (cout x columns) = w_g (cout x k) cols_g (k x columns)
+                        let w_g = Mat::rows(&w[group * cout * k..(group + 1) * cout * k], k);
+                        let cols_g = Mat::rows(&cols[group * k * columns..], columns);
+                        gemm_overwrite(out_g, w_g, cols_g, (cout, columns, k), parallelism);
+                    }
+                    // SAFETY: the groups' products cover `out_n` (`columns`
+                    // is the output plane when not wide).
+                    unsafe { out_n.assume_init_mut() }
+                };
+                let finish = |(c, channel): (usize, &mut [T])| epilogue.apply(c, channel);
+                if matches!(parallelism, Parallelism::None) {
+                    out_n
+                        .chunks_exact_mut(g.output_len())
+                        .enumerate()
+                        .for_each(finish);
+                } else {
+                    // An image alone on the pool: its channels too.
+                    out_n
+                        .par_chunks_exact_mut(g.output_len())
+                        .enumerate()
+                        .for_each(finish);
                 }
             }
-            if g.computes_wide() {
-                narrow(&wide_out, g.out_channels, g, out_n);
+        })
+    };
+    // SAFETY: the shares partition the output, and every image of a share
+    // is written whole above.
+    unsafe { written_whole(g.batch * out_len, write) }
+}
+
+/// The wide layouts' forward product `[C', columns]` of one image, from
+/// its patch matrix (`Wide`) or its padded image (`Taps`), into `wide`.
+fn wide_products<T: Float>(
+    wide: &mut [T],
+    w: &[T],
+    cols: &[T],
+    g: &ConvGeometry,
+    layout: PatchLayout,
+    parallelism: Parallelism,
+) {
+    let (cin, cout) = (g.in_channels / g.groups, g.out_channels / g.groups);
+    let (k, columns) = (g.patch_len(), g.patch_columns());
+    let (hp, wp) = g.padded_input();
+    for group in 0..g.groups {
+        let w_g = &w[group * cout * k..(group + 1) * cout * k];
+        let out_g = &mut wide[group * cout * columns..(group + 1) * cout * columns];
+        if layout == PatchLayout::Taps {
+            // out_g (cout x columns) += w_g[.., .., tap] (cout x cin) view_tap (cin x columns)
+            let taps = g.kernel.0 * g.kernel.1;
+            for (tap, offset) in g.taps() {
+                let w_tap = Mat {
+                    data: &w_g[tap..],
+                    row: k,
+                    col: taps,
+                };
+                let view = Mat::rows(&cols[group * cin * hp * wp + offset..], hp * wp);
+                let dst = MatMut {
+                    data: &mut *out_g,
+                    row: columns,
+                    col: 1,
+                };
+                gemm_into(dst, w_tap, view, (cout, columns, cin), tap > 0, parallelism);
             }
-            scratch.wide = wide_out;
-            if let Some(bias) = bias {
-                for (channel, &b) in out_n.chunks_exact_mut(g.output_len()).zip(bias) {
-                    channel.iter_mut().for_each(|v| *v = *v + b);
-                }
-            }
+        } else {
+            // out_g (cout x columns) = w_g (cout x k) cols_g (k x columns)
+            let cols_g = Mat::rows(&cols[group * k * columns..], columns);
+            let dst = MatMut {
+                data: out_g,
+                row: columns,
+                col: 1,
+            };
+            gemm_into(
+                dst,
+                Mat::rows(w_g, k),
+                cols_g,
+                (cout, columns, k),
+                false,
+                parallelism,
+            );
         }
-    });
-    out
+    }
 }
 
 /// Transposed convolution, the adjoint of [`conv2d_forward`] in `x`:
@@ -665,7 +751,11 @@ mod tests {
                     assert!((a - b).abs() < 1e-12, "{what}: {a} vs {b} for {g:?}");
                 }
             };
-            close(&conv2d_forward(&x, &w, None, &g), &naive(&x, &w, &g), "forward");
+            close(
+                &conv2d_forward(&x, &w, ConvEpilogue::bias(None), &g),
+                &naive(&x, &w, &g),
+                "forward",
+            );
             close(
                 &conv2d_weight_grad(&x, &dy, &g),
                 &naive_weight_grad(&x, &dy, &g),

@@ -17,9 +17,13 @@
 //! adds in the same order (no fused multiply-add), so results do not
 //! depend on the CPU.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
-use super::elementwise::filled;
+use super::batch_norm::ChannelMap;
+use super::conv::ConvEpilogue;
+use super::elementwise::{filled, written_whole};
 use crate::backend::ops::ConvGeometry;
 use crate::element::Float;
 
@@ -273,48 +277,66 @@ fn min_planes_per_task(g: &ConvGeometry) -> usize {
     (super::PARALLEL_THRESHOLD / work.max(1)).max(1)
 }
 
-/// `out [N, C, OH, OW] = depthwise(x [N, C, H, W], w [C, 1, kh, kw]) + bias`.
-pub(crate) fn depthwise_forward<T: Float>(x: &[T], w: &[T], bias: Option<&[T]>, g: &ConvGeometry) -> Vec<T> {
+/// `out [N, C, OH, OW] = depthwise(x [N, C, H, W], w [C, 1, kh, kw]) + bias`,
+/// then the epilogue's normalisation and clamp.
+pub(crate) fn depthwise_forward<T: Float>(
+    x: &[T],
+    w: &[T],
+    epilogue: ConvEpilogue<'_, T>,
+    g: &ConvGeometry,
+) -> Vec<T> {
     let (in_plane, out_plane) = (g.input.0 * g.input.1, g.output.0 * g.output.1);
     let taps = g.kernel.0 * g.kernel.1;
     let channels = g.in_channels;
-    let mut out = filled(g.batch * channels * out_plane, T::zero());
-    if out.is_empty() {
-        return out;
+    let n = g.batch * channels * out_plane;
+    if n == 0 {
+        return Vec::new();
     }
     let plan = PhasePlan::new(g);
-    out.par_chunks_mut(out_plane)
-        .with_min_len(min_planes_per_task(g))
-        .enumerate()
-        .for_each_init(
-            || Scratch::new(&plan, plan.wide_len().next_multiple_of(BLOCK)),
-            |scratch, (plane, out)| {
-                let c = plane % channels;
-                let x = &x[plane * in_plane..(plane + 1) * in_plane];
-                let w = &w[c * taps..(c + 1) * taps];
-                let bias = bias.map_or(T::zero(), |b| b[c]);
-                forward_plane(&plan, x, w, bias, scratch, out);
-            },
-        );
-    out
+    let write = |out: &mut [MaybeUninit<T>]| {
+        out.par_chunks_mut(out_plane)
+            .with_min_len(min_planes_per_task(g))
+            .enumerate()
+            .for_each_init(
+                || Scratch::new(&plan, plan.wide_len().next_multiple_of(BLOCK)),
+                |scratch, (plane, out)| {
+                    let c = plane % channels;
+                    let x = &x[plane * in_plane..(plane + 1) * in_plane];
+                    let w = &w[c * taps..(c + 1) * taps];
+                    let bias = epilogue.bias.map_or(T::zero(), |b| b[c]);
+                    forward_plane(&plan, x, w, (bias, epilogue.channel_map(c)), scratch, out);
+                },
+            );
+    };
+    // SAFETY: the planes partition the output, and `forward_plane` writes
+    // every row of its plane.
+    unsafe { written_whole(n, write) }
 }
 
 dispatch_avx2!(
     forward_plane,
     forward_plane_avx2,
     forward_plane_body,
-    (plan: &PhasePlan, x: &[T], w: &[T], bias: T, scratch: &mut Scratch<T>, out: &mut [T])
+    (
+        plan: &PhasePlan,
+        x: &[T],
+        w: &[T],
+        after: (T, Option<ChannelMap<T>>),
+        scratch: &mut Scratch<T>,
+        out: &mut [MaybeUninit<T>]
+    )
 );
 
-/// One plane of the forward pass: `bias`, then every tap in order.
+/// One plane of the forward pass: `bias`, then every tap in order, then
+/// the channel's map (if any) on the way out.
 #[inline(always)]
 fn forward_plane_body<T: Float>(
     plan: &PhasePlan,
     x: &[T],
     w: &[T],
-    bias: T,
+    (bias, map): (T, Option<ChannelMap<T>>),
     scratch: &mut Scratch<T>,
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
 ) {
     plan.split(x, &mut scratch.phases);
     let phase_len = plan.phase_len();
@@ -328,7 +350,13 @@ fn forward_plane_body<T: Float>(
     correlate(&mut scratch.wide, &scratch.phases, &scratch.starts, w);
     let ow = plan.output.1;
     for (oh, out_row) in out.chunks_exact_mut(ow).enumerate() {
-        out_row.copy_from_slice(&scratch.wide[oh * plan.cols..oh * plan.cols + ow]);
+        let row = &scratch.wide[oh * plan.cols..oh * plan.cols + ow];
+        match map {
+            None => {
+                out_row.write_copy_of_slice(row);
+            }
+            Some(map) => map.write(out_row, row),
+        }
     }
 }
 

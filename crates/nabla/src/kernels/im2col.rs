@@ -22,6 +22,8 @@
 //!
 //! All buffers are contiguous NCHW pieces of one image.
 
+use std::mem::MaybeUninit;
+
 use smallvec::SmallVec;
 
 use crate::backend::ops::ConvGeometry;
@@ -237,11 +239,28 @@ pub(crate) fn widen<T: Float>(src: &[T], rows: usize, g: &ConvGeometry, dst: &mu
 }
 
 /// Wide rows `[rows, OH Wq]` back to `[rows, OH OW]`, dropping the unused
-/// columns.
-pub(crate) fn narrow<T: Float>(src: &[T], rows: usize, g: &ConvGeometry, dst: &mut [T]) {
+/// columns, into `dst` (which need not hold values yet); returns `dst`,
+/// initialised.
+///
+/// # Panics
+/// If `dst` does not have `rows OH OW` elements.
+pub(crate) fn narrow<'a, T: Float>(
+    src: &[T],
+    rows: usize,
+    g: &ConvGeometry,
+    dst: &'a mut [MaybeUninit<T>],
+) -> &'a mut [T] {
     let (oh, ow) = g.output;
     let wq = g.phase_plane().1;
+    assert_eq!(
+        dst.len(),
+        rows * oh * ow,
+        "narrow: destination of {} elements",
+        dst.len()
+    );
     for r in 0..rows * oh {
-        dst[r * ow..(r + 1) * ow].copy_from_slice(&src[r * wq..r * wq + ow]);
+        dst[r * ow..(r + 1) * ow].write_copy_of_slice(&src[r * wq..r * wq + ow]);
     }
+    // SAFETY: the rows above cover all `rows OH OW` elements.
+    unsafe { dst.assume_init_mut() }
 }

@@ -1,6 +1,8 @@
 //! Matrix products on the `gemm` crate, which reads any row and column
 //! strides, so transposed views are multiplied without a copy.
 
+use std::mem::MaybeUninit;
+
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -41,11 +43,13 @@ pub(crate) fn parallelism_for(m: usize, n: usize, k: usize) -> Parallelism {
 /// contiguous `[batch, m, n]` buffer and `lhs[b]` (`m x k`), `rhs[b]`
 /// (`k x n`) are given as operands.
 ///
+/// Every element of `dst` is written, none read.
+///
 /// # Safety
 /// Every operand must point to `m x k` (resp. `k x n`) readable elements
 /// under its strides for the duration of the call.
 pub(crate) unsafe fn gemm_batched<T: Float>(
-    dst: &mut [T],
+    dst: &mut [MaybeUninit<T>],
     m: usize,
     n: usize,
     k: usize,
@@ -53,20 +57,33 @@ pub(crate) unsafe fn gemm_batched<T: Float>(
     rhs: &[MatRef<T>],
 ) {
     let block = m * n;
+    assert_eq!(
+        dst.len(),
+        block * lhs.len(),
+        "gemm_batched: one m x n block per product"
+    );
+    assert_eq!(
+        lhs.len(),
+        rhs.len(),
+        "gemm_batched: one right operand per left one"
+    );
     if block == 0 {
         return;
     }
-    let one = |out: &mut [T], a: MatRef<T>, b: MatRef<T>, parallelism: Parallelism| {
+    let one = |out: &mut [MaybeUninit<T>], a: MatRef<T>, b: MatRef<T>, parallelism: Parallelism| {
         if k == 0 {
-            out.fill(T::zero());
+            for v in out.iter_mut() {
+                v.write(T::zero());
+            }
             return;
         }
-        // dst := 0 * dst + 1 * lhs * rhs; read_dst = false, so dst may hold anything.
+        // dst := 0 * dst + 1 * lhs * rhs; read_dst = false, so dst may hold
+        // anything, and every element is written.
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            out.as_mut_ptr().cast::<T>(),
             1,
             n as isize,
             false,
@@ -147,9 +164,8 @@ pub(crate) fn gemm_into<T: Float>(
     }
     // Checked in release builds too: they are what makes the call below
     // sound, and they cost nothing next to a matrix product.
-    let last = |rows: usize, cols: usize, row: usize, col: usize| (rows - 1) * row + (cols - 1) * col;
     assert!(
-        last(m, n, dst.row, dst.col) < dst.data.len(),
+        last_offset(m, n, dst.row, dst.col) < dst.data.len(),
         "gemm: destination too short"
     );
     if k == 0 {
@@ -162,25 +178,110 @@ pub(crate) fn gemm_into<T: Float>(
         }
         return;
     }
-    assert!(
-        last(m, k, lhs.row, lhs.col) < lhs.data.len(),
-        "gemm: left operand too short"
-    );
-    assert!(
-        last(k, n, rhs.row, rhs.col) < rhs.data.len(),
-        "gemm: right operand too short"
-    );
+    check_operands(lhs, rhs, (m, n, k));
     // SAFETY: the assertions above keep every element gemm reads or writes
     // inside the three slices, which outlive the call; `dst` is borrowed
     // mutably, so it cannot overlap the operands.
+    unsafe {
+        product(
+            dst.data.as_mut_ptr(),
+            (dst.row, dst.col),
+            lhs,
+            rhs,
+            (m, n, k),
+            accumulate,
+            parallelism,
+        )
+    }
+}
+
+/// `dst (m x n, row-major) = lhs (m x k) rhs (k x n)` into a destination
+/// that holds no values yet, which the product writes without reading
+/// (gemm's `read_dst = false`): no zero-fill first. Returns `dst`,
+/// initialised.
+///
+/// # Panics
+/// If `dst` does not have `m n` elements, or an operand is too short.
+pub(crate) fn gemm_overwrite<'a, T: Float>(
+    dst: &'a mut [MaybeUninit<T>],
+    lhs: Mat<'_, T>,
+    rhs: Mat<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    parallelism: Parallelism,
+) -> &'a mut [T] {
+    assert_eq!(
+        dst.len(),
+        m * n,
+        "gemm: destination of {} elements for {m} x {n}",
+        dst.len()
+    );
+    if k == 0 {
+        for v in dst.iter_mut() {
+            v.write(T::zero());
+        }
+    } else if m * n > 0 {
+        check_operands(lhs, rhs, (m, n, k));
+        // SAFETY: as in `gemm_into`; with `accumulate` false gemm writes
+        // every element of the `m x n` destination and reads none of them
+        // before writing it.
+        unsafe {
+            product(
+                dst.as_mut_ptr().cast::<T>(),
+                (n, 1),
+                lhs,
+                rhs,
+                (m, n, k),
+                false,
+                parallelism,
+            )
+        }
+    }
+    // SAFETY: every element was written above.
+    unsafe { dst.assume_init_mut() }
+}
+
+/// The offset of the last element of a `rows x cols` matrix with strides
+/// `row` and `col`.
+fn last_offset(rows: usize, cols: usize, row: usize, col: usize) -> usize {
+    (rows - 1) * row + (cols - 1) * col
+}
+
+/// Panics unless both operands lie inside their slices.
+fn check_operands<T>(lhs: Mat<'_, T>, rhs: Mat<'_, T>, (m, n, k): (usize, usize, usize)) {
+    assert!(
+        last_offset(m, k, lhs.row, lhs.col) < lhs.data.len(),
+        "gemm: left operand too short"
+    );
+    assert!(
+        last_offset(k, n, rhs.row, rhs.col) < rhs.data.len(),
+        "gemm: right operand too short"
+    );
+}
+
+/// gemm's call: `dst := [dst +] lhs rhs`, `dst` with strides `(row, col)`.
+///
+/// # Safety
+/// `dst` must address `m x n` distinct writable elements under its
+/// strides (readable too when `accumulate`), overlapping neither operand,
+/// and the operands must lie inside their slices.
+unsafe fn product<T: Float>(
+    dst: *mut T,
+    (row, col): (usize, usize),
+    lhs: Mat<'_, T>,
+    rhs: Mat<'_, T>,
+    (m, n, k): (usize, usize, usize),
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
+    // SAFETY: the caller's promise.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.data.as_mut_ptr(),
-            dst.col as isize,
-            dst.row as isize,
+            dst,
+            col as isize,
+            row as isize,
             accumulate,
             lhs.data.as_ptr(),
             lhs.col as isize,

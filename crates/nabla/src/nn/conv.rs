@@ -3,8 +3,9 @@
 
 use super::init::{kaiming_uniform_, uniform_, FanMode};
 use super::{Geometry, Layer, Module, Summarize};
+use crate::backend;
 use crate::element::Float;
-use crate::ops::conv::depthwise_conv2d_sides;
+use crate::ops::conv::{conv2d_on, conv2d_sides};
 use crate::ops::{conv_output_size, Conv2dOptions, IntoPair};
 use crate::tensor::{Generator, Tensor};
 
@@ -273,8 +274,10 @@ impl<T: Float> Summarize<T> for Conv2d<T> {
     }
 }
 
-impl<T: Float> Layer<T> for Conv2d<T> {
-    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+impl<T: Float> Conv2d<T> {
+    /// Panics, naming the layer, unless `input` is `[N, C, H, W]` with this
+    /// layer's `C` and large enough for its kernel.
+    fn check_input(&self, input: &Tensor<T>) {
         let (out_c, in_c) = (
             self.weight.shape()[0],
             self.weight.shape()[1] * self.options.groups,
@@ -291,24 +294,29 @@ impl<T: Float> Layer<T> for Conv2d<T> {
                 self.kernel_size()
             );
         };
-        let (top, bottom, left, right) = self.padding_sides();
-        if top == bottom && left == right {
-            let options = self.options.padding((top, left));
-            input.conv2d(&self.weight, self.bias.as_ref(), options)
-        } else if self.options.groups == in_c && in_c == out_c {
-            // The depthwise kernels read zeros outside the image on any
-            // side: no padded copy of the input.
-            depthwise_conv2d_sides(
-                input,
-                &self.weight,
-                self.bias.as_ref(),
-                self.options,
-                (top, bottom, left, right),
-            )
-        } else {
-            let padded = input.pad(&[left, right, top, bottom], T::zero());
-            padded.conv2d(&self.weight, self.bias.as_ref(), self.options.padding(0))
-        }
+    }
+
+    /// The forward pass, then `(v - center[c]) * scale[c] + shift[c]` on
+    /// every value of output channel `c` and the clamp, inside the
+    /// convolution while each channel is in cache (evaluation-mode
+    /// BatchNorm after this layer). Unrecorded: for inference only.
+    pub(crate) fn forward_channel_affine(
+        &self,
+        input: &Tensor<T>,
+        per_channel: [&Tensor<T>; 3],
+        clamp: Option<(f64, f64)>,
+    ) -> Tensor<T> {
+        self.check_input(input);
+        let (x, g) = conv2d_sides(input, &self.weight, self.options, self.padding_sides());
+        backend::conv2d_channel_affine(&x, &self.weight, self.bias.as_ref(), &g, per_channel, clamp)
+    }
+}
+
+impl<T: Float> Layer<T> for Conv2d<T> {
+    fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
+        self.check_input(input);
+        let (x, g) = conv2d_sides(input, &self.weight, self.options, self.padding_sides());
+        conv2d_on(&x, &self.weight, self.bias.as_ref(), g)
     }
 }
 

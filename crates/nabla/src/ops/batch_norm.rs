@@ -13,6 +13,8 @@
 
 use crate::autograd::{is_grad_enabled, record};
 use crate::backend;
+use crate::backend::ops::UnaryOp;
+use crate::backend::NormClamp;
 use crate::element::Float;
 use crate::tensor::Tensor;
 
@@ -27,13 +29,18 @@ pub(crate) struct BatchStatistics<T: Float> {
 impl<T: Float> Tensor<T> {
     /// Batch normalisation of `self` (`[N, C, ...]`) with its own
     /// per-channel statistics and the optional affine parameters `weight`
-    /// and `bias` (`[C]`), recorded as one op; also the statistics, for the
-    /// running estimates.
+    /// and `bias` (`[C]`), then `clamp = (min, max)` if given (ReLU6 is
+    /// `(0, 6)`), recorded as one op; also the statistics, for the running
+    /// estimates. The values and gradients of the normalisation then
+    /// [`Tensor::clamp`] (the gradient passes strictly inside the bounds),
+    /// with the clamp applied in the normalisation's pass and its mask
+    /// recomputed inside the backward pass's two loops.
     pub(crate) fn batch_norm_with_batch_statistics(
         &self,
         weight: Option<&Tensor<T>>,
         bias: Option<&Tensor<T>>,
         eps: f64,
+        clamp: Option<(T, T)>,
     ) -> (Tensor<T>, BatchStatistics<T>) {
         let [center, remainder, var] = backend::channel_moments(self);
         let invstd = var.add_scalar(T::from_f64(eps)).sqrt().recip();
@@ -46,17 +53,26 @@ impl<T: Float> Tensor<T> {
             Some(b) => b.detach().sub(&remainder.mul(&scale)),
             None => remainder.mul(&scale).neg(),
         };
-        let out = backend::channel_affine(self, [&center, &scale, &shift], None);
+        let bounds = clamp.map(|(min, max)| (min.as_f64(), max.as_f64()));
+        let out = backend::channel_affine(self, [&center, &scale, &shift], bounds);
         let inputs: Vec<&Tensor<T>> = [Some(self), weight, bias].into_iter().flatten().collect();
         let (x, w, has_bias) = (self.clone(), weight.cloned(), bias.is_some());
         let mean = center.add(&remainder);
         let saved = [center, remainder, invstd];
         let out = record("BatchNorm", out, &inputs, move |ctx| {
-            let g = ctx.grad();
+            let [center, _, _] = &saved;
+            let clamp = bounds.map(|bounds| NormClamp {
+                affine: [center, &scale, &shift],
+                bounds,
+            });
             let (dx, dw, db) = if ctx.create_graph {
-                batch_norm_backward_recorded(&x, w.as_ref(), g, eps)
+                let g = match &clamp {
+                    Some(clamp) => ctx.grad().mul(&clamp_mask(&x, clamp)),
+                    None => ctx.grad().clone(),
+                };
+                batch_norm_backward_recorded(&x, w.as_ref(), &g, eps)
             } else {
-                batch_norm_backward_fused(&x, w.as_ref(), g, &saved)
+                batch_norm_backward_fused(&x, w.as_ref(), ctx.grad(), &saved, clamp.as_ref())
             };
             let mut grads = vec![ctx.needs_input_grad(0).then_some(dx)];
             if w.is_some() {
@@ -141,13 +157,26 @@ impl<T: Float> Tensor<T> {
                 .batch_norm_with_running_statistics(mean, var, weight, bias, eps)
                 .clamp(Some(min), Some(max));
         }
-        let (_, scale, shift) = running_scale_and_shift(var, weight, bias, eps, mean.shape());
+        let [center, scale, shift] = running_affine(mean, var, weight, bias, eps);
         backend::channel_affine(
             self,
-            [&mean.detach(), &scale, &shift],
+            [&center, &scale, &shift],
             Some((min.as_f64(), max.as_f64())),
         )
     }
+}
+
+/// `[center, scale, shift]` of evaluation-mode BatchNorm with running
+/// statistics, `y = (x - center) scale + shift` (constants, `[C]` each).
+pub(crate) fn running_affine<T: Float>(
+    mean: &Tensor<T>,
+    var: &Tensor<T>,
+    weight: Option<&Tensor<T>>,
+    bias: Option<&Tensor<T>>,
+    eps: f64,
+) -> [Tensor<T>; 3] {
+    let (_, scale, shift) = running_scale_and_shift(var, weight, bias, eps, mean.shape());
+    [mean.detach(), scale, shift]
 }
 
 /// `invstd = 1 / sqrt(var + eps)`, `scale = invstd * weight` and
@@ -196,9 +225,10 @@ fn batch_norm_backward_fused<T: Float>(
     weight: Option<&Tensor<T>>,
     g: &Tensor<T>,
     [center, remainder, invstd]: &[Tensor<T>; 3],
+    clamp: Option<&NormClamp<'_, T>>,
 ) -> (Tensor<T>, Tensor<T>, Tensor<T>) {
     let count = T::from_f64((x.numel() / x.shape()[1]) as f64);
-    let (sum_g, sum_g_off_center) = backend::channel_grad_sums(x, g, center);
+    let (sum_g, sum_g_off_center) = backend::channel_grad_sums(x, g, center, clamp);
     let sum_g_centered = sum_g_off_center.sub(&remainder.mul(&sum_g));
     let a = match weight {
         Some(w) => invstd.mul(&w.detach()),
@@ -212,8 +242,17 @@ fn batch_norm_backward_fused<T: Float>(
         .neg();
     // b (x - mean) + c = b (x - center) + (c - b remainder).
     let c = a.mul(&sum_g).div_scalar(count).add(&b.mul(remainder)).neg();
-    let dx = backend::channel_input_grad(x, g, [&a, &b, &c, center]);
+    let dx = backend::channel_input_grad(x, g, [&a, &b, &c, center], clamp);
     (dx, invstd.mul(&sum_g_centered), sum_g)
+}
+
+/// Where the clamp after the normalisation lets the gradient through: 1
+/// where `min < (x - center) scale + shift < max`, else 0 (a constant, as
+/// the clamp's own mask is).
+fn clamp_mask<T: Float>(x: &Tensor<T>, clamp: &NormClamp<'_, T>) -> Tensor<T> {
+    let (min, max) = clamp.bounds;
+    let normalized = backend::channel_affine(&x.detach(), clamp.affine, None);
+    backend::unary(UnaryOp::ClampDerivative { min, max }, &normalized)
 }
 
 /// The same gradients as recorded ops of the input (its statistics
@@ -250,7 +289,7 @@ fn batch_norm_backward_recorded<T: Float>(
 
 #[cfg(test)]
 mod tests {
-    use crate::autograd::{grad_with, no_grad};
+    use crate::autograd::{grad_with, gradcheck, gradgradcheck, no_grad, GradcheckOptions};
     use crate::backend::counting::calls;
     use crate::tensor::{Generator, Tensor};
 
@@ -332,7 +371,7 @@ mod tests {
                     inputs.extend([&w, &b]);
                 }
                 let gradients = |create_graph| {
-                    let (y, _) = x.batch_norm_with_batch_statistics(w_opt, b_opt, 1e-5);
+                    let (y, _) = x.batch_norm_with_batch_statistics(w_opt, b_opt, 1e-5, None);
                     grad_with(&[&y], &[&upstream], &inputs, false, create_graph)
                 };
                 let (fused, recorded) = (gradients(false), gradients(true));
@@ -349,6 +388,81 @@ mod tests {
         }
     }
 
+    /// Training BatchNorm with the clamp folded in gives the values of the
+    /// normalisation then `clamp`, and their gradients, through the fused
+    /// loops and through the `create_graph` path, without the clamp's own
+    /// forward pass and mask.
+    #[test]
+    fn clamped_batch_statistics_match_normalise_then_clamp() {
+        let mut g = Generator::new(11);
+        let shape = [4, 3, 5, 5];
+        let x = Tensor::<f64>::randn(&shape, &mut g)
+            .mul_scalar(3.0)
+            .requires_grad();
+        let w = Tensor::<f64>::randn(&[3], &mut g).requires_grad();
+        let b = Tensor::<f64>::randn(&[3], &mut g).requires_grad();
+        let upstream = Tensor::<f64>::randn(&shape, &mut g);
+        let inputs = [&x, &w, &b];
+        let run = |fused: bool, create_graph: bool| {
+            let y = if fused {
+                x.batch_norm_with_batch_statistics(Some(&w), Some(&b), 1e-5, Some((-0.5, 0.8)))
+                    .0
+            } else {
+                x.batch_norm_with_batch_statistics(Some(&w), Some(&b), 1e-5, None)
+                    .0
+                    .clamp(Some(-0.5), Some(0.8))
+            };
+            let grads = grad_with(&[&y], &[&upstream], &inputs, false, create_graph);
+            let grads: Vec<Vec<f64>> = grads.into_iter().map(|t| t.unwrap().to_vec()).collect();
+            (y.to_vec(), grads)
+        };
+        let ((values, expected), composed_calls) = calls(|| run(false, false));
+        assert!(
+            values.contains(&-0.5) && values.contains(&0.8),
+            "the clamp is exercised at both ends"
+        );
+        for create_graph in [false, true] {
+            let ((fused_values, grads), fused_calls) = calls(|| run(true, create_graph));
+            assert_eq!(fused_values, values);
+            for (f, e) in grads.iter().zip(&expected) {
+                for (a, b) in f.iter().zip(e) {
+                    assert!(
+                        (a - b).abs() < 1e-12 * (1.0 + b.abs()),
+                        "create_graph {create_graph}: {a} vs {b}"
+                    );
+                }
+            }
+            if !create_graph {
+                // Neither the clamp nor its mask: two elementwise passes fewer.
+                assert_eq!(
+                    fused_calls["unary"] + 2,
+                    composed_calls["unary"],
+                    "{fused_calls:?} vs {composed_calls:?}"
+                );
+            }
+        }
+    }
+
+    /// Finite differences agree with the clamped op's first and second
+    /// derivatives (in f64; no value lands within the differences' step of
+    /// a bound).
+    #[test]
+    fn clamped_batch_statistics_pass_gradcheck() {
+        let mut g = Generator::new(12);
+        let inputs = vec![
+            Tensor::<f64>::randn(&[3, 2, 3, 3], &mut g).mul_scalar(2.0),
+            Tensor::<f64>::randn(&[2], &mut g),
+            Tensor::<f64>::randn(&[2], &mut g),
+        ];
+        let f = |t: &[Tensor<f64>]| {
+            t[0].batch_norm_with_batch_statistics(Some(&t[1]), Some(&t[2]), 1e-5, Some((-0.5, 0.8)))
+                .0
+        };
+        let options = GradcheckOptions::default();
+        gradcheck(&f, &inputs, &options).unwrap();
+        gradgradcheck(&f, &inputs, &options).unwrap();
+    }
+
     /// A training step through BatchNorm runs the fused loops: one moments
     /// and one affine pass forward, two passes backward.
     #[test]
@@ -357,7 +471,7 @@ mod tests {
         let x = Tensor::<f32>::randn(&[8, 4, 6, 6], &mut g).requires_grad();
         let w = Tensor::<f32>::ones(&[4]).requires_grad();
         let (_, counted) = calls(|| {
-            let (y, _) = x.batch_norm_with_batch_statistics(Some(&w), None, 1e-5);
+            let (y, _) = x.batch_norm_with_batch_statistics(Some(&w), None, 1e-5, None);
             y.sum().backward();
         });
         for name in [

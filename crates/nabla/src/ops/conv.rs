@@ -293,34 +293,49 @@ impl<T: Float> Tensor<T> {
     }
 }
 
-/// A depthwise convolution (`groups = C = C'`) with zeros added unequally
-/// on its sides, `(top, bottom, left, right)`, as after `pad` but without
-/// materialising the padded input: the depthwise kernels take any output
-/// size and read zeros wherever a tap falls outside the image, so the
-/// geometry carries the leading padding and the output size of the whole
-/// padded input. The same recorded convolution as [`Tensor::conv2d`].
+/// A convolution with zeros added on each side, `(top, bottom, left,
+/// right)`: the input it reads and its geometry. Equal sides are the
+/// convolution's own padding; unequal ones a recorded `pad` of the input,
+/// except for a depthwise convolution (`groups = C = C'`), whose kernels
+/// take any output size and read zeros wherever a tap falls outside the
+/// image: its geometry carries the leading padding and the output size of
+/// the whole padded input, with no padded copy.
 ///
 /// # Panics
-/// If the convolution is not depthwise, or the shapes do not fit.
-pub(crate) fn depthwise_conv2d_sides<T: Float>(
+/// If the shapes do not fit, naming both.
+pub(crate) fn conv2d_sides<T: Float>(
     x: &Tensor<T>,
     weight: &Tensor<T>,
-    bias: Option<&Tensor<T>>,
     options: Conv2dOptions,
     (top, bottom, left, right): (usize, usize, usize, usize),
-) -> Tensor<T> {
+) -> (Tensor<T>, ConvGeometry) {
+    if top == bottom && left == right {
+        let g = conv2d_geometry("conv2d", x.shape(), weight.shape(), options.padding((top, left)));
+        return (x.clone(), g);
+    }
     let xs = x.shape();
     assert!(xs.len() == 4, "conv2d: expects input [N, C, H, W], got {xs:?}");
     let padded = [xs[0], xs[1], xs[2] + top + bottom, xs[3] + left + right];
     let mut g = conv2d_geometry("conv2d", &padded, weight.shape(), options.padding(0));
-    assert!(
-        g.is_depthwise(),
-        "conv2d: per-side padding without a pad needs a depthwise convolution, got input {xs:?} and weight {:?} with {} groups",
-        weight.shape(),
-        options.groups
-    );
+    if !g.is_depthwise() {
+        return (x.pad(&[left, right, top, bottom], T::zero()), g);
+    }
     g.input = (xs[2], xs[3]);
     g.padding = (top, left);
+    (x.clone(), g)
+}
+
+/// The recorded convolution of `x` with `weight` (plus `bias`) on a
+/// geometry from [`conv2d_sides`].
+///
+/// # Panics
+/// If the bias is not `[C']`.
+pub(crate) fn conv2d_on<T: Float>(
+    x: &Tensor<T>,
+    weight: &Tensor<T>,
+    bias: Option<&Tensor<T>>,
+    g: ConvGeometry,
+) -> Tensor<T> {
     if let Some(b) = bias {
         check_channel_bias("conv2d", b, g.out_channels);
     }

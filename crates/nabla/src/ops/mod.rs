@@ -6,7 +6,7 @@
 mod activation;
 mod assign;
 mod attention;
-mod batch_norm;
+pub(crate) mod batch_norm;
 mod binary;
 mod compare;
 pub(crate) mod conv;

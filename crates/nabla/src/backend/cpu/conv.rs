@@ -5,7 +5,7 @@ use super::{contiguous_elements, Cpu};
 use crate::backend::ops::ConvGeometry;
 use crate::backend::ConvOps;
 use crate::element::Float;
-use crate::kernels::conv::{conv2d_forward, conv2d_input_grad, conv2d_weight_grad};
+use crate::kernels::conv::{conv2d_forward, conv2d_input_grad, conv2d_weight_grad, ConvEpilogue};
 use crate::tensor::Tensor;
 
 impl ConvOps for Cpu {
@@ -17,9 +17,34 @@ impl ConvOps for Cpu {
     ) -> Tensor<T> {
         let out = contiguous_elements(x, |xs| {
             contiguous_elements(w, |ws| match bias {
-                Some(b) => contiguous_elements(b, |bs| conv2d_forward(xs, ws, Some(bs), g)),
-                None => conv2d_forward(xs, ws, None, g),
+                Some(b) => {
+                    contiguous_elements(b, |bs| conv2d_forward(xs, ws, ConvEpilogue::bias(Some(bs)), g))
+                }
+                None => conv2d_forward(xs, ws, ConvEpilogue::bias(None), g),
             })
+        });
+        Tensor::from_contiguous(out, &g.output_shape())
+    }
+
+    fn conv2d_channel_affine<T: Float>(
+        x: &Tensor<T>,
+        w: &Tensor<T>,
+        bias: Option<&Tensor<T>>,
+        g: &ConvGeometry,
+        per_channel: [&Tensor<T>; 3],
+        clamp: Option<(f64, f64)>,
+    ) -> Tensor<T> {
+        let bias = bias.map(|b| contiguous_elements(b, <[T]>::to_vec));
+        let [m, a, b] = per_channel.map(|t| contiguous_elements(t, <[T]>::to_vec));
+        let epilogue = ConvEpilogue {
+            bias: bias.as_deref(),
+            normalize: Some((
+                [&m, &a, &b],
+                clamp.map(|(lo, hi)| (T::from_f64(lo), T::from_f64(hi))),
+            )),
+        };
+        let out = contiguous_elements(x, |xs| {
+            contiguous_elements(w, |ws| conv2d_forward(xs, ws, epilogue, g))
         });
         Tensor::from_contiguous(out, &g.output_shape())
     }

@@ -6,7 +6,7 @@ use smallvec::SmallVec;
 use super::Cpu;
 use crate::backend::MatmulOps;
 use crate::element::Float;
-use crate::kernels::elementwise::filled;
+use crate::kernels::elementwise::{filled, written_whole};
 use crate::kernels::matmul::{gemm_batched, MatRef};
 use crate::layout::{broadcast_strides, for_each_offset2, Dims, Layout};
 use crate::tensor::Tensor;
@@ -47,12 +47,15 @@ impl MatmulOps for Cpu {
             });
         }
         let batch_count: usize = batch.iter().product();
-        let mut out = filled(batch_count * m * n, T::zero());
-        if !empty {
+        let out = if empty {
+            // Zeros when k is 0 (an empty sum), else no elements at all.
+            filled(batch_count * m * n, T::zero())
+        } else {
             // SAFETY: each operand addresses m x k (k x n) elements of storage
-            // held by the read guards `da` and `db` for the whole call.
-            unsafe { gemm_batched(&mut out, m, n, k, &lhs, &rhs) };
-        }
+            // held by the read guards `da` and `db` for the whole call, and
+            // `gemm_batched` writes all `batch_count` products.
+            unsafe { written_whole(batch_count * m * n, |out| gemm_batched(out, m, n, k, &lhs, &rhs)) }
+        };
         let mut shape = Dims::from_slice(batch);
         shape.extend_from_slice(&[m, n]);
         Tensor::from_contiguous(out, &shape)

@@ -1,9 +1,9 @@
 //! Batch normalisation on the CPU: the loops of [`crate::kernels::batch_norm`].
 
 use super::{contiguous_elements, Cpu};
-use crate::backend::NormOps;
+use crate::backend::{NormClamp, NormOps};
 use crate::element::Float;
-use crate::kernels::batch_norm::{self, ChannelLayout};
+use crate::kernels::batch_norm::{self, ChannelLayout, ClampGate};
 use crate::tensor::Tensor;
 
 fn channel_layout<T: Float>(x: &Tensor<T>) -> ChannelLayout {
@@ -26,6 +26,21 @@ fn pair_tensors<T: Float>(pairs: Vec<(f64, f64)>) -> (Tensor<T>, Tensor<T>) {
         Tensor::from_contiguous(first, &[c]),
         Tensor::from_contiguous(second, &[c]),
     )
+}
+
+/// Each channel's gate of a clamp after BatchNorm.
+fn clamp_gates<T: Float>(clamp: &NormClamp<'_, T>) -> Vec<ClampGate<T>> {
+    let [center, scale, shift] = clamp.affine.map(|t| contiguous_elements(t, <[T]>::to_vec));
+    let (min, max) = (T::from_f64(clamp.bounds.0), T::from_f64(clamp.bounds.1));
+    (0..center.len())
+        .map(|c| ClampGate {
+            center: center[c],
+            scale: scale[c],
+            shift: shift[c],
+            min,
+            max,
+        })
+        .collect()
 }
 
 impl NormOps for Cpu {
@@ -61,11 +76,19 @@ impl NormOps for Cpu {
         Tensor::from_contiguous(out, x.shape())
     }
 
-    fn channel_grad_sums<T: Float>(x: &Tensor<T>, g: &Tensor<T>, mean: &Tensor<T>) -> (Tensor<T>, Tensor<T>) {
+    fn channel_grad_sums<T: Float>(
+        x: &Tensor<T>,
+        g: &Tensor<T>,
+        mean: &Tensor<T>,
+        clamp: Option<&NormClamp<'_, T>>,
+    ) -> (Tensor<T>, Tensor<T>) {
         let layout = channel_layout(x);
+        let gates = clamp.map(clamp_gates);
         let sums = contiguous_elements(x, |xs| {
             contiguous_elements(g, |gs| {
-                contiguous_elements(mean, |m| batch_norm::channel_grad_sums(xs, gs, layout, m))
+                contiguous_elements(mean, |m| {
+                    batch_norm::channel_grad_sums(xs, gs, layout, m, gates.as_deref())
+                })
             })
         });
         pair_tensors(sums)
@@ -75,14 +98,15 @@ impl NormOps for Cpu {
         x: &Tensor<T>,
         g: &Tensor<T>,
         coefficients: [&Tensor<T>; 4],
+        clamp: Option<&NormClamp<'_, T>>,
     ) -> Tensor<T> {
         let layout = channel_layout(x);
         let [a, b, c, m] = coefficients.map(|t| contiguous_elements(t, <[T]>::to_vec));
         let per_channel: Vec<[T; 4]> = (0..layout.c).map(|ch| [a[ch], b[ch], c[ch], m[ch]]).collect();
-        let mut out = vec![T::zero(); x.numel()];
-        contiguous_elements(x, |xs| {
+        let gates = clamp.map(clamp_gates);
+        let out = contiguous_elements(x, |xs| {
             contiguous_elements(g, |gs| {
-                batch_norm::channel_input_grad(xs, gs, &mut out, layout, &per_channel)
+                batch_norm::channel_input_grad(xs, gs, layout, &per_channel, gates.as_deref())
             })
         });
         Tensor::from_contiguous(out, x.shape())

@@ -1,10 +1,12 @@
 //! Batch normalization: [`BatchNorm1d`] and [`BatchNorm2d`] with their
 //! running statistics.
 
+use crate::autograd::is_grad_enabled;
 use crate::backend;
 use crate::backend::ops::BinaryOp;
 use crate::element::Float;
-use crate::nn::{Layer, Module};
+use crate::nn::{Conv2d, Layer, Module};
+use crate::ops::batch_norm::running_affine;
 use crate::tensor::Tensor;
 
 /// The settings of [`BatchNorm1d`] and [`BatchNorm2d`]; the defaults are
@@ -109,20 +111,7 @@ pub(crate) fn batch_norm_forward<T: Float>(
     };
     match running {
         Some((mean, var)) => {
-            for (name, t) in [
-                ("running_mean", Some(mean)),
-                ("running_var", Some(var)),
-                ("weight", s.weight),
-                ("bias", s.bias),
-            ] {
-                if let Some(t) = t {
-                    assert!(
-                        t.shape() == [c],
-                        "{label}: {name} has shape {:?}, expected [{c}]",
-                        t.shape()
-                    );
-                }
-            }
+            check_running_shapes(s, mean, var);
             match clamp {
                 Some(bounds) => input
                     .batch_norm_with_running_statistics_clamped(mean, var, s.weight, s.bias, s.eps, bounds),
@@ -148,14 +137,32 @@ pub(crate) fn batch_norm_forward<T: Float>(
                     );
                 }
             }
-            let (out, stats) = input.batch_norm_with_batch_statistics(s.weight, s.bias, s.eps);
+            let (out, stats) = input.batch_norm_with_batch_statistics(s.weight, s.bias, s.eps, clamp);
             if s.training {
                 update_running_stats(s, &stats.mean, &stats.var, count);
             }
-            match clamp {
-                Some((min, max)) => out.clamp(Some(min), Some(max)),
-                None => out,
-            }
+            out
+        }
+    }
+}
+
+/// Panics, naming the layer, unless the running statistics and the affine
+/// parameters are `[C]`.
+fn check_running_shapes<T: Float>(s: &BatchNormState<'_, T>, mean: &Tensor<T>, var: &Tensor<T>) {
+    let c = s.num_features;
+    for (name, t) in [
+        ("running_mean", Some(mean)),
+        ("running_var", Some(var)),
+        ("weight", s.weight),
+        ("bias", s.bias),
+    ] {
+        if let Some(t) = t {
+            assert!(
+                t.shape() == [c],
+                "{}: {name} has shape {:?}, expected [{c}]",
+                s.label,
+                t.shape()
+            );
         }
     }
 }
@@ -416,11 +423,161 @@ batch_norm_layer! {
 }
 
 impl<T: Float> BatchNorm2d<T> {
-    /// The forward pass then `clamp(min, max)` (ReLU6 is `(0, 6)`), in one
-    /// pass over memory in evaluation mode when nothing is recorded; the
-    /// same values as `forward` then `clamp`.
-    pub(crate) fn forward_clamped(&self, input: &Tensor<T>, min: T, max: T) -> Tensor<T> {
-        self.check_input(input);
-        batch_norm_forward(&self.state(), input, Some((min, max)))
+    /// `self.forward(&conv.forward(input))`, then `clamp = (min, max)` if
+    /// given (ReLU6 is `(0, 6)`). In evaluation mode with running
+    /// statistics and nothing to record, the normalisation and the clamp
+    /// run inside the convolution, on each output channel while it is in
+    /// cache (BatchNorm folded into the convolution's epilogue), so the
+    /// output is written once; the same values either way.
+    pub(crate) fn forward_after_conv(
+        &self,
+        conv: &Conv2d<T>,
+        input: &Tensor<T>,
+        clamp: Option<(T, T)>,
+    ) -> Tensor<T> {
+        let s = self.state();
+        let recorded = is_grad_enabled()
+            && [
+                Some(input),
+                Some(&conv.weight),
+                conv.bias.as_ref(),
+                s.weight,
+                s.bias,
+            ]
+            .into_iter()
+            .flatten()
+            .any(Tensor::is_requires_grad);
+        match (s.running_mean, s.running_var) {
+            (Some(mean), Some(var)) if !s.training && !recorded => {
+                assert!(
+                    conv.weight.shape()[0] == s.num_features,
+                    "{}: after a convolution with {} output channels",
+                    s.label,
+                    conv.weight.shape()[0]
+                );
+                check_running_shapes(&s, mean, var);
+                let [center, scale, shift] = running_affine(mean, var, s.weight, s.bias, s.eps);
+                let clamp = clamp.map(|(lo, hi)| (lo.as_f64(), hi.as_f64()));
+                conv.forward_channel_affine(input, [&center, &scale, &shift], clamp)
+            }
+            _ => {
+                let x = conv.forward(input);
+                self.check_input(&x);
+                batch_norm_forward(&s, &x, clamp)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::counting::calls;
+    use crate::nn::Padding;
+    use crate::ops::Conv2dOptions;
+    use crate::tensor::Generator;
+    use crate::{no_grad, Tensor};
+
+    /// Evaluation-mode BatchNorm (and ReLU6) folded into the convolution
+    /// before it gives the values of the three layers one after the other,
+    /// bit for bit, for every kind of convolution the kernels tell apart
+    /// (depthwise with TensorFlow's uneven padding, pointwise, patch
+    /// matrices, per-tap products, a padded copy), at batch 1 (channels
+    /// spread over threads) and 3, with and without the clamp and a bias;
+    /// and it is one backend call.
+    #[test]
+    fn batch_norm_after_a_convolution_folds_into_it() {
+        let mut g = Generator::new(7);
+        let same = Padding::Sides {
+            top: 0,
+            bottom: 1,
+            left: 0,
+            right: 1,
+        };
+        let convs: Vec<Conv2d<f32>> = vec![
+            Conv2d::with_options(
+                6,
+                6,
+                3,
+                Conv2dOptions::default().stride(2).groups(6),
+                false,
+                &mut g,
+            )
+            .padding(same),
+            Conv2d::with_options(8, 6, 1, Conv2dOptions::default(), false, &mut g),
+            Conv2d::with_options(3, 5, 3, Conv2dOptions::default().padding(1), true, &mut g),
+            Conv2d::with_options(32, 4, 3, Conv2dOptions::default().padding(1), false, &mut g),
+            Conv2d::with_options(3, 4, 3, Conv2dOptions::default().stride(2), false, &mut g).padding(same),
+        ];
+        let mut clamped = [false; 2];
+        for conv in &convs {
+            let (c_out, c_in) = (
+                conv.weight.shape()[0],
+                conv.weight.shape()[1] * conv.options.groups,
+            );
+            let mut bn = BatchNorm2d::<f32>::with_options(c_out, BatchNormOptions::default().eps(1e-3));
+            bn.weight = Some(Tensor::randn(&[c_out], &mut g).mul_scalar(2.0));
+            bn.bias = Some(Tensor::randn(&[c_out], &mut g).add_scalar(1.0));
+            bn.running_mean = Some(Tensor::randn(&[c_out], &mut g));
+            bn.running_var = Some(Tensor::rand(&[c_out], &mut g).add_scalar(0.5));
+            bn.eval();
+            for batch in [1, 3] {
+                let x = Tensor::<f32>::randn(&[batch, c_in, 9, 9], &mut g).mul_scalar(3.0);
+                for clamp in [None, Some((0.0, 6.0))] {
+                    let composed = no_grad(|| {
+                        let y = bn.forward(&conv.forward(&x));
+                        clamp.map_or(y.clone(), |(lo, hi)| y.clamp(Some(lo), Some(hi)))
+                    });
+                    let (fused, counted) = calls(|| no_grad(|| bn.forward_after_conv(conv, &x, clamp)));
+                    let label = format!("{:?} batch {batch} clamp {clamp:?}", conv.weight.shape());
+                    assert_eq!(fused.shape(), composed.shape(), "{label}");
+                    assert_eq!(fused.to_vec(), composed.to_vec(), "{label}");
+                    assert_eq!(
+                        counted.get("conv2d_channel_affine"),
+                        Some(&1),
+                        "{label}: {counted:?}"
+                    );
+                    assert!(
+                        !counted.contains_key("conv2d") && !counted.contains_key("channel_affine"),
+                        "{label}: {counted:?}"
+                    );
+                    if clamp.is_some() {
+                        let values = fused.to_vec();
+                        clamped[0] |= values.contains(&0.0);
+                        clamped[1] |= values.contains(&6.0);
+                    }
+                }
+            }
+        }
+        assert_eq!(clamped, [true, true], "the clamp is exercised at both ends");
+    }
+
+    /// When the graph records (parameters that require gradients), or in
+    /// training, the layers run one after the other: the same values, and
+    /// gradients flow.
+    #[test]
+    fn batch_norm_after_a_convolution_records_when_it_must() {
+        let mut g = Generator::new(8);
+        let conv = Conv2d::<f64>::with_options(4, 4, 3, Conv2dOptions::default().padding(1), false, &mut g);
+        assert!(conv.weight.is_requires_grad());
+        let mut bn = BatchNorm2d::<f64>::new(4);
+        bn.running_var = Some(Tensor::rand(&[4], &mut g).add_scalar(0.5));
+        bn.eval();
+        let x = Tensor::<f64>::randn(&[2, 4, 5, 5], &mut g);
+        let clamp = Some((0.0, 6.0));
+        let recorded = bn.forward_after_conv(&conv, &x, clamp);
+        assert!(recorded.is_requires_grad());
+        let unrecorded = no_grad(|| bn.forward_after_conv(&conv, &x, clamp));
+        assert_eq!(recorded.to_vec(), unrecorded.to_vec());
+        recorded.sum().backward();
+        assert!(conv.weight.grad().is_some());
+        bn.train(true);
+        let (training, counted) = calls(|| no_grad(|| bn.forward_after_conv(&conv, &x, clamp)));
+        assert!(counted.contains_key("channel_moments"), "{counted:?}");
+        let means = training.mean_dims(&[0, 2, 3], false).to_vec();
+        assert!(
+            means.iter().all(|&m| m >= 0.0),
+            "ReLU6 after the batch statistics: {means:?}"
+        );
     }
 }

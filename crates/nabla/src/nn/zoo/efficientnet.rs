@@ -66,9 +66,10 @@ fn batch_norm<T: Float>(channels: usize) -> BatchNorm2d<T> {
     )
 }
 
-/// `bn(x).relu6()`, in one pass in evaluation mode without recording.
-fn relu6_after<T: Float>(bn: &BatchNorm2d<T>, x: &Tensor<T>) -> Tensor<T> {
-    bn.forward_clamped(x, T::zero(), T::from_f64(6.0))
+/// `bn(conv(x))`, then ReLU6 if `relu6`: in evaluation mode without
+/// recording, BatchNorm and ReLU6 run inside the convolution.
+fn conv_bn<T: Float>(conv: &Conv2d<T>, bn: &BatchNorm2d<T>, x: &Tensor<T>, relu6: bool) -> Tensor<T> {
+    bn.forward_after_conv(conv, x, relu6.then(|| (T::zero(), T::from_f64(6.0))))
 }
 
 /// A mobile inverted bottleneck (MBConv) block: 1x1 expansion (when the
@@ -101,10 +102,10 @@ impl<T: Float> Layer<T> for MbConvBlock<T> {
     fn forward(&self, input: &Tensor<T>) -> Tensor<T> {
         let mut x = input.clone();
         if let (Some(expand), Some(bn)) = (&self._expand_conv, &self._bn0) {
-            x = relu6_after(bn, &expand.forward(&x));
+            x = conv_bn(expand, bn, &x, true);
         }
-        x = relu6_after(&self._bn1, &self._depthwise_conv.forward(&x));
-        x = self._bn2.forward(&self._project_conv.forward(&x));
+        x = conv_bn(&self._depthwise_conv, &self._bn1, &x, true);
+        x = conv_bn(&self._project_conv, &self._bn2, &x, false);
         if !self.residual {
             return x;
         }
@@ -247,11 +248,11 @@ impl<T: Float> EfficientNetLite<T> {
             s.len() == 4 && s[1] == 3,
             "EfficientNetLite: expects images [N, 3, H, W], got {s:?}"
         );
-        let mut x = relu6_after(&self._bn0, &self._conv_stem.forward(input));
+        let mut x = conv_bn(&self._conv_stem, &self._bn0, input, true);
         for block in &self._blocks {
             x = block.forward(&x);
         }
-        relu6_after(&self._bn1, &self._conv_head.forward(&x))
+        conv_bn(&self._conv_head, &self._bn1, &x, true)
     }
 
     /// The pooled features `[N, 1280]` the classifier sees (before dropout):
