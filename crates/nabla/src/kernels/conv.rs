@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::batch_norm::ChannelMap;
 use super::depthwise::{depthwise_forward, depthwise_input_grad, depthwise_weight_grad};
-use super::elementwise::{filled, written_whole};
+use super::elementwise::{assume_init_mut, filled, written_whole};
 use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
 use super::matmul::{gemm_into, gemm_overwrite, Mat, MatMut};
 use crate::backend::ops::ConvGeometry;
@@ -191,9 +191,12 @@ fn for_each_share<T: Float, E: Send>(
 pub(crate) struct ConvEpilogue<'a, T> {
     /// `[C']`.
     pub bias: Option<&'a [T]>,
-    /// `[center, scale, shift]`, `[C']` each, and the clamp.
-    pub normalize: Option<([&'a [T]; 3], Option<(T, T)>)>,
+    /// Evaluation-mode BatchNorm and its clamp.
+    pub normalize: Option<ChannelNormalize<'a, T>>,
 }
+
+/// `[center, scale, shift]`, `[C']` each, and the clamp `(min, max)`.
+pub(crate) type ChannelNormalize<'a, T> = ([&'a [T]; 3], Option<(T, T)>);
 
 impl<'a, T: Float> ConvEpilogue<'a, T> {
     /// The bias alone (if any).
@@ -268,7 +271,7 @@ pub(crate) fn conv2d_forward<T: Float>(
                     }
                     // SAFETY: the groups' products cover `out_n` (`columns`
                     // is the output plane when not wide).
-                    unsafe { out_n.assume_init_mut() }
+                    unsafe { assume_init_mut(out_n) }
                 };
                 let finish = |(c, channel): (usize, &mut [T])| epilogue.apply(c, channel);
                 if matches!(parallelism, Parallelism::None) {

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::batch_norm::ChannelMap;
 use super::conv::ConvEpilogue;
-use super::elementwise::{filled, written_whole};
+use super::elementwise::{filled, write_copy, written_whole};
 use crate::backend::ops::ConvGeometry;
 use crate::element::Float;
 
@@ -353,7 +353,7 @@ fn forward_plane_body<T: Float>(
         let row = &scratch.wide[oh * plan.cols..oh * plan.cols + ow];
         match map {
             None => {
-                out_row.write_copy_of_slice(row);
+                write_copy(out_row, row);
             }
             Some(map) => map.write(out_row, row),
         }

@@ -45,6 +45,26 @@ pub(crate) unsafe fn written_whole<T>(n: usize, write: impl FnOnce(&mut [MaybeUn
     out
 }
 
+/// `values`, initialised (`<[MaybeUninit<T>]>::assume_init_mut`, stable
+/// only since Rust 1.93, after this crate's minimum).
+///
+/// # Safety
+/// Every element must have been written.
+pub(crate) unsafe fn assume_init_mut<T>(values: &mut [MaybeUninit<T>]) -> &mut [T] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and the caller promises
+    // that every element holds a value.
+    unsafe { &mut *(values as *mut [MaybeUninit<T>] as *mut [T]) }
+}
+
+/// `dst[i] = src[i]` for every `i` (`write_copy_of_slice`, stable only
+/// since Rust 1.93).
+pub(crate) fn write_copy<T: Copy>(dst: &mut [MaybeUninit<T>], src: &[T]) {
+    assert_eq!(dst.len(), src.len(), "write_copy: lengths differ");
+    for (d, &v) in dst.iter_mut().zip(src) {
+        d.write(v);
+    }
+}
+
 /// `n` zeros (or `n` copies of any value), written in parallel chunks when
 /// `n` is large. A big output zeroed with `vec!` would be a serial pass over
 /// memory (and its page faults) on the calling thread before every parallel

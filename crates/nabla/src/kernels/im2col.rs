@@ -26,6 +26,7 @@ use std::mem::MaybeUninit;
 
 use smallvec::SmallVec;
 
+use super::elementwise::{assume_init_mut, write_copy};
 use crate::backend::ops::ConvGeometry;
 use crate::element::Float;
 
@@ -259,8 +260,8 @@ pub(crate) fn narrow<'a, T: Float>(
         dst.len()
     );
     for r in 0..rows * oh {
-        dst[r * ow..(r + 1) * ow].write_copy_of_slice(&src[r * wq..r * wq + ow]);
+        write_copy(&mut dst[r * ow..(r + 1) * ow], &src[r * wq..r * wq + ow]);
     }
     // SAFETY: the rows above cover all `rows OH OW` elements.
-    unsafe { dst.assume_init_mut() }
+    unsafe { assume_init_mut(dst) }
 }

@@ -6,6 +6,7 @@ use std::mem::MaybeUninit;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
+use super::elementwise::assume_init_mut;
 use crate::element::Float;
 
 /// One matrix operand: a base pointer and its row and column strides in
@@ -237,7 +238,7 @@ pub(crate) fn gemm_overwrite<'a, T: Float>(
         }
     }
     // SAFETY: every element was written above.
-    unsafe { dst.assume_init_mut() }
+    unsafe { assume_init_mut(dst) }
 }
 
 /// The offset of the last element of a `rows x cols` matrix with strides
