@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::batch_norm::ChannelMap;
 use super::depthwise::{depthwise_forward, depthwise_input_grad, depthwise_weight_grad};
-use super::elementwise::{assume_init_mut, filled, written_whole};
+use super::elementwise::{assume_init_mut, written_whole, zeroed};
 use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
 use super::matmul::{gemm_into, gemm_overwrite, Mat, MatMut};
 use crate::backend::ops::ConvGeometry;
@@ -358,77 +358,84 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
     let (hp, wp) = g.padded_input();
     let image_len = g.in_channels * g.input_len();
     let dy_len = g.out_channels * g.output_len();
-    let mut dx = filled(g.batch * image_len, T::zero());
-    if dx.is_empty() {
-        return dx;
+    if g.batch * image_len == 0 {
+        return Vec::new();
     }
     let parallelism = inner_parallelism(g.batch);
     let layout = g.patch_layout();
-    for_each_share(&mut dx, image_len, g, |first, share, scratch| {
-        for (i, dx_n) in share.chunks_mut(image_len).enumerate() {
-            let dy_n = &dy[(first + i) * dy_len..(first + i + 1) * dy_len];
-            let dy_n: &[T] = if g.computes_wide() {
-                widen(dy_n, g.out_channels, g, &mut scratch.wide);
-                &scratch.wide
-            } else {
-                dy_n
-            };
-            if layout == PatchLayout::Taps {
-                // Each tap adds w_tap^T (cin x cout) dy_g (cout x columns)
-                // onto its shifted view of the padded gradient; the unused
-                // columns of dy are zero, so they add nothing.
-                scratch.padded.fill(T::zero());
-                let taps = g.kernel.0 * g.kernel.1;
-                for group in 0..g.groups {
-                    let w_g = &w[group * cout * k..(group + 1) * cout * k];
-                    let dy_g = Mat::rows(&dy_n[group * cout * columns..], columns);
-                    for (tap, offset) in g.taps() {
-                        let w_tap_t = Mat {
-                            data: &w_g[tap..],
-                            row: taps,
-                            col: k,
-                        };
-                        let start = group * cin * hp * wp + offset;
-                        let dst = MatMut {
-                            data: &mut scratch.padded[start..],
-                            row: hp * wp,
-                            col: 1,
-                        };
-                        gemm_into(dst, w_tap_t, dy_g, (cin, columns, cout), true, parallelism);
-                    }
-                }
-                crop_image(&scratch.padded, g, dx_n);
-                continue;
-            }
-            let target: &mut [T] = if layout == PatchLayout::Pointwise {
-                dx_n
-            } else {
-                &mut scratch.cols
-            };
-            for group in 0..g.groups {
-                // cols_g (k x columns) = w_g^T (k x cout) dy_g (cout x columns)
-                let w_g_t = Mat::transposed(&w[group * cout * k..], k);
-                let dy_g = Mat::rows(&dy_n[group * cout * columns..], columns);
-                let cols_g = &mut target[group * k * columns..(group + 1) * k * columns];
-                let dst = MatMut {
-                    data: cols_g,
-                    row: columns,
-                    col: 1,
+    let write = |dx: &mut [MaybeUninit<T>]| {
+        for_each_share(dx, image_len, g, |first, share, scratch| {
+            for (i, dx_n) in share.chunks_mut(image_len).enumerate() {
+                // Zeroed here, image by image, while it stays in cache for
+                // the products that follow, rather than in a pass over the
+                // whole batch before them.
+                let dx_n = zeroed(dx_n);
+                let dy_n = &dy[(first + i) * dy_len..(first + i + 1) * dy_len];
+                let dy_n: &[T] = if g.computes_wide() {
+                    widen(dy_n, g.out_channels, g, &mut scratch.wide);
+                    &scratch.wide
+                } else {
+                    dy_n
                 };
-                gemm_into(dst, w_g_t, dy_g, (k, columns, cout), false, parallelism);
-            }
-            match layout {
-                PatchLayout::Plain => col2im(&scratch.cols, g, dx_n),
-                PatchLayout::Wide => {
+                if layout == PatchLayout::Taps {
+                    // Each tap adds w_tap^T (cin x cout) dy_g (cout x columns)
+                    // onto its shifted view of the padded gradient; the unused
+                    // columns of dy are zero, so they add nothing.
                     scratch.padded.fill(T::zero());
-                    col2im_wide(&scratch.cols, g, &mut scratch.padded);
+                    let taps = g.kernel.0 * g.kernel.1;
+                    for group in 0..g.groups {
+                        let w_g = &w[group * cout * k..(group + 1) * cout * k];
+                        let dy_g = Mat::rows(&dy_n[group * cout * columns..], columns);
+                        for (tap, offset) in g.taps() {
+                            let w_tap_t = Mat {
+                                data: &w_g[tap..],
+                                row: taps,
+                                col: k,
+                            };
+                            let start = group * cin * hp * wp + offset;
+                            let dst = MatMut {
+                                data: &mut scratch.padded[start..],
+                                row: hp * wp,
+                                col: 1,
+                            };
+                            gemm_into(dst, w_tap_t, dy_g, (cin, columns, cout), true, parallelism);
+                        }
+                    }
                     crop_image(&scratch.padded, g, dx_n);
+                    continue;
                 }
-                PatchLayout::Pointwise | PatchLayout::Taps => {}
+                let target: &mut [T] = if layout == PatchLayout::Pointwise {
+                    dx_n
+                } else {
+                    &mut scratch.cols
+                };
+                for group in 0..g.groups {
+                    // cols_g (k x columns) = w_g^T (k x cout) dy_g (cout x columns)
+                    let w_g_t = Mat::transposed(&w[group * cout * k..], k);
+                    let dy_g = Mat::rows(&dy_n[group * cout * columns..], columns);
+                    let cols_g = &mut target[group * k * columns..(group + 1) * k * columns];
+                    let dst = MatMut {
+                        data: cols_g,
+                        row: columns,
+                        col: 1,
+                    };
+                    gemm_into(dst, w_g_t, dy_g, (k, columns, cout), false, parallelism);
+                }
+                match layout {
+                    PatchLayout::Plain => col2im(&scratch.cols, g, dx_n),
+                    PatchLayout::Wide => {
+                        scratch.padded.fill(T::zero());
+                        col2im_wide(&scratch.cols, g, &mut scratch.padded);
+                        crop_image(&scratch.padded, g, dx_n);
+                    }
+                    PatchLayout::Pointwise | PatchLayout::Taps => {}
+                }
             }
-        }
-    });
-    dx
+        })
+    };
+    // SAFETY: the shares partition the output, and every image is zeroed
+    // first.
+    unsafe { written_whole(g.batch * image_len, write) }
 }
 
 /// The weight gradient `dw [C', C/g, kh, kw] = sum_n dy_n x cols_n^T`, from

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::batch_norm::ChannelMap;
 use super::conv::ConvEpilogue;
-use super::elementwise::{filled, write_copy, written_whole};
+use super::elementwise::{filled, write_copy, written_whole, zeroed};
 use crate::backend::ops::ConvGeometry;
 use crate::element::Float;
 
@@ -382,25 +382,30 @@ pub(crate) fn depthwise_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry
     let (in_plane, out_plane) = (g.input.0 * g.input.1, g.output.0 * g.output.1);
     let taps = g.kernel.0 * g.kernel.1;
     let channels = g.in_channels;
-    let mut dx = filled(g.batch * channels * in_plane, T::zero());
-    if dx.is_empty() || out_plane == 0 {
-        return dx;
+    let n = g.batch * channels * in_plane;
+    if n == 0 || out_plane == 0 {
+        return filled(n, T::zero());
     }
     let plan = PhasePlan::new(g);
     let wide_len = plan.max_shift + plan.phase_len();
-    dx.par_chunks_mut(in_plane)
-        .with_min_len(min_planes_per_task(g))
-        .enumerate()
-        .for_each_init(
-            || Scratch::new(&plan, wide_len),
-            |scratch, (plane, dx)| {
-                let c = plane % channels;
-                let dy = &dy[plane * out_plane..(plane + 1) * out_plane];
-                let w = &w[c * taps..(c + 1) * taps];
-                input_grad_plane(&plan, dy, w, scratch, dx);
-            },
-        );
-    dx
+    let write = |dx: &mut [MaybeUninit<T>]| {
+        dx.par_chunks_mut(in_plane)
+            .with_min_len(min_planes_per_task(g))
+            .enumerate()
+            .for_each_init(
+                || Scratch::new(&plan, wide_len),
+                |scratch, (plane, dx)| {
+                    let c = plane % channels;
+                    let dy = &dy[plane * out_plane..(plane + 1) * out_plane];
+                    let w = &w[c * taps..(c + 1) * taps];
+                    // Zeroed plane by plane, in cache, for the pixels no
+                    // tap reads (which `merge` leaves as they are).
+                    input_grad_plane(&plan, dy, w, scratch, zeroed(dx));
+                },
+            );
+    };
+    // SAFETY: the planes partition the output, and each is zeroed first.
+    unsafe { written_whole(n, write) }
 }
 
 dispatch_avx2!(

@@ -56,6 +56,15 @@ pub(crate) unsafe fn assume_init_mut<T>(values: &mut [MaybeUninit<T>]) -> &mut [
     unsafe { &mut *(values as *mut [MaybeUninit<T>] as *mut [T]) }
 }
 
+/// `values`, every element set to zero.
+pub(crate) fn zeroed<T: Float>(values: &mut [MaybeUninit<T>]) -> &mut [T] {
+    for v in values.iter_mut() {
+        v.write(T::zero());
+    }
+    // SAFETY: every element was written above.
+    unsafe { assume_init_mut(values) }
+}
+
 /// `dst[i] = src[i]` for every `i` (`write_copy_of_slice`, stable only
 /// since Rust 1.93).
 pub(crate) fn write_copy<T: Copy>(dst: &mut [MaybeUninit<T>], src: &[T]) {
