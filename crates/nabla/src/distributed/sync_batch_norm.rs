@@ -12,8 +12,8 @@ use crate::autograd::record;
 use crate::backend;
 use crate::element::Float;
 use crate::nn::{
-    batch_norm_forward, update_running_stats, BatchNorm1d, BatchNorm2d, BatchNormOptions, BatchNormState,
-    Layer, Module, Sequential,
+    batch_norm_forward, check_channel_shapes, update_running_stats, BatchNorm1d, BatchNorm2d,
+    BatchNormOptions, BatchNormState, Layer, Module, Sequential,
 };
 use crate::tensor::Tensor;
 
@@ -220,16 +220,7 @@ impl<T: Float> SyncBatchNorm<T> {
     fn forward_synchronised(&self, input: &Tensor<T>) -> Tensor<T> {
         let state = self.state();
         let c = self.num_features;
-        for (name, t) in [("weight", state.weight), ("bias", state.bias)] {
-            if let Some(t) = t {
-                assert!(
-                    t.shape() == [c],
-                    "{}: {name} has shape {:?}, expected [{c}]",
-                    state.label,
-                    t.shape()
-                );
-            }
-        }
+        check_channel_shapes(&state, &[("weight", state.weight), ("bias", state.bias)]);
         let local_count = input.numel() / c.max(1);
         // [Σ x, Σ x², count] per channel, summed over the processes in f64:
         // each process's mean and variance come from BatchNorm's centred

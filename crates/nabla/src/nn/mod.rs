@@ -39,7 +39,7 @@ pub use module::{__child, __child_mut, AsModule, Module};
 /// `#[derive(Module)]`: see [`Module`](trait@Module).
 pub use nabla_derive::Module;
 #[cfg(feature = "mpi")]
-pub(crate) use norm::{batch_norm_forward, update_running_stats, BatchNormState};
+pub(crate) use norm::{batch_norm_forward, check_channel_shapes, update_running_stats, BatchNormState};
 pub use norm::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, LayerNorm, LayerNormOptions,
 };

@@ -459,8 +459,8 @@ mod tests {
                 .0
         };
         let options = GradcheckOptions::default();
-        gradcheck(&f, &inputs, &options).unwrap();
-        gradgradcheck(&f, &inputs, &options).unwrap();
+        gradcheck(f, &inputs, &options).unwrap();
+        gradgradcheck(f, &inputs, &options).unwrap();
     }
 
     /// A training step through BatchNorm runs the fused loops: one moments

@@ -128,15 +128,7 @@ pub(crate) fn batch_norm_forward<T: Float>(
                 count > 0,
                 "{label}: input of shape {shape:?} has no values per channel"
             );
-            for (name, t) in [("weight", s.weight), ("bias", s.bias)] {
-                if let Some(t) = t {
-                    assert!(
-                        t.shape() == [c],
-                        "{label}: {name} has shape {:?}, expected [{c}]",
-                        t.shape()
-                    );
-                }
-            }
+            check_channel_shapes(s, &[("weight", s.weight), ("bias", s.bias)]);
             let (out, stats) = input.batch_norm_with_batch_statistics(s.weight, s.bias, s.eps, clamp);
             if s.training {
                 update_running_stats(s, &stats.mean, &stats.var, count);
@@ -149,13 +141,25 @@ pub(crate) fn batch_norm_forward<T: Float>(
 /// Panics, naming the layer, unless the running statistics and the affine
 /// parameters are `[C]`.
 fn check_running_shapes<T: Float>(s: &BatchNormState<'_, T>, mean: &Tensor<T>, var: &Tensor<T>) {
+    check_channel_shapes(
+        s,
+        &[
+            ("running_mean", Some(mean)),
+            ("running_var", Some(var)),
+            ("weight", s.weight),
+            ("bias", s.bias),
+        ],
+    );
+}
+
+/// Panics, naming the layer and the tensor, unless every given tensor is
+/// `[C]`.
+pub(crate) fn check_channel_shapes<T: Float>(
+    s: &BatchNormState<'_, T>,
+    tensors: &[(&str, Option<&Tensor<T>>)],
+) {
     let c = s.num_features;
-    for (name, t) in [
-        ("running_mean", Some(mean)),
-        ("running_var", Some(var)),
-        ("weight", s.weight),
-        ("bias", s.bias),
-    ] {
+    for &(name, t) in tensors {
         if let Some(t) = t {
             assert!(
                 t.shape() == [c],

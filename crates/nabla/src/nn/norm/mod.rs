@@ -33,7 +33,7 @@ mod group_norm;
 mod layer_norm;
 
 #[cfg(feature = "mpi")]
-pub(crate) use batch_norm::{batch_norm_forward, update_running_stats, BatchNormState};
+pub(crate) use batch_norm::{batch_norm_forward, check_channel_shapes, update_running_stats, BatchNormState};
 pub use batch_norm::{BatchNorm1d, BatchNorm2d, BatchNormOptions};
 pub use group_norm::{GroupNorm, GroupNormOptions};
 pub use layer_norm::{LayerNorm, LayerNormOptions};
