@@ -366,11 +366,21 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
     let write = |dx: &mut [MaybeUninit<T>]| {
         for_each_share(dx, image_len, g, |first, share, scratch| {
             for (i, dx_n) in share.chunks_mut(image_len).enumerate() {
-                // Zeroed here, image by image, while it stays in cache for
-                // the products that follow, rather than in a pass over the
-                // whole batch before them.
-                let dx_n = zeroed(dx_n);
                 let dy_n = &dy[(first + i) * dy_len..(first + i + 1) * dy_len];
+                if layout == PatchLayout::Pointwise {
+                    // dx_g (cin x columns) = w_g^T (cin x cout) dy_g (cout x
+                    // columns): the products write `dx_n` whole.
+                    for (group, dx_g) in dx_n.chunks_exact_mut(k * columns).enumerate() {
+                        let w_g_t = Mat::transposed(&w[group * cout * k..], k);
+                        let dy_g = Mat::rows(&dy_n[group * cout * columns..], columns);
+                        gemm_overwrite(dx_g, w_g_t, dy_g, (k, columns, cout), parallelism);
+                    }
+                    continue;
+                }
+                // The other layouts add into `dx_n`: zeroed here, image by
+                // image, while it stays in cache for the products that
+                // follow, rather than in a pass over the whole batch first.
+                let dx_n = zeroed(dx_n);
                 let dy_n: &[T] = if g.computes_wide() {
                     widen(dy_n, g.out_channels, g, &mut scratch.wide);
                     &scratch.wide
@@ -404,16 +414,11 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
                     crop_image(&scratch.padded, g, dx_n);
                     continue;
                 }
-                let target: &mut [T] = if layout == PatchLayout::Pointwise {
-                    dx_n
-                } else {
-                    &mut scratch.cols
-                };
                 for group in 0..g.groups {
                     // cols_g (k x columns) = w_g^T (k x cout) dy_g (cout x columns)
                     let w_g_t = Mat::transposed(&w[group * cout * k..], k);
                     let dy_g = Mat::rows(&dy_n[group * cout * columns..], columns);
-                    let cols_g = &mut target[group * k * columns..(group + 1) * k * columns];
+                    let cols_g = &mut scratch.cols[group * k * columns..(group + 1) * k * columns];
                     let dst = MatMut {
                         data: cols_g,
                         row: columns,
@@ -421,20 +426,18 @@ pub(crate) fn conv2d_input_grad<T: Float>(dy: &[T], w: &[T], g: &ConvGeometry) -
                     };
                     gemm_into(dst, w_g_t, dy_g, (k, columns, cout), false, parallelism);
                 }
-                match layout {
-                    PatchLayout::Plain => col2im(&scratch.cols, g, dx_n),
-                    PatchLayout::Wide => {
-                        scratch.padded.fill(T::zero());
-                        col2im_wide(&scratch.cols, g, &mut scratch.padded);
-                        crop_image(&scratch.padded, g, dx_n);
-                    }
-                    PatchLayout::Pointwise | PatchLayout::Taps => {}
+                if layout == PatchLayout::Plain {
+                    col2im(&scratch.cols, g, dx_n);
+                } else {
+                    scratch.padded.fill(T::zero());
+                    col2im_wide(&scratch.cols, g, &mut scratch.padded);
+                    crop_image(&scratch.padded, g, dx_n);
                 }
             }
         })
     };
-    // SAFETY: the shares partition the output, and every image is zeroed
-    // first.
+    // SAFETY: the shares partition the output, and every image is either
+    // written whole by its products (pointwise) or zeroed first.
     unsafe { written_whole(g.batch * image_len, write) }
 }
 

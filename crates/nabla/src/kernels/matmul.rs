@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::elementwise::assume_init_mut;
+use super::elementwise::{assume_init_mut, zeroed};
 use crate::element::Float;
 
 /// One matrix operand: a base pointer and its row and column strides in
@@ -73,9 +73,7 @@ pub(crate) unsafe fn gemm_batched<T: Float>(
     }
     let one = |out: &mut [MaybeUninit<T>], a: MatRef<T>, b: MatRef<T>, parallelism: Parallelism| {
         if k == 0 {
-            for v in out.iter_mut() {
-                v.write(T::zero());
-            }
+            zeroed(out);
             return;
         }
         // dst := 0 * dst + 1 * lhs * rhs; read_dst = false, so dst may hold
@@ -217,10 +215,9 @@ pub(crate) fn gemm_overwrite<'a, T: Float>(
         dst.len()
     );
     if k == 0 {
-        for v in dst.iter_mut() {
-            v.write(T::zero());
-        }
-    } else if m * n > 0 {
+        return zeroed(dst);
+    }
+    if m * n > 0 {
         check_operands(lhs, rhs, (m, n, k));
         // SAFETY: as in `gemm_into`; with `accumulate` false gemm writes
         // every element of the `m x n` destination and reads none of them
