@@ -210,16 +210,6 @@ pub(crate) struct ChannelMap<T> {
 }
 
 impl<T: Float> ChannelMap<T> {
-    /// `dst = map(src)`.
-    #[inline(always)]
-    pub(crate) fn write(self, dst: &mut [MaybeUninit<T>], src: &[T]) {
-        let coefficients = (self.center, self.scale, self.shift);
-        match self.clamp {
-            None => affine_plane(dst, src, coefficients, |v| v),
-            Some((lo, hi)) => affine_plane(dst, src, coefficients, clamp_to(lo, hi)),
-        }
-    }
-
     /// `values = map(values)`.
     #[inline(always)]
     pub(crate) fn apply(self, values: &mut [T]) {

@@ -209,13 +209,7 @@ impl<'a, T: Float> ConvEpilogue<'a, T> {
 
     /// The whole epilogue on the values of output channel `c`.
     fn apply(&self, c: usize, channel: &mut [T]) {
-        if let Some(bias) = self.bias {
-            let b = bias[c];
-            channel.iter_mut().for_each(|v| *v = *v + b);
-        }
-        if let Some(map) = self.channel_map(c) {
-            map.apply(channel);
-        }
+        channel_epilogue(self.bias.map(|b| b[c]), self.channel_map(c), channel);
     }
 
     /// The normalisation and clamp of output channel `c`.
@@ -226,6 +220,23 @@ impl<'a, T: Float> ConvEpilogue<'a, T> {
             shift: shift[c],
             clamp,
         })
+    }
+}
+
+dispatch_simd!(
+    channel_epilogue,
+    channel_epilogue_body,
+    (bias: Option<T>, map: Option<ChannelMap<T>>, channel: &mut [T])
+);
+
+/// One output channel's bias, then its map.
+#[inline(always)]
+fn channel_epilogue_body<T: Float>(bias: Option<T>, map: Option<ChannelMap<T>>, channel: &mut [T]) {
+    if let Some(b) = bias {
+        channel.iter_mut().for_each(|v| *v = *v + b);
+    }
+    if let Some(map) = map {
+        map.apply(channel);
     }
 }
 

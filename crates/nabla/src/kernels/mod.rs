@@ -1,6 +1,39 @@
 //! Raw loops on slices: the arithmetic under every op. Kernels know shapes
 //! and strides only as they are handed them, and nothing about the graph.
 
+/// Defines `$name`, which runs `$body` (a function of the same arguments)
+/// compiled for AVX-512 or AVX2 when the CPU has it (checked at run time)
+/// and for the baseline otherwise. The compiler vectorises the body's
+/// loops for the widest registers it is given.
+macro_rules! dispatch_simd {
+    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
+        fn $name<T: crate::element::Float>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn with_avx512<T: crate::element::Float>($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+
+                #[target_feature(enable = "avx2")]
+                unsafe fn with_avx2<T: crate::element::Float>($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports AVX-512F, checked just above.
+                    return unsafe { with_avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2, checked just above.
+                    return unsafe { with_avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
 pub(crate) mod accumulate;
 pub(crate) mod attention;
 pub(crate) mod batch_norm;
