@@ -9,7 +9,9 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::batch_norm::ChannelMap;
-use super::depthwise::{depthwise_forward, depthwise_input_grad, depthwise_weight_grad};
+use super::depthwise::{
+    depthwise_forward, depthwise_input_grad, depthwise_weight_grad, few_channels_forward,
+};
 use super::elementwise::{assume_init_mut, written_whole, zeroed};
 use super::im2col::{col2im, col2im_wide, crop_image, im2col, im2col_wide, narrow, pad_image, widen};
 use super::matmul::{gemm_into, gemm_overwrite, Mat, MatMut};
@@ -250,6 +252,9 @@ pub(crate) fn conv2d_forward<T: Float>(
 ) -> Vec<T> {
     if g.is_depthwise() {
         return depthwise_forward(x, w, epilogue, g);
+    }
+    if g.has_few_input_channels() {
+        return few_channels_forward(x, w, epilogue, g);
     }
     let image_len = g.in_channels * g.input_len();
     let out_len = g.out_channels * g.output_len();

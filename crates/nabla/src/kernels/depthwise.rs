@@ -1,5 +1,7 @@
 //! Depthwise 2-D convolution (`groups = C = C'`: one small kernel per
-//! channel, as in MobileNet and EfficientNet) as direct loops.
+//! channel, as in MobileNet and EfficientNet) as direct loops, and the
+//! forward pass of convolutions with few input channels (an RGB stem) the
+//! same way.
 //!
 //! A depthwise convolution does `kh kw` multiply-adds per output element
 //! and reads each input element about `kh kw / (sh sw)` times, so it is
@@ -18,6 +20,7 @@
 //! results do not depend on the CPU.
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use rayon::prelude::*;
 
@@ -33,7 +36,19 @@ impl ConvGeometry {
     pub(crate) fn is_depthwise(&self) -> bool {
         self.groups == self.in_channels && self.groups == self.out_channels
     }
+
+    /// Whether the convolution reads so few input channels (an RGB stem,
+    /// a grey image's first layer) that summing its `C kh kw` taps
+    /// directly beats a GEMM, whose inner dimension would be as small,
+    /// after a patch matrix `kh kw` times the size of the image.
+    pub(crate) fn has_few_input_channels(&self) -> bool {
+        self.groups == 1 && self.in_channels <= FEW_INPUT_CHANNELS
+    }
 }
+
+/// The most input channels [`ConvGeometry::has_few_input_channels`] counts
+/// as few: RGB and RGBA.
+const FEW_INPUT_CHANNELS: usize = 4;
 
 /// The input plane split into its `sh sw` stride phases, zero-padded:
 /// phase `(rh, rw)` holds `x[sh a + rh - ph][sw b + rw - pw]` at `[a][b]`
@@ -47,7 +62,6 @@ impl ConvGeometry {
 /// and 14x14 maps of the last stages).
 struct PhasePlan {
     stride: (usize, usize),
-    padding: (usize, usize),
     input: (usize, usize),
     output: (usize, usize),
     /// Rows and columns of each phase plane.
@@ -58,6 +72,10 @@ struct PhasePlan {
     taps: Vec<(usize, usize)>,
     /// Largest shift of any tap.
     max_shift: usize,
+    /// For each phase row `rh` (then each phase column `rw`), the phase
+    /// rows `a` whose input row `sh a + rh - ph` is in the image, and the
+    /// first such input row (columns alike).
+    inside: [Vec<(Range<usize>, usize)>; 2],
 }
 
 impl PhasePlan {
@@ -71,15 +89,29 @@ impl PhasePlan {
             .map(|(di, dj)| ((di % sh) * sw + dj % sw, (di / sh) * cols + dj / sw))
             .collect();
         let max_shift = taps.iter().map(|&(_, shift)| shift).max().unwrap_or(0);
+        let inside = |stride: usize, pad: usize, size: usize, len: usize| {
+            (0..stride)
+                .map(|phase| {
+                    // stride a + phase - pad in 0..size
+                    let first = pad.saturating_sub(phase).div_ceil(stride);
+                    let end = (size + pad).saturating_sub(phase).div_ceil(stride).min(len);
+                    let first = first.min(end);
+                    (first..end, (stride * first + phase).saturating_sub(pad))
+                })
+                .collect()
+        };
         PhasePlan {
             stride: g.stride,
-            padding: g.padding,
             input: g.input,
             output: g.output,
             rows,
             cols,
             taps,
             max_shift,
+            inside: [
+                inside(sh, g.padding.0, g.input.0, rows),
+                inside(sw, g.padding.1, g.input.1, cols),
+            ],
         }
     }
 
@@ -97,20 +129,6 @@ impl PhasePlan {
         (self.output.0 - 1) * self.cols + self.output.1
     }
 
-    /// The phase rows `a` of phase row `rh` whose input row `sh a + rh -
-    /// ph` is in the image, and the first such input row.
-    fn phase_range(&self, dim: usize, phase: usize) -> (std::ops::Range<usize>, usize) {
-        let (stride, pad, size, len) = match dim {
-            0 => (self.stride.0, self.padding.0, self.input.0, self.rows),
-            _ => (self.stride.1, self.padding.1, self.input.1, self.cols),
-        };
-        // stride a + phase - pad in 0..size
-        let first = pad.saturating_sub(phase).div_ceil(stride);
-        let end = (size + pad).saturating_sub(phase).div_ceil(stride).min(len);
-        let first = first.min(end);
-        (first..end, (stride * first + phase).saturating_sub(pad))
-    }
-
     /// Fills `phases` from the input plane `x [H, W]`.
     #[inline(always)]
     fn split<T: Float>(&self, x: &[T], phases: &mut [T]) {
@@ -121,8 +139,8 @@ impl PhasePlan {
             .enumerate()
         {
             let (rh, rw) = (p / sw, p % sw);
-            let (rows, first_row) = self.phase_range(0, rh);
-            let (cols, first_col) = self.phase_range(1, rw);
+            let (rows, first_row) = self.inside[0][rh].clone();
+            let (cols, first_col) = self.inside[1][rw].clone();
             phase[..rows.start * self.cols].fill(T::zero());
             phase[rows.end * self.cols..].fill(T::zero());
             for (k, row) in phase[rows.start * self.cols..rows.end * self.cols]
@@ -159,8 +177,8 @@ impl PhasePlan {
             .enumerate()
         {
             let (rh, rw) = (p / sw, p % sw);
-            let (rows, first_row) = self.phase_range(0, rh);
-            let (cols, first_col) = self.phase_range(1, rw);
+            let (rows, first_row) = self.inside[0][rh].clone();
+            let (cols, first_col) = self.inside[1][rw].clone();
             if cols.is_empty() {
                 continue;
             }
@@ -301,7 +319,7 @@ fn correlate_block<T: Float, const N: usize>(
 /// Splits planes over threads only when there is enough work per plane
 /// set to pay for waking the pool.
 fn min_planes_per_task(g: &ConvGeometry) -> usize {
-    let work = g.output.0 * g.output.1 * g.kernel.0 * g.kernel.1;
+    let work = g.output.0 * g.output.1 * g.kernel.0 * g.kernel.1 * (g.in_channels / g.groups);
     (super::PARALLEL_THRESHOLD / work.max(1)).max(1)
 }
 
@@ -354,14 +372,14 @@ dispatch_simd!(
     )
 );
 
-/// One plane of the forward pass: `bias`, then every tap in order, then
-/// the channel's map (if any) while the sums are in registers.
+/// One plane of the forward pass: its input split into phases, then
+/// [`sum_taps_body`].
 #[inline(always)]
 fn forward_plane_body<T: Float>(
     plan: &PhasePlan,
     x: &[T],
     w: &[T],
-    (bias, map): (T, Option<ChannelMap<T>>),
+    after: (T, Option<ChannelMap<T>>),
     scratch: &mut Scratch<T>,
     out: &mut [MaybeUninit<T>],
 ) {
@@ -371,14 +389,110 @@ fn forward_plane_body<T: Float>(
     scratch
         .starts
         .extend(plan.taps.iter().map(|&(phase, shift)| phase * phase_len + shift));
+    sum_taps_body(
+        &scratch.phases,
+        &scratch.starts,
+        w,
+        after,
+        (plan, &mut scratch.wide),
+        out,
+    );
+}
+
+/// One output plane from split input planes: `bias`, then `weights[k] *
+/// phases[starts[k] + ..]` for every tap `k` in order, then the channel's
+/// map (if any) while the sums are in registers, written out without the
+/// wide rows' discarded columns.
+#[inline(always)]
+fn sum_taps_body<T: Float>(
+    phases: &[T],
+    starts: &[usize],
+    weights: &[T],
+    (bias, map): (T, Option<ChannelMap<T>>),
+    (plan, wide): (&PhasePlan, &mut [T]),
+    out: &mut [MaybeUninit<T>],
+) {
     // Whole runs of lanes, no scalar tail: the rounding's extra sums read
     // the phases' trailing zeros and are discarded with the wide columns.
-    scratch.wide.fill(bias);
-    correlate(&mut scratch.wide, &scratch.phases, &scratch.starts, w, map);
+    wide.fill(bias);
+    correlate(wide, phases, starts, weights, map);
     let ow = plan.output.1;
     for (oh, out_row) in out.chunks_exact_mut(ow).enumerate() {
-        write_copy(out_row, &scratch.wide[oh * plan.cols..oh * plan.cols + ow]);
+        write_copy(out_row, &wide[oh * plan.cols..oh * plan.cols + ow]);
     }
+}
+
+dispatch_simd!(
+    sum_taps,
+    sum_taps_body,
+    (
+        phases: &[T],
+        starts: &[usize],
+        weights: &[T],
+        after: (T, Option<ChannelMap<T>>),
+        wide: (&PhasePlan, &mut [T]),
+        out: &mut [MaybeUninit<T>]
+    )
+);
+
+dispatch_simd!(split_plane, split_plane_body, (plan: &PhasePlan, x: &[T], phases: &mut [T]));
+
+#[inline(always)]
+fn split_plane_body<T: Float>(plan: &PhasePlan, x: &[T], phases: &mut [T]) {
+    plan.split(x, phases);
+}
+
+/// `out [N, C', OH, OW] = conv(x [N, C, H, W], w [C', C, kh, kw]) + bias`,
+/// then the epilogue's normalisation and clamp, for a convolution with
+/// few input channels ([`ConvGeometry::has_few_input_channels`]). Each
+/// input plane is split into its phases once; each output plane then sums
+/// its `C kh kw` taps over them, as a depthwise plane sums its `kh kw`,
+/// with no patch matrix. The sums run channel by channel, taps in order.
+pub(crate) fn few_channels_forward<T: Float>(
+    x: &[T],
+    w: &[T],
+    epilogue: ConvEpilogue<'_, T>,
+    g: &ConvGeometry,
+) -> Vec<T> {
+    let (in_plane, out_plane) = (g.input.0 * g.input.1, g.output.0 * g.output.1);
+    let (cin, cout) = (g.in_channels, g.out_channels);
+    let per_output = cin * g.kernel.0 * g.kernel.1;
+    let n = g.batch * cout * out_plane;
+    if n == 0 {
+        return Vec::new();
+    }
+    let plan = PhasePlan::new(g);
+    let split_len = plan.phases_len();
+    // [N, C, phases], and `LANES` zeros more for the rounded wide plane's
+    // reads past the last image's last phase.
+    let mut phases = vec![T::zero(); g.batch * cin * split_len + LANES];
+    phases[..g.batch * cin * split_len]
+        .par_chunks_mut(split_len)
+        .zip(x.par_chunks(in_plane))
+        .for_each(|(phases, x)| split_plane(&plan, x, phases));
+    let starts: Vec<usize> = (0..cin)
+        .flat_map(|c| (plan.taps.iter()).map(move |&(phase, shift)| (c, phase, shift)))
+        .map(|(c, phase, shift)| c * split_len + phase * plan.phase_len() + shift)
+        .collect();
+    let write = |out: &mut [MaybeUninit<T>]| {
+        out.par_chunks_mut(out_plane)
+            .with_min_len(min_planes_per_task(g))
+            .enumerate()
+            .for_each_init(
+                || vec![T::zero(); plan.wide_len().next_multiple_of(LANES)],
+                |wide, (plane, out)| {
+                    let (image, c) = (plane / cout, plane % cout);
+                    let phases = &phases[image * cin * split_len..];
+                    let w = &w[c * per_output..(c + 1) * per_output];
+                    let bias = epilogue.bias.map_or(T::zero(), |b| b[c]);
+                    let after = (bias, epilogue.channel_map(c));
+                    sum_taps(phases, &starts, w, after, (&plan, wide), out);
+                },
+            );
+    };
+    // SAFETY: the planes partition the output, and `sum_taps` writes every
+    // row of its plane.
+    unsafe { written_whole(n, write) }
 }
 
 /// Lays `dy [OH, OW]` out in wide rows of `cols` after `front` zeros,
@@ -626,6 +740,50 @@ mod tests {
                     for (p, &got) in out.iter().enumerate() {
                         let taps = &w[c * g.kernel.0 * g.kernel.1..];
                         let mut want = direct(x, taps, bias[c], &g, (p / ow_n, p % ow_n));
+                        if map {
+                            want = ((want - center[c]) * scale[c] + shift[c]).clamp(0.0, 1.0);
+                        }
+                        assert_eq!(got, want, "{g:?} map {map} plane {plane} pixel {p}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn few_channels_forward_equals_the_direct_sums_bit_for_bit() {
+        let mut gen = Generator::new(5);
+        for depthwise in geometries() {
+            let g = ConvGeometry {
+                groups: 1,
+                out_channels: 4,
+                ..depthwise
+            };
+            assert!(g.has_few_input_channels());
+            let x = Tensor::<f32>::randn(&g.input_shape(), &mut gen).to_vec();
+            let w = Tensor::<f32>::randn(&g.weight_shape(), &mut gen).to_vec();
+            let bias = [0.5, -1.0, 2.0, 0.25];
+            let [center, scale, shift] = [
+                [0.1, -0.2, 0.3, 0.0],
+                [1.5, 0.5, -2.0, 1.0],
+                [0.2, 1.0, 0.0, -0.1],
+            ];
+            for map in [false, true] {
+                let epilogue = ConvEpilogue {
+                    bias: Some(&bias[..]),
+                    normalize: map.then_some(([&center[..], &scale[..], &shift[..]], Some((0.0, 1.0)))),
+                };
+                let out = few_channels_forward(&x, &w, epilogue, &g);
+                let (in_plane, (oh_n, ow_n), taps) =
+                    (g.input.0 * g.input.1, g.output, g.kernel.0 * g.kernel.1);
+                assert_eq!(out.len(), g.batch * 4 * oh_n * ow_n, "{g:?}");
+                for (plane, out) in out.chunks_exact(oh_n * ow_n).enumerate() {
+                    let (image, c) = (plane / 4, plane % 4);
+                    for (p, &got) in out.iter().enumerate() {
+                        let mut want = (0..3).fold(bias[c], |sum, ci| {
+                            let x = &x[(image * 3 + ci) * in_plane..];
+                            direct(x, &w[(c * 3 + ci) * taps..], sum, &g, (p / ow_n, p % ow_n))
+                        });
                         if map {
                             want = ((want - center[c]) * scale[c] + shift[c]).clamp(0.0, 1.0);
                         }

@@ -76,13 +76,68 @@ pub(crate) unsafe fn gemm_batched<T: Float>(
             zeroed(out);
             return;
         }
-        // dst := 0 * dst + 1 * lhs * rhs; read_dst = false, so dst may hold
-        // anything, and every element is written.
+        match parallelism {
+            // gemm multiplies a matrix by a vector on the calling thread
+            // alone, so such a product is split here: each thread takes a
+            // share of the output's entries (of `b`'s columns, or of
+            // `a`'s rows).
+            Parallelism::Rayon(threads) if m == 1 || n == 1 => {
+                let share = (m * n).div_ceil(threads);
+                out.par_chunks_mut(share).enumerate().for_each(|(i, out)| {
+                    let first = (i * share) as isize;
+                    if m == 1 {
+                        let b = MatRef {
+                            ptr: b.ptr.wrapping_offset(first * b.col_stride),
+                            ..b
+                        };
+                        overwrite_product(out, (1, out.len(), k), a, b, Parallelism::None);
+                    } else {
+                        let a = MatRef {
+                            ptr: a.ptr.wrapping_offset(first * a.row_stride),
+                            ..a
+                        };
+                        overwrite_product(out, (out.len(), 1, k), a, b, Parallelism::None);
+                    }
+                });
+            }
+            _ => overwrite_product(out, (m, n, k), a, b, parallelism),
+        }
+    };
+    if lhs.len() > 1 && m * n * k < SMALL_PRODUCT && rayon::current_num_threads() > 1 {
+        dst.par_chunks_mut(block)
+            .zip(lhs.par_iter().zip(rhs.par_iter()))
+            .for_each(|(out, (&a, &b))| one(out, a, b, Parallelism::None));
+    } else {
+        let parallelism = parallelism_for(m, n, k);
+        for (out, (&a, &b)) in dst.chunks_mut(block).zip(lhs.iter().zip(rhs)) {
+            one(out, a, b, parallelism);
+        }
+    }
+}
+
+/// `dst [m, n] := lhs rhs` (row-major, contiguous), by gemm with
+/// `read_dst = false`: `dst` may hold anything, and every element is
+/// written.
+///
+/// # Safety
+/// As [`gemm_batched`]: the operands must point to `m x k` (resp. `k x
+/// n`) readable elements under their strides.
+unsafe fn overwrite_product<T: Float>(
+    dst: &mut [MaybeUninit<T>],
+    (m, n, k): (usize, usize, usize),
+    a: MatRef<T>,
+    b: MatRef<T>,
+    parallelism: Parallelism,
+) {
+    debug_assert_eq!(dst.len(), m * n);
+    // SAFETY: the caller's promise for the operands; `dst` holds `m x n`
+    // elements, row-major.
+    unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr().cast::<T>(),
+            dst.as_mut_ptr().cast::<T>(),
             1,
             n as isize,
             false,
@@ -99,16 +154,6 @@ pub(crate) unsafe fn gemm_batched<T: Float>(
             false,
             parallelism,
         )
-    };
-    if lhs.len() > 1 && m * n * k < SMALL_PRODUCT && rayon::current_num_threads() > 1 {
-        dst.par_chunks_mut(block)
-            .zip(lhs.par_iter().zip(rhs.par_iter()))
-            .for_each(|(out, (&a, &b))| one(out, a, b, Parallelism::None));
-    } else {
-        let parallelism = parallelism_for(m, n, k);
-        for (out, (&a, &b)) in dst.chunks_mut(block).zip(lhs.iter().zip(rhs)) {
-            one(out, a, b, parallelism);
-        }
     }
 }
 
