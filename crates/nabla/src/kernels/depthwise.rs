@@ -129,7 +129,12 @@ impl PhasePlan {
         (self.output.0 - 1) * self.cols + self.output.1
     }
 
-    /// Fills `phases` from the input plane `x [H, W]`.
+    /// Fills `phases` from the input plane `x [H, W]`: the elements that
+    /// read the image. The others, the zero padding, are left as they are
+    /// and must already be zero. They are the same elements for every
+    /// plane of a plan, so a buffer that starts zeroed and is written only
+    /// by `split` keeps them zero (a `memset` call per row and phase for
+    /// borders of one or two values was 1.5% of batch-1 EfficientNet).
     #[inline(always)]
     fn split<T: Float>(&self, x: &[T], phases: &mut [T]) {
         let (sh, sw) = self.stride;
@@ -141,14 +146,10 @@ impl PhasePlan {
             let (rh, rw) = (p / sw, p % sw);
             let (rows, first_row) = self.inside[0][rh].clone();
             let (cols, first_col) = self.inside[1][rw].clone();
-            phase[..rows.start * self.cols].fill(T::zero());
-            phase[rows.end * self.cols..].fill(T::zero());
             for (k, row) in phase[rows.start * self.cols..rows.end * self.cols]
                 .chunks_exact_mut(self.cols)
                 .enumerate()
             {
-                row[..cols.start].fill(T::zero());
-                row[cols.end..].fill(T::zero());
                 if cols.is_empty() {
                     continue;
                 }
@@ -223,6 +224,8 @@ fn gather_every_dynamic<T: Float>(inside: &mut [T], x_row: &[T], stride: usize) 
 
 /// Scratch buffers of one worker, reused across the planes it handles.
 struct Scratch<T> {
+    /// Zeroed when made: [`PhasePlan::split`] writes only the elements
+    /// that read the image, the padding's stay zero.
     phases: Vec<T>,
     wide: Vec<T>,
     weights: Vec<T>,
