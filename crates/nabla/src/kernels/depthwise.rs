@@ -715,7 +715,7 @@ mod tests {
                 } else {
                     0.0
                 };
-                sum = sum + w[i * g.kernel.1 + j] * v;
+                sum += w[i * g.kernel.1 + j] * v;
             }
         }
         sum
