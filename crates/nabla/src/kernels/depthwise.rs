@@ -721,35 +721,51 @@ mod tests {
         sum
     }
 
+    /// Runs `forward` on `g` with a bias, with and without a clamped map,
+    /// and compares every output with [`direct`] summed over the output
+    /// channel's input channels in order, bit for bit.
+    fn check_against_direct_sums(
+        g: ConvGeometry,
+        forward: fn(&[f32], &[f32], ConvEpilogue<'_, f32>, &ConvGeometry) -> Vec<f32>,
+        gen: &mut Generator,
+    ) {
+        let (cin, cout) = (g.in_channels / g.groups, g.out_channels);
+        let x = Tensor::<f32>::randn(&g.input_shape(), gen).to_vec();
+        let w = Tensor::<f32>::randn(&g.weight_shape(), gen).to_vec();
+        let channel_values =
+            |scale: f32, offset: f32| (0..cout).map(|c| c as f32 * scale + offset).collect::<Vec<_>>();
+        let (bias, center) = (channel_values(1.5, -1.0), channel_values(0.1, -0.2));
+        let (scale, shift) = (channel_values(-0.75, 1.5), channel_values(0.3, -0.1));
+        for map in [false, true] {
+            let epilogue = ConvEpilogue {
+                bias: Some(&bias[..]),
+                normalize: map.then_some(([&center[..], &scale[..], &shift[..]], Some((0.0, 1.0)))),
+            };
+            let out = forward(&x, &w, epilogue, &g);
+            let (in_plane, (oh, ow), taps) = (g.input.0 * g.input.1, g.output, g.kernel.0 * g.kernel.1);
+            assert_eq!(out.len(), g.batch * cout * oh * ow, "{g:?}");
+            for (plane, out) in out.chunks_exact(oh * ow).enumerate() {
+                let (image, c) = (plane / cout, plane % cout);
+                let first_input = c / (cout / g.groups) * cin;
+                for (p, &got) in out.iter().enumerate() {
+                    let mut want = (0..cin).fold(bias[c], |sum, k| {
+                        let x = &x[(image * g.in_channels + first_input + k) * in_plane..];
+                        direct(x, &w[(c * cin + k) * taps..], sum, &g, (p / ow, p % ow))
+                    });
+                    if map {
+                        want = ((want - center[c]) * scale[c] + shift[c]).clamp(0.0, 1.0);
+                    }
+                    assert_eq!(got, want, "{g:?} map {map} plane {plane} pixel {p}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn forward_equals_the_direct_sums_bit_for_bit() {
         let mut gen = Generator::new(3);
         for g in geometries() {
-            let x = Tensor::<f32>::randn(&g.input_shape(), &mut gen).to_vec();
-            let w = Tensor::<f32>::randn(&g.weight_shape(), &mut gen).to_vec();
-            let bias = [0.5, -1.0, 2.0];
-            let [center, scale, shift] = [[0.1, -0.2, 0.3], [1.5, 0.5, -2.0], [0.2, 1.0, 0.0]];
-            for map in [false, true] {
-                let epilogue = ConvEpilogue {
-                    bias: Some(&bias[..]),
-                    normalize: map.then_some(([&center[..], &scale[..], &shift[..]], Some((0.0, 1.0)))),
-                };
-                let out = depthwise_forward(&x, &w, epilogue, &g);
-                let (in_plane, (oh_n, ow_n)) = (g.input.0 * g.input.1, g.output);
-                assert_eq!(out.len(), g.batch * 3 * oh_n * ow_n, "{g:?}");
-                for (plane, out) in out.chunks_exact(oh_n * ow_n).enumerate() {
-                    let c = plane % 3;
-                    let x = &x[plane * in_plane..(plane + 1) * in_plane];
-                    for (p, &got) in out.iter().enumerate() {
-                        let taps = &w[c * g.kernel.0 * g.kernel.1..];
-                        let mut want = direct(x, taps, bias[c], &g, (p / ow_n, p % ow_n));
-                        if map {
-                            want = ((want - center[c]) * scale[c] + shift[c]).clamp(0.0, 1.0);
-                        }
-                        assert_eq!(got, want, "{g:?} map {map} plane {plane} pixel {p}");
-                    }
-                }
-            }
+            check_against_direct_sums(g, depthwise_forward, &mut gen);
         }
     }
 
@@ -763,37 +779,7 @@ mod tests {
                 ..depthwise
             };
             assert!(g.has_few_input_channels());
-            let x = Tensor::<f32>::randn(&g.input_shape(), &mut gen).to_vec();
-            let w = Tensor::<f32>::randn(&g.weight_shape(), &mut gen).to_vec();
-            let bias = [0.5, -1.0, 2.0, 0.25];
-            let [center, scale, shift] = [
-                [0.1, -0.2, 0.3, 0.0],
-                [1.5, 0.5, -2.0, 1.0],
-                [0.2, 1.0, 0.0, -0.1],
-            ];
-            for map in [false, true] {
-                let epilogue = ConvEpilogue {
-                    bias: Some(&bias[..]),
-                    normalize: map.then_some(([&center[..], &scale[..], &shift[..]], Some((0.0, 1.0)))),
-                };
-                let out = few_channels_forward(&x, &w, epilogue, &g);
-                let (in_plane, (oh_n, ow_n), taps) =
-                    (g.input.0 * g.input.1, g.output, g.kernel.0 * g.kernel.1);
-                assert_eq!(out.len(), g.batch * 4 * oh_n * ow_n, "{g:?}");
-                for (plane, out) in out.chunks_exact(oh_n * ow_n).enumerate() {
-                    let (image, c) = (plane / 4, plane % 4);
-                    for (p, &got) in out.iter().enumerate() {
-                        let mut want = (0..3).fold(bias[c], |sum, ci| {
-                            let x = &x[(image * 3 + ci) * in_plane..];
-                            direct(x, &w[(c * 3 + ci) * taps..], sum, &g, (p / ow_n, p % ow_n))
-                        });
-                        if map {
-                            want = ((want - center[c]) * scale[c] + shift[c]).clamp(0.0, 1.0);
-                        }
-                        assert_eq!(got, want, "{g:?} map {map} plane {plane} pixel {p}");
-                    }
-                }
-            }
+            check_against_direct_sums(g, few_channels_forward, &mut gen);
         }
     }
 

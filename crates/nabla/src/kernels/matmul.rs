@@ -341,3 +341,41 @@ unsafe fn product<T: Float>(
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::tensor::{Generator, Tensor};
+
+    /// `a [m, k] x b [k, n]` summed in f64, one output at a time.
+    fn reference(a: &[f64], b: &[f64], (m, n, k): (usize, usize, usize)) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matrix_vector_products_split_over_threads_equal_the_whole() {
+        // Three threads, so the shares are uneven; both products are past
+        // the size below which a product runs on one thread.
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let mut gen = Generator::new(9);
+        for (m, n, k) in [(1, 1000, 1024), (1000, 1, 1024)] {
+            let a = Tensor::<f64>::randn(&[m, k], &mut gen);
+            let b = Tensor::<f64>::randn(&[k, n], &mut gen);
+            let want = reference(&a.to_vec(), &b.to_vec(), (m, n, k));
+            for b in [b.clone(), b.transpose(0, 1).contiguous().transpose(0, 1)] {
+                let got = pool.install(|| a.matmul(&b)).to_vec();
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 1e-10 * w.abs().max(1.0),
+                        "[{m}, {n}, {k}] entry {i}: {g} against {w}"
+                    );
+                }
+            }
+        }
+    }
+}
