@@ -721,14 +721,14 @@ mod tests {
         sum
     }
 
+    /// A forward pass under test: `depthwise_forward` or
+    /// `few_channels_forward`.
+    type Forward = fn(&[f32], &[f32], ConvEpilogue<'_, f32>, &ConvGeometry) -> Vec<f32>;
+
     /// Runs `forward` on `g` with a bias, with and without a clamped map,
     /// and compares every output with [`direct`] summed over the output
     /// channel's input channels in order, bit for bit.
-    fn check_against_direct_sums(
-        g: ConvGeometry,
-        forward: fn(&[f32], &[f32], ConvEpilogue<'_, f32>, &ConvGeometry) -> Vec<f32>,
-        gen: &mut Generator,
-    ) {
+    fn check_against_direct_sums(g: ConvGeometry, forward: Forward, gen: &mut Generator) {
         let (cin, cout) = (g.in_channels / g.groups, g.out_channels);
         let x = Tensor::<f32>::randn(&g.input_shape(), gen).to_vec();
         let w = Tensor::<f32>::randn(&g.weight_shape(), gen).to_vec();
