@@ -39,8 +39,10 @@ impl ConvGeometry {
 
     /// Whether the convolution reads so few input channels (an RGB stem,
     /// a grey image's first layer) that summing its `C kh kw` taps
-    /// directly beats a GEMM, whose inner dimension would be as small,
-    /// after a patch matrix `kh kw` times the size of the image.
+    /// directly can beat a GEMM, whose inner dimension would be as small,
+    /// after a patch matrix `kh kw` times the size of the image (the
+    /// convolution kernel takes this path for an image alone on the
+    /// pool).
     pub(crate) fn has_few_input_channels(&self) -> bool {
         self.groups == 1 && self.in_channels <= FEW_INPUT_CHANNELS
     }
