@@ -41,8 +41,8 @@ impl ConvGeometry {
     /// a grey image's first layer) that summing its `C kh kw` taps
     /// directly can beat a GEMM, whose inner dimension would be as small,
     /// after a patch matrix `kh kw` times the size of the image (the
-    /// convolution kernel takes this path for an image alone on the
-    /// pool).
+    /// convolution kernel takes this path when the images are fewer than
+    /// the threads).
     pub(crate) fn has_few_input_channels(&self) -> bool {
         self.groups == 1 && self.in_channels <= FEW_INPUT_CHANNELS
     }
