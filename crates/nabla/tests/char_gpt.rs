@@ -5,7 +5,8 @@
 //! PyTorch's logits, loss and gradient of every parameter, with and without
 //! biases.
 //! Also: the key/value cache gives the logits of recomputation, generation
-//! follows nanoGPT's cropped context, an f64 finite-difference check of
+//! follows nanoGPT's cropped context, the frozen model's next-character
+//! logits equal the whole forward pass's, an f64 finite-difference check of
 //! every parameter, and the errors of bad checkpoints.
 //!
 //! Fixtures: `scripts/make_char_gpt_fixtures.py`.
@@ -105,6 +106,30 @@ fn the_kv_cache_gives_the_logits_of_recomputing_the_sequence() {
     }
     let cached = Tensor::cat(&parts, 1);
     assert_close("cached logits", &cached.to_vec(), &whole.to_vec(), 1e-5);
+}
+
+#[test]
+fn the_frozen_model_gives_the_last_positions_logits() {
+    // Biases on, two sequences, and a cached prefix: the frozen products,
+    // the bias after them and the last block's single query each show.
+    let config = CharGptConfig {
+        bias: true,
+        ..small_config()
+    };
+    let model: CharGpt = char_gpt(&config, &mut Generator::new(4));
+    for p in model.parameters() {
+        // Non-zero biases, so that a missing one changes the logits.
+        p.copy_from(&Tensor::randn(p.shape(), &mut Generator::new(p.numel() as u64)).mul_scalar(0.3));
+    }
+    let ids = IndexTensor::from_vec(vec![1, 4, 2, 6, 0, 3, 5, 2, 1, 0, 6, 4], &[2, 6]);
+    let whole = model.forward(&ids);
+    let frozen = model.freeze();
+    let mut cache = model.new_cache();
+    let first = frozen.next_logits(&ids.narrow(1, 0, 2), &mut cache);
+    assert_close("after 2", &first.to_vec(), &whole.select(1, 1).to_vec(), 1e-5);
+    let next = frozen.next_logits(&ids.narrow(1, 2, 4), &mut cache);
+    assert_eq!((next.shape(), cache.len()), (&[2, 7][..], 6));
+    assert_close("after 6", &next.to_vec(), &whole.select(1, 5).to_vec(), 1e-5);
 }
 
 #[test]

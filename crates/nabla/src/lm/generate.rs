@@ -139,6 +139,7 @@ fn generate_gpt(model: &CharGpt, prompt: &[usize], tokens: usize, emit: &mut Emi
     let block = model.config().block_size;
     let mut context: Vec<usize> = prompt.to_vec();
     let mut generated = Vec::with_capacity(tokens);
+    let frozen = model.freeze();
     let mut cache = model.new_cache();
     let mut pending: Vec<usize> = context[context.len().saturating_sub(block)..].to_vec();
     while generated.len() < tokens {
@@ -148,13 +149,11 @@ fn generate_gpt(model: &CharGpt, prompt: &[usize], tokens: usize, emit: &mut Emi
             cache = model.new_cache();
             pending = context[context.len() - block..].to_vec();
         }
-        let logits = model.forward_cached(
+        let logits = frozen.next_logits(
             &IndexTensor::from_vec(pending.clone(), &[1, pending.len()]),
             &mut cache,
         );
-        let last = logits
-            .select(1, pending.len() - 1)
-            .reshape(&[model.config().vocab_size]);
+        let last = logits.reshape(&[model.config().vocab_size]);
         let id = emit(&last, &mut generated);
         context.push(id);
         pending = vec![id];

@@ -6,8 +6,9 @@ mod block;
 use serde::{Deserialize, Serialize};
 
 use self::attention::LayerCache;
-use self::block::gpt_layer_norm;
+use self::block::{gpt_layer_norm, FrozenBlock};
 pub use self::block::{CausalSelfAttention, GptBlock, GptMlp};
+use crate::autograd::no_grad;
 use crate::element::Float;
 use crate::nn::init::normal_;
 use crate::nn::{Dropout, Embedding, Layer, LayerNorm, Module};
@@ -199,7 +200,7 @@ impl<T: Float> CharGpt<T> {
     /// If `ids` is not `[B, T]`, `T` exceeds `block_size` or an id is
     /// outside the vocabulary.
     pub fn forward(&self, ids: &IndexTensor) -> Tensor<T> {
-        self.forward_from(ids, 0, None)
+        self.forward_from(ids, 0, None, None, false)
     }
 
     /// An empty cache for [`CharGpt::forward_cached`].
@@ -220,14 +221,29 @@ impl<T: Float> CharGpt<T> {
     /// characters, as nanoGPT's `generate` crops its context).
     pub fn forward_cached(&self, ids: &IndexTensor, cache: &mut CharGptCache<T>) -> Tensor<T> {
         let start = cache.len();
-        self.forward_from(ids, start, Some(cache))
+        self.forward_from(ids, start, Some(cache), None, false)
     }
 
+    /// The weights laid out for generation: see [`FrozenCharGpt`].
+    pub fn freeze(&self) -> FrozenCharGpt<'_, T> {
+        no_grad(|| FrozenCharGpt {
+            model: self,
+            blocks: self.transformer.h.iter().map(GptBlock::freeze).collect(),
+            head: self.transformer.wte.weight.detach().t().contiguous(),
+        })
+    }
+
+    /// Logits `[B, T, V]` of `ids` after `start` positions (in `cache` if
+    /// any), or `[B, 1, V]` of each sequence's last position with
+    /// `last_only`, whose last block then takes only that position past its
+    /// keys and values.
     fn forward_from(
         &self,
         ids: &IndexTensor,
         start: usize,
         cache: Option<&mut CharGptCache<T>>,
+        frozen: Option<&FrozenCharGpt<'_, T>>,
+        last_only: bool,
     ) -> Tensor<T> {
         assert!(
             ids.ndim() == 2,
@@ -249,20 +265,72 @@ impl<T: Float> CharGpt<T> {
             .forward(&IndexTensor::arange(start, start + t));
         let x = (&tokens.reshape(&[b, t, c]) + &positions).reshape(&[b * t, c]);
         let mut x = self.transformer.drop.forward(&x);
-        match cache {
-            Some(cache) => {
-                for (block, layer) in self.transformer.h.iter().zip(&mut cache.layers) {
-                    x = block.forward(&x, b, Some(layer));
-                }
-            }
-            None => {
-                for block in &self.transformer.h {
-                    x = block.forward(&x, b, None);
-                }
-            }
+        let mut layers = cache.map(|cache| cache.layers.iter_mut());
+        let depth = self.transformer.h.len();
+        for (i, block) in self.transformer.h.iter().enumerate() {
+            let layer = layers.as_mut().and_then(Iterator::next);
+            let weights = frozen.map(|f| &f.blocks[i]);
+            x = block.forward(&x, b, layer, weights, last_only && i + 1 == depth);
         }
         let x = self.transformer.ln_f.forward(&x);
-        x.matmul(&self.transformer.wte.weight.t())
-            .reshape(&[b, t, self.config.vocab_size])
+        let logits = match frozen {
+            Some(frozen) => x.matmul(&frozen.head),
+            None => x.matmul(&self.transformer.wte.weight.t()),
+        };
+        let positions = if last_only { 1 } else { t };
+        logits.reshape(&[b, positions, self.config.vocab_size])
+    }
+}
+
+/// A [`CharGpt`]'s weights laid out for generation ([`CharGpt::freeze`]), as
+/// `torch.jit.freeze` lets a frozen module's linear weights be packed once:
+/// each linear layer's weight transposed to `[in, out]`, and the head's (the
+/// token embeddings) to `[n_embd, vocab_size]`. Over the few positions of a
+/// generation step, a product with the `[out, in]` weight packs the weight
+/// again at every call and takes two to three times as long.
+///
+/// A snapshot: it keeps the weights as they were when it was made; freeze
+/// again after they change. It runs without recording gradients.
+///
+/// ```
+/// use nabla::nn::zoo::{char_gpt, CharGptConfig};
+/// use nabla::{Generator, IndexTensor};
+/// let config = CharGptConfig { block_size: 8, n_layer: 2, n_head: 2, n_embd: 8, ..CharGptConfig::new(5) };
+/// let model = char_gpt::<f64>(&config, &mut Generator::new(0));
+/// let ids = IndexTensor::from_vec(vec![1, 4, 2, 0], &[1, 4]);
+/// let next = model.freeze().next_logits(&ids, &mut model.new_cache()); // [1, 5]
+/// let all = model.forward(&ids); // [1, 4, 5]
+/// let diff = (&next - &all.select(1, 3)).abs().max().item();
+/// assert!(diff < 1e-12);
+/// ```
+pub struct FrozenCharGpt<'a, T: Float = f32> {
+    model: &'a CharGpt<T>,
+    blocks: Vec<FrozenBlock<T>>,
+    head: Tensor<T>,
+}
+
+impl<T: Float> FrozenCharGpt<'_, T> {
+    /// The logits `[B, vocab_size]` of the character after ids `[B, T]`,
+    /// which follow the positions in `cache` (a cache of the same model,
+    /// [`CharGpt::new_cache`]); the cache gains their keys and values, as
+    /// with [`CharGpt::forward_cached`]. The last block takes only the last
+    /// position past its keys and values, a fifth of the work of a forward
+    /// pass over all of them.
+    ///
+    /// # Panics
+    /// As [`CharGpt::forward_cached`], and if `T` is 0.
+    pub fn next_logits(&self, ids: &IndexTensor, cache: &mut CharGptCache<T>) -> Tensor<T> {
+        assert!(
+            ids.ndim() == 2 && ids.shape()[1] > 0,
+            "FrozenCharGpt::next_logits: ids must be [batch, time] with at least one position, got {:?}",
+            ids.shape()
+        );
+        let start = cache.len();
+        let batch = ids.shape()[0];
+        no_grad(|| {
+            self.model
+                .forward_from(ids, start, Some(cache), Some(self), true)
+                .reshape(&[batch, self.model.config.vocab_size])
+        })
     }
 }
