@@ -37,6 +37,13 @@ pub trait Float:
     /// The Gauss error function, elementwise kernel of [`Tensor::erf`](crate::Tensor::erf).
     fn erf(self) -> Self;
 
+    /// The exact GELU `x Φ(x)`, elementwise kernel of
+    /// [`Tensor::gelu`](crate::Tensor::gelu): `x (1 + erf(x / √2)) / 2`
+    /// with the C library's `erf` for `f64`; for `f32`, an evaluation of
+    /// `Φ` through `erfc` in `f64` arithmetic that loops vectorise
+    /// (`crate::f32_math`).
+    fn gelu_kernel(self) -> Self;
+
     /// The hyperbolic tangent, elementwise kernel of
     /// [`Tensor::tanh`](crate::Tensor::tanh): the C library's for `f64`;
     /// for `f32`, an evaluation in `f64` arithmetic that loops vectorise
@@ -75,6 +82,10 @@ impl Float for f32 {
         libm::erff(self)
     }
     #[inline(always)]
+    fn gelu_kernel(self) -> Self {
+        f32_math::gelu_f32(self)
+    }
+    #[inline(always)]
     fn tanh_kernel(self) -> Self {
         f32_math::tanh_f32(self)
     }
@@ -110,6 +121,10 @@ impl Float for f64 {
     #[inline]
     fn erf(self) -> Self {
         libm::erf(self)
+    }
+    #[inline]
+    fn gelu_kernel(self) -> Self {
+        0.5 * self * (1.0 + libm::erf(self * std::f64::consts::FRAC_1_SQRT_2))
     }
     #[inline(always)]
     fn tanh_kernel(self) -> Self {

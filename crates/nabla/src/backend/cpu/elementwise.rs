@@ -2,8 +2,6 @@
 //! monomorphised closure handed to the loops of `kernels::elementwise`
 //! (the match runs once per call, never per element).
 
-use std::f64::consts::FRAC_1_SQRT_2;
-
 use super::{contiguous_elements, Cpu};
 use crate::backend::ops::{BinaryOp, Comparison, Triangle, UnaryOp, BCE_EPSILON, GELU_BETA, GELU_KAPPA};
 use crate::backend::{ElementwiseOps, MemoryOps};
@@ -102,6 +100,16 @@ impl<T: Float> UnaryFunction<T> for Tanh {
     #[inline(always)]
     fn apply(x: T) -> T {
         x.tanh_kernel()
+    }
+}
+
+/// The exact GELU.
+struct Gelu;
+
+impl<T: Float> UnaryFunction<T> for Gelu {
+    #[inline(always)]
+    fn apply(x: T) -> T {
+        x.gelu_kernel()
     }
 }
 
@@ -251,10 +259,7 @@ impl ElementwiseOps for Cpu {
             UnaryOp::Tanh => map_tensor_wide::<T, Tanh>(x),
             UnaryOp::Sin => map_tensor(x, T::sin),
             UnaryOp::Cos => map_tensor(x, T::cos),
-            UnaryOp::Gelu => {
-                let (half, inv_sqrt2) = (t(0.5), t(FRAC_1_SQRT_2));
-                map_tensor(x, move |v| half * v * (T::one() + Float::erf(v * inv_sqrt2)))
-            }
+            UnaryOp::Gelu => map_tensor_wide::<T, Gelu>(x),
             UnaryOp::GeluTanh => {
                 let (half, beta, kappa) = (t(0.5), t(GELU_BETA), t(GELU_KAPPA));
                 map_tensor(x, move |v| {
