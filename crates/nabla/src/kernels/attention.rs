@@ -38,8 +38,15 @@ pub(crate) fn attention_softmax<T: Float>(
         };
         softmax_row(x, allowed, scale, mask.map(|m| (m, r)));
     };
-    if scores.len() >= PARALLEL_THRESHOLD {
-        scores.par_chunks_mut(n).enumerate().for_each(row);
+    // A score costs an exponential, some twenty times an addition, so the
+    // rows split over the threads from an eighth of the elementwise size.
+    let split = PARALLEL_THRESHOLD / 8;
+    if scores.len() >= split {
+        scores
+            .par_chunks_mut(n)
+            .with_min_len((split / n).max(1))
+            .enumerate()
+            .for_each(row);
     } else {
         scores.chunks_mut(n).enumerate().for_each(row);
     }
