@@ -1,7 +1,7 @@
 //! Convolution on the CPU: the patch-matrix GEMMs of
 //! [`crate::kernels::conv`].
 
-use super::{contiguous_elements, Cpu};
+use super::{contiguous_elements, elements_vec, Cpu};
 use crate::backend::ops::ConvGeometry;
 use crate::backend::ConvOps;
 use crate::element::Float;
@@ -34,8 +34,8 @@ impl ConvOps for Cpu {
         per_channel: [&Tensor<T>; 3],
         clamp: Option<(f64, f64)>,
     ) -> Tensor<T> {
-        let bias = bias.map(|b| contiguous_elements(b, <[T]>::to_vec));
-        let [m, a, b] = per_channel.map(|t| contiguous_elements(t, <[T]>::to_vec));
+        let bias = bias.map(|b| elements_vec(b));
+        let [m, a, b] = per_channel.map(|t| elements_vec(t));
         let epilogue = ConvEpilogue {
             bias: bias.as_deref(),
             normalize: Some((

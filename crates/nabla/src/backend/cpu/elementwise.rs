@@ -2,7 +2,7 @@
 //! monomorphised closure handed to the loops of `kernels::elementwise`
 //! (the match runs once per call, never per element).
 
-use super::{contiguous_elements, Cpu};
+use super::{contiguous_elements, elements_vec, Cpu};
 use crate::backend::ops::{BinaryOp, Comparison, Triangle, UnaryOp, BCE_EPSILON, GELU_BETA, GELU_KAPPA};
 use crate::backend::{ElementwiseOps, MemoryOps};
 use crate::element::Float;
@@ -186,7 +186,7 @@ fn broadcast_elements<T: Float>(x: &Tensor<T>, shape: &[usize]) -> Vec<T> {
         strides: broadcast_strides(layout, shape),
         offset: layout.offset,
     });
-    contiguous_elements(&view, <[T]>::to_vec)
+    elements_vec(&view)
 }
 
 impl ElementwiseOps for Cpu {

@@ -1,7 +1,7 @@
 //! Host transfers, fills and copies on the CPU: the data is already on the
 //! host, so transfers are borrows.
 
-use super::{contiguous_elements, contiguous_elements_mut, Cpu};
+use super::{contiguous_elements, contiguous_elements_mut, elements_vec, Cpu};
 use crate::backend::ops::RandomFill;
 use crate::backend::MemoryOps;
 use crate::element::Float;
@@ -40,12 +40,12 @@ impl MemoryOps for Cpu {
     }
 
     fn copy<T: Float>(x: &Tensor<T>) -> Tensor<T> {
-        Tensor::from_contiguous(contiguous_elements(x, <[T]>::to_vec), x.shape())
+        Tensor::from_contiguous(elements_vec(x), x.shape())
     }
 
     fn copy_into<T: Float>(target: &Tensor<T>, source: &Tensor<T>) {
         // Read before locking for writing: `source` may share this storage.
-        let values = contiguous_elements(source, <[T]>::to_vec);
+        let values = elements_vec(source);
         contiguous_elements_mut(target, |data| data.copy_from_slice(&values));
     }
 }

@@ -15,6 +15,7 @@ mod reduce;
 
 use super::Backend;
 use crate::element::Float;
+use crate::layout::Layout;
 use crate::tensor::Tensor;
 
 /// The CPU backend (the only one today).
@@ -30,18 +31,35 @@ pub(super) fn contiguous_elements<T: Float, R>(x: &Tensor<T>, f: impl FnOnce(&[T
     if layout.is_contiguous() {
         f(&data[layout.offset..layout.offset + layout.numel()])
     } else {
-        let mut copy = Vec::with_capacity(layout.numel());
-        layout.for_each_run(|start, len, step| {
-            if step == 1 {
-                copy.extend_from_slice(&data[start..start + len]);
-            } else if step == 0 {
-                copy.extend(std::iter::repeat_n(data[start], len));
-            } else {
-                copy.extend((0..len).map(|i| data[start + i * step]));
-            }
-        });
-        f(&copy)
+        f(&gather_runs(&data, layout))
     }
+}
+
+/// `x`'s elements in row-major order as a new vector: one copy, where
+/// `contiguous_elements(x, <[T]>::to_vec)` makes two of a strided view.
+pub(super) fn elements_vec<T: Float>(x: &Tensor<T>) -> Vec<T> {
+    let layout = x.layout();
+    let data = x.inner.storage.read();
+    if layout.is_contiguous() {
+        data[layout.offset..layout.offset + layout.numel()].to_vec()
+    } else {
+        gather_runs(&data, layout)
+    }
+}
+
+/// The elements of the view `layout` of `data`, in row-major order.
+fn gather_runs<T: Float>(data: &[T], layout: &Layout) -> Vec<T> {
+    let mut copy = Vec::with_capacity(layout.numel());
+    layout.for_each_run(|start, len, step| {
+        if step == 1 {
+            copy.extend_from_slice(&data[start..start + len]);
+        } else if step == 0 {
+            copy.extend(std::iter::repeat_n(data[start], len));
+        } else {
+            copy.extend((0..len).map(|i| data[start + i * step]));
+        }
+    });
+    copy
 }
 
 /// Runs `f` on the elements of a contiguous tensor as one mutable slice.

@@ -1,6 +1,6 @@
 //! Batch normalisation on the CPU: the loops of [`crate::kernels::batch_norm`].
 
-use super::{contiguous_elements, Cpu};
+use super::{contiguous_elements, elements_vec, Cpu};
 use crate::backend::{NormClamp, NormOps};
 use crate::element::Float;
 use crate::kernels::batch_norm::{self, ChannelLayout, ClampGate};
@@ -30,7 +30,7 @@ fn pair_tensors<T: Float>(pairs: Vec<(f64, f64)>) -> (Tensor<T>, Tensor<T>) {
 
 /// Each channel's gate of a clamp after BatchNorm.
 fn clamp_gates<T: Float>(clamp: &NormClamp<'_, T>) -> Vec<ClampGate<T>> {
-    let [center, scale, shift] = clamp.affine.map(|t| contiguous_elements(t, <[T]>::to_vec));
+    let [center, scale, shift] = clamp.affine.map(|t| elements_vec(t));
     let (min, max) = (T::from_f64(clamp.bounds.0), T::from_f64(clamp.bounds.1));
     (0..center.len())
         .map(|c| ClampGate {
@@ -68,7 +68,7 @@ impl NormOps for Cpu {
         clamp: Option<(f64, f64)>,
     ) -> Tensor<T> {
         let layout = channel_layout(x);
-        let [m, a, b] = per_channel.map(|t| contiguous_elements(t, <[T]>::to_vec));
+        let [m, a, b] = per_channel.map(|t| elements_vec(t));
         let clamp = clamp.map(|(lo, hi)| (T::from_f64(lo), T::from_f64(hi)));
         let out = contiguous_elements(x, |xs| {
             batch_norm::channel_affine(xs, layout, [&m, &a, &b], clamp)
@@ -101,7 +101,7 @@ impl NormOps for Cpu {
         clamp: Option<&NormClamp<'_, T>>,
     ) -> Tensor<T> {
         let layout = channel_layout(x);
-        let [a, b, c, m] = coefficients.map(|t| contiguous_elements(t, <[T]>::to_vec));
+        let [a, b, c, m] = coefficients.map(|t| elements_vec(t));
         let per_channel: Vec<[T; 4]> = (0..layout.c).map(|ch| [a[ch], b[ch], c[ch], m[ch]]).collect();
         let gates = clamp.map(clamp_gates);
         let out = contiguous_elements(x, |xs| {

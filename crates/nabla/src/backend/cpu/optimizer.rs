@@ -1,6 +1,6 @@
 //! Optimizer updates on the CPU: one fused loop per parameter.
 
-use super::{contiguous_elements, contiguous_elements_mut, Cpu};
+use super::{contiguous_elements, contiguous_elements_mut, elements_vec, Cpu};
 use crate::backend::ops::OptimizerUpdate;
 use crate::backend::OptimizerOps;
 use crate::element::Float;
@@ -17,9 +17,7 @@ impl OptimizerOps for Cpu {
         // A gradient that shares the parameter's storage is read from a
         // copy: the parameter is locked for writing while the gradient is
         // read.
-        let copied = grad
-            .shares_storage_with(parameter)
-            .then(|| contiguous_elements(grad, <[T]>::to_vec));
+        let copied = grad.shares_storage_with(parameter).then(|| elements_vec(grad));
         let n = parameter.numel();
         let mut buffers: Vec<_> = state.iter().map(|b| b.inner.storage.write()).collect();
         let mut slices: Vec<&mut [T]> = buffers.iter_mut().map(|b| &mut b[..n]).collect();
