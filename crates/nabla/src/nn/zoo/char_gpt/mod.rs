@@ -216,9 +216,10 @@ impl<T: Float> CharGpt<T> {
     /// positions.
     ///
     /// # Panics
-    /// As [`CharGpt::forward`], and if the cached and new positions together
+    /// As [`CharGpt::forward`], if the cached and new positions together
     /// exceed `block_size` (start a new cache from the last `block_size - 1`
-    /// characters, as nanoGPT's `generate` crops its context).
+    /// characters, as nanoGPT's `generate` crops its context), and if the
+    /// cache is another model's with a different number of layers.
     pub fn forward_cached(&self, ids: &IndexTensor, cache: &mut CharGptCache<T>) -> Tensor<T> {
         let start = cache.len();
         self.forward_from(ids, start, Some(cache), None, false)
@@ -265,8 +266,15 @@ impl<T: Float> CharGpt<T> {
             .forward(&IndexTensor::arange(start, start + t));
         let x = (&tokens.reshape(&[b, t, c]) + &positions).reshape(&[b * t, c]);
         let mut x = self.transformer.drop.forward(&x);
-        let mut layers = cache.map(|cache| cache.layers.iter_mut());
         let depth = self.transformer.h.len();
+        if let Some(cache) = &cache {
+            assert!(
+                cache.layers.len() == depth,
+                "CharGpt: a cache of {} layers for a model of {depth} (make it with new_cache)",
+                cache.layers.len()
+            );
+        }
+        let mut layers = cache.map(|cache| cache.layers.iter_mut());
         for (i, block) in self.transformer.h.iter().enumerate() {
             let layer = layers.as_mut().and_then(Iterator::next);
             let weights = frozen.map(|f| &f.blocks[i]);
