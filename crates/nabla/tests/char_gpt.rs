@@ -133,6 +133,21 @@ fn the_frozen_model_gives_the_last_positions_logits() {
 }
 
 #[test]
+#[should_panic(expected = "a cache of 2 layers for a model of 1")]
+fn a_cache_of_another_depth_is_refused() {
+    let deeper: CharGpt = char_gpt(&small_config(), &mut Generator::new(1));
+    let shallow: CharGpt = char_gpt(
+        &CharGptConfig {
+            n_layer: 1,
+            ..small_config()
+        },
+        &mut Generator::new(1),
+    );
+    let ids = IndexTensor::from_vec(vec![1, 2], &[1, 2]);
+    shallow.forward_cached(&ids, &mut deeper.new_cache());
+}
+
+#[test]
 fn greedy_generation_follows_nanogpts_cropped_context() {
     // nanoGPT's generate: at each step the logits of the last position of
     // the last block_size characters. 30 new characters with a block of 8
