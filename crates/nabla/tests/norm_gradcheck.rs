@@ -11,7 +11,7 @@
 //! shares a single tracking layer across all evaluations, which is sound
 //! because the training-mode output does not read the running statistics.
 
-use nabla::autograd::{gradcheck, gradgradcheck, GradcheckOptions};
+use nabla::autograd::{grad_with, gradcheck, gradgradcheck, GradcheckOptions};
 use nabla::nn::{
     BatchNorm1d, BatchNorm2d, BatchNormOptions, GroupNorm, GroupNormOptions, Layer, LayerNorm,
     LayerNormOptions, Linear, Module, Sequential,
@@ -252,6 +252,38 @@ fn layer_norm_gradients_in_train_and_eval_mode() {
             };
             let mode = if training { "train" } else { "eval" };
             check(&format!("LayerNorm {name} {mode}"), f, &inputs);
+        }
+    }
+}
+
+/// LayerNorm's backward pass is a fused kernel, and under `create_graph` a
+/// formula of recorded ops (so that it can be differentiated again): the
+/// two give the same first derivatives.
+#[test]
+fn layer_norm_recorded_and_fused_gradients_agree() {
+    for (ns, affine, bias) in [
+        (vec![4], true, true),
+        (vec![3, 4], true, false),
+        (vec![4], false, false),
+    ] {
+        let options = LayerNormOptions::default().elementwise_affine(affine).bias(bias);
+        let ln = LayerNorm::<f64>::with_options(&ns, options);
+        let x = (&(randn(&[2, 3, 4], 41) * 2.0) + 0.5).requires_grad();
+        if let Some(w) = &ln.weight {
+            w.copy_from(&(&randn(&ns, 42) + 1.0));
+        }
+        if let Some(b) = &ln.bias {
+            b.copy_from(&randn(&ns, 43));
+        }
+        let dy = randn(&[2, 3, 4], 44);
+        let mut inputs = vec![&x];
+        inputs.extend(ln.weight.iter().chain(&ln.bias));
+        let y = ln.forward(&x);
+        let fused = grad_with(&[&y], &[&dy], &inputs, true, false);
+        let recorded = grad_with(&[&y], &[&dy], &inputs, true, true);
+        for (i, (f, r)) in fused.iter().zip(&recorded).enumerate() {
+            let (f, r) = (f.as_ref().unwrap().to_vec(), r.as_ref().unwrap().to_vec());
+            assert_close(&format!("LayerNorm over {ns:?}, input {i}"), &r, &f, 1e-12);
         }
     }
 }

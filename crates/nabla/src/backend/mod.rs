@@ -49,7 +49,8 @@ pub(crate) use memory::{
     copy, copy_into, element, fill, full, random, random_fill, read_host, update_host, MemoryOps,
 };
 pub(crate) use norm::{
-    channel_affine, channel_grad_sums, channel_input_grad, channel_moments, NormClamp, NormOps,
+    channel_affine, channel_grad_sums, channel_input_grad, channel_moments, layer_norm, layer_norm_backward,
+    NormClamp, NormOps,
 };
 pub(crate) use optimizer::{optimizer_update, OptimizerOps};
 pub(crate) use pool::{

@@ -41,6 +41,26 @@ pub(crate) trait NormOps {
         coefficients: [&Tensor<T>; 4],
         clamp: Option<&NormClamp<'_, T>>,
     ) -> Tensor<T>;
+    /// Layer normalisation of every row of the last `n` values of `x`:
+    /// `(x - mean) / sqrt(var + eps) * weight + bias`, `weight` and `bias`
+    /// (`n` values) where given; `x`'s shape.
+    fn layer_norm<T: Float>(
+        x: &Tensor<T>,
+        n: usize,
+        weight: Option<&Tensor<T>>,
+        bias: Option<&Tensor<T>>,
+        eps: f64,
+    ) -> Tensor<T>;
+    /// The gradients of [`NormOps::layer_norm`] for the output gradient
+    /// `dy`: the input's (`x`'s shape), the weight's and the bias's (`[n]`
+    /// each, whether or not the forward pass had them).
+    fn layer_norm_backward<T: Float>(
+        x: &Tensor<T>,
+        dy: &Tensor<T>,
+        n: usize,
+        weight: Option<&Tensor<T>>,
+        eps: f64,
+    ) -> [Tensor<T>; 3];
 }
 
 /// A clamp after a training-mode BatchNorm, for the backward pass: the
@@ -151,6 +171,61 @@ pub(crate) fn channel_input_grad<T: Float>(
     on_device!(device_of("channel_input_grad", &tensors), B => B::channel_input_grad(x, g, coefficients, clamp))
 }
 
+/// Layer normalisation over the last `n` values of every row, unrecorded:
+/// see [`NormOps::layer_norm`].
+///
+/// # Panics
+/// If `n` does not divide `x`'s size, or `weight` or `bias` is not `n`
+/// values.
+pub(crate) fn layer_norm<T: Float>(
+    x: &Tensor<T>,
+    n: usize,
+    weight: Option<&Tensor<T>>,
+    bias: Option<&Tensor<T>>,
+    eps: f64,
+) -> Tensor<T> {
+    assert_rows("layer_norm", x, n, &[weight, bias]);
+    let tensors: Vec<&Tensor<T>> = [Some(x), weight, bias].into_iter().flatten().collect();
+    on_device!(device_of("layer_norm", &tensors), B => B::layer_norm(x, n, weight, bias, eps))
+}
+
+/// The gradients of [`layer_norm`] for `dy`, unrecorded: see
+/// [`NormOps::layer_norm_backward`].
+///
+/// # Panics
+/// As [`layer_norm`], and if `dy` is not `x`'s shape.
+pub(crate) fn layer_norm_backward<T: Float>(
+    x: &Tensor<T>,
+    dy: &Tensor<T>,
+    n: usize,
+    weight: Option<&Tensor<T>>,
+    eps: f64,
+) -> [Tensor<T>; 3] {
+    assert_rows("layer_norm_backward", x, n, &[weight]);
+    assert_eq!(
+        x.shape(),
+        dy.shape(),
+        "layer_norm_backward: gradient and input shapes differ"
+    );
+    let tensors: Vec<&Tensor<T>> = [Some(x), Some(dy), weight].into_iter().flatten().collect();
+    on_device!(device_of("layer_norm_backward", &tensors), B => B::layer_norm_backward(x, dy, n, weight, eps))
+}
+
+fn assert_rows<T: Float>(op: &str, x: &Tensor<T>, n: usize, per_value: &[Option<&Tensor<T>>]) {
+    assert!(
+        n > 0 && x.numel() % n == 0,
+        "{op}: rows of {n} values do not divide an input of shape {:?}",
+        x.shape()
+    );
+    for t in per_value.iter().flatten() {
+        assert!(
+            t.numel() == n,
+            "{op}: a tensor of shape {:?} for rows of {n} values",
+            t.shape()
+        );
+    }
+}
+
 #[cfg(test)]
 impl<B: NormOps> NormOps for super::counting::Counting<B> {
     fn channel_moments<T: Float>(x: &Tensor<T>) -> [Tensor<T>; 3] {
@@ -182,5 +257,25 @@ impl<B: NormOps> NormOps for super::counting::Counting<B> {
     ) -> Tensor<T> {
         super::counting::count("channel_input_grad");
         B::channel_input_grad(x, g, coefficients, clamp)
+    }
+    fn layer_norm<T: Float>(
+        x: &Tensor<T>,
+        n: usize,
+        weight: Option<&Tensor<T>>,
+        bias: Option<&Tensor<T>>,
+        eps: f64,
+    ) -> Tensor<T> {
+        super::counting::count("layer_norm");
+        B::layer_norm(x, n, weight, bias, eps)
+    }
+    fn layer_norm_backward<T: Float>(
+        x: &Tensor<T>,
+        dy: &Tensor<T>,
+        n: usize,
+        weight: Option<&Tensor<T>>,
+        eps: f64,
+    ) -> [Tensor<T>; 3] {
+        super::counting::count("layer_norm_backward");
+        B::layer_norm_backward(x, dy, n, weight, eps)
     }
 }

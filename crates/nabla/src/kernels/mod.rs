@@ -43,6 +43,7 @@ pub(crate) mod elementwise;
 pub(crate) mod fill;
 pub(crate) mod im2col;
 pub(crate) mod index;
+pub(crate) mod layer_norm;
 pub(crate) mod lstm;
 pub(crate) mod matmul;
 pub(crate) mod optimizer;

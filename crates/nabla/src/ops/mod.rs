@@ -12,6 +12,7 @@ mod compare;
 pub(crate) mod conv;
 mod cumsum;
 mod index;
+mod layer_norm;
 mod matmul;
 mod one_hot;
 mod operators;

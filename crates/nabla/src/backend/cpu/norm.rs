@@ -1,8 +1,10 @@
-//! Batch normalisation on the CPU: the loops of [`crate::kernels::batch_norm`].
+//! Batch and layer normalisation on the CPU: the loops of
+//! [`crate::kernels::batch_norm`] and [`crate::kernels::layer_norm`].
 
 use super::{contiguous_elements, elements_vec, Cpu};
 use crate::backend::{NormClamp, NormOps};
 use crate::element::Float;
+use crate::kernels;
 use crate::kernels::batch_norm::{self, ChannelLayout, ClampGate};
 use crate::tensor::Tensor;
 
@@ -110,5 +112,39 @@ impl NormOps for Cpu {
             })
         });
         Tensor::from_contiguous(out, x.shape())
+    }
+
+    fn layer_norm<T: Float>(
+        x: &Tensor<T>,
+        n: usize,
+        weight: Option<&Tensor<T>>,
+        bias: Option<&Tensor<T>>,
+        eps: f64,
+    ) -> Tensor<T> {
+        let (w, b) = (weight.map(elements_vec), bias.map(elements_vec));
+        let out = contiguous_elements(x, |xs| {
+            kernels::layer_norm::layer_norm_forward(xs, n, w.as_deref(), b.as_deref(), eps)
+        });
+        Tensor::from_contiguous(out, x.shape())
+    }
+
+    fn layer_norm_backward<T: Float>(
+        x: &Tensor<T>,
+        dy: &Tensor<T>,
+        n: usize,
+        weight: Option<&Tensor<T>>,
+        eps: f64,
+    ) -> [Tensor<T>; 3] {
+        let w = weight.map(elements_vec);
+        let (dx, dw, db) = contiguous_elements(x, |xs| {
+            contiguous_elements(dy, |dys| {
+                kernels::layer_norm::layer_norm_backward(xs, dys, n, w.as_deref(), eps)
+            })
+        });
+        [
+            Tensor::from_contiguous(dx, x.shape()),
+            Tensor::from_contiguous(dw, &[n]),
+            Tensor::from_contiguous(db, &[n]),
+        ]
     }
 }

@@ -1,6 +1,5 @@
 //! Layer normalization over the trailing dimensions: [`LayerNorm`].
 
-use super::standardize;
 use crate::element::Float;
 use crate::nn::{Layer, Module};
 use crate::tensor::Tensor;
@@ -135,8 +134,6 @@ impl<T: Float> Layer<T> for LayerNorm<T> {
             shape.ends_with(ns),
             "LayerNorm({ns:?}): input of shape {shape:?} does not end in normalized_shape {ns:?}"
         );
-        let dims: Vec<isize> = (1..=ns.len() as isize).map(|d| -d).collect();
-        let (y, _, _) = standardize(input, &dims, self.eps);
         let check = |name: &str, t: &Tensor<T>| {
             assert!(
                 t.shape() == ns.as_slice(),
@@ -144,19 +141,11 @@ impl<T: Float> Layer<T> for LayerNorm<T> {
                 t.shape()
             );
         };
-        let y = match &self.weight {
-            Some(w) => {
-                check("weight", w);
-                y.mul(w)
+        for (name, t) in [("weight", &self.weight), ("bias", &self.bias)] {
+            if let Some(t) = t {
+                check(name, t);
             }
-            None => y,
-        };
-        match &self.bias {
-            Some(b) => {
-                check("bias", b);
-                y.add(b)
-            }
-            None => y,
         }
+        input.layer_norm(ns, self.weight.as_ref(), self.bias.as_ref(), self.eps)
     }
 }
