@@ -39,6 +39,7 @@ const CALLS: &[(&str, &[&str])] = &[
     ("GeluTanh", &["GeluApproximation::Tanh"]),
     ("BatchNorm", &["BatchNorm1d::", "BatchNorm2d::"]),
     ("BatchNormEval", &["BatchNorm1d::", "BatchNorm2d::"]),
+    ("LayerNorm", &["LayerNorm::<f64>::"]),
     ("SyncBatchNorm", &["SyncBatchNorm::<f64>::"]),
     ("LstmSequence", &["Lstm::from_weights("]),
 ];
