@@ -11,7 +11,7 @@
 //! running statistics (evaluation mode) it is one scale and shift per
 //! channel each way.
 
-use crate::autograd::{is_grad_enabled, record};
+use crate::autograd::{is_grad_enabled, record, BackwardCtx};
 use crate::backend;
 use crate::backend::ops::UnaryOp;
 use crate::backend::NormClamp;
@@ -74,17 +74,26 @@ impl<T: Float> Tensor<T> {
             } else {
                 batch_norm_backward_fused(&x, w.as_ref(), ctx.grad(), &saved, clamp.as_ref())
             };
-            let mut grads = vec![ctx.needs_input_grad(0).then_some(dx)];
-            if w.is_some() {
-                grads.push(ctx.needs_input_grad(1).then_some(dw));
-            }
-            if has_bias {
-                grads.push(ctx.needs_input_grad(grads.len()).then_some(db));
-            }
-            grads
+            affine_norm_grads(ctx, dx, w.is_some().then_some(dw), has_bias.then_some(db))
         });
         (out, BatchStatistics { mean, var })
     }
+}
+
+/// The gradients of a normalisation's inputs, in their order `x`,
+/// `weight` (if the op had one), `bias` (if it had one), each where
+/// needed.
+pub(super) fn affine_norm_grads<T: Float>(
+    ctx: &BackwardCtx<'_, T>,
+    dx: Tensor<T>,
+    dw: Option<Tensor<T>>,
+    db: Option<Tensor<T>>,
+) -> Vec<Option<Tensor<T>>> {
+    let mut grads = vec![ctx.needs_input_grad(0).then_some(dx)];
+    for g in [dw, db].into_iter().flatten() {
+        grads.push(ctx.needs_input_grad(grads.len()).then_some(g));
+    }
+    grads
 }
 
 impl<T: Float> Tensor<T> {

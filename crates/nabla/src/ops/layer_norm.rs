@@ -9,6 +9,7 @@
 //! µs on two threads). Under `create_graph` the backward formula is
 //! written with recorded ops, so second derivatives stay exact.
 
+use super::batch_norm::affine_norm_grads;
 use crate::autograd::record;
 use crate::backend;
 use crate::element::Float;
@@ -41,14 +42,7 @@ impl<T: Float> Tensor<T> {
                 let [dx, dw, db] = backend::layer_norm_backward(&x, ctx.grad(), n, w.as_ref(), eps);
                 (dx, dw.reshape(&shape), db.reshape(&shape))
             };
-            let mut grads = vec![ctx.needs_input_grad(0).then_some(dx)];
-            if w.is_some() {
-                grads.push(ctx.needs_input_grad(1).then_some(dw));
-            }
-            if has_bias {
-                grads.push(ctx.needs_input_grad(grads.len()).then_some(db));
-            }
-            grads
+            affine_norm_grads(ctx, dx, w.is_some().then_some(dw), has_bias.then_some(db))
         })
     }
 }
