@@ -21,8 +21,10 @@ impl<T: Float> Tensor<T> {
     /// `normalized_shape`), recorded as one op.
     ///
     /// # Panics
-    /// If `self`'s shape does not end in `normalized_shape`, or `weight`
-    /// or `bias` is not of it.
+    /// If `normalized_shape`'s size does not divide `self`'s, or `weight`
+    /// or `bias` is not of that size. That `self`'s shape ends in
+    /// `normalized_shape` is the caller's to check, as `LayerNorm` does
+    /// with a message that names the layer.
     pub(crate) fn layer_norm(
         &self,
         normalized_shape: &[usize],
