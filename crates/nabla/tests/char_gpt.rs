@@ -6,7 +6,7 @@
 //! biases.
 //! Also: the key/value cache gives the logits of recomputation, generation
 //! follows nanoGPT's cropped context, the frozen model's next-character
-//! logits equal the whole forward pass's, an f64 finite-difference check of
+//! logits equal the whole forward pass's on any number of threads, an f64 finite-difference check of
 //! every parameter, and the errors of bad checkpoints.
 //!
 //! Fixtures: `scripts/make_char_gpt_fixtures.py`.
@@ -124,12 +124,100 @@ fn the_frozen_model_gives_the_last_positions_logits() {
     let ids = IndexTensor::from_vec(vec![1, 4, 2, 6, 0, 3, 5, 2, 1, 0, 6, 4], &[2, 6]);
     let whole = model.forward(&ids);
     let frozen = model.freeze();
-    let mut cache = model.new_cache();
+    let mut cache = frozen.new_cache();
     let first = frozen.next_logits(&ids.narrow(1, 0, 2), &mut cache);
     assert_close("after 2", &first.to_vec(), &whole.select(1, 1).to_vec(), 1e-5);
     let next = frozen.next_logits(&ids.narrow(1, 2, 4), &mut cache);
     assert_eq!((next.shape(), cache.len()), (&[2, 7][..], 6));
     assert_close("after 6", &next.to_vec(), &whole.select(1, 5).to_vec(), 1e-5);
+}
+
+#[test]
+fn the_frozen_model_gives_the_same_logits_on_any_number_of_threads() {
+    // Sixty new rows (three sequences of 20 after a 5-position prefix) are
+    // split over the threads in shares of equal cost, one of which ends
+    // inside a sequence; in f64, so that a wrong key, position or share
+    // shows far above rounding.
+    let config = CharGptConfig {
+        block_size: 32,
+        n_layer: 2,
+        n_head: 4,
+        n_embd: 16,
+        bias: true,
+        ..CharGptConfig::new(7)
+    };
+    let model: CharGpt<f64> = char_gpt(&config, &mut Generator::new(9));
+    for p in model.parameters() {
+        p.copy_from(&Tensor::randn(p.shape(), &mut Generator::new(p.numel() as u64)).mul_scalar(0.3));
+    }
+    let ids = IndexTensor::from_vec((0..75).map(|i| (i * 5 + i / 7) % 7).collect(), &[3, 25]);
+    let want = model.forward(&ids).select(1, 24).to_vec();
+    for threads in [1, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let got = pool.install(|| {
+            let frozen = model.freeze();
+            let mut cache = frozen.new_cache();
+            frozen.next_logits(&ids.narrow(1, 0, 5), &mut cache);
+            frozen.next_logits(&ids.narrow(1, 5, 20), &mut cache).to_vec()
+        });
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() < 1e-12,
+                "{threads} threads, logit {i}: {g} against {w}"
+            );
+        }
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload
+            .downcast::<&str>()
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
+    }
+}
+
+#[test]
+fn a_frozen_cache_keeps_its_batch_size_and_its_model() {
+    let model: CharGpt = char_gpt(&small_config(), &mut Generator::new(1));
+    let frozen = model.freeze();
+    let mut cache = frozen.new_cache();
+    frozen.next_logits(&IndexTensor::from_vec(vec![1, 2], &[2, 1]), &mut cache);
+    let more = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        frozen.next_logits(&IndexTensor::from_vec(vec![1, 2, 3], &[3, 1]), &mut cache)
+    }));
+    let message = panic_message(more.unwrap_err());
+    assert!(message.contains("3 sequences for a cache of 2"), "{message}");
+    let other: CharGpt = char_gpt(
+        &CharGptConfig {
+            n_layer: 1,
+            ..small_config()
+        },
+        &mut Generator::new(1),
+    );
+    let other_frozen = other.freeze();
+    let mut other_cache = other_frozen.new_cache();
+    let mismatched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        frozen.next_logits(&IndexTensor::from_vec(vec![1], &[1, 1]), &mut other_cache)
+    }));
+    let message = panic_message(mismatched.unwrap_err());
+    assert!(message.contains("a cache made for another model"), "{message}");
+    // Cleared, a cache starts again at position 0 with its buffer.
+    cache.clear();
+    let ids = IndexTensor::from_vec(vec![3, 1, 4, 0, 2, 5], &[2, 3]);
+    let again = frozen.next_logits(&ids, &mut cache);
+    assert_eq!(cache.len(), 3);
+    assert_close(
+        "after clear",
+        &again.to_vec(),
+        &model.forward(&ids).select(1, 2).to_vec(),
+        1e-5,
+    );
 }
 
 #[test]

@@ -25,6 +25,7 @@ mod conv;
 #[cfg(test)]
 pub(crate) mod counting;
 mod cpu;
+mod decoder;
 mod elementwise;
 mod index;
 mod matmul;
@@ -40,6 +41,7 @@ use crate::element::Float;
 use crate::tensor::Tensor;
 pub(crate) use accumulate::{add_at, add_into, AccumulateOps};
 pub(crate) use conv::{conv2d, conv2d_channel_affine, conv2d_input_grad, conv2d_weight_grad, ConvOps};
+pub(crate) use decoder::{decoder_forward, DecoderOps};
 pub(crate) use elementwise::{
     binary, binary_assign, cast, map_host, triangle, unary, where_, ElementwiseOps,
 };
@@ -76,6 +78,7 @@ pub(crate) trait Backend:
     + MatmulOps
     + NormOps
     + RecurrentOps
+    + DecoderOps
 {
 }
 

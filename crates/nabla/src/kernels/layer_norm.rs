@@ -46,6 +46,31 @@ fn row_moments<T: Float>(row: &[T], eps: f64) -> (f64, f64) {
     (mean, 1.0 / (var + eps).sqrt())
 }
 
+/// One row of [`layer_norm_forward`]: `y = (x - mean) / sqrt(var + eps)`
+/// times `weight` plus `bias` (`x.len()` values each) where given.
+pub(crate) fn normalize_row<T: Float>(
+    x: &[T],
+    y: &mut [T],
+    weight: Option<&[T]>,
+    bias: Option<&[T]>,
+    eps: f64,
+) {
+    let (mean, rstd) = row_moments(x, eps);
+    for (out, &v) in y.iter_mut().zip(x) {
+        *out = T::from_f64((v.as_f64() - mean) * rstd);
+    }
+    if let Some(w) = weight {
+        for (out, &w) in y.iter_mut().zip(w) {
+            *out = *out * w;
+        }
+    }
+    if let Some(b) = bias {
+        for (out, &b) in y.iter_mut().zip(b) {
+            *out = *out + b;
+        }
+    }
+}
+
 /// `(x - mean) / sqrt(var + eps) * weight + bias` for every row of `n`
 /// values of `x`, with `weight` and `bias` (`n` values each) where given.
 pub(crate) fn layer_norm_forward<T: Float>(
@@ -56,22 +81,7 @@ pub(crate) fn layer_norm_forward<T: Float>(
     eps: f64,
 ) -> Vec<T> {
     let mut y = vec![T::zero(); x.len()];
-    let row = |(x, y): (&[T], &mut [T])| {
-        let (mean, rstd) = row_moments(x, eps);
-        for (out, &v) in y.iter_mut().zip(x) {
-            *out = T::from_f64((v.as_f64() - mean) * rstd);
-        }
-        if let Some(w) = weight {
-            for (out, &w) in y.iter_mut().zip(w) {
-                *out = *out * w;
-            }
-        }
-        if let Some(b) = bias {
-            for (out, &b) in y.iter_mut().zip(b) {
-                *out = *out + b;
-            }
-        }
-    };
+    let row = |(x, y): (&[T], &mut [T])| normalize_row(x, y, weight, bias, eps);
     if x.len() >= PARALLEL_THRESHOLD {
         x.par_chunks(n).zip(y.par_chunks_mut(n)).for_each(row);
     } else {

@@ -38,6 +38,7 @@ pub(crate) mod accumulate;
 pub(crate) mod attention;
 pub(crate) mod batch_norm;
 pub(crate) mod conv;
+pub(crate) mod decoder;
 pub(crate) mod depthwise;
 pub(crate) mod elementwise;
 pub(crate) mod fill;

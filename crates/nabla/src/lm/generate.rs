@@ -140,13 +140,13 @@ fn generate_gpt(model: &CharGpt, prompt: &[usize], tokens: usize, emit: &mut Emi
     let mut context: Vec<usize> = prompt.to_vec();
     let mut generated = Vec::with_capacity(tokens);
     let frozen = model.freeze();
-    let mut cache = model.new_cache();
+    let mut cache = frozen.new_cache();
     let mut pending: Vec<usize> = context[context.len().saturating_sub(block)..].to_vec();
     while generated.len() < tokens {
         if cache.len() + pending.len() > block {
             // The window moves: every position's embedding changes, so the
             // last `block` characters are read afresh.
-            cache = model.new_cache();
+            cache.clear();
             pending = context[context.len() - block..].to_vec();
         }
         let logits = frozen.next_logits(

@@ -25,8 +25,8 @@ mod resnet;
 mod vgg;
 
 pub use char_gpt::{
-    char_gpt, CausalSelfAttention, CharGpt, CharGptCache, CharGptConfig, FrozenCharGpt, GptBlock, GptMlp,
-    GptTransformer,
+    char_gpt, CausalSelfAttention, CharGpt, CharGptCache, CharGptConfig, FrozenCache, FrozenCharGpt,
+    GptBlock, GptMlp, GptTransformer,
 };
 pub use char_lstm::{char_lstm, CharLstm, CharLstmConfig};
 pub use efficientnet::{

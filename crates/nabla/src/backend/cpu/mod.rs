@@ -3,6 +3,7 @@
 
 mod accumulate;
 mod conv;
+mod decoder;
 mod elementwise;
 mod index;
 mod matmul;

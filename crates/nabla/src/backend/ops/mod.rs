@@ -5,6 +5,7 @@
 
 mod accumulate;
 mod conv;
+mod decoder;
 mod elementwise;
 mod fill;
 mod optimizer;
@@ -14,6 +15,7 @@ mod reduce;
 
 pub(crate) use accumulate::Placement;
 pub(crate) use conv::ConvGeometry;
+pub(crate) use decoder::{DecoderPart, DecoderSpec, DecoderStep};
 pub(crate) use elementwise::{BinaryOp, Comparison, Triangle, UnaryOp, BCE_EPSILON, GELU_BETA, GELU_KAPPA};
 pub(crate) use fill::RandomFill;
 pub(crate) use optimizer::OptimizerUpdate;

@@ -98,91 +98,30 @@ impl<T: Float> GptBlock<T> {
     /// The block on the residual stream `x`, `[B * T, C]` for `batch`
     /// sequences of `T` new positions. With a cache, the keys and values of
     /// the new positions are appended to it and the queries attend to every
-    /// cached position before them. With `frozen`, the products use its
-    /// transposed weights. With `last_only`, only each sequence's last
-    /// position goes past the keys and values: `[B, C]`.
+    /// cached position before them.
     pub(super) fn forward(
         &self,
         x: &Tensor<T>,
         batch: usize,
         cache: Option<&mut LayerCache<T>>,
-        frozen: Option<&FrozenBlock<T>>,
-        last_only: bool,
     ) -> Tensor<T> {
-        let attended = self
-            .attn
-            .forward(&self.ln_1.forward(x), batch, cache, frozen, last_only);
-        let x = if last_only {
-            &last_rows(x, batch) + &attended
-        } else {
-            x + &attended
-        };
-        let hidden = project(&self.mlp.c_fc, frozen.map(|f| &f.c_fc), &self.ln_2.forward(&x)).gelu();
-        let out = project(&self.mlp.c_proj, frozen.map(|f| &f.mlp_proj), &hidden);
+        let x = x + &self.attn.forward(&self.ln_1.forward(x), batch, cache);
+        let hidden = self.mlp.c_fc.forward(&self.ln_2.forward(&x)).gelu();
+        let out = self.mlp.c_proj.forward(&hidden);
         &x + &self.mlp.dropout.forward(&out)
     }
-
-    /// The block's linear weights transposed for [`FrozenBlock`].
-    pub(super) fn freeze(&self) -> FrozenBlock<T> {
-        FrozenBlock {
-            c_attn: transposed_weight(&self.attn.c_attn),
-            attn_proj: transposed_weight(&self.attn.c_proj),
-            c_fc: transposed_weight(&self.mlp.c_fc),
-            mlp_proj: transposed_weight(&self.mlp.c_proj),
-        }
-    }
-}
-
-/// A block's linear weights transposed to `[in, out]` and contiguous, taken
-/// once for generation (see [`super::FrozenCharGpt`]).
-pub(super) struct FrozenBlock<T: Float> {
-    c_attn: Tensor<T>,
-    attn_proj: Tensor<T>,
-    c_fc: Tensor<T>,
-    mlp_proj: Tensor<T>,
-}
-
-/// `layer.weight`, `[out, in]`, as a contiguous `[in, out]` copy outside
-/// the graph.
-pub(super) fn transposed_weight<T: Float>(layer: &Linear<T>) -> Tensor<T> {
-    layer.weight.detach().t().contiguous()
-}
-
-/// `layer` on `x`, with its weight's transposed copy when there is one.
-fn project<T: Float>(layer: &Linear<T>, weight_t: Option<&Tensor<T>>, x: &Tensor<T>) -> Tensor<T> {
-    let Some(weight_t) = weight_t else {
-        return layer.forward(x);
-    };
-    let y = x.matmul(weight_t);
-    match &layer.bias {
-        Some(b) => &y + b,
-        None => y,
-    }
-}
-
-/// The last of every sequence's rows of `x`, `[B * T, C]`: `[B, C]`.
-fn last_rows<T: Float>(x: &Tensor<T>, batch: usize) -> Tensor<T> {
-    let (rows, c) = (x.shape()[0], x.shape()[1]);
-    let t = rows / batch;
-    x.reshape(&[batch, t, c]).narrow(1, t - 1, 1).reshape(&[batch, c])
 }
 
 impl<T: Float> CausalSelfAttention<T> {
-    /// Attention over `x`, `[B * T, C]`: `[B * T, C]`, or `[B, C]` for
-    /// each sequence's last query alone with `last_only`.
-    fn forward(
-        &self,
-        x: &Tensor<T>,
-        batch: usize,
-        cache: Option<&mut LayerCache<T>>,
-        frozen: Option<&FrozenBlock<T>>,
-        last_only: bool,
-    ) -> Tensor<T> {
+    /// Attention over `x`, `[B * T, C]`: `[B * T, C]`.
+    fn forward(&self, x: &Tensor<T>, batch: usize, cache: Option<&mut LayerCache<T>>) -> Tensor<T> {
         let (rows, c) = (x.shape()[0], x.shape()[1]);
         let (t, h) = (rows / batch, self.n_head);
         let d = c / h;
         // [B*T, 3C] -> [B, T, 3, H, d] -> [3, B, H, T, d]: q, k and v of every head.
-        let qkv = project(&self.c_attn, frozen.map(|f| &f.c_attn), x)
+        let qkv = self
+            .c_attn
+            .forward(x)
             .reshape(&[batch, t, 3, h, d])
             .permute(&[2, 0, 3, 1, 4]);
         let (q, k, v) = (qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2));
@@ -190,12 +129,9 @@ impl<T: Float> CausalSelfAttention<T> {
             Some(cache) => cache.append(&k, &v),
             None => (k, v),
         };
-        let q = if last_only { q.narrow(2, t - 1, 1) } else { q };
-        let queries = q.shape()[2];
         let y = causal_attention(&q, &k, &v, &self.attn_dropout);
-        // [B, H, Tq, d] -> [B, Tq, H, d] -> [B*Tq, C]
-        let y = y.permute(&[0, 2, 1, 3]).reshape(&[batch * queries, c]);
-        let y = project(&self.c_proj, frozen.map(|f| &f.attn_proj), &y);
-        self.resid_dropout.forward(&y)
+        // [B, H, T, d] -> [B, T, H, d] -> [B*T, C]
+        let y = y.permute(&[0, 2, 1, 3]).reshape(&[batch * t, c]);
+        self.resid_dropout.forward(&self.c_proj.forward(&y))
     }
 }

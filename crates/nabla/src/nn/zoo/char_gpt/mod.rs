@@ -2,13 +2,14 @@
 
 mod attention;
 mod block;
+mod frozen;
 
 use serde::{Deserialize, Serialize};
 
 use self::attention::LayerCache;
-use self::block::{gpt_layer_norm, FrozenBlock};
+use self::block::gpt_layer_norm;
 pub use self::block::{CausalSelfAttention, GptBlock, GptMlp};
-use crate::autograd::no_grad;
+pub use self::frozen::{FrozenCache, FrozenCharGpt};
 use crate::element::Float;
 use crate::nn::init::normal_;
 use crate::nn::{Dropout, Embedding, Layer, LayerNorm, Module};
@@ -200,7 +201,7 @@ impl<T: Float> CharGpt<T> {
     /// If `ids` is not `[B, T]`, `T` exceeds `block_size` or an id is
     /// outside the vocabulary.
     pub fn forward(&self, ids: &IndexTensor) -> Tensor<T> {
-        self.forward_from(ids, 0, None, None, false)
+        self.forward_from(ids, 0, None)
     }
 
     /// An empty cache for [`CharGpt::forward_cached`].
@@ -222,29 +223,21 @@ impl<T: Float> CharGpt<T> {
     /// cache is another model's with a different number of layers.
     pub fn forward_cached(&self, ids: &IndexTensor, cache: &mut CharGptCache<T>) -> Tensor<T> {
         let start = cache.len();
-        self.forward_from(ids, start, Some(cache), None, false)
+        self.forward_from(ids, start, Some(cache))
     }
 
-    /// The weights laid out for generation: see [`FrozenCharGpt`].
+    /// The weights packed for generation: see [`FrozenCharGpt`].
     pub fn freeze(&self) -> FrozenCharGpt<'_, T> {
-        no_grad(|| FrozenCharGpt {
-            model: self,
-            blocks: self.transformer.h.iter().map(GptBlock::freeze).collect(),
-            head: self.transformer.wte.weight.detach().t().contiguous(),
-        })
+        FrozenCharGpt::new(self)
     }
 
     /// Logits `[B, T, V]` of `ids` after `start` positions (in `cache` if
-    /// any), or `[B, 1, V]` of each sequence's last position with
-    /// `last_only`, whose last block then takes only that position past its
-    /// keys and values.
+    /// any).
     fn forward_from(
         &self,
         ids: &IndexTensor,
         start: usize,
         cache: Option<&mut CharGptCache<T>>,
-        frozen: Option<&FrozenCharGpt<'_, T>>,
-        last_only: bool,
     ) -> Tensor<T> {
         assert!(
             ids.ndim() == 2,
@@ -258,13 +251,7 @@ impl<T: Float> CharGpt<T> {
             start + t,
             self.config.block_size
         );
-        let c = self.config.n_embd;
-        let tokens = self.transformer.wte.forward(ids).reshape(&[b * t, c]);
-        let positions = self
-            .transformer
-            .wpe
-            .forward(&IndexTensor::arange(start, start + t));
-        let x = (&tokens.reshape(&[b, t, c]) + &positions).reshape(&[b * t, c]);
+        let x = self.embed(ids, start);
         let mut x = self.transformer.drop.forward(&x);
         let depth = self.transformer.h.len();
         if let Some(cache) = &cache {
@@ -275,70 +262,24 @@ impl<T: Float> CharGpt<T> {
             );
         }
         let mut layers = cache.map(|cache| cache.layers.iter_mut());
-        for (i, block) in self.transformer.h.iter().enumerate() {
+        for block in &self.transformer.h {
             let layer = layers.as_mut().and_then(Iterator::next);
-            let weights = frozen.map(|f| &f.blocks[i]);
-            x = block.forward(&x, b, layer, weights, last_only && i + 1 == depth);
+            x = block.forward(&x, b, layer);
         }
         let x = self.transformer.ln_f.forward(&x);
-        let logits = match frozen {
-            Some(frozen) => x.matmul(&frozen.head),
-            None => x.matmul(&self.transformer.wte.weight.t()),
-        };
-        let positions = if last_only { 1 } else { t };
-        logits.reshape(&[b, positions, self.config.vocab_size])
+        let logits = x.matmul(&self.transformer.wte.weight.t());
+        logits.reshape(&[b, t, self.config.vocab_size])
     }
-}
 
-/// A [`CharGpt`]'s weights laid out for generation ([`CharGpt::freeze`]), as
-/// `torch.jit.freeze` lets a frozen module's linear weights be packed once:
-/// each linear layer's weight transposed to `[in, out]`, and the head's (the
-/// token embeddings) to `[n_embd, vocab_size]`. Over the few positions of a
-/// generation step, a product with the `[out, in]` weight packs the weight
-/// again at every call and takes two to three times as long.
-///
-/// A snapshot: it keeps the weights as they were when it was made; freeze
-/// again after they change. It runs without recording gradients.
-///
-/// ```
-/// use nabla::nn::zoo::{char_gpt, CharGptConfig};
-/// use nabla::{Generator, IndexTensor};
-/// let config = CharGptConfig { block_size: 8, n_layer: 2, n_head: 2, n_embd: 8, ..CharGptConfig::new(5) };
-/// let model = char_gpt::<f64>(&config, &mut Generator::new(0));
-/// let ids = IndexTensor::from_vec(vec![1, 4, 2, 0], &[1, 4]);
-/// let next = model.freeze().next_logits(&ids, &mut model.new_cache()); // [1, 5]
-/// let all = model.forward(&ids); // [1, 4, 5]
-/// let diff = (&next - &all.select(1, 3)).abs().max().item();
-/// assert!(diff < 1e-12);
-/// ```
-pub struct FrozenCharGpt<'a, T: Float = f32> {
-    model: &'a CharGpt<T>,
-    blocks: Vec<FrozenBlock<T>>,
-    head: Tensor<T>,
-}
-
-impl<T: Float> FrozenCharGpt<'_, T> {
-    /// The logits `[B, vocab_size]` of the character after ids `[B, T]`,
-    /// which follow the positions in `cache` (a cache of the same model,
-    /// [`CharGpt::new_cache`]); the cache gains their keys and values, as
-    /// with [`CharGpt::forward_cached`]. The last block takes only the last
-    /// position past its keys and values, which saves about a fifth of the
-    /// products of a 4-layer model's forward pass over all of them.
-    ///
-    /// # Panics
-    /// As [`CharGpt::forward_cached`], and if `T` is 0.
-    pub fn next_logits(&self, ids: &IndexTensor, cache: &mut CharGptCache<T>) -> Tensor<T> {
-        assert!(
-            ids.ndim() == 2 && ids.shape()[1] > 0,
-            "FrozenCharGpt::next_logits: ids must be [batch, time] with at least one position, got {:?}",
-            ids.shape()
-        );
-        let start = cache.len();
-        let batch = ids.shape()[0];
-        no_grad(|| {
-            self.model
-                .forward_from(ids, start, Some(cache), Some(self), true)
-                .reshape(&[batch, self.model.config.vocab_size])
-        })
+    /// The token and position embeddings of ids `[B, T]` at positions
+    /// `start..start + T`, summed: `[B * T, C]`.
+    fn embed(&self, ids: &IndexTensor, start: usize) -> Tensor<T> {
+        let (b, t, c) = (ids.shape()[0], ids.shape()[1], self.config.n_embd);
+        let tokens = self.transformer.wte.forward(ids);
+        let positions = self
+            .transformer
+            .wpe
+            .forward(&IndexTensor::arange(start, start + t));
+        (&tokens + &positions).reshape(&[b * t, c])
     }
 }
