@@ -178,6 +178,44 @@ pub(crate) fn gelu_f32(x: f32) -> f32 {
     (x * cdf) as f32
 }
 
+/// The largest `|x|` that [`gelu_f32_near_zero`] takes.
+pub(crate) const GELU_NEAR_ZERO: f32 = 3.0;
+
+/// The exact GELU for `|x| <= 3` ([`GELU_NEAR_ZERO`]), as [`gelu_f32`] but
+/// about twice as fast: `Φ(x) = 1/2 + x Q(x²)` with `Q` a polynomial of
+/// degree 14, a least-squares fit on Chebyshev nodes whose `x Q(x²)` is
+/// within 2.3e-14 of `Φ(x) - 1/2` on [-3, 3] in `f64` arithmetic (a
+/// relative error of 1.7e-11 at x = -3, where Φ is smallest; fitted by
+/// `scripts/fit_gelu_polynomial.py`). Past the bound the fit is wrong.
+#[inline(always)]
+pub(crate) fn gelu_f32_near_zero(x: f32) -> f32 {
+    // Q's coefficients from s^0 to s^14, s = x².
+    const Q: [f64; 15] = [
+        0.39894228040119856,
+        -0.06649038006270194,
+        0.009973556987549244,
+        -0.0011873281590567177,
+        0.00011543460695658855,
+        -9.444583214551515e-06,
+        6.659246506772906e-07,
+        -4.1207410948693357e-08,
+        2.2675292038851955e-09,
+        -1.1163954669332026e-10,
+        4.880522803111209e-12,
+        -1.8322389252406156e-13,
+        5.4822398345241486e-15,
+        -1.135053838166369e-16,
+        1.1866401097549444e-18,
+    ];
+    let x = f64::from(x);
+    let s = x * x;
+    let mut q = Q[14];
+    for c in Q[..14].iter().rev() {
+        q = q * s + c;
+    }
+    (x * (0.5 + x * q)) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +315,21 @@ mod tests {
         assert!(gelu_f32(f32::NAN).is_nan());
         // Where 1 + erf(x / √2) cancels: Φ(-5) = 2.866516e-7.
         assert!((gelu_f32(-5.0) / (-5.0 * 2.866_515_7e-7) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn gelu_f32_near_zero_is_within_one_ulp_of_the_correctly_rounded_value() {
+        // Every 31st f32 of [-3, 3]: about 70 million inputs.
+        sweep(
+            "gelu_near_zero",
+            gelu_f32_near_zero,
+            |x| x * 0.5 * libm::erfc(-x * FRAC_1_SQRT_2),
+            GELU_NEAR_ZERO,
+            31,
+            true,
+        );
+        assert_eq!(gelu_f32_near_zero(0.0), 0.0);
+        assert_eq!(gelu_f32_near_zero(-0.0).to_bits(), (-0.0f32).to_bits());
     }
 
     #[test]

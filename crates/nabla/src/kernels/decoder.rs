@@ -15,6 +15,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::attention::attention_softmax;
+use super::elementwise::gelu_serial;
 use super::layer_norm::normalize_row;
 use super::matmul::{gemm_into, Mat, MatMut};
 use crate::backend::ops::{DecoderPart, DecoderSpec, DecoderStep};
@@ -157,8 +158,7 @@ impl<'a, T: Float> Block<'a, T> {
         self.ln_2.apply(x, &mut normed);
         let mut hidden = vec![T::zero(); rows * self.hidden.outputs];
         self.hidden.apply(&normed, rows, &mut hidden, false);
-        gelu_in_place(&mut hidden);
-        self.output.apply(&hidden, rows, x, true);
+        self.output.apply(&gelu_serial(&hidden), rows, x, true);
     }
 }
 
@@ -230,17 +230,6 @@ impl<'a, T: Float> LayerCache<'a, T> {
                 Parallelism::None,
             );
         }
-    }
-}
-
-dispatch_simd!(gelu_in_place, gelu_in_place_body, (x: &mut [T]));
-
-/// The exact GELU of every value, in place (vectorised inside the
-/// dispatched target features: a map, not a fold).
-#[inline(always)]
-fn gelu_in_place_body<T: Float>(x: &mut [T]) {
-    for v in x.iter_mut() {
-        *v = v.gelu_kernel();
     }
 }
 

@@ -218,6 +218,59 @@ unsafe fn zip_wide_chunk_avx512<T: Copy, F: BinaryFunction<T>>(
     zip_wide_chunk::<T, F>(chunk, a, b)
 }
 
+/// Values the exact GELU's loops check together: a block with none past
+/// [`Float::GELU_NEAR_ZERO`] takes the faster kernel.
+const GELU_BLOCK: usize = 16;
+
+/// The exact GELU of every element of `x`, split over the threads from
+/// [`PARALLEL_THRESHOLD`] elements: see [`gelu_into`].
+pub(crate) fn gelu<T: Float>(x: &[T]) -> Vec<T> {
+    fill_new(x.len(), |start, chunk| {
+        gelu_chunk(chunk, &x[start..start + chunk.len()])
+    })
+}
+
+/// The exact GELU of every element of `x`, on the calling thread: by blocks
+/// of [`GELU_BLOCK`], a block whose values all lie within
+/// [`Float::GELU_NEAR_ZERO`] (a NaN does not) by
+/// [`Float::gelu_near_zero_kernel`] (for `f32`, about twice as fast), any
+/// other by [`Float::gelu_kernel`].
+pub(crate) fn gelu_serial<T: Float>(x: &[T]) -> Vec<T> {
+    // SAFETY: `gelu_chunk` writes every element of the slice it is given.
+    unsafe { written_whole(x.len(), |out| gelu_chunk(out, x)) }
+}
+
+dispatch_simd!(gelu_chunk, gelu_chunk_body, (out: &mut [MaybeUninit<T>], x: &[T]));
+
+/// [`gelu_serial`]'s loop into `out` (as long as `x`): indexed loops of a
+/// fixed length, so that both kernels vectorise inside the dispatched
+/// target features.
+#[inline(always)]
+fn gelu_chunk_body<T: Float>(out: &mut [MaybeUninit<T>], x: &[T]) {
+    let bound = T::from_f64(T::GELU_NEAR_ZERO);
+    let blocks = out.len() / GELU_BLOCK;
+    for b in 0..blocks {
+        let block = b * GELU_BLOCK..(b + 1) * GELU_BLOCK;
+        let (out, x) = (&mut out[block.clone()], &x[block]);
+        let mut near_zero = true;
+        for &v in x {
+            near_zero &= v.abs() <= bound;
+        }
+        if near_zero {
+            for l in 0..GELU_BLOCK {
+                out[l].write(x[l].gelu_near_zero_kernel());
+            }
+        } else {
+            for l in 0..GELU_BLOCK {
+                out[l].write(x[l].gelu_kernel());
+            }
+        }
+    }
+    for i in blocks * GELU_BLOCK..out.len() {
+        out[i].write(x[i].gelu_kernel());
+    }
+}
+
 /// `f` applied pairwise over `shape`, reading `a` and `b` through their own
 /// (possibly broadcast, stride-0) strides.
 #[allow(clippy::too_many_arguments)]
@@ -283,6 +336,44 @@ pub(crate) fn keep_triangle<T: Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gelu_takes_the_near_zero_kernel_only_for_blocks_within_its_bound() {
+        // Four blocks of 16 and a tail of 5: near zero; one value past the
+        // bound; a NaN; an infinity; the tail past the bound.
+        let mut x: Vec<f32> = (0..69).map(|i| (i as f32 - 34.0) / 12.0).collect();
+        x[20] = 7.5;
+        x[40] = f32::NAN;
+        x[50] = f32::NEG_INFINITY;
+        x[66] = -9.0;
+        let serial = gelu_serial(&x);
+        let wide = gelu(&x);
+        for (i, &v) in x.iter().enumerate() {
+            let general = v.gelu_kernel();
+            let block = i / GELU_BLOCK;
+            let near_zero = block == 0 && i < 64;
+            let want = if near_zero {
+                v.gelu_near_zero_kernel()
+            } else {
+                general
+            };
+            assert!(
+                serial[i].to_bits() == want.to_bits() || (serial[i].is_nan() && want.is_nan()),
+                "gelu({v}) = {}, want {want}",
+                serial[i]
+            );
+            assert!(serial[i].to_bits() == wide[i].to_bits() || serial[i].is_nan());
+            if near_zero {
+                // Both kernels are within a few ulp of each other.
+                assert!(
+                    (want.to_bits() as i64 - general.to_bits() as i64).abs() <= 2,
+                    "{v}"
+                );
+            }
+        }
+        assert_eq!(wide[20], 7.5);
+        assert!(wide[40].is_nan());
+    }
 
     /// A function of both kinds that goes through every `f32` kernel.
     struct Mixed;

@@ -8,7 +8,7 @@ use crate::backend::{ElementwiseOps, MemoryOps};
 use crate::element::Float;
 use crate::kernels::accumulate::update_strided;
 use crate::kernels::elementwise::{
-    keep_triangle, map, map_wide, sigmoid, strided_zip_map, zip_map, zip_map_wide, BinaryFunction,
+    gelu, keep_triangle, map, map_wide, sigmoid, strided_zip_map, zip_map, zip_map_wide, BinaryFunction,
     UnaryFunction,
 };
 use crate::layout::{broadcast_strides, Layout};
@@ -100,16 +100,6 @@ impl<T: Float> UnaryFunction<T> for Tanh {
     #[inline(always)]
     fn apply(x: T) -> T {
         x.tanh_kernel()
-    }
-}
-
-/// The exact GELU.
-struct Gelu;
-
-impl<T: Float> UnaryFunction<T> for Gelu {
-    #[inline(always)]
-    fn apply(x: T) -> T {
-        x.gelu_kernel()
     }
 }
 
@@ -259,7 +249,7 @@ impl ElementwiseOps for Cpu {
             UnaryOp::Tanh => map_tensor_wide::<T, Tanh>(x),
             UnaryOp::Sin => map_tensor(x, T::sin),
             UnaryOp::Cos => map_tensor(x, T::cos),
-            UnaryOp::Gelu => map_tensor_wide::<T, Gelu>(x),
+            UnaryOp::Gelu => Tensor::from_contiguous(contiguous_elements(x, gelu), x.shape()),
             UnaryOp::GeluTanh => {
                 let (half, beta, kappa) = (t(0.5), t(GELU_BETA), t(GELU_KAPPA));
                 map_tensor(x, move |v| {
