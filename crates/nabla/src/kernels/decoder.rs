@@ -235,7 +235,9 @@ impl<'a, T: Float> LayerCache<'a, T> {
 
 /// The cost of one row of a block of `c` features and `heads` heads that
 /// attends to `keys` keys, in multiply-adds: `12 c^2` for the products,
-/// `4c` GELUs at about 250 multiply-adds each, and per key `2c` for the
+/// `4c` GELUs at about 250 multiply-adds each (the `erfc` kernel's cost;
+/// the polynomial near zero costs about half, a difference the shares'
+/// balance hardly feels next to `12 c^2`), and per key `2c` for the
 /// scores and the weighted sum, and `heads` softmax entries at about 400.
 /// (Measured on nanoGPT's 128-wide model: the shares split by this cost
 /// ran a 64-position pass in 730 µs on two threads where equal shares of
